@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ttmem shared-memory segment layout: the one contract between the writers
+ * (the preload library, in every tracked process) and the readers (the
+ * `ttmem` viewer).  Nothing else defines these structures.
+ *
+ * Compatibility: a reader accepts a segment whose abi_major equals its own
+ * and whose abi_minor is any value (minor bumps only use reserved words or add
+ * regions past the ones described here, located through the offsets in the
+ * header).  Any other change bumps TTMEM_ABI_MAJOR.
+ *
+ * Layout (all offsets from the start of the mapping, all 64-byte aligned):
+ *
+ *   [header        4096 bytes ]  struct ttmem_header
+ *   [devices       TTMEM_MAX_DEVICES x struct ttmem_device_info]
+ *   [processes     proc_capacity   x struct ttmem_proc  ]
+ *   [modules       module_capacity x struct ttmem_module]
+ *   [meta          capacity bytes, one per slot         ]
+ *   [slots         capacity        x struct ttmem_slot  ]
+ *
+ * Only fixed-width types; no pointers (the segment is mapped at different
+ * addresses in every process); every atomic is a lock-free 32- or 64-bit word.
+ *
+ * ---------------------------------------------------------------------------
+ * Design note: the allocation table
+ *
+ * The table is a hash table of `capacity` slots split into groups of
+ * TTMEM_GROUP_SLOTS (64) slots.  A key (device, space, address) hashes to two
+ * candidate groups; its entry lives in one of them (two-choice hashing: the
+ * inserter picks the emptier group, which keeps groups from overflowing even
+ * at 90% load).  Each slot has one byte in the `meta` array: 0 when the slot
+ * is free, otherwise a fingerprint (1..255) of the key it holds.  A lookup
+ * reads the two 64-byte meta lines of its groups and visits only the slots
+ * whose fingerprint matches.  There are no tombstones and no probe chains: a
+ * lookup always costs two meta lines plus the matching slots, however many
+ * inserts and removes the table has seen, so churn cannot degrade it.
+ *
+ * The meta byte is a hint; the truth of a slot is its `ctl` word:
+ *
+ *   bits  0..1   state: TTMEM_SLOT_FREE, _BUSY, _LIVE
+ *   bits  2..31  LIVE: the clear-epoch the entry was inserted in (30 bits)
+ *                BUSY: the registry index of the process that claimed it
+ *   bits 32..63  sequence, incremented on every transition (readers' seqlock
+ *                and ABA guard)
+ *
+ * Transitions (all by compare-and-swap on ctl, so exactly one writer owns a
+ * BUSY slot):
+ *   insert: FREE -> BUSY(me); write payload; meta = fingerprint;
+ *           ctl = LIVE(epoch) with release.
+ *   remove: LIVE -> BUSY(me); read payload; meta = 0; ctl = FREE with release.
+ *   Meta is set while the slot is BUSY, before LIVE, and cleared before FREE,
+ *   so a LIVE slot always has a non-zero meta byte.
+ *
+ * Clear is O(1): it increments header.clear_epoch.  A LIVE slot whose epoch is
+ * not the current one reads as free: readers skip it, removes of its key are
+ * unmatched, and inserters reclaim it (meta is non-zero, so they find it on
+ * their slow path, which runs when a group has no meta-free slot).
+ *
+ * Crash safety: a writer killed while a slot is BUSY leaves it BUSY with its
+ * registry index in ctl.  Any writer (or `ttmem reap`) that finds a BUSY slot
+ * whose claimer is dead (pid gone, or pid alive with another start time)
+ * resets it to FREE.  Readers never wait for a BUSY slot: they skip it.
+ *
+ * Readers (snapshot): for each slot with a non-zero meta byte:
+ *   c1 = load(ctl, acquire); copy payload with relaxed loads;
+ *   atomic_thread_fence(acquire); c2 = load(ctl, relaxed);
+ *   the copy is consistent iff c1 == c2 and c1 is LIVE in the current epoch.
+ *   A bounded number of retries, then the slot is reported as unstable.
+ * Writers store the payload with relaxed atomic stores after the BUSY CAS
+ * (acq_rel), and publish LIVE with a release store.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef TTMEM_SEGMENT_H
+#define TTMEM_SEGMENT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
+#define TTMEM_ABI_MAJOR    1
+#define TTMEM_ABI_MINOR    0
+
+#define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
+
+#define TTMEM_HEADER_SIZE  4096u
+#define TTMEM_GROUP_SLOTS  64u              /* slots per hash group (one meta line) */
+#define TTMEM_MAX_DEVICES  256u             /* device ids 0..255 have a device_info */
+#define TTMEM_MAX_TYPES    8u               /* room for more buffer types */
+#define TTMEM_MAX_OWNERS   4u               /* room for more owner kinds */
+
+/* Default and limit sizes.  capacity is a power of two, >= 2 groups. */
+#define TTMEM_DEFAULT_CAPACITY        (1u << 20)   /* 64 MiB of slots */
+#define TTMEM_MIN_CAPACITY            (2u * TTMEM_GROUP_SLOTS)
+#define TTMEM_MAX_CAPACITY            (1u << 26)
+#define TTMEM_DEFAULT_PROC_CAPACITY   1024u
+#define TTMEM_MAX_PROC_CAPACITY       65535u       /* fits slot.proc (uint16) */
+#define TTMEM_DEFAULT_MODULE_CAPACITY 1024u
+#define TTMEM_MAX_MODULE_CAPACITY     65535u       /* fits slot.module (uint16) */
+
+#define TTMEM_DEFAULT_SHM_NAME "/ttmem"
+
+/* Buffer types: 0..4 are tt-metal's BufferType values; CB is ttmem's own. */
+enum ttmem_buffer_type {
+	TTMEM_TYPE_DRAM = 0,
+	TTMEM_TYPE_L1 = 1,
+	TTMEM_TYPE_SYSTEM_MEMORY = 2,
+	TTMEM_TYPE_L1_SMALL = 3,
+	TTMEM_TYPE_TRACE = 4,
+	TTMEM_TYPE_CB = 5,
+	TTMEM_TYPE_COUNT = 6,          /* <= TTMEM_MAX_TYPES */
+};
+
+/*
+ * Address spaces: part of the key.  DRAM and L1 addresses overlap
+ * numerically, so they must never compare equal.  TRACE lives in DRAM and
+ * L1_SMALL in L1; circular buffers get their own space because their
+ * addresses are per program, not per allocator.
+ */
+enum ttmem_space {
+	TTMEM_SPACE_DRAM = 0,
+	TTMEM_SPACE_L1 = 1,
+	TTMEM_SPACE_SYSTEM = 2,
+	TTMEM_SPACE_CB = 3,
+};
+
+/* Who holds an allocation. */
+enum ttmem_owner_kind {
+	TTMEM_OWNER_APP = 0,           /* the application (tensors, programs) */
+	TTMEM_OWNER_CQ = 1,            /* made while a HWCommandQueue was built */
+	TTMEM_OWNER_SYSMEM = 2,        /* made while a SystemMemoryManager was built */
+	TTMEM_OWNER_COUNT = 3,         /* <= TTMEM_MAX_OWNERS */
+};
+
+/* ---- header --------------------------------------------------------------- */
+
+struct ttmem_counters {
+	_Atomic uint64_t events;         /* inserts + removes (writers may batch) */
+	_Atomic uint64_t drops;          /* inserts refused: both groups full */
+	_Atomic uint64_t unmatched;      /* removes of a key not in the table */
+	_Atomic uint64_t reclaimed;      /* entries of dead processes reclaimed */
+	_Atomic uint64_t replaced;       /* inserts over a live key of a live process */
+	_Atomic uint64_t stuck_freed;    /* BUSY slots of dead writers reset */
+	_Atomic uint64_t proc_drops;     /* processes not registered: registry full */
+	_Atomic uint64_t module_drops;   /* modules not interned: table full */
+};
+
+struct ttmem_header {
+	/* Written once at creation, before `ready`; read-only afterwards. */
+	uint64_t magic;                  /*   0 TTMEM_MAGIC */
+	uint16_t abi_major;              /*   8 */
+	uint16_t abi_minor;              /*  10 */
+	uint32_t header_size;            /*  12 sizeof(struct ttmem_header) */
+	uint32_t slot_size;              /*  16 sizeof(struct ttmem_slot) */
+	uint32_t proc_size;              /*  20 sizeof(struct ttmem_proc) */
+	uint32_t module_size;            /*  24 sizeof(struct ttmem_module) */
+	uint32_t device_size;            /*  28 sizeof(struct ttmem_device_info) */
+	uint64_t capacity;               /*  32 slots, power of two */
+	uint32_t proc_capacity;          /*  40 */
+	uint32_t module_capacity;        /*  44 */
+	uint32_t device_capacity;        /*  48 TTMEM_MAX_DEVICES */
+	uint32_t creator_uid;            /*  52 */
+	uint64_t total_size;             /*  56 bytes of the whole segment */
+	uint64_t device_offset;          /*  64 */
+	uint64_t proc_offset;            /*  72 */
+	uint64_t module_offset;          /*  80 */
+	uint64_t meta_offset;            /*  88 */
+	uint64_t slot_offset;            /*  96 */
+	uint64_t created_ns;             /* 104 CLOCK_REALTIME */
+	uint32_t creator_pid;            /* 112 */
+	/* Stored last with release (after everything above and the zeroed
+	 * regions); attachers load it with acquire and wait a bounded time. */
+	_Atomic uint32_t ready;          /* 116 TTMEM_READY once published */
+	uint64_t reserved0[6];           /* 120 */
+
+	/* Mutable state, own cache line. */
+	_Atomic uint64_t clear_epoch;    /* 168 bumped by clear (low 30 bits in slots) */
+	_Atomic uint64_t cleared_ns;     /* 176 CLOCK_REALTIME of the last clear */
+	_Atomic uint64_t baseline_ns;    /* 184 0 = no baseline (device_info.baseline) */
+	uint64_t reserved1[4];           /* 192 */
+
+	struct ttmem_counters counters;  /* 224 */
+	uint64_t reserved2[476];         /* 288 .. 4096 */
+};
+
+/* ---- devices ------------------------------------------------------------------ */
+
+/*
+ * One per device id < TTMEM_MAX_DEVICES, filled by the first writer that sees
+ * the device.  `state` is 0 until the fields are published (release).
+ * capacity[type] is 0 where unknown.  baseline[type] is the in-use bytes
+ * recorded by `ttmem baseline` (valid while header.baseline_ns != 0).
+ */
+struct ttmem_device_info {
+	_Atomic uint32_t state;          /*  0 0 = unseen, 1 = published */
+	uint32_t arch;                   /*  4 tt::ARCH value, 0 = unknown */
+	uint32_t num_chips_hint;         /*  8 for mesh ids: chips seen, else 0 */
+	uint32_t flags;                  /* 12 */
+	_Atomic uint64_t capacity[TTMEM_MAX_TYPES];  /* 16 */
+	_Atomic uint64_t baseline[TTMEM_MAX_TYPES];  /* 80 */
+	uint64_t reserved[2];            /* 144 */
+};
+
+/* ---- processes ---------------------------------------------------------------- */
+
+enum ttmem_proc_state {
+	TTMEM_PROC_FREE = 0,
+	TTMEM_PROC_CLAIMING = 1,         /* being filled by `ctl` pid */
+	TTMEM_PROC_RUNNING = 2,
+	TTMEM_PROC_EXITED = 3,           /* exited normally (atexit ran) */
+};
+
+/*
+ * A registry entry.  ctl packs: bits 0..7 state, bits 8..31 generation
+ * (bumped whenever the entry is claimed anew), bits 32..63 the pid that owns
+ * or is claiming it.  Only the owning process writes the entry, except that
+ * any process may recycle an EXITED entry, or one whose owner is dead, when
+ * the registry is full.
+ *
+ * A slot belongs to a registry entry when slot.proc is its index AND slot.pid
+ * equals its pid; a slot whose entry was recycled is an orphan.
+ *
+ * Liveness: the owner is alive iff kill(pid, 0) succeeds (or fails with
+ * EPERM) and /proc/PID/stat's starttime equals `start_time`.
+ */
+struct ttmem_proc {
+	_Atomic uint64_t ctl;            /*   0 */
+	uint32_t pid;                    /*   8 */
+	uint32_t ppid;                   /*  12 */
+	uint64_t start_time;             /*  16 /proc/PID/stat field 22 (clock ticks) */
+	uint64_t registered_ns;          /*  24 CLOCK_REALTIME */
+	_Atomic uint64_t exited_ns;      /*  32 0 while running */
+	uint32_t uid;                    /*  40 */
+	uint32_t flags;                  /*  44 TTMEM_PROC_F_* */
+	char name[32];                   /*  48 comm, NUL-terminated */
+	char cmdline[192];               /*  80 argv joined by spaces, NUL-terminated */
+
+	_Atomic uint64_t allocs;         /* 272 inserts by this process */
+	_Atomic uint64_t frees;          /* 280 matched removes */
+	_Atomic uint64_t unmatched;      /* 288 removes of keys not in the table */
+	_Atomic uint64_t drops;          /* 296 inserts refused (table full) */
+	_Atomic uint64_t live_bytes;     /* 304 sum of its live entries' sizes */
+	_Atomic uint64_t peak_bytes;     /* 312 max of live_bytes */
+	uint64_t reserved0[6];           /* 320 */
+
+	/* Bytes the runtime freed in bulk (device close, allocator bulk free,
+	 * owner destroyed) without reporting each buffer, per owner and type. */
+	_Atomic uint64_t released_bulk[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES]; /* 368 */
+	/* Bytes still live when the process exited, per owner and type.  The
+	 * entries themselves stay in the table (with their callsites) as the
+	 * leak record until their key is reused or they are reaped. */
+	_Atomic uint64_t live_at_exit[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];  /* 624 */
+	uint64_t reserved1[18];          /* 880 .. 1024 */
+};
+
+#define TTMEM_PROC_F_PRELOAD_DISABLED 1u  /* registered, but tracking is off */
+#define TTMEM_PROC_F_ABI_PARTIAL      2u  /* ABI check failed: partly tracked */
+#define TTMEM_PROC_F_NOT_INTERPOSABLE 4u  /* runtime bound its calls directly */
+
+/* ---- modules ------------------------------------------------------------------ */
+
+/*
+ * A loaded object that callsites refer to (slot.module = index).  Shared by
+ * all processes: a writer interns a path once (CAS on `state`), then fills the
+ * fields and publishes state = 2 with release.  A module is identified by its
+ * path plus build-id (or, without one, device/inode/size/mtime), so a rebuilt
+ * library gets a new entry and old callsites keep pointing at the old one.
+ */
+struct ttmem_module {
+	_Atomic uint32_t state;          /*   0 0 free, 1 claiming, 2 published */
+	uint32_t claimer_pid;            /*   4 */
+	uint32_t build_id_len;           /*   8 0 = none */
+	uint32_t flags;                  /*  12 */
+	uint64_t path_hash;              /*  16 FNV-1a of path */
+	uint64_t file_size;              /*  24 */
+	uint64_t file_mtime_ns;          /*  32 */
+	uint64_t file_dev;               /*  40 */
+	uint64_t file_ino;               /*  48 */
+	uint8_t build_id[40];            /*  56 */
+	char path[416];                  /*  96 NUL-terminated */
+};                                       /* 512 */
+
+/* ---- slots -------------------------------------------------------------------- */
+
+enum ttmem_slot_state {
+	TTMEM_SLOT_FREE = 0,
+	TTMEM_SLOT_BUSY = 1,
+	TTMEM_SLOT_LIVE = 2,
+};
+
+#define TTMEM_CTL_STATE(c)   ((uint32_t)((c) & 3u))
+#define TTMEM_CTL_TAG(c)     ((uint32_t)(((c) >> 2) & 0x3fffffffu)) /* epoch or claimer */
+#define TTMEM_CTL_SEQ(c)     ((uint32_t)((c) >> 32))
+#define TTMEM_CTL_MAKE(seq, tag, state) \
+	(((uint64_t)(seq) << 32) | ((uint64_t)((tag) & 0x3fffffffu) << 2) | (uint64_t)(state))
+#define TTMEM_EPOCH_TAG(epoch) ((uint32_t)((epoch) & 0x3fffffffu))
+
+/*
+ * One live allocation.  The payload words are written with relaxed atomic
+ * stores while the slot is BUSY and read by readers under the ctl seqlock.
+ * Sizes are per physical chip: a mesh allocation is one entry per chip.
+ */
+struct ttmem_slot {
+	_Atomic uint64_t ctl;            /*  0 see the design note */
+	uint64_t address;                /*  8 key */
+	uint32_t device;                 /* 16 key: physical chip id */
+	uint8_t space;                   /* 20 key: enum ttmem_space */
+	uint8_t type;                    /* 21 enum ttmem_buffer_type */
+	uint8_t owner_kind;              /* 22 enum ttmem_owner_kind */
+	uint8_t flags;                   /* 23 TTMEM_SLOT_F_* */
+	uint64_t size;                   /* 24 bytes */
+	uint32_t pid;                    /* 32 */
+	uint16_t proc;                   /* 36 registry index */
+	uint16_t module;                 /* 38 module index of the callsite; 0xffff none */
+	uint64_t owner_id;               /* 40 owner object (address of the CQ / SMM) */
+	uint64_t callsite;               /* 48 offset of the return address in module */
+	uint64_t alloc_ns;               /* 56 CLOCK_REALTIME */
+};
+
+#define TTMEM_SLOT_F_MESH     1u     /* fanned out from a mesh allocation */
+#define TTMEM_MODULE_NONE     0xffffu
+
+/* ---- the contract, checked at compile time ---------------------------------- */
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic word size");
+
+_Static_assert(sizeof(struct ttmem_counters) == 64, "counters size");
+_Static_assert(offsetof(struct ttmem_header, abi_major) == 8, "header layout");
+_Static_assert(offsetof(struct ttmem_header, header_size) == 12, "header layout");
+_Static_assert(offsetof(struct ttmem_header, slot_size) == 16, "header layout");
+_Static_assert(offsetof(struct ttmem_header, proc_size) == 20, "header layout");
+_Static_assert(offsetof(struct ttmem_header, module_size) == 24, "header layout");
+_Static_assert(offsetof(struct ttmem_header, device_size) == 28, "header layout");
+_Static_assert(offsetof(struct ttmem_header, capacity) == 32, "header layout");
+_Static_assert(offsetof(struct ttmem_header, proc_capacity) == 40, "header layout");
+_Static_assert(offsetof(struct ttmem_header, module_capacity) == 44, "header layout");
+_Static_assert(offsetof(struct ttmem_header, device_capacity) == 48, "header layout");
+_Static_assert(offsetof(struct ttmem_header, creator_uid) == 52, "header layout");
+_Static_assert(offsetof(struct ttmem_header, total_size) == 56, "header layout");
+_Static_assert(offsetof(struct ttmem_header, device_offset) == 64, "header layout");
+_Static_assert(offsetof(struct ttmem_header, proc_offset) == 72, "header layout");
+_Static_assert(offsetof(struct ttmem_header, module_offset) == 80, "header layout");
+_Static_assert(offsetof(struct ttmem_header, meta_offset) == 88, "header layout");
+_Static_assert(offsetof(struct ttmem_header, slot_offset) == 96, "header layout");
+_Static_assert(offsetof(struct ttmem_header, created_ns) == 104, "header layout");
+_Static_assert(offsetof(struct ttmem_header, creator_pid) == 112, "header layout");
+_Static_assert(offsetof(struct ttmem_header, ready) == 116, "header layout");
+_Static_assert(offsetof(struct ttmem_header, clear_epoch) == 168, "header layout");
+_Static_assert(offsetof(struct ttmem_header, cleared_ns) == 176, "header layout");
+_Static_assert(offsetof(struct ttmem_header, baseline_ns) == 184, "header layout");
+_Static_assert(offsetof(struct ttmem_header, counters) == 224, "header layout");
+_Static_assert(sizeof(struct ttmem_header) == TTMEM_HEADER_SIZE, "header size");
+
+_Static_assert(offsetof(struct ttmem_device_info, capacity) == 16, "device layout");
+_Static_assert(offsetof(struct ttmem_device_info, baseline) == 80, "device layout");
+_Static_assert(sizeof(struct ttmem_device_info) == 160, "device size");
+
+_Static_assert(offsetof(struct ttmem_proc, pid) == 8, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, start_time) == 16, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, exited_ns) == 32, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, name) == 48, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, cmdline) == 80, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, allocs) == 272, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, peak_bytes) == 312, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, released_bulk) == 368, "proc layout");
+_Static_assert(offsetof(struct ttmem_proc, live_at_exit) == 624, "proc layout");
+_Static_assert(sizeof(struct ttmem_proc) == 1024, "proc size");
+
+_Static_assert(offsetof(struct ttmem_module, path_hash) == 16, "module layout");
+_Static_assert(offsetof(struct ttmem_module, build_id) == 56, "module layout");
+_Static_assert(offsetof(struct ttmem_module, path) == 96, "module layout");
+_Static_assert(sizeof(struct ttmem_module) == 512, "module size");
+
+/* 64 bytes per slot: one cache line, so a slot is never torn across lines
+ * and neighbouring writers never share one. */
+_Static_assert(offsetof(struct ttmem_slot, address) == 8, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, device) == 16, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, space) == 20, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, type) == 21, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, owner_kind) == 22, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, flags) == 23, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, size) == 24, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, pid) == 32, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, proc) == 36, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, module) == 38, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, alloc_ns) == 56, "slot layout");
+_Static_assert(sizeof(struct ttmem_slot) == 64, "slot size");
+
+_Static_assert(TTMEM_TYPE_COUNT <= TTMEM_MAX_TYPES, "type room");
+_Static_assert(TTMEM_OWNER_COUNT <= TTMEM_MAX_OWNERS, "owner room");
+
+#endif /* TTMEM_SEGMENT_H */

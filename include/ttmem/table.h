@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ttmem table: the core library over the shared-memory segment
+ * (include/ttmem/segment.h).  Used by the preload (writer) and the viewer
+ * (reader, and the explicit write operations clear / baseline / reap).
+ *
+ * Error convention, for every function here that returns int: 0 (or a
+ * non-negative count) on success, a negative value on failure: -errno for
+ * system errors, or one of the TTMEM_E* codes below for a segment that is not
+ * acceptable.  errno is left as the function found it unless stated.
+ *
+ * Thread safety: a handle may be used by many threads at once for the writer
+ * operations and snapshots.  open/close are not concurrent with other calls on
+ * the same handle.  Every writer operation is lock-free, makes no system call
+ * on its fast path and never blocks; many processes may write one segment.
+ *
+ * Writer identity: the writer operations (insert, remove, sweep, reap, clear)
+ * tag the slots they hold BUSY with the handle's registry index, so that a
+ * slot left BUSY by a killed writer can be told apart and reclaimed.  Call
+ * ttmem_proc_register() on a writable handle before them; without it they
+ * return -EINVAL.  insert/remove also keep the registered process's counters
+ * (allocs, frees, unmatched, drops, live_bytes, peak_bytes) and the segment's.
+ */
+#ifndef TTMEM_TABLE_H
+#define TTMEM_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ttmem/segment.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Segment refusals: each is a distinct class with its own message and the
+ * viewer's exit code.  All below -4095 so they never collide with -errno. */
+enum ttmem_error {
+	TTMEM_EMAGIC = -5001,     /* not a ttmem segment (foreign magic) */
+	TTMEM_EVERSION = -5002,   /* ABI major differs (newer or older) */
+	TTMEM_ETRUNC = -5003,     /* file smaller than its header says / than a header */
+	TTMEM_ESIZE = -5004,      /* total size does not match the header's geometry */
+	TTMEM_ECORRUPT = -5005,   /* absurd field: capacity, offsets, sizes, counts */
+	TTMEM_EOWNER = -5006,     /* owned by another uid (writers refuse it) */
+	TTMEM_ENOTREADY = -5007,  /* never published (creator died, or still creating) */
+	TTMEM_EFULL = -5008,      /* insert refused: table full (counted as a drop) */
+	TTMEM_ENOTFOUND = -5009,  /* remove: key not in the table (counted as unmatched) */
+};
+
+/* A human-readable text for any return value of this API (static string). */
+const char *ttmem_strerror(int err);
+
+/* ---- opening ------------------------------------------------------------------ */
+
+struct ttmem_table;  /* opaque handle: mapping, geometry, per-handle error text */
+
+struct ttmem_open_opts {
+	uint64_t capacity;        /* slots when creating; 0 = default */
+	uint32_t proc_capacity;   /* 0 = default */
+	uint32_t module_capacity; /* 0 = default */
+	uint32_t mode;            /* file mode when creating; 0 = 0600 */
+	int readonly;             /* map PROT_READ, never create, never write */
+	int no_create;            /* attach only */
+};
+
+/*
+ * Create or attach the segment `name` (a POSIX shm name such as "/ttmem"; a
+ * name containing a '/' after the first character is taken as a file path,
+ * which the tests and the fuzzer use).  Creation is race-free: many processes
+ * may call this at once; exactly one creates, sizes (fstat-checked) and
+ * reserves the pages (posix_fallocate, so a full /dev/shm fails here and never
+ * SIGBUSes later), fills the header and publishes `ready` last; the others
+ * wait a bounded time for it.  Attach refuses, with the codes above, a segment
+ * owned by another uid (writers only), a foreign magic, another ABI major, a
+ * truncated file or a size that does not match the header, and any absurd
+ * header field.  On failure *out is NULL and, when errbuf is not NULL, a
+ * one-line explanation naming the segment is written to it.
+ */
+int ttmem_table_open(struct ttmem_table **out, const char *name,
+		     const struct ttmem_open_opts *opts, char *errbuf, size_t errlen);
+
+/* Unmap and free the handle.  NULL is a no-op. */
+void ttmem_table_close(struct ttmem_table *t);
+
+/* Remove the segment name (shm_unlink / unlink).  Mappings stay valid. */
+int ttmem_table_unlink(const char *name);
+
+/*
+ * Validate a segment image of `len` bytes at `base` without trusting any of
+ * it: magic, ABI, sizes, geometry, offsets, capacities.  Returns 0 or a
+ * TTMEM_E* code, with a one-line reason in errbuf.  Used by open and, on
+ * arbitrary bytes, by the fuzzer.
+ */
+int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t errlen);
+
+/*
+ * Read-only view of an image already in memory (a copy, or a file the caller
+ * mapped).  The image must stay valid for the life of the handle.  Validates
+ * as above.  Only snapshot and the accessors may be used on it.
+ */
+int ttmem_table_from_image(struct ttmem_table **out, const void *base, size_t len,
+			   char *errbuf, size_t errlen);
+
+/* Accessors (never NULL on an open handle). */
+const struct ttmem_header *ttmem_table_header(const struct ttmem_table *t);
+const struct ttmem_proc *ttmem_table_procs(const struct ttmem_table *t);
+const struct ttmem_module *ttmem_table_modules(const struct ttmem_table *t);
+const struct ttmem_device_info *ttmem_table_devices(const struct ttmem_table *t);
+/* Writable views, NULL on a read-only handle. */
+struct ttmem_header *ttmem_table_header_rw(struct ttmem_table *t);
+struct ttmem_proc *ttmem_table_procs_rw(struct ttmem_table *t);
+struct ttmem_device_info *ttmem_table_devices_rw(struct ttmem_table *t);
+
+/* ---- entries ------------------------------------------------------------------ */
+
+struct ttmem_key {
+	uint64_t address;
+	uint32_t device;
+	uint8_t space;           /* enum ttmem_space */
+};
+
+/* A decoded slot (a copy, never a pointer into the segment). */
+struct ttmem_entry {
+	struct ttmem_key key;
+	uint8_t type;            /* enum ttmem_buffer_type */
+	uint8_t owner_kind;      /* enum ttmem_owner_kind */
+	uint8_t flags;           /* TTMEM_SLOT_F_* */
+	uint64_t size;
+	uint32_t pid;
+	uint16_t proc;           /* registry index */
+	uint16_t module;         /* TTMEM_MODULE_NONE when unknown */
+	uint64_t owner_id;
+	uint64_t callsite;       /* offset in module */
+	uint64_t alloc_ns;
+	uint32_t slot;           /* index of the slot it was read from (snapshots) */
+};
+
+/* Result of insert beyond success. */
+enum ttmem_insert_result {
+	TTMEM_INSERTED = 0,
+	TTMEM_INSERTED_RECLAIMED = 1,  /* replaced a dead process's entry of this key */
+	TTMEM_INSERTED_REPLACED = 2,   /* replaced a live process's entry of this key */
+};
+
+/*
+ * Insert an entry (e->slot is ignored).  An entry with the same key already
+ * live is replaced: counted as reclaimed when its owner is dead, as replaced
+ * otherwise.  When both candidate groups are full, entries of dead processes
+ * and of cleared epochs in them are reclaimed; if none, returns TTMEM_EFULL
+ * at once and counts a drop (a live entry of a live process is never
+ * overwritten).  Returns enum ttmem_insert_result or TTMEM_EFULL.
+ */
+int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e);
+
+/*
+ * Remove the live entry with this key; when `out` is not NULL, copy it there.
+ * Returns 0, or TTMEM_ENOTFOUND (counted as unmatched) when the key is not
+ * live in the current epoch (never inserted, already removed, or cleared).
+ */
+int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
+
+/* Which entries a sweep removes: every field that is set must match. */
+struct ttmem_filter {
+	uint32_t pid;            /* required (a sweep only touches one process) */
+	int match_device;        /* then `device` must match */
+	uint32_t device;
+	int match_owner;         /* then owner_kind and owner_id must match */
+	uint8_t owner_kind;
+	uint64_t owner_id;
+	int match_type;          /* then `type` must match */
+	uint8_t type;
+};
+
+/* What a sweep or a reap removed. */
+struct ttmem_tally {
+	uint64_t entries;
+	uint64_t bytes[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];
+};
+
+/*
+ * Remove every live entry matching `f` (current epoch) and add what was
+ * removed to *tally (not zeroed here).  O(capacity) reads of the meta array;
+ * meant for close-time bulk releases, not the hot path.  Returns the number
+ * of entries removed.
+ */
+int64_t ttmem_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
+		    struct ttmem_tally *tally);
+
+/*
+ * Count, without removing, the live entries matching `f` (the exit path uses
+ * it to record what is still live).  Returns the number of entries.
+ */
+int64_t ttmem_tally(struct ttmem_table *t, const struct ttmem_filter *f,
+		    struct ttmem_tally *tally);
+
+/*
+ * Empty the table in O(1): bump the clear epoch, reset the segment counters,
+ * and zero the live/peak counters of the registered processes.  Safe while
+ * writers are active: an insert racing with it lands in the old or the new
+ * epoch; a remove of an entry from before the clear is unmatched and touches
+ * nothing else.  Processes stay registered.
+ */
+int ttmem_clear(struct ttmem_table *t);
+
+/*
+ * Reclaim entries of dead processes (and of exited ones when `include_exited`),
+ * slots left BUSY by dead writers, and registry entries of dead processes
+ * (marked exited).  Adds what it removed to *tally per owner and type.
+ * Returns the number of entries reclaimed.
+ */
+int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+struct ttmem_snapshot {
+	struct ttmem_entry *entries;  /* malloc'd, `count` of them */
+	size_t count;
+	uint64_t unstable;            /* slots that changed on every retry (skipped) */
+	uint64_t epoch;               /* clear epoch the snapshot was taken in */
+	uint64_t taken_ns;            /* CLOCK_REALTIME */
+};
+
+/*
+ * Copy every live entry of the current epoch, consistently per entry (never
+ * torn), without writing to the segment.  Bounded retries per slot; never
+ * waits for a writer.  Entries of any process state are included: callers
+ * classify them with ttmem_proc_* below.  Free with ttmem_snapshot_free.
+ */
+int ttmem_snapshot(const struct ttmem_table *t, struct ttmem_snapshot *out);
+void ttmem_snapshot_free(struct ttmem_snapshot *s);
+
+/* ---- process registry ------------------------------------------------------- */
+
+/* Identity of a process: pid plus start time, so a reused pid is another one. */
+struct ttmem_proc_id {
+	uint32_t pid;
+	uint64_t start_time;  /* /proc/PID/stat field 22 */
+};
+
+/* Read /proc/PID/stat's start time.  Returns 0, or -errno (-ESRCH if gone). */
+int ttmem_proc_start_time(pid_t pid, uint64_t *start_time);
+
+/*
+ * Register the calling process (pid, start time, name, command line read from
+ * /proc/self) and return its registry index (>= 0).  When the registry is full
+ * an EXITED entry, or one of a dead process, is recycled; else -ENOSPC
+ * (counted in proc_drops).  Call again after fork in the child.
+ */
+int ttmem_proc_register(struct ttmem_table *t);
+
+/* Mark the registry entry `idx` (owned by the caller) exited. */
+void ttmem_proc_exit(struct ttmem_table *t, int idx);
+
+/* Process states as the viewer shows them. */
+enum ttmem_liveness {
+	TTMEM_LIVENESS_RUNNING = 0,
+	TTMEM_LIVENESS_EXITED = 1,  /* exited normally */
+	TTMEM_LIVENESS_DEAD = 2,    /* registered as running, but gone (killed) */
+	TTMEM_LIVENESS_UNKNOWN = 3, /* index out of range, or entry recycled */
+};
+
+/*
+ * Classify the owner of an entry: registry entry `proc` with pid `pid`.
+ * Uses kill(pid, 0) and /proc/PID/stat (system calls: viewer / slow path).
+ */
+enum ttmem_liveness ttmem_proc_liveness(const struct ttmem_table *t, uint16_t proc, uint32_t pid);
+
+/* ---- modules ------------------------------------------------------------------ */
+
+/*
+ * Intern a loaded object: returns its module index (>= 0), the same index for
+ * the same path and identity (build-id or dev/ino/size/mtime), from any
+ * process.  -ENOSPC when the module table is full (counted).  Not for the hot
+ * path: callers cache the index.
+ */
+int ttmem_module_intern(struct ttmem_table *t, const char *path,
+			const uint8_t *build_id, uint32_t build_id_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTMEM_TABLE_H */
