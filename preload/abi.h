@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: the ABI profile of the tt-metal runtime.
+ *
+ * Everything ttmem knows about tt-metal's binary interface is here and in the
+ * one file that implements it (abi_tt_metal_2025.c): the mangled names of the
+ * hooked functions and of the getters, the argument shapes of the hooks,
+ * Buffer field offsets, the IDevice vtable slot of id(), and the RTTI names
+ * of the chip and mesh device classes.  A future runtime with another layout
+ * gets another profile file behind this same header.
+ *
+ * Profile "tt-metal 2025" (x86-64 SysV, Itanium C++ ABI, libstdc++, before
+ * the 2026 Buffer pimpl refactor), see ../shared/RESEARCH.md section 1.
+ *
+ * Trust: offsets are only read after the exported getters agreed with them
+ * (num_pages() * page_size() == size field, address() == low 32 bits of the
+ * address field).  The first disagreement switches the profile off for the
+ * life of the process: one warning, and from then on only getter values are
+ * reported (address, size, a coarse type), never the device or allocator.
+ *
+ * Thread safety: every function may be called from any thread at any time
+ * after abi_bind(); the caches inside are lock-free for readers.
+ */
+#ifndef TTMEM_PRELOAD_ABI_H
+#define TTMEM_PRELOAD_ABI_H
+
+#include <stdint.h>
+
+/* ---- mangled names of the hooked functions ------------------------------- */
+
+#define ABI_GT "_ZN2tt8tt_metal12GraphTracker"
+#define ABI_SYM_TRACK_ALLOCATE      ABI_GT "14track_allocateEPKNS0_6BufferE"
+#define ABI_SYM_TRACK_DEALLOCATE    ABI_GT "16track_deallocateEPNS0_6BufferE"
+#define ABI_SYM_TRACK_ALLOCATE_CB   ABI_GT "17track_allocate_cbERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE"
+#define ABI_SYM_TRACK_DEALLOCATE_CB ABI_GT "19track_deallocate_cbEPKNS0_7IDeviceE"
+
+#define ABI_CQ "_ZN2tt8tt_metal14HWCommandQueue"
+#define ABI_CQ_CTOR_ARGS "EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj"
+#define ABI_SYM_CQ_C1 ABI_CQ "C1" ABI_CQ_CTOR_ARGS
+#define ABI_SYM_CQ_C2 ABI_CQ "C2" ABI_CQ_CTOR_ARGS
+#define ABI_SYM_CQ_D0 ABI_CQ "D0Ev"
+#define ABI_SYM_CQ_D1 ABI_CQ "D1Ev"
+#define ABI_SYM_CQ_D2 ABI_CQ "D2Ev"
+
+#define ABI_SMM "_ZN2tt8tt_metal19SystemMemoryManager"
+#define ABI_SYM_SMM_C1 ABI_SMM "C1Eih"
+#define ABI_SYM_SMM_C2 ABI_SMM "C2Eih"
+#define ABI_SYM_SMM_D0 ABI_SMM "D0Ev"
+#define ABI_SYM_SMM_D1 ABI_SMM "D1Ev"
+#define ABI_SYM_SMM_D2 ABI_SMM "D2Ev"
+
+#define ABI_SYM_DEVICE_CLOSE      "_ZN2tt8tt_metal6Device5closeEv"
+#define ABI_SYM_MESH_CLOSE        "_ZN2tt8tt_metal11distributed10MeshDevice5closeEv"
+#define ABI_SYM_ALLOC_BULK_FREE   "_ZN2tt8tt_metal9Allocator18deallocate_buffersEv"
+#define ABI_SYM_ALLOC_CLEAR       "_ZN2tt8tt_metal9Allocator5clearEv"
+
+/* ---- argument shapes of the hooked functions ------------------------------
+ * Integer arguments narrower than a register are declared as full registers
+ * (uint64_t): the hooks only pass them through, so no bits are lost whatever
+ * the exact width.  A std::shared_ptr argument by value is passed by invisible
+ * reference (it is not trivially copyable), hence a pointer.  A bool result
+ * is returned in al.
+ */
+typedef void (*abi_track_fn)(void *tracker, void *buffer);
+typedef void (*abi_track_cb_fn)(void *tracker, const void *core_ranges, uint64_t addr,
+				uint64_t size, _Bool globally_allocated, const void *device);
+typedef void (*abi_track_dev_fn)(void *tracker, const void *device);
+typedef void (*abi_cq_ctor_fn)(void *self, void *device, void *shared_state_ref,
+			       uint64_t cq_id, uint64_t noc, uint64_t reader_core);
+typedef void (*abi_smm_ctor_fn)(void *self, uint64_t device_id, uint64_t num_hw_cqs);
+typedef void (*abi_dtor_fn)(void *self);
+typedef _Bool (*abi_close_fn)(void *self);
+typedef void (*abi_allocator_fn)(void *self);
+
+/* ---- reading the runtime's objects ---------------------------------------- */
+
+/* Largest mesh ttmem fans out to (a Galaxy has 32-36 chips). */
+#define ABI_MAX_CHIPS 64u
+
+/* What abi_buffer_read could vouch for. */
+#define ABI_T_ADDRESS    1u   /* full 64-bit address (else: 32-bit getter value) */
+#define ABI_T_DEVICE     2u   /* device and allocator pointers */
+#define ABI_T_TYPE       4u   /* exact buffer type (else: DRAM/L1/TRACE from getters) */
+
+struct abi_buffer {
+	uint64_t address;
+	uint64_t size;             /* bytes per chip */
+	const void *device;        /* IDevice*, NULL unless ABI_T_DEVICE */
+	const void *allocator;     /* Allocator*, NULL unless ABI_T_DEVICE */
+	uint8_t type;              /* enum ttmem_buffer_type */
+	uint8_t trusted;           /* ABI_T_* */
+};
+
+/* The physical chips behind an IDevice*: one for a chip, N for a mesh. */
+struct abi_chips {
+	uint32_t n;
+	uint8_t is_mesh;
+	uint32_t id[ABI_MAX_CHIPS];
+};
+
+/*
+ * Bind the getters of the runtime object `handle` (a dlopen handle of the
+ * library that defines the hooked functions).  Returns 0, or -ENOENT when
+ * the getters ttmem needs to validate reads are missing: then every
+ * abi_buffer_read fails and the caller stays untracked (one warning here).
+ * Idempotent; the first successful bind wins.
+ */
+int abi_bind(void *handle);
+
+/*
+ * Read a Buffer* reported by the runtime.  Returns 0 and fills *out, or -1
+ * when nothing can be trusted (profile unbound, or size 0).  After the first
+ * failed cross-check, out->trusted lacks ABI_T_DEVICE: the caller records the
+ * entry under TTMEM_DEVICE_UNKNOWN.
+ */
+int abi_buffer_read(const void *buffer, struct abi_buffer *out);
+
+/* True once a cross-check failed (the process is only partly tracked). */
+int abi_degraded(void);
+
+/*
+ * The physical chips of a device pointer.  Chips: id() through the vtable.
+ * Meshes (told apart by the RTTI name of the dynamic type): the chips from
+ * MeshDevice::get_devices(), cached per mesh and checked against id() on
+ * every call.  Returns 0, or -1 when the pointer's type is not a known
+ * device class and has no usable id() (never for real tt-metal objects).
+ * Must not be called on a device that is being destroyed.
+ */
+int abi_device_chips(const void *device, struct abi_chips *out);
+
+/*
+ * Forget what the caches hold for `device` (call after a close: the object
+ * may be destroyed and its address reused by a new device).
+ */
+void abi_device_forget(const void *device);
+
+/*
+ * Remember that `allocator` serves `device` (called for every tracked
+ * buffer), and look it up again at a bulk free, when the device may be
+ * closing and must not be called.  Returns 0 and the chips, or -1 if the
+ * allocator was never seen.
+ */
+void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *chips);
+int abi_allocator_chips(const void *allocator, struct abi_chips *out);
+
+/* Space of the table key for a buffer type (enum ttmem_space). */
+uint8_t abi_space_of(uint8_t type);
+
+/* fork: the mesh-cache lock (prepare takes it, parent/child release it). */
+void abi_atfork_prepare(void);
+void abi_atfork_release(void);
+
+#endif /* TTMEM_PRELOAD_ABI_H */

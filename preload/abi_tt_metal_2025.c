@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ABI profile "tt-metal 2025": the only file that knows tt-metal's object
+ * layout (see abi.h for the contract, ../shared/RESEARCH.md section 1 for
+ * where each fact comes from).
+ *
+ *   Buffer (class Buffer final : enable_shared_from_this<Buffer>, 16-byte base)
+ *     +16 device_ (IDevice*)   +24 size_ (uint64)     +32 buffer_type_ (int)
+ *     +64 allocator_ (Allocator*)                     +80 address_ (uint64)
+ *   IDevice vtable: slot 3 (byte 24) is `ChipId id() const` (int).
+ *   RTTI (vptr[-1] is a std::type_info: {vptr, const char *name}):
+ *     chip "N2tt8tt_metal6DeviceE", mesh "N2tt8tt_metal11distributed10MeshDeviceE".
+ *   MeshDevice::get_devices() const returns std::vector<IDevice*> by value
+ *     (SysV: a 24-byte struct in memory, hidden result pointer), whose storage
+ *     the caller frees with ::operator delete(void*).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ttmem/segment.h"
+
+#include "abi.h"
+#include "log.h"
+
+#define OFF_DEVICE     16
+#define OFF_SIZE       24
+#define OFF_TYPE       32
+#define OFF_ALLOCATOR  64
+#define OFF_ADDRESS    80
+#define VSLOT_ID       3
+
+#define RTTI_CHIP "N2tt8tt_metal6DeviceE"
+#define RTTI_MESH "N2tt8tt_metal11distributed10MeshDeviceE"
+
+#define SYM_ADDRESS     "_ZNK2tt8tt_metal6Buffer7addressEv"
+#define SYM_PAGE_SIZE   "_ZNK2tt8tt_metal6Buffer9page_sizeEv"
+#define SYM_NUM_PAGES   "_ZNK2tt8tt_metal6Buffer9num_pagesEv"
+#define SYM_IS_DRAM     "_ZNK2tt8tt_metal6Buffer7is_dramEv"
+#define SYM_IS_L1       "_ZNK2tt8tt_metal6Buffer5is_l1Ev"
+#define SYM_IS_TRACE    "_ZNK2tt8tt_metal6Buffer8is_traceEv"
+#define SYM_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
+#define SYM_OP_DELETE   "_ZdlPv"
+
+/* Getter results are read as full registers and narrowed here: address()
+ * and num_pages() are 32-bit, the is_*() are bool. */
+typedef uint64_t (*getter_fn)(const void *self);
+struct std_vector { void **begin, **end, **cap; };
+typedef struct std_vector (*get_devices_fn)(const void *mesh);
+typedef void (*op_delete_fn)(void *p);
+typedef int (*id_fn)(const void *dev);
+
+static struct {
+	_Atomic int bound;
+	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
+	get_devices_fn get_devices;
+	op_delete_fn op_delete;
+} g;
+
+static atomic_int degraded;
+
+static void *sym(void *handle, const char *name)
+{
+	void *p = dlsym(handle, name);
+	return p ? p : dlsym(RTLD_DEFAULT, name);
+}
+
+int abi_bind(void *handle)
+{
+	if (atomic_load_explicit(&g.bound, memory_order_acquire))
+		return 0;
+	g.address = (getter_fn)sym(handle, SYM_ADDRESS);
+	g.page_size = (getter_fn)sym(handle, SYM_PAGE_SIZE);
+	g.num_pages = (getter_fn)sym(handle, SYM_NUM_PAGES);
+	g.is_dram = (getter_fn)sym(handle, SYM_IS_DRAM);
+	g.is_l1 = (getter_fn)sym(handle, SYM_IS_L1);
+	g.is_trace = (getter_fn)sym(handle, SYM_IS_TRACE);
+	g.get_devices = (get_devices_fn)sym(handle, SYM_GET_DEVICES);
+	g.op_delete = (op_delete_fn)sym(handle, SYM_OP_DELETE);
+	if (!g.address || !g.page_size || !g.num_pages) {
+		log_warn_once("the tt-metal runtime does not export Buffer::address/page_size/"
+			      "num_pages: buffer reads cannot be checked, buffers are not tracked");
+		return -ENOENT;
+	}
+	if (!g.get_devices || !g.op_delete)
+		log_warn_once("MeshDevice::get_devices is not exported: mesh buffers are "
+			      "recorded on the mesh id only");
+	atomic_store_explicit(&g.bound, 1, memory_order_release);
+	return 0;
+}
+
+int abi_degraded(void)
+{
+	return atomic_load_explicit(&degraded, memory_order_relaxed);
+}
+
+static inline uint64_t field64(const void *obj, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)obj + off, sizeof(v));
+	return v;
+}
+
+static inline const void *field_ptr(const void *obj, size_t off)
+{
+	const void *v;
+	memcpy(&v, (const char *)obj + off, sizeof(v));
+	return v;
+}
+
+static uint8_t coarse_type(const void *b)
+{
+	if (g.is_trace && (g.is_trace(b) & 0xff))
+		return TTMEM_TYPE_TRACE;
+	if (g.is_dram && (g.is_dram(b) & 0xff))
+		return TTMEM_TYPE_DRAM;
+	if (g.is_l1 && (g.is_l1(b) & 0xff))
+		return TTMEM_TYPE_L1;
+	return TTMEM_TYPE_SYSTEM_MEMORY;
+}
+
+int abi_buffer_read(const void *b, struct abi_buffer *out)
+{
+	if (!b || !atomic_load_explicit(&g.bound, memory_order_acquire))
+		return -1;
+
+	uint64_t pages = g.num_pages(b) & 0xffffffffu;
+	uint64_t page = g.page_size(b);
+	uint64_t addr32 = g.address(b) & 0xffffffffu;
+	uint64_t size = pages * page;
+
+	if (size == 0)
+		return -1;
+	if (!atomic_load_explicit(&degraded, memory_order_relaxed)) {
+		uint64_t size_f = field64(b, OFF_SIZE);
+		uint64_t addr_f = field64(b, OFF_ADDRESS);
+		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
+
+		if (size_f == size && (addr_f & 0xffffffffu) == addr32 &&
+		    type_f <= TTMEM_TYPE_TRACE) {
+			out->address = addr_f;
+			out->size = size;
+			out->type = (uint8_t)type_f;
+			out->device = field_ptr(b, OFF_DEVICE);
+			out->allocator = field_ptr(b, OFF_ALLOCATOR);
+			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+			return 0;
+		}
+		if (!atomic_exchange(&degraded, 1))
+			log_warn("tt-metal Buffer layout is not the 2025 one (size field %llu vs "
+				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
+				 "no longer reading fields; buffers are recorded without their device",
+				 (unsigned long long)size_f, (unsigned long long)size,
+				 (unsigned long long)addr_f, (unsigned long long)addr32);
+	}
+	out->address = addr32;
+	out->size = size;
+	out->type = coarse_type(b);
+	out->device = NULL;
+	out->allocator = NULL;
+	out->trusted = 0;
+	return 0;
+}
+
+uint8_t abi_space_of(uint8_t type)
+{
+	switch (type) {
+	case TTMEM_TYPE_DRAM:
+	case TTMEM_TYPE_TRACE:
+		return TTMEM_SPACE_DRAM;
+	case TTMEM_TYPE_L1:
+	case TTMEM_TYPE_L1_SMALL:
+		return TTMEM_SPACE_L1;
+	case TTMEM_TYPE_CB:
+		return TTMEM_SPACE_CB;
+	default:
+		return TTMEM_SPACE_SYSTEM;
+	}
+}
+
+/* ---- device classes, by vtable ---------------------------------------------
+ * The dynamic type of a device is read once per vtable from its RTTI name and
+ * remembered: after that, telling a chip from a mesh is one load and a few
+ * compares.
+ */
+enum dev_kind { KIND_NONE = 0, KIND_CHIP = 1, KIND_MESH = 2, KIND_OTHER = 3 };
+
+#define NVTABLES 16
+static struct {
+	_Atomic uintptr_t vptr;
+	atomic_int kind;
+} vtables[NVTABLES];
+
+static enum dev_kind kind_from_rtti(uintptr_t vptr)
+{
+	const void *ti = ((const void *const *)vptr)[-1];
+	const char *name;
+
+	if (!ti)
+		return KIND_OTHER;
+	name = field_ptr(ti, sizeof(void *));
+	if (!name)
+		return KIND_OTHER;
+	if (*name == '*')
+		name++;
+	if (!strcmp(name, RTTI_CHIP))
+		return KIND_CHIP;
+	if (!strcmp(name, RTTI_MESH))
+		return KIND_MESH;
+	log_warn_once("device of unknown class %s: recorded under its id()", name);
+	return KIND_OTHER;
+}
+
+static enum dev_kind device_kind(const void *dev)
+{
+	uintptr_t vptr = (uintptr_t)field_ptr(dev, 0);
+	enum dev_kind k;
+
+	for (unsigned i = 0; i < NVTABLES; i++) {
+		uintptr_t v = atomic_load_explicit(&vtables[i].vptr, memory_order_acquire);
+		if (v == vptr) {
+			k = atomic_load_explicit(&vtables[i].kind, memory_order_relaxed);
+			if (k != KIND_NONE)
+				return k;
+			break;
+		}
+		if (v == 0)
+			break;
+	}
+	k = kind_from_rtti(vptr);
+	for (unsigned i = 0; i < NVTABLES; i++) {
+		uintptr_t expect = 0;
+		if (atomic_compare_exchange_strong(&vtables[i].vptr, &expect, vptr) ||
+		    expect == vptr) {
+			atomic_store_explicit(&vtables[i].kind, k, memory_order_relaxed);
+			break;
+		}
+	}
+	return k;
+}
+
+static inline int device_id(const void *dev)
+{
+	const id_fn *vt = field_ptr(dev, 0);
+	return vt[VSLOT_ID](dev);
+}
+
+/* ---- mesh cache --------------------------------------------------------------
+ * get_devices() builds a std::vector (heap), far too slow per event, so each
+ * mesh's chips are cached.  Readers are lock-free (a per-entry sequence
+ * counter, odd while written); writers hold mesh_lock.  An entry is checked
+ * against the mesh's id() on every use and dropped by abi_device_forget().
+ */
+#define NMESHES 32
+struct mesh_entry {
+	_Atomic uintptr_t dev;
+	_Atomic uint32_t seq;
+	_Atomic int32_t mesh_id;
+	_Atomic uint32_t n;
+	_Atomic uint32_t id[ABI_MAX_CHIPS];
+};
+static struct mesh_entry meshes[NMESHES];
+static pthread_mutex_t mesh_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned mesh_victim;
+
+/* Copy the cached chips of `dev`; 1 on a consistent hit. */
+static int mesh_peek(uintptr_t dev, struct abi_chips *out, int32_t *mesh_id)
+{
+	for (unsigned i = 0; i < NMESHES; i++) {
+		struct mesh_entry *m = &meshes[i];
+
+		if (atomic_load_explicit(&m->dev, memory_order_acquire) != dev)
+			continue;
+		for (int tries = 0; tries < 16; tries++) {
+			uint32_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
+			if (s1 & 1)
+				continue;
+			uint32_t n = atomic_load_explicit(&m->n, memory_order_relaxed);
+			if (n > ABI_MAX_CHIPS)
+				n = ABI_MAX_CHIPS;
+			for (uint32_t c = 0; c < n; c++)
+				out->id[c] = atomic_load_explicit(&m->id[c], memory_order_relaxed);
+			*mesh_id = atomic_load_explicit(&m->mesh_id, memory_order_relaxed);
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&m->seq, memory_order_relaxed) == s1 &&
+			    atomic_load_explicit(&m->dev, memory_order_relaxed) == dev) {
+				out->n = n;
+				out->is_mesh = 1;
+				return 1;
+			}
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static void mesh_store(uintptr_t dev, int32_t mesh_id, const struct abi_chips *c)
+{
+	struct mesh_entry *m = NULL;
+
+	pthread_mutex_lock(&mesh_lock);
+	for (unsigned i = 0; i < NMESHES && !m; i++)
+		if (atomic_load_explicit(&meshes[i].dev, memory_order_relaxed) == dev)
+			m = &meshes[i];
+	for (unsigned i = 0; i < NMESHES && !m; i++)
+		if (atomic_load_explicit(&meshes[i].dev, memory_order_relaxed) == 0)
+			m = &meshes[i];
+	if (!m)
+		m = &meshes[mesh_victim++ % NMESHES];
+	atomic_fetch_add_explicit(&m->seq, 1, memory_order_relaxed);   /* odd: writing */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&m->dev, dev, memory_order_relaxed);
+	atomic_store_explicit(&m->mesh_id, mesh_id, memory_order_relaxed);
+	atomic_store_explicit(&m->n, c->n, memory_order_relaxed);
+	for (uint32_t i = 0; i < c->n; i++)
+		atomic_store_explicit(&m->id[i], c->id[i], memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->seq, 1, memory_order_release);   /* even: done */
+	pthread_mutex_unlock(&mesh_lock);
+}
+
+static int mesh_resolve(const void *dev, struct abi_chips *out)
+{
+	int32_t cached_id, id = device_id(dev);
+
+	if (mesh_peek((uintptr_t)dev, out, &cached_id) && cached_id == id)
+		return 0;
+	if (!g.get_devices || !g.op_delete) {
+		out->n = 1;
+		out->is_mesh = 1;
+		out->id[0] = (uint32_t)id;
+		return 0;
+	}
+	struct std_vector v = g.get_devices(dev);
+	size_t n = v.begin ? (size_t)(v.end - v.begin) : 0;
+
+	if (n > ABI_MAX_CHIPS) {
+		log_warn_once("a mesh of %lu chips: only the first %u are tracked",
+			      (unsigned long)n, ABI_MAX_CHIPS);
+		n = ABI_MAX_CHIPS;
+	}
+	out->n = 0;
+	out->is_mesh = 1;
+	for (size_t i = 0; i < n; i++)
+		if (v.begin[i])
+			out->id[out->n++] = (uint32_t)device_id(v.begin[i]);
+	if (v.begin)
+		g.op_delete(v.begin);
+	if (out->n == 0)
+		return -1;
+	mesh_store((uintptr_t)dev, id, out);
+	return 0;
+}
+
+int abi_device_chips(const void *dev, struct abi_chips *out)
+{
+	if (!dev)
+		return -1;
+	switch (device_kind(dev)) {
+	case KIND_MESH:
+		return mesh_resolve(dev, out);
+	case KIND_CHIP:
+	case KIND_OTHER:
+		out->n = 1;
+		out->is_mesh = 0;
+		out->id[0] = (uint32_t)device_id(dev);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+void abi_device_forget(const void *dev)
+{
+	pthread_mutex_lock(&mesh_lock);
+	for (unsigned i = 0; i < NMESHES; i++) {
+		struct mesh_entry *m = &meshes[i];
+		if (atomic_load_explicit(&m->dev, memory_order_relaxed) == (uintptr_t)dev) {
+			atomic_fetch_add_explicit(&m->seq, 1, memory_order_relaxed);
+			atomic_store_explicit(&m->dev, 0, memory_order_release);
+			atomic_fetch_add_explicit(&m->seq, 1, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&mesh_lock);
+}
+
+void abi_atfork_prepare(void)
+{
+	pthread_mutex_lock(&mesh_lock);
+}
+
+void abi_atfork_release(void)
+{
+	pthread_mutex_unlock(&mesh_lock);
+}
+
+/* ---- allocators ----------------------------------------------------------------
+ * Allocator::deallocate_buffers() says nothing about its device, and runs
+ * while the device is closing (no virtual calls then).  So every tracked
+ * buffer notes allocator -> device, with the chip id (or -1 for a mesh,
+ * whose chips are in the mesh cache).  Open addressing, never deleted; a
+ * reused allocator address simply gets its device overwritten.
+ */
+#define NALLOCATORS 256
+#define ALLOC_PROBE 8
+static struct {
+	_Atomic uintptr_t allocator;
+	_Atomic uintptr_t device;
+	_Atomic int64_t chip;       /* chip id, or -1 for a mesh */
+} allocators[NALLOCATORS];
+
+static inline unsigned alloc_hash(uintptr_t a)
+{
+	uint64_t h = (uint64_t)a * UINT64_C(0x9e3779b97f4a7c15);
+	return (unsigned)(h >> 56) % NALLOCATORS;
+}
+
+void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *c)
+{
+	uintptr_t a = (uintptr_t)allocator;
+	int64_t chip = c->is_mesh ? -1 : (int64_t)c->id[0];
+	unsigned h = alloc_hash(a);
+
+	if (!a)
+		return;
+	for (unsigned i = 0; i < ALLOC_PROBE; i++) {
+		unsigned j = (h + i) % NALLOCATORS;
+		uintptr_t cur = atomic_load_explicit(&allocators[j].allocator, memory_order_acquire);
+
+		if (cur == 0) {
+			uintptr_t expect = 0;
+			if (!atomic_compare_exchange_strong(&allocators[j].allocator, &expect, a) &&
+			    expect != a)
+				continue;
+			cur = a;
+		}
+		if (cur != a)
+			continue;
+		if (atomic_load_explicit(&allocators[j].device, memory_order_relaxed) != (uintptr_t)device ||
+		    atomic_load_explicit(&allocators[j].chip, memory_order_relaxed) != chip) {
+			atomic_store_explicit(&allocators[j].chip, chip, memory_order_relaxed);
+			atomic_store_explicit(&allocators[j].device, (uintptr_t)device,
+					      memory_order_release);
+		}
+		return;
+	}
+	log_warn_once("more tt-metal allocators than ttmem can remember: bulk frees of some "
+		      "are released at device close only");
+}
+
+int abi_allocator_chips(const void *allocator, struct abi_chips *out)
+{
+	uintptr_t a = (uintptr_t)allocator;
+	unsigned h = alloc_hash(a);
+
+	for (unsigned i = 0; i < ALLOC_PROBE && a; i++) {
+		unsigned j = (h + i) % NALLOCATORS;
+		if (atomic_load_explicit(&allocators[j].allocator, memory_order_acquire) != a)
+			continue;
+		uintptr_t dev = atomic_load_explicit(&allocators[j].device, memory_order_acquire);
+		int64_t chip = atomic_load_explicit(&allocators[j].chip, memory_order_relaxed);
+		int32_t mesh_id;
+
+		if (chip >= 0) {
+			out->n = 1;
+			out->is_mesh = 0;
+			out->id[0] = (uint32_t)chip;
+			return 0;
+		}
+		return mesh_peek(dev, out, &mesh_id) ? 0 : -1;
+	}
+	return -1;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: callsites.
+ *
+ * A callsite is a return address recorded as (module index, offset in the
+ * module), so it can be symbolized after the process is gone: the module
+ * (path plus build-id) is interned once per loaded object in the segment's
+ * module table, and cached here per object.
+ *
+ * The address recorded is the first return address outside the tt-metal
+ * runtime on the stack of the hooked call, i.e. where the application (or
+ * the library above tt-metal) asked for the memory.
+ */
+#ifndef TTMEM_PRELOAD_CALLSITE_H
+#define TTMEM_PRELOAD_CALLSITE_H
+
+#include <stdint.h>
+
+/*
+ * `ret` is the hook's own return address (inside the runtime).  Fills
+ * *module (TTMEM_MODULE_NONE when unknown) and *offset.  Thread-safe.
+ */
+void callsite_get(void *ret, uint16_t *module, uint64_t *offset);
+
+/* fork: the intern lock (prepare takes it, parent/child release it). */
+void callsite_atfork_prepare(void);
+void callsite_atfork_release(void);
+
+#endif /* TTMEM_PRELOAD_CALLSITE_H */

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interposition wrappers, and the one table of hooks.
+ *
+ * Each wrapper is exported under a tt-metal mangled name (from the ABI
+ * profile, abi.h), calls the original exactly once with the same arguments,
+ * returns its result, and hands the event to the tracker.  An exception
+ * thrown by an original unwinds through the wrapper unchanged: this file is
+ * built with -fexceptions, so its frames have unwind tables and the
+ * ownership scope of a constructor hook is closed by its cleanup handler.
+ *
+ * Originals are found with dlsym(RTLD_NEXT) on first use; a runtime that was
+ * dlopen'ed with RTLD_LOCAL (Python ctypes) is not in the global scope, so
+ * then the runtime object itself is searched.
+ *
+ * Required hooks are the ones ttmem cannot count right without; the runtime
+ * attach (runtime.c) warns when one is missing.  Optional ones are exported
+ * by some builds only (a D0 that does not exist, an implicit inline
+ * destructor) and are simply never called when absent.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ttmem/segment.h"
+
+#include "abi.h"
+#include "log.h"
+#include "runtime.h"
+#include "scope.h"
+#include "tracker.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define HOOKS(X)                                                              \
+	X(TRACK_ALLOCATE,      ABI_SYM_TRACK_ALLOCATE,      1)                \
+	X(TRACK_DEALLOCATE,    ABI_SYM_TRACK_DEALLOCATE,    1)                \
+	X(TRACK_ALLOCATE_CB,   ABI_SYM_TRACK_ALLOCATE_CB,   0)                \
+	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
+	X(CQ_C1,               ABI_SYM_CQ_C1,               0)                \
+	X(CQ_C2,               ABI_SYM_CQ_C2,               0)                \
+	X(CQ_D0,               ABI_SYM_CQ_D0,               0)                \
+	X(CQ_D1,               ABI_SYM_CQ_D1,               0)                \
+	X(CQ_D2,               ABI_SYM_CQ_D2,               0)                \
+	X(SMM_C1,              ABI_SYM_SMM_C1,              0)                \
+	X(SMM_C2,              ABI_SYM_SMM_C2,              0)                \
+	X(SMM_D0,              ABI_SYM_SMM_D0,              0)                \
+	X(SMM_D1,              ABI_SYM_SMM_D1,              0)                \
+	X(SMM_D2,              ABI_SYM_SMM_D2,              0)                \
+	X(DEVICE_CLOSE,        ABI_SYM_DEVICE_CLOSE,        1)                \
+	X(MESH_CLOSE,          ABI_SYM_MESH_CLOSE,          0)                \
+	X(ALLOC_BULK_FREE,     ABI_SYM_ALLOC_BULK_FREE,     0)                \
+	X(ALLOC_CLEAR,         ABI_SYM_ALLOC_CLEAR,         0)
+
+enum hook_id {
+#define X(id, sym, req) H_##id,
+	HOOKS(X)
+#undef X
+	H_COUNT
+};
+
+static _Atomic(void *) originals[H_COUNT];
+
+const char *const runtime_hook_names[] = {
+#define X(id, sym, req) sym,
+	HOOKS(X)
+#undef X
+};
+const unsigned char runtime_hook_required[] = {
+#define X(id, sym, req) req,
+	HOOKS(X)
+#undef X
+};
+const unsigned runtime_hook_count = H_COUNT;
+
+static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
+{
+	int saved = errno;
+	const char *name = runtime_hook_names[id];
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p && runtime_probe()) {
+		void *h = runtime_handle();
+		p = h ? dlsym(h, name) : NULL;
+	}
+	if (p) {
+		runtime_attach(p);
+		atomic_store_explicit(&originals[id], p, memory_order_release);
+	} else {
+		log_warn("cannot find the original of %s: the call is skipped", name);
+	}
+	errno = saved;
+	return p;
+}
+
+static inline void *original(enum hook_id id)
+{
+	void *p = atomic_load_explicit(&originals[id], memory_order_acquire);
+	return __builtin_expect(p != NULL, 1) ? p : resolve(id);
+}
+
+#define ORIG(id, type) ((type)original(H_##id))
+
+/* ---- GraphTracker ------------------------------------------------------------ */
+
+EXPORT void hook_track_allocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_ALLOCATE);
+void hook_track_allocate(void *self, void *buffer)
+{
+	abi_track_fn orig = ORIG(TRACK_ALLOCATE, abi_track_fn);
+
+	if (orig)
+		orig(self, buffer);
+	tracker_on_alloc(buffer, __builtin_return_address(0));
+}
+
+EXPORT void hook_track_deallocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_DEALLOCATE);
+void hook_track_deallocate(void *self, void *buffer)
+{
+	abi_track_fn orig = ORIG(TRACK_DEALLOCATE, abi_track_fn);
+
+	if (orig)
+		orig(self, buffer);
+	tracker_on_free(buffer);
+}
+
+EXPORT void hook_track_allocate_cb(void *self, const void *core_ranges, uint64_t addr,
+				   uint64_t size, _Bool global, const void *device)
+	__asm__(ABI_SYM_TRACK_ALLOCATE_CB);
+void hook_track_allocate_cb(void *self, const void *core_ranges, uint64_t addr,
+			    uint64_t size, _Bool global, const void *device)
+{
+	abi_track_cb_fn orig = ORIG(TRACK_ALLOCATE_CB, abi_track_cb_fn);
+
+	if (orig)
+		orig(self, core_ranges, addr, size, global, device);
+	tracker_on_cb_alloc(addr, size, global, device, __builtin_return_address(0));
+}
+
+EXPORT void hook_track_deallocate_cb(void *self, const void *device)
+	__asm__(ABI_SYM_TRACK_DEALLOCATE_CB);
+void hook_track_deallocate_cb(void *self, const void *device)
+{
+	abi_track_dev_fn orig = ORIG(TRACK_DEALLOCATE_CB, abi_track_dev_fn);
+
+	if (orig)
+		orig(self, device);
+	tracker_on_cb_free_all(device);
+}
+
+/* ---- owners: command queues and system memory managers ------------------------ */
+
+#define CQ_CTOR(variant)                                                             \
+	EXPORT void hook_cq_##variant(void *self, void *device, void *shared_state,     \
+				      uint64_t cq_id, uint64_t noc, uint64_t core)      \
+		__asm__(ABI_SYM_CQ_##variant);                                         \
+	void hook_cq_##variant(void *self, void *device, void *shared_state,            \
+			       uint64_t cq_id, uint64_t noc, uint64_t core)             \
+	{                                                                              \
+		abi_cq_ctor_fn orig = ORIG(CQ_##variant, abi_cq_ctor_fn);               \
+		SCOPE_OPEN(TTMEM_OWNER_CQ, self);                                       \
+		if (orig)                                                              \
+			orig(self, device, shared_state, cq_id, noc, core);            \
+	}
+CQ_CTOR(C1)
+CQ_CTOR(C2)
+
+#define SMM_CTOR(variant)                                                            \
+	EXPORT void hook_smm_##variant(void *self, uint64_t device_id, uint64_t num_cqs) \
+		__asm__(ABI_SYM_SMM_##variant);                                        \
+	void hook_smm_##variant(void *self, uint64_t device_id, uint64_t num_cqs)       \
+	{                                                                              \
+		abi_smm_ctor_fn orig = ORIG(SMM_##variant, abi_smm_ctor_fn);            \
+		SCOPE_OPEN(TTMEM_OWNER_SYSMEM, self);                                   \
+		if (orig)                                                              \
+			orig(self, device_id, num_cqs);                                \
+	}
+SMM_CTOR(C1)
+SMM_CTOR(C2)
+
+/* Destructors release what their object still owns once they returned (a
+ * D0 that calls D1 releases twice; the second sweep finds nothing). */
+#define DTOR(prefix, PREFIX, variant, kind)                                          \
+	EXPORT void hook_##prefix##_##variant(void *self)                              \
+		__asm__(ABI_SYM_##PREFIX##_##variant);                                 \
+	void hook_##prefix##_##variant(void *self)                                      \
+	{                                                                              \
+		abi_dtor_fn orig = ORIG(PREFIX##_##variant, abi_dtor_fn);               \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		tracker_owner_destroyed((kind), self);                                 \
+	}
+DTOR(cq, CQ, D0, TTMEM_OWNER_CQ)
+DTOR(cq, CQ, D1, TTMEM_OWNER_CQ)
+DTOR(cq, CQ, D2, TTMEM_OWNER_CQ)
+DTOR(smm, SMM, D0, TTMEM_OWNER_SYSMEM)
+DTOR(smm, SMM, D1, TTMEM_OWNER_SYSMEM)
+DTOR(smm, SMM, D2, TTMEM_OWNER_SYSMEM)
+
+/* ---- closes and bulk frees: the frees the runtime never reports --------------- */
+
+#define CLOSE(name, ID)                                                              \
+	EXPORT _Bool hook_##name(void *self) __asm__(ABI_SYM_##ID);                     \
+	_Bool hook_##name(void *self)                                                  \
+	{                                                                              \
+		abi_close_fn orig = ORIG(ID, abi_close_fn);                            \
+		struct abi_chips chips;                                                \
+		int known = tracker_device_closing(self, &chips) == 0;                 \
+		_Bool r = orig ? orig(self) : 0;                                       \
+		if (known)                                                             \
+			tracker_device_closed(self, &chips);                           \
+		return r;                                                              \
+	}
+CLOSE(device_close, DEVICE_CLOSE)
+CLOSE(mesh_close, MESH_CLOSE)
+
+#define BULK(name, ID)                                                               \
+	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
+	void hook_##name(void *self)                                                   \
+	{                                                                              \
+		abi_allocator_fn orig = ORIG(ID, abi_allocator_fn);                    \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		tracker_allocator_freed(self);                                         \
+	}
+BULK(allocator_bulk_free, ALLOC_BULK_FREE)
+BULK(allocator_clear, ALLOC_CLEAR)

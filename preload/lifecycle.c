@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration, lazy start-up, fork and exit (see lifecycle.h).
+ *
+ * getenv is safe here: ttmem hooks tt-metal, never the C library, so even
+ * the earliest hook runs after libc set up `environ`.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ttmem/segment.h"
+#include "ttmem/table.h"
+
+#include "abi.h"
+#include "callsite.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "runtime.h"
+
+struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
+
+#define MAX_ANCESTORS 8
+
+static struct {
+	char shm[256];
+	uint64_t capacity;
+	int disable;
+} cfg;
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int starting_here __attribute__((tls_model("initial-exec")));
+static atomic_uint pending_flags;
+static uint32_t ancestors[MAX_ANCESTORS];
+static unsigned n_ancestors;
+static int atfork_installed;
+
+/* ---- configuration ------------------------------------------------------------- */
+
+static void config_load(void)
+{
+	static int loaded;
+	const char *v;
+
+	if (loaded)
+		return;
+	loaded = 1;
+
+	v = getenv("TTMEM_LOG");
+	if (v && *v) {
+		if (!strcmp(v, "quiet"))
+			log_level = LOG_QUIET;
+		else if (!strcmp(v, "warn"))
+			log_level = LOG_WARN;
+		else if (!strcmp(v, "debug"))
+			log_level = LOG_DEBUG;
+		else
+			log_write("TTMEM_LOG=%s is not quiet, warn or debug: using warn", v);
+	}
+
+	cfg.disable = 0;
+	v = getenv("TTMEM_DISABLE");
+	if (v && *v) {
+		if (!strcmp(v, "1"))
+			cfg.disable = 1;
+		else if (strcmp(v, "0"))
+			log_warn("TTMEM_DISABLE=%s is not 0 or 1: tracking stays on", v);
+	}
+
+	strcpy(cfg.shm, TTMEM_DEFAULT_SHM_NAME);
+	v = getenv("TTMEM_SHM");
+	if (v && *v) {
+		size_t n = strlen(v);
+		if (v[0] == '/' && n >= 2 && n < sizeof(cfg.shm))
+			memcpy(cfg.shm, v, n + 1);
+		else
+			log_warn("TTMEM_SHM=%s is not a segment name like /ttmem (or a path with a "
+				 "'/' after the first character, under %u bytes): using %s",
+				 v, (unsigned)sizeof(cfg.shm), TTMEM_DEFAULT_SHM_NAME);
+	}
+
+	cfg.capacity = 0;   /* the table's default */
+	v = getenv("TTMEM_CAPACITY");
+	if (v && *v) {
+		char *end;
+		unsigned long long c;
+
+		errno = 0;
+		c = strtoull(v, &end, 0);
+		if (errno || *end || v[0] == '-' || c < TTMEM_MIN_CAPACITY ||
+		    c > TTMEM_MAX_CAPACITY || (c & (c - 1)))
+			log_warn("TTMEM_CAPACITY=%s is not a power of two in [%u, %u]: using %u",
+				 v, TTMEM_MIN_CAPACITY, TTMEM_MAX_CAPACITY, TTMEM_DEFAULT_CAPACITY);
+		else
+			cfg.capacity = c;
+	}
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+static void apply_flags(void)
+{
+	uint32_t f = atomic_load(&pending_flags);
+
+	if (lc.proc && f)
+		lc.proc->flags |= f;
+}
+
+void lifecycle_flag(uint32_t flag)
+{
+	atomic_fetch_or(&pending_flags, flag);
+	apply_flags();
+}
+
+int lifecycle_is_ancestor(uint32_t pid)
+{
+	for (unsigned i = 0; i < n_ancestors; i++)
+		if (ancestors[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* Register this process; 0 or -1 (warned). */
+static int register_self(void)
+{
+	int idx = ttmem_proc_register(lc.table);
+
+	if (idx < 0) {
+		log_warn("cannot register process %u in %s: %s; not tracking it",
+			 (unsigned)getpid(), cfg.shm, ttmem_strerror(idx));
+		return -1;
+	}
+	lc.pid = (uint32_t)getpid();
+	lc.proc_idx = idx;
+	lc.proc = &ttmem_table_procs_rw(lc.table)[idx];
+	apply_flags();
+
+	/* Entries under our pid can only be an exec'ed predecessor's (same
+	 * pid, the objects died with the old image) or a dead process's. */
+	struct ttmem_filter f = { .pid = lc.pid };
+	struct ttmem_tally t;
+	memset(&t, 0, sizeof(t));
+	int64_t n = ttmem_sweep(lc.table, &f, &t);
+	if (n > 0)
+		log_debug("dropped %lld entries left under pid %u by an earlier image",
+			  (long long)n, (unsigned)lc.pid);
+	log_debug("registered pid %u as process %d in %s", (unsigned)lc.pid, idx, cfg.shm);
+	return 0;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&start_lock);
+	abi_atfork_prepare();
+	callsite_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+	callsite_atfork_release();
+	abi_atfork_release();
+	pthread_mutex_unlock(&start_lock);
+}
+
+/* The child is a new process: own registry entry, no entries of its own. */
+static void fork_child(void)
+{
+	callsite_atfork_release();
+	abi_atfork_release();
+	pthread_mutex_unlock(&start_lock);
+	if (atomic_load(&lc.phase) != PHASE_ON)
+		return;
+	if (n_ancestors < MAX_ANCESTORS)
+		ancestors[n_ancestors++] = lc.pid;
+	if (register_self() != 0)
+		atomic_store(&lc.phase, PHASE_OFF);
+}
+
+static int start_locked(void)
+{
+	char err[256];
+	struct ttmem_open_opts opts;
+
+	config_load();
+	if (cfg.disable) {
+		log_debug("TTMEM_DISABLE=1: pass-through");
+		return PHASE_OFF;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.capacity = cfg.capacity;
+	err[0] = '\0';
+	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
+	if (rc < 0) {
+		log_warn("not tracking: %s", err[0] ? err : ttmem_strerror(rc));
+		return PHASE_OFF;
+	}
+	if (register_self() != 0) {
+		ttmem_table_close(lc.table);
+		lc.table = NULL;
+		return PHASE_OFF;
+	}
+	if (!atfork_installed) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atfork_installed = 1;
+	}
+	return PHASE_ON;
+}
+
+int lifecycle_start(void)
+{
+	int phase;
+
+	if (starting_here)
+		return 0;   /* a hook fired by start-up itself: pass through */
+	starting_here = 1;
+	pthread_mutex_lock(&start_lock);
+	phase = atomic_load(&lc.phase);
+	if (phase == PHASE_NEW) {
+		phase = start_locked();
+		atomic_store_explicit(&lc.phase, phase, memory_order_release);
+	}
+	pthread_mutex_unlock(&start_lock);
+	/* The runtime may already be loaded (linked): vet it now, so the
+	 * -Bsymbolic warning comes at start-up even if no hook ever fires. */
+	if (phase == PHASE_ON)
+		runtime_probe();
+	starting_here = 0;
+	return phase == PHASE_ON;
+}
+
+/*
+ * Start now only in a process that has the runtime loaded: a program that
+ * never loads tt-metal (a shell, /bin/true) never touches the segment.  A
+ * runtime dlopen'ed later starts tracking at its first hooked call.
+ */
+__attribute__((constructor)) static void lifecycle_constructor(void)
+{
+	int saved = errno;
+
+	pthread_mutex_lock(&start_lock);
+	config_load();
+	if (cfg.disable && atomic_load(&lc.phase) == PHASE_NEW)
+		atomic_store(&lc.phase, PHASE_OFF);
+	pthread_mutex_unlock(&start_lock);
+	if (dlsym(RTLD_NEXT, ABI_SYM_TRACK_ALLOCATE))
+		lifecycle_ready();
+	errno = saved;
+}
+
+/*
+ * Normal exit.  ELF destructors run from _dl_fini, after every atexit
+ * handler and C++ static destructor, so the runtime has done all the
+ * freeing it will do.  What is still live is recorded as live at exit; the
+ * entries stay in the table (with their callsites) as the leak record.
+ */
+__attribute__((destructor)) static void lifecycle_destructor(void)
+{
+	int saved = errno;
+
+	if (atomic_load(&lc.phase) != PHASE_ON || lc.pid != (uint32_t)getpid())
+		goto out;
+	runtime_probe();   /* a runtime dlopen'ed late and never interposed */
+	struct ttmem_filter f = { .pid = lc.pid };
+	struct ttmem_tally t;
+	memset(&t, 0, sizeof(t));
+	if (ttmem_tally(lc.table, &f, &t) > 0)
+		for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
+			for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
+				if (t.bytes[o][ty])
+					atomic_fetch_add(&lc.proc->live_at_exit[o][ty], t.bytes[o][ty]);
+	ttmem_proc_exit(lc.table, lc.proc_idx);
+	atomic_store(&lc.phase, PHASE_OFF);
+	log_debug("pid %u exited with %llu entries still live", (unsigned)lc.pid,
+		  (unsigned long long)t.entries);
+out:
+	errno = saved;
+}

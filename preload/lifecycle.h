@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: configuration, lazy start-up, fork, exit.
+ *
+ * Start-up is lazy and idempotent: the library constructor calls
+ * lifecycle_ready(), and so does every hook, because a hook can fire before
+ * the constructor ran (another library's constructor creating a device).
+ * The first caller reads the environment, opens the segment, registers the
+ * process; concurrent callers wait for it; a hook that re-enters start-up on
+ * the same thread is told "not ready" and passes through.
+ *
+ * Environment (read once):
+ *   TTMEM_SHM       segment name, POSIX shm name "/name" (or a file path with
+ *                   another '/'); default "/ttmem"
+ *   TTMEM_CAPACITY  slots when this process creates the segment, a power of
+ *                   two in [128, 2^26]; default 2^20
+ *   TTMEM_LOG       quiet | warn | debug; default warn
+ *   TTMEM_DISABLE   1 = pure pass-through (no segment, no registration);
+ *                   0 or unset = track
+ * Invalid values: one warning naming the variable, then the default.
+ */
+#ifndef TTMEM_PRELOAD_LIFECYCLE_H
+#define TTMEM_PRELOAD_LIFECYCLE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ttmem/table.h"
+
+enum lifecycle_phase {
+	PHASE_NEW = 0,        /* nothing done yet */
+	PHASE_STARTING = 1,   /* one thread is starting up */
+	PHASE_ON = 2,         /* tracking */
+	PHASE_OFF = 3,        /* disabled or failed: pass-through */
+};
+
+struct lifecycle {
+	atomic_int phase;
+	struct ttmem_table *table;    /* valid in PHASE_ON */
+	struct ttmem_proc *proc;      /* our registry entry (writable view) */
+	int proc_idx;
+	uint32_t pid;
+};
+
+extern struct lifecycle lc;
+
+int lifecycle_start(void);   /* slow path of lifecycle_ready */
+
+/* 1 when tracking is on (starting up on first use), 0 for pass-through. */
+static inline int lifecycle_ready(void)
+{
+	int p = atomic_load_explicit(&lc.phase, memory_order_acquire);
+
+	if (__builtin_expect(p == PHASE_ON, 1))
+		return 1;
+	if (p == PHASE_OFF)
+		return 0;
+	return lifecycle_start();
+}
+
+/* Set a TTMEM_PROC_F_* flag on our registry entry (remembered if early). */
+void lifecycle_flag(uint32_t flag);
+
+/* Whether `pid` is a process this one was forked from (its entries are not
+ * ours to free, though we inherited the objects). */
+int lifecycle_is_ancestor(uint32_t pid);
+
+#endif /* TTMEM_PRELOAD_LIFECYCLE_H */

@@ -1,0 +1,30 @@
+# preload/: build/libttmem.so, the LD_PRELOAD library (issue 4).
+#
+# Statically links the table core ($(SHM_LIB), from shm/shm.mk); exports
+# only the hooked tt-metal names (preload/libttmem.map).  hooks.c is built
+# with -fexceptions: C++ exceptions thrown by the runtime unwind through it.
+
+PRELOAD_LIB    := $(BUILD)/libttmem.so
+PRELOAD_SRCS   := $(wildcard preload/*.c)
+PRELOAD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(PRELOAD_SRCS))
+PRELOAD_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+PRELOAD_LDLIBS := -ldl -lgcc_s $(LDLIBS_PTHREAD)
+
+$(BUILD)/preload/hooks.o: PRELOAD_CFLAGS += -fexceptions
+
+$(BUILD)/preload/%.o: preload/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_CFLAGS) -c -o $@ $<
+
+ifneq ($(SHM_LIB),)
+ALL_TARGETS += $(PRELOAD_LIB)
+
+$(PRELOAD_LIB): $(PRELOAD_OBJS) $(SHM_LIB) preload/libttmem.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -o $@ $(PRELOAD_OBJS) $(SHM_LIB) \
+		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs $(PRELOAD_LDLIBS)
+else
+# The table core (shm/) has not landed: build the objects only.
+ALL_TARGETS += $(PRELOAD_OBJS)
+endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: the tt-metal runtime object as loaded in
+ * this process (the shared object that defines the hooked functions).
+ *
+ * ttmem attaches to it once: it learns where its code is (to find the first
+ * frame outside it for callsites), binds the ABI profile's getters, checks
+ * that the hooks the profile needs exist, and checks that the runtime's own
+ * calls to GraphTracker go through its PLT/GOT.  A runtime linked with
+ * -Bsymbolic or -Bsymbolic-functions binds them at link time: nothing can be
+ * interposed, and ttmem says so once, clearly, instead of showing nothing.
+ */
+#ifndef TTMEM_PRELOAD_RUNTIME_H
+#define TTMEM_PRELOAD_RUNTIME_H
+
+#include <stdint.h>
+
+/* Attach to the object containing `fn` (an original found by dlsym).
+ * Idempotent and thread-safe; the first call does the work. */
+void runtime_attach(void *fn);
+
+/* Attach if a runtime is loaded but no hook fired yet (start-up, exit).
+ * Returns 1 when attached. */
+int runtime_probe(void);
+
+/* The runtime's dlopen handle, NULL until attached. */
+void *runtime_handle(void);
+
+/* Whether pc lies in the runtime's mapped image. */
+int runtime_contains(uintptr_t pc);
+
+/* Whether the runtime's internal calls can be interposed (1), not (0), or
+ * unknown yet (-1). */
+int runtime_interposable(void);
+
+/* Mangled names ttmem hooks, for the interposability check (hooks.c). */
+extern const char *const runtime_hook_names[];
+extern const unsigned runtime_hook_count;
+extern const unsigned char runtime_hook_required[];
+
+#endif /* TTMEM_PRELOAD_RUNTIME_H */

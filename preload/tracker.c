@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The preload's logic: hooked events -> table operations (see tracker.h).
+ *
+ * Every entry point is wrapped the same way: save errno, take the per-thread
+ * re-entry guard (a hook fired by ttmem's own work passes through), make
+ * sure tracking is on (lazy start-up), do the work, restore errno.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "ttmem/segment.h"
+#include "ttmem/table.h"
+
+#include "abi.h"
+#include "callsite.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "scope.h"
+#include "tracker.h"
+
+/* ---- re-entry guard ------------------------------------------------------------ */
+
+static __thread int in_tracker __attribute__((tls_model("initial-exec")));
+
+static __attribute__((noinline)) int guard_enter(void)
+{
+	if (in_tracker)
+		return 0;
+	in_tracker = 1;
+	return 1;
+}
+
+static __attribute__((noinline)) void guard_leave(void)
+{
+	in_tracker = 0;
+}
+
+#define TRACKER_BEGIN                                   \
+	int saved_errno_ = errno;                       \
+	if (!guard_enter())                             \
+		return;                                 \
+	if (!lifecycle_ready())                         \
+		goto leave_
+
+#define TRACKER_END                                     \
+	leave_:                                         \
+	guard_leave();                                  \
+	errno = saved_errno_
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static atomic_uint_fast64_t cb_sequence;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* The coarse clock is a vDSO read without rdtsc: a few ns, at tick
+	 * resolution, which is plenty for "allocated at". */
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int chips_of(const struct abi_buffer *b, struct abi_chips *c)
+{
+	if (b->trusted & ABI_T_DEVICE) {
+		if (abi_device_chips(b->device, c) != 0)
+			return -1;
+		abi_allocator_note(b->allocator, b->device, c);
+		return 0;
+	}
+	c->n = 1;
+	c->is_mesh = 0;
+	c->id[0] = TTMEM_DEVICE_UNKNOWN;
+	return 0;
+}
+
+static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
+{
+	if (c->is_mesh)
+		e->flags |= TTMEM_SLOT_F_MESH;
+	for (uint32_t i = 0; i < c->n; i++) {
+		e->key.device = c->id[i];
+		if (ttmem_insert(lc.table, e) == TTMEM_EFULL)
+			log_warn_once("the table %s is full: some allocations are not recorded "
+				      "(raise TTMEM_CAPACITY and recreate it)", "segment");
+	}
+}
+
+static void fill_entry(struct ttmem_entry *e, uint64_t address, uint8_t space, uint8_t type,
+		       uint64_t size, void *ret)
+{
+	struct scope_owner o = scope_current();
+
+	memset(e, 0, sizeof(*e));
+	e->key.address = address;
+	e->key.space = space;
+	e->type = type;
+	e->owner_kind = o.kind;
+	e->owner_id = o.id;
+	e->size = size;
+	e->pid = lc.pid;
+	e->proc = (uint16_t)lc.proc_idx;
+	e->alloc_ns = now_ns();
+	callsite_get(ret, &e->module, &e->callsite);
+}
+
+/* Sweep `f` and count what it removed as released in bulk. */
+static void release(const struct ttmem_filter *f)
+{
+	struct ttmem_tally t;
+
+	memset(&t, 0, sizeof(t));
+	if (ttmem_sweep(lc.table, f, &t) <= 0 || !lc.proc)
+		return;
+	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
+		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
+			if (t.bytes[o][ty])
+				atomic_fetch_add_explicit(&lc.proc->released_bulk[o][ty],
+							  t.bytes[o][ty], memory_order_relaxed);
+}
+
+static void release_chips(const struct abi_chips *c)
+{
+	struct ttmem_filter f = { .pid = lc.pid, .match_device = 1 };
+
+	for (uint32_t i = 0; i < c->n; i++) {
+		f.device = c->id[i];
+		release(&f);
+	}
+}
+
+/* ---- events -------------------------------------------------------------------- */
+
+void tracker_on_alloc(const void *buffer, void *ret)
+{
+	TRACKER_BEGIN;
+	struct abi_buffer b;
+	struct abi_chips c;
+	struct ttmem_entry e;
+
+	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
+		goto leave_;
+	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret);
+	insert_on_chips(&e, &c);
+	TRACKER_END;
+}
+
+void tracker_on_free(const void *buffer)
+{
+	TRACKER_BEGIN;
+	struct abi_buffer b;
+	struct abi_chips c;
+	struct ttmem_key k;
+	struct ttmem_entry out;
+
+	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
+		goto leave_;
+	k.address = b.address;
+	k.space = abi_space_of(b.type);
+	for (uint32_t i = 0; i < c.n; i++) {
+		k.device = c.id[i];
+		if (ttmem_remove(lc.table, &k, &out) == 0 && out.pid != lc.pid &&
+		    lifecycle_is_ancestor(out.pid))
+			/* A forked child destroying a buffer object it inherited:
+			 * the memory is its parent's and stays in use. */
+			ttmem_insert(lc.table, &out);
+	}
+	TRACKER_END;
+}
+
+void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
+			 const void *device, void *ret)
+{
+	TRACKER_BEGIN;
+	struct abi_chips c;
+	struct ttmem_entry e;
+	uint64_t seq;
+
+	(void)globally_allocated;
+	if (size == 0 || abi_device_chips(device, &c) != 0)
+		goto leave_;
+	seq = atomic_fetch_add_explicit(&cb_sequence, 1, memory_order_relaxed) + 1;
+	fill_entry(&e, (addr & 0xffffffffu) | (seq << 32), TTMEM_SPACE_CB, TTMEM_TYPE_CB,
+		   size, ret);
+	insert_on_chips(&e, &c);
+	TRACKER_END;
+}
+
+void tracker_on_cb_free_all(const void *device)
+{
+	TRACKER_BEGIN;
+	struct abi_chips c;
+	struct ttmem_filter f = { .pid = lc.pid, .match_device = 1,
+				  .match_type = 1, .type = TTMEM_TYPE_CB };
+	struct ttmem_tally t;
+
+	if (abi_device_chips(device, &c) != 0)
+		goto leave_;
+	for (uint32_t i = 0; i < c.n; i++) {
+		f.device = c.id[i];
+		memset(&t, 0, sizeof(t));
+		ttmem_sweep(lc.table, &f, &t);   /* a reported free: not "bulk" */
+	}
+	TRACKER_END;
+}
+
+int tracker_device_closing(const void *device, struct abi_chips *chips)
+{
+	int saved = errno, ok = -1;
+
+	if (guard_enter()) {
+		if (lifecycle_ready())
+			ok = abi_device_chips(device, chips);
+		guard_leave();
+	}
+	errno = saved;
+	return ok;
+}
+
+void tracker_device_closed(const void *device, const struct abi_chips *chips)
+{
+	TRACKER_BEGIN;
+	release_chips(chips);
+	abi_device_forget(device);
+	TRACKER_END;
+}
+
+void tracker_allocator_freed(const void *allocator)
+{
+	TRACKER_BEGIN;
+	struct abi_chips c;
+
+	if (abi_allocator_chips(allocator, &c) == 0)
+		release_chips(&c);
+	TRACKER_END;
+}
+
+void tracker_owner_destroyed(uint8_t owner_kind, const void *owner)
+{
+	TRACKER_BEGIN;
+	struct ttmem_filter f = { .pid = lc.pid, .match_owner = 1, .owner_kind = owner_kind,
+				  .owner_id = (uint64_t)(uintptr_t)owner };
+	release(&f);
+	TRACKER_END;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: what each hooked event does to the table.
+ * The hooks (hooks.c) call the original, then one of these; these never
+ * throw, never call the originals, preserve errno, and do nothing when
+ * tracking is off or when re-entered on the same thread.
+ *
+ * Keys: (physical chip, space, address).  A mesh buffer of S bytes on an
+ * N-chip mesh is N entries of S bytes, flagged TTMEM_SLOT_F_MESH.  A circular
+ * buffer's key is its L1 address with a per-process sequence number in the
+ * high 32 bits (CB addresses repeat across programs; all of a device's CBs
+ * are freed at once by track_deallocate_cb, by a sweep on type CB).
+ */
+#ifndef TTMEM_PRELOAD_TRACKER_H
+#define TTMEM_PRELOAD_TRACKER_H
+
+#include <stdint.h>
+
+#include "abi.h"
+
+/* Device id recorded when the ABI profile could not vouch for the device
+ * (see abi.h, "Trust").  Outside the range of real chip ids. */
+#define TTMEM_DEVICE_UNKNOWN 0xffffffffu
+
+void tracker_on_alloc(const void *buffer, void *ret);
+void tracker_on_free(const void *buffer);
+void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
+			 const void *device, void *ret);
+void tracker_on_cb_free_all(const void *device);
+
+/*
+ * Device close: resolve the chips before the original runs (the object is
+ * whole then; returns 0 if known), release this process's entries on them
+ * after it returned (bytes counted as released in bulk).
+ */
+int tracker_device_closing(const void *device, struct abi_chips *chips);
+void tracker_device_closed(const void *device, const struct abi_chips *chips);
+
+/* Allocator::deallocate_buffers / clear returned. */
+void tracker_allocator_freed(const void *allocator);
+
+/* A command queue / system memory manager was destroyed. */
+void tracker_owner_destroyed(uint8_t owner_kind, const void *owner);
+
+#endif /* TTMEM_PRELOAD_TRACKER_H */
