@@ -40,6 +40,43 @@ struct walk {
 	int frames;
 };
 
+/* ttmem's own image: its hook frames sit between runtime frames (a
+ * constructor hook calls the runtime's constructor) and are skipped. */
+static uintptr_t self_lo, self_hi;
+
+static int self_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t base = (uintptr_t)data;
+	(void)size;
+	if (info->dlpi_addr != base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (!self_lo || info->dlpi_addr + ph->p_vaddr < self_lo)
+			self_lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > self_hi)
+			self_hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	return 1;
+}
+
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_range(void)
+{
+	Dl_info di;
+
+	if (dladdr((void *)callsite_get, &di))
+		dl_iterate_phdr(self_cb, di.dli_fbase);
+}
+
+static inline int in_self(uintptr_t pc)
+{
+	return pc >= self_lo && pc < self_hi;
+}
+
 static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
@@ -51,11 +88,13 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 		w->seen_runtime = 1;
 		return _URC_NO_REASON;
 	}
+	if (in_self(ip))
+		return _URC_NO_REASON;
 	if (w->seen_runtime) {
 		w->found = ip;
 		return _URC_END_OF_STACK;
 	}
-	return _URC_NO_REASON;   /* still in ttmem's own frames */
+	return _URC_NO_REASON;   /* not yet in the runtime */
 }
 
 static uintptr_t app_frame(uintptr_t ret)
@@ -64,6 +103,7 @@ static uintptr_t app_frame(uintptr_t ret)
 
 	if (!runtime_contains(ret))
 		return ret;
+	pthread_once(&self_once, self_range);
 	_Unwind_Backtrace(walk_frame, &w);
 	return w.found ? w.found : ret;
 }
