@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE 1
+/* Test support: segments built with the table API (see segfix.h). */
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "segfix.h"
+
+const char *segfix_name(char *buf, size_t len)
+{
+	static unsigned n;
+
+	snprintf(buf, len, "/ttmem-test-viewer-%d-%u", (int)getpid(), n++);
+	return buf;
+}
+
+const char *segfix_ttmem(void)
+{
+	const char *b = getenv("TTMEM_BIN");
+
+	return b && *b ? b : "build/ttmem";
+}
+
+struct ttmem_table *segfix_create(const char *name, unsigned ndev, uint64_t dram_capacity)
+{
+	struct ttmem_open_opts o = { .capacity = 4096, .proc_capacity = 64, .module_capacity = 16 };
+	struct ttmem_table *t = NULL;
+	char err[256];
+	struct ttmem_device_info *di;
+
+	ttmem_table_unlink(name);
+	if (ttmem_table_open(&t, name, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "segfix_create: %s\n", err);
+		return NULL;
+	}
+	di = ttmem_table_devices_rw(t);
+	for (unsigned d = 0; d < ndev; d++) {
+		di[d].arch = 2;
+		if (dram_capacity)
+			atomic_store(&di[d].capacity[TTMEM_TYPE_DRAM], dram_capacity);
+		atomic_store_explicit(&di[d].state, 1, memory_order_release);
+	}
+	return t;
+}
+
+/* Not inlined, not static: its symbol is what `ttmem leaks` must print. */
+__attribute__((noinline)) void segfix_leaky_function(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static uint64_t callsite_of_leaky(uint16_t *module, struct ttmem_table *t)
+{
+	Dl_info di;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int m;
+
+	*module = TTMEM_MODULE_NONE;
+	if (n <= 0 || !dladdr((void *)(uintptr_t)segfix_leaky_function, &di))
+		return 0;
+	exe[n] = 0;
+	m = ttmem_module_intern(t, exe, NULL, 0);
+	if (m >= 0)
+		*module = (uint16_t)m;
+	/* A return address a few bytes into the function, as a call would leave. */
+	return (uint64_t)((uintptr_t)segfix_leaky_function + 4 - (uintptr_t)di.dli_fbase);
+}
+
+pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc *a,
+		   size_t n, enum segfix_end end)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct ttmem_open_opts o = { .no_create = 1 };
+		struct ttmem_table *t = NULL;
+		char err[256];
+		int idx;
+		uint16_t module;
+		uint64_t cs;
+
+		close(p[0]);
+		prctl(PR_SET_NAME, comm, 0, 0, 0);
+		if (ttmem_table_open(&t, name, &o, err, sizeof(err)) < 0)
+			_exit(90);
+		idx = ttmem_proc_register(t);
+		if (idx < 0)
+			_exit(91);
+		cs = callsite_of_leaky(&module, t);
+		for (size_t i = 0; i < n; i++) {
+			struct ttmem_entry e;
+
+			memset(&e, 0, sizeof(e));
+			e.key.address = a[i].address;
+			e.key.device = a[i].device;
+			e.key.space = a[i].type == TTMEM_TYPE_CB ? TTMEM_SPACE_CB :
+				      (a[i].type == TTMEM_TYPE_L1 || a[i].type == TTMEM_TYPE_L1_SMALL) ?
+				      TTMEM_SPACE_L1 : TTMEM_SPACE_DRAM;
+			e.type = a[i].type;
+			e.owner_kind = a[i].owner;
+			e.owner_id = a[i].owner ? 0x1000 : 0;
+			e.size = a[i].size;
+			e.module = module;
+			e.callsite = cs;
+			e.alloc_ns = 1;
+			if (ttmem_insert(t, &e) < 0)
+				_exit(92);
+		}
+		ttmem_flush(t);
+		if (end == SEGFIX_EXIT) {
+			ttmem_proc_exit(t, idx);
+			_exit(0);
+		}
+		if (end == SEGFIX_KILLED)
+			raise(SIGKILL);
+		if (write(p[1], "r", 1) != 1)
+			_exit(93);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (end == SEGFIX_RUN) {
+		if (read(p[0], &c, 1) != 1) {
+			close(p[0]);
+			return -1;
+		}
+	} else {
+		int st;
+
+		waitpid(pid, &st, 0);
+	}
+	close(p[0]);
+	return pid;
+}
+
+void segfix_stop(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
+static char *slurp(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *b = malloc(cap);
+	ssize_t r;
+
+	if (!b)
+		return NULL;
+	while ((r = read(fd, b + len, cap - len - 1)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)r;
+		if (cap - len < 2) {
+			char *nb = realloc(b, cap * 2);
+
+			if (!nb)
+				break;
+			b = nb;
+			cap *= 2;
+		}
+	}
+	b[len] = 0;
+	return b;
+}
+
+int segfix_run(char *const argv[], char **out, char **err)
+{
+	char tmpo[] = "/tmp/ttmem-test-outXXXXXX", tmpe[] = "/tmp/ttmem-test-errXXXXXX";
+	int fo = mkstemp(tmpo), fe = mkstemp(tmpe), st = -1;
+	pid_t pid;
+
+	if (fo < 0 || fe < 0)
+		return -1;
+	unlink(tmpo);
+	unlink(tmpe);
+	pid = fork();
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDONLY);
+
+		dup2(dn, 0);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	lseek(fo, 0, SEEK_SET);
+	lseek(fe, 0, SEEK_SET);
+	if (out)
+		*out = slurp(fo);
+	if (err)
+		*err = slurp(fe);
+	close(fo);
+	close(fe);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PRIVATE test support (tests/viewer/): build segments with the table API
+ * directly, in processes whose state the test controls (running, exited
+ * normally, killed), so the viewer can be checked without the preload.
+ */
+#ifndef TTMEM_TESTS_SEGFIX_H
+#define TTMEM_TESTS_SEGFIX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ttmem/table.h"
+
+/* One allocation to insert. */
+struct segfix_alloc {
+	uint32_t device;
+	uint8_t type;            /* enum ttmem_buffer_type */
+	uint8_t owner;           /* enum ttmem_owner_kind */
+	uint64_t address;
+	uint64_t size;
+};
+
+enum segfix_end {
+	SEGFIX_RUN = 0,          /* keep running until segfix_stop */
+	SEGFIX_EXIT = 1,         /* ttmem_proc_exit, then exit(0) */
+	SEGFIX_KILLED = 2,       /* SIGKILL itself: no exit path runs */
+};
+
+/* A unique segment name for this test process: /ttmem-test-viewer-<pid>-<n>. */
+const char *segfix_name(char *buf, size_t len);
+
+/* Create the segment (small geometry) and publish devices 0..ndev-1 as
+ * Wormhole (arch 2) with the given DRAM capacity (0 = leave unknown). */
+struct ttmem_table *segfix_create(const char *name, unsigned ndev, uint64_t dram_capacity);
+
+/*
+ * Fork a child that attaches, registers as `comm`, inserts `n` allocations
+ * (callsites inside segfix_leaky_function of this binary), then ends as
+ * `end`.  Returns the child's pid once its allocations are in the table
+ * (and, for EXIT/KILLED, once it is gone and reaped by waitpid).
+ */
+pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc *a,
+		   size_t n, enum segfix_end end);
+
+/* Stop a SEGFIX_RUN child (SIGTERM, waitpid).  */
+void segfix_stop(pid_t pid);
+
+/* The function whose address the children record as their callsite. */
+void segfix_leaky_function(void);
+
+/* Run argv (NULL-terminated) with stdout/stderr captured into malloc'd
+ * buffers (may be NULL); returns the exit status (128+sig if killed). */
+int segfix_run(char *const argv[], char **out, char **err);
+
+/* Path of build/ttmem (from $TTMEM_BIN, else build/ttmem). */
+const char *segfix_ttmem(void);
+
+#endif /* TTMEM_TESTS_SEGFIX_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening the segment from the viewer, and the one mapping from table.h's
+ * error classes to the viewer's exit codes (documented in ttmem.1).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "viewer.h"
+
+int viewer_exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return VX_OK;
+	case -ENOENT:
+		return VX_NOSEG;
+	case -EACCES:
+	case -EPERM:
+	case TTMEM_EOWNER:
+		return VX_PERM;
+	case TTMEM_EMAGIC:
+		return VX_MAGIC;
+	case TTMEM_EVERSION:
+		return VX_VERSION;
+	case TTMEM_ETRUNC:
+		return VX_TRUNC;
+	case TTMEM_ESIZE:
+		return VX_SIZE;
+	case TTMEM_ECORRUPT:
+		return VX_CORRUPT;
+	case TTMEM_ENOTREADY:
+		return VX_NOTREADY;
+	default:
+		return VX_SYSTEM;
+	}
+}
+
+int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out)
+{
+	struct ttmem_open_opts opts;
+	char errbuf[256] = "";
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.readonly = !writable;
+	opts.no_create = 1;
+	*out = NULL;
+	rc = ttmem_table_open(out, name, &opts, errbuf, sizeof(errbuf));
+	if (rc == 0 && *out)
+		return VX_OK;
+	if (rc == 0) /* defensive: success without a handle */
+		rc = -EIO;
+	if (rc == -ENOENT)
+		viewer_err(sub, "no segment %s (nothing tracked yet? run a program under "
+			   "'ttmem run' or LD_PRELOAD=libttmem.so)", name);
+	else if (errbuf[0])
+		viewer_err(sub, "%s", errbuf);
+	else
+		viewer_err(sub, "%s: %s", name, ttmem_strerror(rc));
+	return viewer_exit_code(rc);
+}

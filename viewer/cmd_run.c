@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ttmem run [--shm NAME] -- CMD [ARGS...]`: run CMD tracked.  Sets
+ * LD_PRELOAD to libttmem.so (next to this binary, else in the install
+ * libdir), and TTMEM_SHM; waits for CMD and exits with its status (128+N
+ * when killed by signal N, as shells do).  What to look at afterwards goes
+ * to stderr, so CMD's stdout stays clean.
+ *
+ * While CMD runs, SIGINT/SIGQUIT/SIGTERM from the terminal reach it directly
+ * (same process group); we ignore the first two and forward SIGTERM/SIGHUP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "viewer.h"
+
+#ifndef TTMEM_LIBDIR
+#define TTMEM_LIBDIR "/usr/local/lib"
+#endif
+
+static volatile sig_atomic_t run_child;
+
+static void forward(int sig)
+{
+	if (run_child > 0)
+		kill((pid_t)run_child, sig);
+}
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: ttmem run [--shm NAME] [--quiet] -- COMMAND [ARGS...]\n\n"
+	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
+	      "status.  The preload is looked up next to the ttmem binary, then in\n"
+	      "the install libdir (" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides both.\n\n"
+	      "  -q, --quiet     do not print where to look\n"
+	      "      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
+	      "  -h, --help      this help\n"
+	      "  -V, --version   version\n", f);
+}
+
+static int usable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+/* Find libttmem.so; returns 0 and fills buf, or -1. */
+static int find_preload(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	const char *env = getenv("TTMEM_PRELOAD");
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return usable(buf) ? 0 : -1;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, len, "%s/libttmem.so", self);
+			if (usable(buf))
+				return 0;
+			/* installed layout: PREFIX/bin/ttmem, PREFIX/lib/libttmem.so */
+			snprintf(buf, len, "%s/../lib/libttmem.so", self);
+			if (usable(buf))
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s/libttmem.so", TTMEM_LIBDIR);
+	return usable(buf) ? 0 : -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "shm", required_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *shm = NULL, *old;
+	char preload[PATH_MAX + 32];
+	char *ldp = NULL;
+	int quiet = 0, c, status;
+	struct sigaction sa, ign;
+	pid_t pid, w;
+	int errpipe[2];
+
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the first non-option, so CMD's own options stay its own. */
+	while ((c = getopt_long(argc, argv, "+:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			shm = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return VX_OK;
+		case 'V':
+			viewer_version("run");
+			return VX_OK;
+		case ':':
+			viewer_err("run", "option '%s' needs a value", argv[optind - 1]);
+			return VX_USAGE;
+		default:
+			viewer_err("run", "unknown option '%s' (try 'ttmem run --help')",
+				   argv[optind - 1]);
+			return VX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		viewer_err("run", "no command given (usage: ttmem run [--shm NAME] -- CMD [ARGS...])");
+		return VX_USAGE;
+	}
+	shm = viewer_shm_name(shm);
+	if (find_preload(preload, sizeof(preload)) < 0) {
+		viewer_err("run", "cannot find libttmem.so (looked next to ttmem and in %s; "
+			   "set TTMEM_PRELOAD)", TTMEM_LIBDIR);
+		return VX_RUN_FAIL;
+	}
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		size_t n = strlen(preload) + strlen(old) + 2;
+
+		ldp = malloc(n);
+		if (!ldp) {
+			viewer_err("run", "out of memory");
+			return VX_RUN_FAIL;
+		}
+		snprintf(ldp, n, "%s:%s", preload, old);
+	}
+	if (setenv("LD_PRELOAD", ldp ? ldp : preload, 1) < 0 || setenv("TTMEM_SHM", shm, 1) < 0) {
+		viewer_err("run", "setenv: %s", strerror(errno));
+		free(ldp);
+		return VX_RUN_FAIL;
+	}
+	free(ldp);
+	if (!quiet)
+		fprintf(stderr, "ttmem run: tracking '%s' into segment %s (LD_PRELOAD=%s)\n",
+			argv[optind], shm, preload);
+	fflush(NULL);
+	/* exec failure reported through a close-on-exec pipe: errno or nothing. */
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		viewer_err("run", "pipe: %s", strerror(errno));
+		return VX_RUN_FAIL;
+	}
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGQUIT, &ign, NULL);
+	pid = fork();
+	if (pid < 0) {
+		viewer_err("run", "fork: %s", strerror(errno));
+		return VX_RUN_FAIL;
+	}
+	if (pid == 0) {
+		int e;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		close(errpipe[0]);
+		execvp(argv[optind], argv + optind);
+		e = errno;
+		if (write(errpipe[1], &e, sizeof(e)) < 0)
+			_exit(VX_RUN_FAIL);
+		_exit(e == ENOENT ? VX_RUN_NOTFOUND : VX_RUN_NOEXEC);
+	}
+	run_child = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	close(errpipe[1]);
+	{
+		int e = 0;
+		ssize_t n;
+
+		do
+			n = read(errpipe[0], &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		close(errpipe[0]);
+		if (n == (ssize_t)sizeof(e)) {
+			viewer_err("run", "%s: %s", argv[optind], strerror(e));
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return e == ENOENT ? VX_RUN_NOTFOUND : VX_RUN_NOEXEC;
+		}
+	}
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		viewer_err("run", "waitpid: %s", strerror(errno));
+		return VX_RUN_FAIL;
+	}
+	if (!quiet)
+		fprintf(stderr, "ttmem run: '%s' %s %d; see 'ttmem show --shm %s' and "
+			"'ttmem leaks --shm %s'\n", argv[optind],
+			WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), shm, shm);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ttmem show --prometheus`: the model in the Prometheus text exposition
+ * format (version 0.0.4), for node-exporter's textfile collector:
+ *
+ *     ttmem show --prometheus > /var/lib/node_exporter/ttmem.prom.$$ &&
+ *         mv /var/lib/node_exporter/ttmem.prom.$$ /var/lib/node_exporter/ttmem.prom
+ *
+ * Every family has HELP and TYPE before its samples, each family once.
+ * Gauges for what is held now, counters (suffix _total) for what only grows
+ * (until `ttmem clear`, which Prometheus sees as a counter reset).  No
+ * timestamps: the textfile collector refuses them.
+ */
+#include <inttypes.h>
+
+#include "viewer.h"
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label_value(FILE *f, const char *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			fputc('\\', f);
+		if (s[i] == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+static void proc_labels(FILE *f, const struct model_proc *p)
+{
+	fprintf(f, "pid=\"%" PRIu32 "\",name=", p->pid);
+	label_value(f, p->name, sizeof(p->name));
+	fprintf(f, ",state=\"%s\"", liveness_name(p->state));
+}
+
+static void seg_counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	family(f, name, "counter", help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+void format_prom(FILE *f, const struct model *m, const char *shm)
+{
+	const struct model_seg *g = &m->seg;
+
+	family(f, "ttmem_info", "gauge", "ttmem version and segment (value is always 1).");
+	fprintf(f, "ttmem_info{version=\"%s\",segment=", TTMEM_VERSION);
+	label_value(f, shm, 4096);
+	fprintf(f, ",abi=\"%u.%u\"} 1\n", g->abi_major, g->abi_minor);
+
+	family(f, "ttmem_device_in_use_bytes", "gauge",
+	       "Device memory held by running processes, per chip, buffer type and owner.");
+	for (size_t i = 0; i < m->ndev; i++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			const struct model_dev *d = &m->dev[i];
+
+			fprintf(f, "ttmem_device_in_use_bytes{device=\"%" PRIu32
+				   "\",type=\"%s\",owner=\"system\"} %" PRIu64 "\n",
+				d->device, type_name(ty), d->system[ty]);
+			fprintf(f, "ttmem_device_in_use_bytes{device=\"%" PRIu32
+				   "\",type=\"%s\",owner=\"application\"} %" PRIu64 "\n",
+				d->device, type_name(ty), d->application[ty]);
+		}
+	family(f, "ttmem_device_capacity_bytes", "gauge",
+	       "What a chip can hold per buffer type (only where known).");
+	for (size_t i = 0; i < m->ndev; i++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			if (m->dev[i].capacity[ty])
+				fprintf(f, "ttmem_device_capacity_bytes{device=\"%" PRIu32
+					   "\",type=\"%s\"} %" PRIu64 "\n",
+					m->dev[i].device, type_name(ty), m->dev[i].capacity[ty]);
+	family(f, "ttmem_device_orphaned_bytes", "gauge",
+	       "Entries left by dead processes (not in use; ttmem reap reclaims them).");
+	for (size_t i = 0; i < m->ndev; i++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			fprintf(f, "ttmem_device_orphaned_bytes{device=\"%" PRIu32
+				   "\",type=\"%s\"} %" PRIu64 "\n",
+				m->dev[i].device, type_name(ty), m->dev[i].orphaned[ty]);
+	family(f, "ttmem_device_exited_bytes", "gauge",
+	       "Entries still live when their process exited (leak records, not in use).");
+	for (size_t i = 0; i < m->ndev; i++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			fprintf(f, "ttmem_device_exited_bytes{device=\"%" PRIu32
+				   "\",type=\"%s\"} %" PRIu64 "\n",
+				m->dev[i].device, type_name(ty), m->dev[i].exited[ty]);
+	if (m->baseline_ns) {
+		family(f, "ttmem_device_baseline_bytes", "gauge",
+		       "In-use bytes recorded by ttmem baseline.");
+		for (size_t i = 0; i < m->ndev; i++)
+			for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+				fprintf(f, "ttmem_device_baseline_bytes{device=\"%" PRIu32
+					   "\",type=\"%s\"} %" PRIu64 "\n",
+					m->dev[i].device, type_name(ty), m->dev[i].baseline[ty]);
+	}
+
+	family(f, "ttmem_process_device_bytes", "gauge",
+	       "Bytes of a process's entries per chip (in use while it runs).");
+	for (size_t i = 0; i < m->ncell; i++) {
+		const struct model_cell *c = &m->cell[i];
+
+		fputs("ttmem_process_device_bytes{", f);
+		proc_labels(f, &m->proc[c->proc_ix]);
+		fprintf(f, ",device=\"%" PRIu32 "\"} %" PRIu64 "\n", m->dev[c->dev_ix].device,
+			c->total);
+	}
+	family(f, "ttmem_process_live_bytes", "gauge",
+	       "Device memory in use by a process, all chips.");
+	for (size_t i = 0; i < m->nproc; i++) {
+		fputs("ttmem_process_live_bytes{", f);
+		proc_labels(f, &m->proc[i]);
+		fprintf(f, "} %" PRIu64 "\n", m->proc[i].live_bytes);
+	}
+	family(f, "ttmem_process_peak_bytes", "gauge",
+	       "Highest device memory a process held at once, all chips.");
+	for (size_t i = 0; i < m->nproc; i++) {
+		fputs("ttmem_process_peak_bytes{", f);
+		proc_labels(f, &m->proc[i]);
+		fprintf(f, "} %" PRIu64 "\n", m->proc[i].peak_bytes);
+	}
+	family(f, "ttmem_process_released_bulk_bytes_total", "counter",
+	       "Bytes the runtime freed in bulk at close without reporting, per owner.");
+	for (size_t i = 0; i < m->nproc; i++)
+		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
+			fputs("ttmem_process_released_bulk_bytes_total{", f);
+			proc_labels(f, &m->proc[i]);
+			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
+				model_sum(m->proc[i].released[o]));
+		}
+	family(f, "ttmem_process_live_at_exit_bytes", "gauge",
+	       "Bytes still live when a process exited, per owner.");
+	for (size_t i = 0; i < m->nproc; i++)
+		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
+			fputs("ttmem_process_live_at_exit_bytes{", f);
+			proc_labels(f, &m->proc[i]);
+			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
+				model_sum(m->proc[i].at_exit[o]));
+		}
+	family(f, "ttmem_process_allocations_total", "counter",
+	       "Allocations recorded for a process.");
+	for (size_t i = 0; i < m->nproc; i++) {
+		fputs("ttmem_process_allocations_total{", f);
+		proc_labels(f, &m->proc[i]);
+		fprintf(f, "} %" PRIu64 "\n", m->proc[i].allocs);
+	}
+	family(f, "ttmem_process_frees_total", "counter", "Matched frees recorded for a process.");
+	for (size_t i = 0; i < m->nproc; i++) {
+		fputs("ttmem_process_frees_total{", f);
+		proc_labels(f, &m->proc[i]);
+		fprintf(f, "} %" PRIu64 "\n", m->proc[i].frees);
+	}
+
+	family(f, "ttmem_segment_slots", "gauge", "Slots in the allocation table.");
+	fprintf(f, "ttmem_segment_slots %" PRIu64 "\n", g->capacity);
+	family(f, "ttmem_segment_entries", "gauge", "Live entries in the allocation table.");
+	fprintf(f, "ttmem_segment_entries %" PRIu64 "\n", g->entries);
+	family(f, "ttmem_segment_processes", "gauge", "Registered processes.");
+	fprintf(f, "ttmem_segment_processes %" PRIu64 "\n", g->procs_registered);
+	seg_counter(f, "ttmem_events_total", "Allocations and frees recorded.", g->events);
+	seg_counter(f, "ttmem_drops_total", "Allocations not recorded: table full.", g->drops);
+	seg_counter(f, "ttmem_unmatched_frees_total", "Frees of allocations not in the table.",
+		    g->unmatched);
+	seg_counter(f, "ttmem_reclaimed_total", "Entries of dead processes reclaimed.",
+		    g->reclaimed);
+	seg_counter(f, "ttmem_replaced_total", "Live entries replaced by a new allocation.",
+		    g->replaced);
+	seg_counter(f, "ttmem_process_drops_total", "Processes not registered: registry full.",
+		    g->proc_drops);
+	seg_counter(f, "ttmem_module_drops_total", "Modules not recorded: module table full.",
+		    g->module_drops);
+}

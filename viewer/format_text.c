@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The human-readable rendering of a model (`ttmem show`): a table per chip
+ * and buffer type, the processes, and the segment's health.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "viewer.h"
+
+
+static int type_active(const struct model_dev *d, unsigned ty, int baseline)
+{
+	return d->in_use[ty] || d->orphaned[ty] || d->exited[ty] ||
+	       (baseline && d->baseline[ty]);
+}
+
+static void print_devices(FILE *f, const struct model *m)
+{
+	int bl = m->baseline_ns != 0;
+	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], b_f[32], pct[16];
+
+	fprintf(f, "%-5s %-13s %10s %10s %11s %10s %6s", "CHIP", "TYPE", "IN USE", "SYSTEM",
+		"APPLICATION", "CAPACITY", "USE%");
+	if (bl)
+		fprintf(f, " %10s %11s", "BASELINE", "DELTA");
+	fprintf(f, " %10s\n", "ORPHANED");
+	for (size_t i = 0; i < m->ndev; i++) {
+		const struct model_dev *d = &m->dev[i];
+		int first = 1;
+		char chip[24];
+
+		snprintf(chip, sizeof(chip), "%" PRIu32, d->device);
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			uint64_t orph = d->orphaned[ty] + d->exited[ty];
+
+			/* DRAM always, so that every chip has a row. */
+			if (ty != TTMEM_TYPE_DRAM && !type_active(d, ty, bl))
+				continue;
+			if (d->capacity[ty])
+				snprintf(pct, sizeof(pct), "%.1f%%",
+					 100.0 * (double)d->in_use[ty] / (double)d->capacity[ty]);
+			else
+				snprintf(pct, sizeof(pct), "-");
+			fprintf(f, "%-5s %-13s %10s %10s %11s %10s %6s", first ? chip : "",
+				type_name(ty), fmt_bytes(b_a, sizeof(b_a), d->in_use[ty]),
+				fmt_bytes(b_b, sizeof(b_b), d->system[ty]),
+				fmt_bytes(b_c, sizeof(b_c), d->application[ty]),
+				d->capacity[ty] ? fmt_bytes(b_d, sizeof(b_d), d->capacity[ty]) : "?",
+				pct);
+			if (bl)
+				fprintf(f, " %10s %11s", fmt_bytes(b_e, sizeof(b_e), d->baseline[ty]),
+					fmt_delta(b_f, sizeof(b_f),
+						  (int64_t)(d->in_use[ty] - d->baseline[ty])));
+			fprintf(f, " %10s\n", fmt_bytes(b_e, sizeof(b_e), orph));
+			first = 0;
+		}
+	}
+	if (!m->ndev)
+		fprintf(f, "(no chip seen)\n");
+}
+
+static void print_processes(FILE *f, const struct model *m)
+{
+	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32];
+
+	fprintf(f, "\n%-8s %-16s %-8s %10s %10s %10s %10s %10s\n", "PID", "NAME", "STATE",
+		"LIVE", "PEAK", "RELEASED", "AT-EXIT", "ORPHANED");
+	for (size_t i = 0; i < m->nproc; i++) {
+		const struct model_proc *p = &m->proc[i];
+		uint64_t orphaned = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes;
+
+		fprintf(f, "%-8" PRIu32 " %-16.16s %-8s %10s %10s %10s %10s %10s\n", p->pid,
+			p->name, liveness_name(p->state), fmt_bytes(b_a, sizeof(b_a), p->live_bytes),
+			fmt_bytes(b_b, sizeof(b_b), p->peak_bytes),
+			fmt_bytes(b_c, sizeof(b_c), p->released_total),
+			fmt_bytes(b_d, sizeof(b_d), p->at_exit_total),
+			fmt_bytes(b_e, sizeof(b_e), orphaned));
+	}
+	if (!m->nproc) {
+		fprintf(f, "(no process)\n");
+		return;
+	}
+
+	/* Per process and chip, like nvidia-smi's process list. */
+	fprintf(f, "\n%-8s %-5s", "PID", "CHIP");
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+		fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10, type_name(ty));
+	fprintf(f, " %10s\n", "TOTAL");
+	for (size_t i = 0; i < m->ncell; i++) {
+		const struct model_cell *c = &m->cell[i];
+		const struct model_proc *p = &m->proc[c->proc_ix];
+
+		fprintf(f, "%-8" PRIu32 " %-5" PRIu32, p->pid, m->dev[c->dev_ix].device);
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,
+				fmt_bytes(b_a, sizeof(b_a), c->bytes[ty]));
+		fprintf(f, " %10s%s\n", fmt_bytes(b_b, sizeof(b_b), c->total),
+			p->state == TTMEM_LIVENESS_RUNNING ? "" :
+			p->state == TTMEM_LIVENESS_EXITED ? "  (left at exit)" :
+							    "  (orphaned)");
+	}
+}
+
+static void print_released(FILE *f, const struct model *m)
+{
+	char b_a[32];
+
+	fprintf(f, "\nFreed by the runtime in bulk without a report (RELEASED) and still "
+		   "live at exit (AT-EXIT), per owner and type:\n");
+	fprintf(f, "%-8s %-16s %-8s %-22s", "PID", "NAME", "WHAT", "OWNER");
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+		fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10, type_name(ty));
+	fputc('\n', f);
+	for (size_t i = 0; i < m->nproc; i++) {
+		const struct model_proc *p = &m->proc[i];
+
+		for (int what = 0; what < 2; what++)
+			for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
+				const uint64_t *v = what ? p->at_exit[o] : p->released[o];
+
+				if (!model_sum(v))
+					continue;
+				fprintf(f, "%-8" PRIu32 " %-16.16s %-8s %-22s", p->pid, p->name,
+					what ? "AT-EXIT" : "RELEASED", owner_name(o));
+				for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+					fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,
+						fmt_bytes(b_a, sizeof(b_a), v[ty]));
+				fputc('\n', f);
+			}
+	}
+}
+
+static void print_segment(FILE *f, const struct model *m, const char *shm)
+{
+	const struct model_seg *g = &m->seg;
+	double fill = g->capacity ? 100.0 * (double)g->entries / (double)g->capacity : 0.0;
+	uint64_t orphaned = 0, exited = 0;
+	char b_a[32], b_b[32];
+
+	for (size_t i = 0; i < m->ndev; i++) {
+		orphaned += model_sum(m->dev[i].orphaned);
+		exited += model_sum(m->dev[i].exited);
+	}
+	fprintf(f, "\nSegment %s (ABI %u.%u): %" PRIu64 " of %" PRIu64 " slots used (%.2f%%), "
+		   "%" PRIu64 " processes registered\n",
+		shm, g->abi_major, g->abi_minor, g->entries, g->capacity, fill, g->procs_registered);
+	fprintf(f, "  events %" PRIu64 ", drops %" PRIu64 ", unmatched frees %" PRIu64
+		   ", reclaimed %" PRIu64 ", replaced %" PRIu64 ", unstable %" PRIu64 "\n",
+		g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->unstable);
+	if (g->drops || g->proc_drops || g->module_drops)
+		fprintf(f, "  WARNING: table full: %" PRIu64 " allocations, %" PRIu64
+			   " processes, %" PRIu64 " modules not tracked\n",
+			g->drops, g->proc_drops, g->module_drops);
+	if (orphaned)
+		fprintf(f, "  %s of orphaned entries (dead processes; not counted as in use): "
+			   "'ttmem reap' reclaims them\n", fmt_bytes(b_a, sizeof(b_a), orphaned));
+	if (exited)
+		fprintf(f, "  %s left by exited processes (live at exit; not in use): "
+			   "'ttmem leaks' lists them\n", fmt_bytes(b_b, sizeof(b_b), exited));
+	if (g->invalid)
+		fprintf(f, "  %" PRIu64 " entries with an unknown buffer type ignored\n", g->invalid);
+}
+
+void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o)
+{
+	if (m->baseline_ns) {
+		time_t sec = (time_t)(m->baseline_ns / 1000000000u);
+		struct tm tm;
+		char when[64] = "?";
+
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(f, "Baseline recorded %s: DELTA is usage against it "
+			   "('ttmem baseline --reset' drops it)\n", when);
+	}
+	print_devices(f, m);
+	if (o->processes)
+		print_processes(f, m);
+	if (o->released)
+		print_released(f, m);
+	if (o->segment)
+		print_segment(f, m, shm);
+}

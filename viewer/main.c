@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ttmem: the viewer's entry point.  Dispatches to a subcommand; `ttmem` alone
+ * is `ttmem show`.  Each subcommand parses its own options (getopt_long) and
+ * returns its exit code (viewer.h, enum viewer_exit).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "viewer.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *what;
+} commands[] = {
+	{ "show", cmd_show, "memory in use per chip, type and process (default)" },
+	{ "top", cmd_top, "live view, refreshed every -r MS" },
+	{ "clear", cmd_clear, "empty the table (between runs)" },
+	{ "baseline", cmd_baseline, "record current usage; show deltas against it" },
+	{ "reap", cmd_reap, "reclaim the entries of dead processes" },
+	{ "leaks", cmd_leaks, "entries left by exited and dead processes, by callsite" },
+	{ "probe", cmd_probe, "check whether a runtime library can be tracked" },
+	{ "run", cmd_run, "run a command with tracking set up" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ttmem [SUBCOMMAND] [OPTIONS]\n\n"
+		"Device memory of the tt-metal runtime, per chip, type and process,\n"
+		"read from the shared-memory segment written by libttmem.so.\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].what);
+	fprintf(f, "\nEvery subcommand takes --shm NAME (default $TTMEM_SHM, else %s),\n"
+		"--help and --version.  See ttmem(1).\n", TTMEM_DEFAULT_SHM_NAME);
+}
+
+void viewer_err(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ttmem%s%s: ", sub ? " " : "", sub ? sub : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void viewer_version(const char *sub)
+{
+	printf("ttmem%s%s %s (segment ABI %d.%d)\n", sub ? " " : "", sub ? sub : "",
+	       TTMEM_VERSION, TTMEM_ABI_MAJOR, TTMEM_ABI_MINOR);
+}
+
+const char *viewer_shm_name(const char *opt)
+{
+	const char *env;
+
+	if (opt && *opt)
+		return opt;
+	env = getenv("TTMEM_SHM");
+	if (env && *env)
+		return env;
+	return TTMEM_DEFAULT_SHM_NAME;
+}
+
+int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub || sub[0] == '-') {
+		/* Top-level options: --help, --version, else they belong to show. */
+		if (sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h"))) {
+			usage(stdout);
+			return VX_OK;
+		}
+		if (sub && (!strcmp(sub, "--version") || !strcmp(sub, "-V"))) {
+			viewer_version(NULL);
+			return VX_OK;
+		}
+		argv[0] = (char *)"show";
+		return cmd_show(argc, argv);
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(sub, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	if (!strcmp(sub, "help")) {
+		usage(stdout);
+		return VX_OK;
+	}
+	viewer_err(NULL, "unknown subcommand '%s' (try 'ttmem --help')", sub);
+	return VX_USAGE;
+}

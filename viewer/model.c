@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * model: one snapshot of the segment aggregated per chip, buffer type, owner
+ * kind and process.  show, top, --json and --prometheus all render a model,
+ * so they always agree.
+ *
+ * What counts as "in use": entries of processes that are running.  Entries
+ * left by an exited process are its leak record ("exited": the memory went
+ * back to the driver with the process); entries of a dead process, or whose
+ * registry entry was recycled, are orphaned.  Neither is in use.
+ *
+ * Nothing read from the segment is trusted: indices are bounds-checked,
+ * strings copied with a terminator, sums wrap rather than trap, and memory is
+ * O(entries + registry) whatever the header claims.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "viewer.h"
+
+/* ---- a small u64 -> u32 map (open addressing, no deletes) ------------------ */
+
+struct u64map {
+	uint64_t *keys;
+	uint32_t *vals;
+	uint8_t *used;
+	size_t mask, count;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+static int map_init(struct u64map *m, size_t hint)
+{
+	size_t cap = 16;
+
+	while (cap < hint * 2 && cap < ((size_t)1 << 40))
+		cap <<= 1;
+	m->keys = malloc(cap * sizeof(*m->keys));
+	m->vals = malloc(cap * sizeof(*m->vals));
+	m->used = calloc(cap, 1);
+	m->mask = cap - 1;
+	m->count = 0;
+	if (!m->keys || !m->vals || !m->used)
+		return -ENOMEM;
+	return 0;
+}
+
+static void map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Slot of key: found (used) or where it would go. */
+static size_t map_slot(const struct u64map *m, uint64_t key)
+{
+	size_t i = (size_t)mix64(key) & m->mask;
+
+	while (m->used[i] && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+static int map_get(const struct u64map *m, uint64_t key, uint32_t *val)
+{
+	size_t i = map_slot(m, key);
+
+	if (!m->used[i])
+		return 0;
+	*val = m->vals[i];
+	return 1;
+}
+
+static int map_put(struct u64map *m, uint64_t key, uint32_t val)
+{
+	size_t i;
+
+	if ((m->count + 1) * 2 > m->mask + 1) {
+		struct u64map n;
+
+		if (map_init(&n, m->count + 1) < 0) {
+			map_free(&n);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; j <= m->mask; j++)
+			if (m->used[j]) {
+				size_t k = map_slot(&n, m->keys[j]);
+
+				n.used[k] = 1;
+				n.keys[k] = m->keys[j];
+				n.vals[k] = m->vals[j];
+				n.count++;
+			}
+		map_free(m);
+		*m = n;
+	}
+	i = map_slot(m, key);
+	if (!m->used[i]) {
+		m->used[i] = 1;
+		m->keys[i] = key;
+		m->count++;
+	}
+	m->vals[i] = val;
+	return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Relaxed loads of the segment's counters (the mapping may be read-only,
+ * which an atomic load never writes to). */
+static uint64_t ld64(const _Atomic uint64_t *p)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)p, memory_order_relaxed);
+}
+
+static uint32_t ld32(const _Atomic uint32_t *p)
+{
+	return atomic_load_explicit((_Atomic uint32_t *)(uintptr_t)p, memory_order_relaxed);
+}
+
+static void copy_str(char *dst, size_t dlen, const char *src, size_t slen)
+{
+	size_t n = 0;
+
+	while (n < slen && n + 1 < dlen && src[n])
+		n++;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	/* Control characters would break a table row or a terminal. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+uint64_t model_sum(const uint64_t *v)
+{
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i < MODEL_TYPES; i++)
+		s += v[i];
+	return s;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+	const struct model_cell *x = a, *y = b;
+
+	if (x->proc_ix != y->proc_ix)
+		return x->proc_ix < y->proc_ix ? -1 : 1;
+	return x->dev_ix < y->dev_ix ? -1 : x->dev_ix > y->dev_ix;
+}
+
+long model_dev_index(const struct model *m, uint32_t id)
+{
+	size_t lo = 0, hi = m->ndev;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->dev[mid].device == id)
+			return (long)mid;
+		if (m->dev[mid].device < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void model_release(struct model *m)
+{
+	free(m->dev);
+	free(m->proc);
+	free(m->cell);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- building ------------------------------------------------------------------ */
+
+static void read_segment(struct model_seg *g, const struct ttmem_header *h,
+			 const struct ttmem_snapshot *s)
+{
+	g->abi_major = h->abi_major;
+	g->abi_minor = h->abi_minor;
+	g->capacity = h->capacity;
+	g->total_size = h->total_size;
+	g->created_ns = h->created_ns;
+	g->cleared_ns = ld64(&h->cleared_ns);
+	g->clear_epoch = ld64(&h->clear_epoch);
+	g->proc_capacity = h->proc_capacity;
+	g->module_capacity = h->module_capacity;
+	g->creator_pid = h->creator_pid;
+	g->creator_uid = h->creator_uid;
+	g->events = ld64(&h->counters.events);
+	g->drops = ld64(&h->counters.drops);
+	g->unmatched = ld64(&h->counters.unmatched);
+	g->reclaimed = ld64(&h->counters.reclaimed);
+	g->replaced = ld64(&h->counters.replaced);
+	g->stuck_freed = ld64(&h->counters.stuck_freed);
+	g->proc_drops = ld64(&h->counters.proc_drops);
+	g->module_drops = ld64(&h->counters.module_drops);
+	g->unstable = s->unstable;
+	g->taken_ns = s->taken_ns;
+}
+
+static void read_proc(struct model_proc *p, const struct ttmem_proc *r)
+{
+	p->pid = r->pid;
+	p->ppid = r->ppid;
+	p->uid = r->uid;
+	p->flags = r->flags;
+	copy_str(p->name, sizeof(p->name), r->name, sizeof(r->name));
+	copy_str(p->cmdline, sizeof(p->cmdline), r->cmdline, sizeof(r->cmdline));
+	p->start_time = r->start_time;
+	p->registered_ns = r->registered_ns;
+	p->exited_ns = ld64(&r->exited_ns);
+	p->allocs = ld64(&r->allocs);
+	p->frees = ld64(&r->frees);
+	p->unmatched = ld64(&r->unmatched);
+	p->drops = ld64(&r->drops);
+	p->counter_live_bytes = ld64(&r->live_bytes);
+	p->peak_bytes = ld64(&r->peak_bytes);
+	for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			p->released[o][ty] = ld64(&r->released_bulk[o][ty]);
+			p->at_exit[o][ty] = ld64(&r->live_at_exit[o][ty]);
+			p->released_total += p->released[o][ty];
+			p->at_exit_total += p->at_exit[o][ty];
+		}
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *n;
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	n = realloc(*arr, c * elem);
+	if (!n)
+		return -ENOMEM;
+	memset((char *)n + *cap * elem, 0, (c - *cap) * elem);
+	*arr = n;
+	*cap = c;
+	return 0;
+}
+
+int model_build(struct model *m, const struct ttmem_table *t,
+		const struct ttmem_snapshot *s, const struct model_opts *o)
+{
+	const struct ttmem_header *h = ttmem_table_header(t);
+	const struct ttmem_proc *reg = ttmem_table_procs(t);
+	const struct ttmem_device_info *di = ttmem_table_devices(t);
+	model_liveness_fn live = o->liveness ? o->liveness : ttmem_proc_liveness;
+	uint32_t nreg = h->proc_capacity, ndi = h->device_capacity;
+	int32_t *regmap = NULL;
+	uint32_t *devids = NULL;
+	size_t ndevids = 0, devcap = 0, proccap = 0, cellcap = 0;
+	struct u64map devset = { 0 }, pseudo = { 0 }, cells = { 0 };
+	int rc = -ENOMEM;
+
+	memset(m, 0, sizeof(*m));
+	if (nreg > TTMEM_MAX_PROC_CAPACITY)
+		nreg = TTMEM_MAX_PROC_CAPACITY;
+	if (ndi > TTMEM_MAX_DEVICES)
+		ndi = TTMEM_MAX_DEVICES;
+	read_segment(&m->seg, h, s);
+	/* Acquire: pairs with the release store in `ttmem baseline`. */
+	m->baseline_ns = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&h->baseline_ns,
+					      memory_order_acquire);
+
+	regmap = malloc((nreg ? nreg : 1) * sizeof(*regmap));
+	if (!regmap || map_init(&devset, 64) < 0 || map_init(&pseudo, 16) < 0 ||
+	    map_init(&cells, 64) < 0)
+		goto out;
+
+	/* The registry: every claimed entry, classified once. */
+	for (uint32_t i = 0; i < nreg; i++) {
+		uint64_t ctl = ld64(&reg[i].ctl);
+		uint32_t st = (uint32_t)(ctl & 0xff);
+		struct model_proc *p;
+
+		regmap[i] = -1;
+		if (st != TTMEM_PROC_RUNNING && st != TTMEM_PROC_EXITED)
+			continue;
+		m->seg.procs_registered++;
+		if (grow((void **)&m->proc, &proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
+			goto out;
+		p = &m->proc[m->nproc];
+		p->reg = (int32_t)i;
+		read_proc(p, &reg[i]);
+		p->state = (int)live(t, (uint16_t)i, p->pid);
+		regmap[i] = (int32_t)m->nproc++;
+	}
+
+	/* Devices: the published ones and any an entry names. */
+	for (uint32_t d = 0; d < ndi; d++)
+		if (ld32(&di[d].state) == 1 && (o->device < 0 || o->device == d))
+			if (map_put(&devset, d, 0) < 0)
+				goto out;
+	for (size_t i = 0; i < s->count; i++) {
+		uint32_t d = s->entries[i].key.device;
+
+		if (o->device >= 0 && o->device != d)
+			continue;
+		if (map_put(&devset, d, 0) < 0)
+			goto out;
+	}
+	if (o->device >= 0 && o->device <= UINT32_MAX && map_put(&devset, (uint64_t)o->device, 0) < 0)
+		goto out;
+	for (size_t j = 0; j <= devset.mask; j++)
+		if (devset.used[j]) {
+			if (grow((void **)&devids, &devcap, ndevids + 1, sizeof(*devids)) < 0)
+				goto out;
+			devids[ndevids++] = (uint32_t)devset.keys[j];
+		}
+	if (ndevids)
+		qsort(devids, ndevids, sizeof(*devids), cmp_u32);
+	m->dev = calloc(ndevids ? ndevids : 1, sizeof(*m->dev));
+	if (!m->dev)
+		goto out;
+	m->ndev = ndevids;
+	for (size_t k = 0; k < ndevids; k++) {
+		struct model_dev *dv = &m->dev[k];
+
+		dv->device = devids[k];
+		if (map_put(&devset, devids[k], (uint32_t)k) < 0)
+			goto out;
+		if (devids[k] < ndi && ld32(&di[devids[k]].state) == 1) {
+			dv->published = 1;
+			dv->arch = di[devids[k]].arch;
+		}
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			uint64_t c = devids[k] < ndi && dv->published ?
+					     ld64(&di[devids[k]].capacity[ty]) : 0;
+
+			if (c) {
+				dv->capacity[ty] = c;
+				dv->cap_source[ty] = CAP_SEGMENT;
+			} else if ((c = arch_capacity(dv->arch, ty)) != 0) {
+				dv->capacity[ty] = c;
+				dv->cap_source[ty] = CAP_ARCH;
+			}
+			if (m->baseline_ns && devids[k] < ndi)
+				dv->baseline[ty] = ld64(&di[devids[k]].baseline[ty]);
+		}
+	}
+
+	/* Entries. */
+	for (size_t i = 0; i < s->count; i++) {
+		const struct ttmem_entry *e = &s->entries[i];
+		uint32_t pix, dix, cix;
+		struct model_proc *p;
+		struct model_dev *dv;
+		struct model_cell *c;
+
+		if (o->device >= 0 && o->device != e->key.device)
+			continue;
+		if (o->pid >= 0 && o->pid != e->pid)
+			continue;
+		m->seg.entries++;
+		if (e->type >= MODEL_TYPES) {
+			m->seg.invalid++;
+			continue;
+		}
+		if (e->proc < nreg && regmap[e->proc] >= 0 &&
+		    m->proc[regmap[e->proc]].pid == e->pid) {
+			pix = (uint32_t)regmap[e->proc];
+		} else if (!map_get(&pseudo, e->pid, &pix)) {
+			/* Its registry entry was recycled (or never was): orphaned. */
+			if (grow((void **)&m->proc, &proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
+				goto out;
+			p = &m->proc[m->nproc];
+			p->reg = -1;
+			p->pid = e->pid;
+			p->state = TTMEM_LIVENESS_UNKNOWN;
+			strcpy(p->name, "?");
+			pix = (uint32_t)m->nproc++;
+			if (map_put(&pseudo, e->pid, pix) < 0)
+				goto out;
+		}
+		if (!map_get(&devset, e->key.device, &dix))
+			continue; /* cannot happen: every entry's device is in the set */
+		p = &m->proc[pix];
+		dv = &m->dev[dix];
+		p->table_bytes += e->size;
+		p->entries++;
+		switch (p->state) {
+		case TTMEM_LIVENESS_RUNNING:
+			dv->in_use[e->type] += e->size;
+			if (e->owner_kind == TTMEM_OWNER_CQ || e->owner_kind == TTMEM_OWNER_SYSMEM)
+				dv->system[e->type] += e->size;
+			else
+				dv->application[e->type] += e->size;
+			dv->entries++;
+			break;
+		case TTMEM_LIVENESS_EXITED:
+			dv->exited[e->type] += e->size;
+			dv->orphaned_entries++;
+			break;
+		default:
+			dv->orphaned[e->type] += e->size;
+			dv->orphaned_entries++;
+			break;
+		}
+		if (!map_get(&cells, ((uint64_t)pix << 32) | dix, &cix)) {
+			if (grow((void **)&m->cell, &cellcap, m->ncell + 1, sizeof(*m->cell)) < 0)
+				goto out;
+			cix = (uint32_t)m->ncell++;
+			m->cell[cix].proc_ix = pix;
+			m->cell[cix].dev_ix = dix;
+			if (map_put(&cells, ((uint64_t)pix << 32) | dix, cix) < 0)
+				goto out;
+		}
+		c = &m->cell[cix];
+		c->bytes[e->type] += e->size;
+		c->total += e->size;
+		c->entries++;
+	}
+
+	/* Keep the processes asked for; renumber their cells. */
+	{
+		uint32_t *newix = malloc((m->nproc ? m->nproc : 1) * sizeof(*newix));
+		size_t n = 0, nc = 0;
+
+		if (!newix)
+			goto out;
+		for (size_t i = 0; i < m->nproc; i++) {
+			struct model_proc *p = &m->proc[i];
+			int keep = 1;
+
+			if (p->state == TTMEM_LIVENESS_RUNNING)
+				p->live_bytes = p->table_bytes;
+			if (o->pid >= 0 && o->pid != p->pid)
+				keep = 0;
+			else if (!o->all_procs && p->state != TTMEM_LIVENESS_RUNNING &&
+				 !p->allocs && !p->entries && !p->released_total && !p->at_exit_total)
+				keep = 0;
+			newix[i] = keep ? (uint32_t)n : UINT32_MAX;
+			if (keep)
+				m->proc[n++] = *p;
+		}
+		m->nproc = n;
+		for (size_t i = 0; i < m->ncell; i++) {
+			uint32_t ni = newix[m->cell[i].proc_ix];
+
+			if (ni == UINT32_MAX)
+				continue;
+			m->cell[nc] = m->cell[i];
+			m->cell[nc++].proc_ix = ni;
+		}
+		m->ncell = nc;
+		free(newix);
+	}
+	if (m->ncell)
+		qsort(m->cell, m->ncell, sizeof(*m->cell), cmp_cell);
+	for (size_t i = 0; i < m->ncell; i++) {
+		struct model_proc *p = &m->proc[m->cell[i].proc_ix];
+
+		if (!p->cell_count)
+			p->cell_first = i;
+		p->cell_count++;
+	}
+	rc = 0;
+out:
+	free(regmap);
+	free(devids);
+	map_free(&devset);
+	map_free(&pseudo);
+	map_free(&cells);
+	if (rc < 0)
+		model_release(m);
+	return rc;
+}

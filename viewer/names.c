@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The names the viewer prints for the segment's enumerations. */
+#include "viewer.h"
+
+/* Spelled as in the emulator's ground truth and tt-metal's BufferType. */
+static const char *const type_names[TTMEM_TYPE_COUNT] = {
+	[TTMEM_TYPE_DRAM] = "DRAM",
+	[TTMEM_TYPE_L1] = "L1",
+	[TTMEM_TYPE_SYSTEM_MEMORY] = "SYSTEM_MEMORY",
+	[TTMEM_TYPE_L1_SMALL] = "L1_SMALL",
+	[TTMEM_TYPE_TRACE] = "TRACE",
+	[TTMEM_TYPE_CB] = "CB",
+};
+
+const char *type_name(unsigned type)
+{
+	return type < TTMEM_TYPE_COUNT ? type_names[type] : NULL;
+}
+
+const char *owner_name(unsigned kind)
+{
+	switch (kind) {
+	case TTMEM_OWNER_APP:
+		return "application";
+	case TTMEM_OWNER_CQ:
+		return "command_queue";
+	case TTMEM_OWNER_SYSMEM:
+		return "system_memory_manager";
+	default:
+		return "unknown";
+	}
+}
+
+const char *liveness_name(int state)
+{
+	switch (state) {
+	case TTMEM_LIVENESS_RUNNING:
+		return "running";
+	case TTMEM_LIVENESS_EXITED:
+		return "exited";
+	case TTMEM_LIVENESS_DEAD:
+		return "dead";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PRIVATE header of the `ttmem` viewer (viewer/ only; not installed).
+ *
+ * The viewer is one program with subcommands.  Each subcommand lives in its
+ * own cmd_*.c; what they share is here:
+ *
+ *   exit codes      one per failure class, documented in ttmem.1
+ *   attach.c        opening the segment, mapping table.h errors to exit codes
+ *   model.c         a snapshot aggregated per chip / type / owner / process
+ *   format_*.c      the renderings of a model (text, JSON, Prometheus)
+ *   capacity.c      what a chip can hold (segment, else a per-arch table)
+ *   symbolize.c     module + offset -> function name (libelf), demangling
+ *   elf_probe.c     what a runtime library exports and how it binds (libelf)
+ *
+ * Conventions: functions returning int return 0 (or a count) on success and a
+ * negative value on failure, as in include/ttmem/table.h.  Nothing here keeps
+ * global mutable state except the signal flags of `top` and `run`.
+ */
+#ifndef TTMEM_VIEWER_H
+#define TTMEM_VIEWER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ttmem/segment.h"
+#include "ttmem/table.h"
+
+#ifndef TTMEM_VERSION
+#define TTMEM_VERSION "0.0.0"
+#endif
+
+/* ---- exit codes (ttmem.1, EXIT STATUS) ------------------------------------ */
+
+enum viewer_exit {
+	VX_OK = 0,
+	VX_FAIL = 1,          /* the operation ran and reports a negative result */
+	VX_USAGE = 2,         /* bad command line */
+	VX_NOSEG = 3,         /* no such segment */
+	VX_PERM = 4,          /* permission denied / owned by another uid */
+	VX_MAGIC = 5,         /* not a ttmem segment */
+	VX_VERSION = 6,       /* other ABI major version */
+	VX_TRUNC = 7,         /* truncated segment */
+	VX_SIZE = 8,          /* size does not match the header */
+	VX_CORRUPT = 9,       /* absurd header field */
+	VX_NOTREADY = 10,     /* never published */
+	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
+	VX_NOTERM = 12,       /* top: no terminal */
+	/* probe */
+	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
+	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
+	VX_PROBE_MISSING = 22,    /* required hook points missing: not tt-metal */
+	VX_PROBE_UNREADABLE = 23, /* no such file, not ELF, unreadable */
+	/* run (the child's status is passed through otherwise) */
+	VX_RUN_FAIL = 125,        /* run itself failed (no preload library, fork) */
+	VX_RUN_NOEXEC = 126,      /* command found but not executable */
+	VX_RUN_NOTFOUND = 127,    /* command not found */
+};
+
+/* Map a table.h / -errno return value to an exit code. */
+int viewer_exit_code(int err);
+
+/* ---- common options ------------------------------------------------------- */
+
+struct viewer_ctx {
+	const char *prog;        /* "ttmem" */
+	const char *shm;         /* --shm, else $TTMEM_SHM, else the default */
+};
+
+/* Resolve the segment name: --shm wins, then TTMEM_SHM, then the default. */
+const char *viewer_shm_name(const char *opt);
+
+/* Print "ttmem SUB: <fmt>" on stderr (one line). */
+void viewer_err(const char *sub, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print the version line of a subcommand. */
+void viewer_version(const char *sub);
+
+/* Parse a non-negative integer option value; 0 on success, -1 if invalid. */
+int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * Open the segment for reading (readonly) or for the write operations.
+ * On failure prints one line "ttmem SUB: ..." and returns the exit code
+ * (> 0); on success 0 and *out.
+ */
+int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out);
+
+/* ---- sizes ----------------------------------------------------------------- */
+
+/* "1.50 GiB", "512 B": human-readable bytes into buf (>= 16 bytes). */
+const char *fmt_bytes(char *buf, size_t len, uint64_t bytes);
+/* The same, signed with an explicit + or -. */
+const char *fmt_delta(char *buf, size_t len, int64_t bytes);
+
+/* ---- capacity -------------------------------------------------------------- */
+
+enum cap_source { CAP_UNKNOWN = 0, CAP_SEGMENT = 1, CAP_ARCH = 2 };
+
+/* Name of a tt::ARCH value ("wormhole_b0"), NULL when unknown. */
+const char *arch_name(uint32_t arch);
+/* Capacity of `type` on a chip of `arch` from the built-in table, 0 if unknown. */
+uint64_t arch_capacity(uint32_t arch, unsigned type);
+
+/* ---- names ------------------------------------------------------------------ */
+
+#define MODEL_TYPES TTMEM_TYPE_COUNT
+
+/* "DRAM", "L1", "SYSTEM_MEMORY", "L1_SMALL", "TRACE", "CB" (the emulator's
+ * ground-truth spelling); NULL for values >= TTMEM_TYPE_COUNT. */
+const char *type_name(unsigned type);
+/* "application", "command_queue", "system_memory_manager"; "unknown". */
+const char *owner_name(unsigned kind);
+/* "running", "exited", "dead", "unknown". */
+const char *liveness_name(int state);
+
+/* ---- the model --------------------------------------------------------------- */
+
+struct model_dev {
+	uint32_t device;
+	uint32_t arch;                    /* tt::ARCH, 0 unknown */
+	int published;                    /* device_info.state == 1 */
+	uint64_t in_use[MODEL_TYPES];     /* entries of running processes */
+	uint64_t system[MODEL_TYPES];     /* ... owned by a CQ or SMM */
+	uint64_t application[MODEL_TYPES];
+	uint64_t orphaned[MODEL_TYPES];   /* entries of dead / unknown processes */
+	uint64_t exited[MODEL_TYPES];     /* leak records of exited processes */
+	uint64_t capacity[MODEL_TYPES];   /* 0 = unknown */
+	uint8_t cap_source[MODEL_TYPES];  /* enum cap_source */
+	uint64_t baseline[MODEL_TYPES];   /* valid when model.baseline_ns */
+	uint64_t entries;                 /* entries counted in in_use */
+	uint64_t orphaned_entries;        /* entries counted in orphaned + exited */
+};
+
+struct model_cell {                       /* one process on one chip */
+	uint32_t proc_ix;                 /* index into model.proc */
+	uint32_t dev_ix;                  /* index into model.dev */
+	uint64_t bytes[MODEL_TYPES];
+	uint64_t total;
+	uint64_t entries;
+};
+
+struct model_proc {
+	int32_t reg;                      /* registry index, -1: not in registry */
+	uint32_t pid, ppid, uid, flags;
+	int state;                        /* enum ttmem_liveness */
+	char name[33];
+	char cmdline[193];
+	uint64_t start_time, registered_ns, exited_ns;
+	uint64_t allocs, frees, unmatched, drops;
+	uint64_t peak_bytes;              /* registry counter */
+	uint64_t counter_live_bytes;      /* registry counter (for reference) */
+	uint64_t released[TTMEM_OWNER_COUNT][MODEL_TYPES];
+	uint64_t at_exit[TTMEM_OWNER_COUNT][MODEL_TYPES];
+	uint64_t released_total, at_exit_total;
+	uint64_t table_bytes;             /* its entries in the table, any state */
+	uint64_t live_bytes;              /* table_bytes if running, else 0 */
+	uint64_t entries;
+	size_t cell_first, cell_count;    /* its cells in model.cell */
+};
+
+struct model_seg {
+	uint16_t abi_major, abi_minor;
+	uint64_t capacity, total_size, created_ns, cleared_ns, clear_epoch;
+	uint32_t proc_capacity, module_capacity, creator_pid, creator_uid;
+	uint64_t events, drops, unmatched, reclaimed, replaced, stuck_freed;
+	uint64_t proc_drops, module_drops;
+	uint64_t entries;                 /* live entries in the snapshot */
+	uint64_t unstable;                /* slots skipped by the snapshot */
+	uint64_t invalid;                 /* entries with an unknown type (ignored) */
+	uint64_t procs_registered;        /* non-free registry entries */
+	uint64_t taken_ns;
+};
+
+/* Liveness oracle: ttmem_proc_liveness normally; the fuzzer passes a pure one. */
+typedef enum ttmem_liveness (*model_liveness_fn)(const struct ttmem_table *t,
+						 uint16_t proc, uint32_t pid);
+
+struct model_opts {
+	int64_t device;            /* -1 = all */
+	int64_t pid;               /* -1 = all */
+	int all_procs;             /* include registry entries with no activity */
+	model_liveness_fn liveness;/* NULL = ttmem_proc_liveness */
+};
+
+struct model {
+	struct model_seg seg;
+	uint64_t baseline_ns;      /* 0 = no baseline */
+	size_t ndev;
+	struct model_dev *dev;     /* sorted by device id */
+	size_t nproc;
+	struct model_proc *proc;   /* registry order, then unregistered pids */
+	size_t ncell;
+	struct model_cell *cell;   /* grouped by process, sorted by device */
+};
+
+/*
+ * Build the model of snapshot `s` taken from `t`.  Never trusts the segment:
+ * every index is bounds-checked, every string copied with a terminator.
+ * Memory is O(entries + registry).  Returns 0 or -ENOMEM.  Free with
+ * model_release (also safe on a zeroed or failed model).
+ */
+int model_build(struct model *m, const struct ttmem_table *t,
+		const struct ttmem_snapshot *s, const struct model_opts *o);
+void model_release(struct model *m);
+
+/* Index of device `id` in m->dev, or -1. */
+long model_dev_index(const struct model *m, uint32_t id);
+
+/* Sum of v[0..MODEL_TYPES). */
+uint64_t model_sum(const uint64_t *v);
+
+/* ---- renderings -------------------------------------------------------------- */
+
+struct show_opts {
+	int processes;             /* 0 none, 1 active, 2 all */
+	int released;              /* the per-process released/at-exit table */
+	int segment;               /* segment health line */
+};
+
+void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
+void format_json(FILE *f, const struct model *m, const char *shm);
+void format_prom(FILE *f, const struct model *m, const char *shm);
+
+/* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
+void json_str(FILE *f, const char *s, size_t n);
+
+/* ---- symbolization ------------------------------------------------------------ */
+
+struct symbolizer;
+
+/* A symbolizer over the module table of `t` (caches opened ELF files). */
+struct symbolizer *symbolizer_new(const struct ttmem_table *t);
+void symbolizer_free(struct symbolizer *sy);
+
+struct symbol_info {
+	char module[417];          /* module path ("?" when unknown) */
+	char function[512];        /* demangled name, "" when not found */
+	uint64_t offset;           /* callsite offset in the module */
+	uint64_t sym_offset;       /* offset within function */
+	const char *status;        /* "ok", "no-symbol", "file-changed",
+				    * "no-file", "no-module" */
+};
+
+/* Symbolize callsite (module index, offset).  Always fills *out. */
+void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset,
+	       struct symbol_info *out);
+
+/* Demangle a C++ name through libstdc++'s __cxa_demangle (loaded lazily);
+ * copies the input when it is not mangled or the demangler is unavailable. */
+void demangle(const char *in, char *out, size_t len);
+
+/* ---- subcommands --------------------------------------------------------------- */
+
+int cmd_show(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_clear(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_reap(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+#endif /* TTMEM_VIEWER_H */

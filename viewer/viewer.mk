@@ -1,0 +1,38 @@
+# The viewer: build/ttmem (issue 5).  Included by the top Makefile.
+#
+# Links the table core ($(SHM_LIB), from shm/shm.mk), libelf (symbolization,
+# probe), ncurses (top) and libdl (the C++ demangler is looked up at run time,
+# so the viewer itself stays free of libstdc++).
+
+VIEWER_SRCS := $(sort $(wildcard viewer/*.c))
+VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o)
+VIEWER_BIN  := $(BUILD)/ttmem
+VIEWER_MAN  := viewer/ttmem.1
+VIEWER_LIBS := -lelf $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses) -ldl
+# `ttmem run` looks for libttmem.so next to itself, then here.
+VIEWER_CFLAGS := -DTTMEM_LIBDIR='"$(LIBDIR)"'
+
+ifneq ($(SHM_LIB),)
+ALL_TARGETS     += $(VIEWER_BIN)
+INSTALL_TARGETS += install-viewer
+else
+ALL_TARGETS     += viewer-needs-core
+.PHONY: viewer-needs-core
+viewer-needs-core:
+	@echo "  SKIP     build/ttmem: the table core (shm/shm.mk, SHM_LIB) has not landed yet"
+endif
+
+$(BUILD)/viewer/%.o: viewer/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(VIEWER_CFLAGS) -c $< -o $@
+
+$(VIEWER_BIN): $(VIEWER_OBJS) $(SHM_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(VIEWER_OBJS) $(SHM_LIB) $(VIEWER_LIBS) $(LDLIBS_PTHREAD)
+
+.PHONY: install-viewer
+install-viewer: $(VIEWER_BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(VIEWER_BIN) $(DESTDIR)$(BINDIR)/ttmem
+	install -m 0644 $(VIEWER_MAN) $(DESTDIR)$(MANDIR)/man1/ttmem.1
