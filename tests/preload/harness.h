@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload tests: run a workload under the preload against a
+ * segment of its own, follow its hold points (TTEMU_READY_FD), read the
+ * emulator's ground truth (TTEMU_TRUTH) and the segment (through the table
+ * API, read-only), and compare them exactly.
+ *
+ * No sleeps: the workload writes "peak N" / "closed N" to the ready pipe
+ * after writing its truth file, then holds until SIGUSR1.
+ */
+#ifndef TTMEM_TESTS_PRELOAD_HARNESS_H
+#define TTMEM_TESTS_PRELOAD_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ttmem/segment.h"
+#include "ttmem/table.h"
+
+#ifndef BUILD_DIR
+#define BUILD_DIR "build"
+#endif
+
+#define H_MAX_DEVICES 64
+
+/* A uniquely named segment for one test (unlinked by seg_drop). */
+struct seg {
+	char name[96];
+};
+void seg_make(struct seg *s);
+void seg_drop(struct seg *s);
+/* Open read-only (NULL if it does not exist). */
+struct ttmem_table *seg_open(const struct seg *s);
+
+struct run {
+	pid_t pid;
+	int ready;               /* read end of the ready pipe, -1 if none */
+	char truth[128];         /* TTEMU_TRUTH path */
+	char err[128];           /* the child's stderr, captured */
+	char out[128];           /* the child's stdout, captured */
+};
+
+/*
+ * Start argv[0] (a path) with the preload (when `preload`), TTMEM_SHM = the
+ * segment, the ready pipe and a truth file, plus `env` (NULL-terminated
+ * "K=V" list, may be NULL).  Aborts the test on failure.
+ */
+void run_start(struct run *r, const struct seg *s, int preload, const char *const argv[],
+	       const char *const env[]);
+/* Next hold point: fills what ("peak"/"closed") and *n; 0, or -1 at EOF. */
+int run_next(struct run *r, char *what, size_t len, int *n);
+void run_continue(struct run *r);
+/* Wait for the exit; returns the wait status. */
+int run_wait(struct run *r);
+/* The captured stderr / stdout (malloc'd, NUL-terminated). */
+char *run_stderr(const struct run *r);
+char *run_stdout(const struct run *r);
+void run_cleanup(struct run *r);
+
+/* Ground truth of the emulator at the last hold point. */
+struct truth {
+	unsigned n;
+	struct {
+		uint32_t device;
+		uint64_t bytes[TTMEM_TYPE_COUNT];
+		uint64_t buffers;
+	} dev[H_MAX_DEVICES];
+};
+/* Parse the truth file; aborts the test if malformed. */
+void truth_load(const char *path, struct truth *t);
+
+/* Bytes in use per (device, type) as a viewer would count them: live
+ * entries of processes that are running (pid 0 = all processes). */
+struct usage {
+	uint64_t bytes[TTMEM_MAX_DEVICES][TTMEM_TYPE_COUNT];
+	uint64_t entries;
+	uint64_t unknown_device;
+};
+void usage_read(struct ttmem_table *t, uint32_t pid, struct usage *u);
+
+/* Assert usage == truth for every device and type (devices absent from
+ * the truth must be 0).  `where` names the hold point in messages. */
+void assert_usage_is_truth(const struct usage *u, const struct truth *t, const char *where);
+/* Assert every device and type is 0. */
+void assert_usage_zero(const struct usage *u, const char *where);
+
+/* Path of a build product, e.g. bpath("examples/bin/leak"). */
+const char *bpath(const char *rel);
+int file_exists(const char *path);
+
+#endif /* TTMEM_TESTS_PRELOAD_HARNESS_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Preload tests, basic group: programs that never load tt-metal, the
+ * configuration, and the symbolic build.  Numbered so they run first.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+/* Run argv with and without the preload: same status, same output, and
+ * the segment is never created. */
+static void same_as_without(const char *const argv[])
+{
+	struct seg s;
+	struct run a, b;
+
+	seg_make(&s);
+	run_start(&a, &s, 0, argv, NULL);
+	int st_a = run_wait(&a);
+	run_start(&b, &s, 1, argv, NULL);
+	int st_b = run_wait(&b);
+	char *oa = run_stdout(&a), *ob = run_stdout(&b);
+	char *ea = run_stderr(&a), *eb = run_stderr(&b);
+
+	cr_expect_eq(st_a, st_b, "%s: status %#x without the preload, %#x with it", argv[0], st_a,
+		     st_b);
+	cr_expect_str_eq(oa, ob, "%s: stdout differs", argv[0]);
+	cr_expect_str_eq(ea, eb, "%s: stderr differs", argv[0]);
+	struct ttmem_table *t = seg_open(&s);
+	cr_expect_null(t, "%s created the segment %s", argv[0], s.name);
+	ttmem_table_close(t);
+	free(oa), free(ob), free(ea), free(eb);
+	run_cleanup(&a);
+	run_cleanup(&b);
+	seg_drop(&s);
+}
+
+Test(p01_passthrough, bin_true)
+{
+	const char *const argv[] = { "/bin/true", NULL };
+	same_as_without(argv);
+}
+
+Test(p01_passthrough, python_pass)
+{
+	const char *const argv[] = { "/usr/bin/python3", "-c", "pass", NULL };
+	same_as_without(argv);
+}
+
+Test(p01_passthrough, sh_status_and_output)
+{
+	const char *const argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+	same_as_without(argv);
+}
+
+Test(p01_passthrough, sh_killed_by_signal)
+{
+	const char *const argv[] = { "/bin/sh", "-c", "kill -TERM $$", NULL };
+	same_as_without(argv);
+}
+
+/* ---- configuration ---------------------------------------------------------------- */
+
+static const char *mesh_bin(void)
+{
+	return bpath("examples/bin/mesh_allocation");
+}
+
+/* Run mesh_allocation once to the end (no holds), return stderr. */
+static char *mesh_once(const struct seg *s, const char *const env[], int *status)
+{
+	struct run r;
+	char what[16];
+	int n;
+	const char *const argv[] = { mesh_bin(), "--seed", "3", "--hold", "60000", NULL };
+
+	run_start(&r, s, 1, argv, env);
+	while (run_next(&r, what, sizeof(what), &n) == 0)
+		run_continue(&r);
+	*status = run_wait(&r);
+	char *err = run_stderr(&r);
+	run_cleanup(&r);
+	return err;
+}
+
+Test(p02_config, disable_is_pass_through)
+{
+	struct seg s;
+	int st;
+	const char *const env[] = { "TTMEM_DISABLE=1", NULL };
+
+	seg_make(&s);
+	char *err = mesh_once(&s, env, &st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_expect(strstr(err, "ttmem") == NULL, "TTMEM_DISABLE=1 printed: %s", err);
+	struct ttmem_table *t = seg_open(&s);
+	cr_expect_null(t, "TTMEM_DISABLE=1 created the segment");
+	ttmem_table_close(t);
+	free(err);
+	seg_drop(&s);
+}
+
+Test(p02_config, invalid_values_warn_and_default)
+{
+	static const char *const cases[][2] = {
+		{ "TTMEM_CAPACITY=12345", "TTMEM_CAPACITY=12345" },
+		{ "TTMEM_CAPACITY=lots", "TTMEM_CAPACITY=lots" },
+		{ "TTMEM_LOG=loud", "TTMEM_LOG=loud" },
+		{ "TTMEM_DISABLE=yes", "TTMEM_DISABLE=yes" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct seg s;
+		int st;
+		const char *const env[] = { cases[i][0], NULL };
+
+		seg_make(&s);
+		char *err = mesh_once(&s, env, &st);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status %#x", cases[i][0], st);
+		cr_expect(strstr(err, cases[i][1]) != NULL, "%s: no warning naming it: %s",
+			  cases[i][0], err);
+		struct ttmem_table *t = seg_open(&s);
+		cr_expect_not_null(t, "%s: not tracked with the default", cases[i][0]);
+		if (t)
+			cr_expect_eq(ttmem_table_header(t)->capacity, TTMEM_DEFAULT_CAPACITY,
+				     "%s: capacity", cases[i][0]);
+		ttmem_table_close(t);
+		free(err);
+		seg_drop(&s);
+	}
+}
+
+Test(p02_config, capacity_and_quiet)
+{
+	struct seg s;
+	int st;
+	const char *const env[] = { "TTMEM_CAPACITY=4096", "TTMEM_LOG=quiet", NULL };
+
+	seg_make(&s);
+	char *err = mesh_once(&s, env, &st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_expect(strstr(err, "ttmem:") == NULL, "TTMEM_LOG=quiet printed: %s", err);
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	cr_expect_eq(ttmem_table_header(t)->capacity, 4096);
+	ttmem_table_close(t);
+	free(err);
+	seg_drop(&s);
+}
+
+Test(p02_config, unusable_segment_warns_once_and_runs)
+{
+	struct seg s;
+	int st;
+	/* A regular file that is not a segment: foreign magic. */
+	char path[] = "/tmp/ttmem-foreign-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	cr_assert(write(fd, "this is not a ttmem segment", 27) == 27);
+	close(fd);
+	snprintf(s.name, sizeof(s.name), "%s", path);
+	char *err = mesh_once(&s, NULL, &st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_expect(strstr(err, "ttmem: not tracking") != NULL, "no warning: %s", err);
+	char *second = strstr(err, "ttmem: not tracking");
+	cr_expect(second && !strstr(second + 1, "ttmem: not tracking"), "warned twice: %s", err);
+	free(err);
+	unlink(path);
+}
+
+/* ---- the symbolic build ------------------------------------------------------------ */
+
+Test(p04_symbolic, warns_at_start_and_runs)
+{
+	struct seg s;
+	int st;
+	char env0[600];
+	char abs[512];
+
+	cr_assert(realpath(bpath("examples/symbolic"), abs));
+	snprintf(env0, sizeof(env0), "LD_LIBRARY_PATH=%s", abs);
+	const char *const env[] = { env0, NULL };
+
+	seg_make(&s);
+	char *err = mesh_once(&s, env, &st);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect(strstr(err, "-Bsymbolic") && strstr(err, "symbolic/libtt_metal.so"),
+		  "no -Bsymbolic warning naming the runtime: %s", err);
+	cr_expect(strstr(err, "see NO allocations") != NULL, "warning does not say what it means");
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t, "the process was not registered");
+	const struct ttmem_proc *p = ttmem_table_procs(t);
+	int flagged = 0;
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
+		if (p[i].flags & TTMEM_PROC_F_NOT_INTERPOSABLE)
+			flagged = 1;
+	cr_expect(flagged, "registry entry lacks TTMEM_PROC_F_NOT_INTERPOSABLE");
+	ttmem_table_close(t);
+	free(err);
+	seg_drop(&s);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seed scenario (issue 4, part 7): mesh_allocation on the emulated
+ * 8-chip mesh, 5 times in a row as separate processes and once with
+ * --runs 5.  At every peak the tracked bytes per chip and type equal the
+ * emulator's ground truth exactly; after every close every chip shows 0 in
+ * use, and what the runtime freed without reporting it is counted as
+ * released in bulk.  Against the gcc and the clang builds of the runtime.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+static const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid)
+{
+	const struct ttmem_proc *p = ttmem_table_procs(t);
+
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
+		if (p[i].pid == pid)
+			return &p[i];
+	return NULL;
+}
+
+/* One process: `runs` runs, each checked at its peak and after its close. */
+static void one_process(const struct seg *s, const char *flavour, int seed, int runs)
+{
+	char seed_s[16], runs_s[16], libpath[600], abs[512], what[16];
+	struct run r;
+	int n, peaks = 0, closes = 0;
+
+	snprintf(seed_s, sizeof(seed_s), "%d", seed);
+	snprintf(runs_s, sizeof(runs_s), "%d", runs);
+	cr_assert(realpath(bpath(flavour), abs), "%s missing", flavour);
+	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s", abs);
+	const char *const env[] = { libpath, "TTMEM_LOG=debug", "TTMEM_CAPACITY=65536", NULL };
+	const char *const argv[] = { bpath("examples/bin/mesh_allocation"), "--seed", seed_s,
+				     "--runs", runs_s, "--hold", "60000", NULL };
+
+	run_start(&r, s, 1, argv, env);
+	while (run_next(&r, what, sizeof(what), &n) == 0) {
+		struct ttmem_table *t = seg_open(s);
+		struct truth tr;
+		struct usage u;
+		char where[64];
+
+		cr_assert_not_null(t, "segment %s not created", s->name);
+		snprintf(where, sizeof(where), "seed %d run %d %s", seed, n, what);
+		truth_load(r.truth, &tr);
+		usage_read(t, 0, &u);
+		assert_usage_is_truth(&u, &tr, where);
+		if (!strcmp(what, "peak")) {
+			peaks++;
+			cr_expect_gt(u.entries, 0, "%s: nothing tracked", where);
+		} else {
+			closes++;
+			assert_usage_zero(&u, where);
+		}
+		ttmem_table_close(t);
+		run_continue(&r);
+	}
+	int st = run_wait(&r);
+	char *err = run_stderr(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_eq(peaks, runs, "peaks seen");
+	cr_expect_eq(closes, runs, "closes seen");
+	cr_expect(strstr(err, flavour) != NULL, "the %s runtime was not the one attached: %s",
+		  flavour, err);
+
+	struct ttmem_table *t = seg_open(s);
+	cr_assert_not_null(t);
+	const struct ttmem_proc *p = proc_of(t, (uint32_t)r.pid);
+	cr_assert_not_null(p, "pid %d not registered", (int)r.pid);
+	cr_expect_eq(atomic_load(&p->ctl) & 0xff, TTMEM_PROC_EXITED, "not marked exited");
+	/* The command queues' system buffers were freed at close, unreported. */
+	cr_expect_gt(atomic_load(&p->released_bulk[TTMEM_OWNER_CQ][TTMEM_TYPE_DRAM]), 0,
+		     "no system buffer DRAM released in bulk");
+	for (int o = 0; o < TTMEM_OWNER_COUNT; o++)
+		for (int ty = 0; ty < TTMEM_TYPE_COUNT; ty++)
+			cr_expect_eq(atomic_load(&p->live_at_exit[o][ty]), 0,
+				     "owner %d type %d live at exit", o, ty);
+	ttmem_table_close(t);
+	free(err);
+	run_cleanup(&r);
+}
+
+static void five_processes(const char *flavour)
+{
+	struct seg s;
+
+	seg_make(&s);
+	for (int i = 1; i <= 5; i++)
+		one_process(&s, flavour, i, 1);
+	seg_drop(&s);
+}
+
+static void five_runs(const char *flavour)
+{
+	struct seg s;
+
+	seg_make(&s);
+	one_process(&s, flavour, 7, 5);
+	seg_drop(&s);
+}
+
+Test(p03_seed, gcc_five_processes, .timeout = 120)
+{
+	five_processes("examples/gcc");
+}
+
+Test(p03_seed, gcc_runs_5, .timeout = 120)
+{
+	five_runs("examples/gcc");
+}
+
+Test(p03_seed, clang_five_processes, .timeout = 120)
+{
+	five_processes("examples/clang");
+}
+
+Test(p03_seed, clang_runs_5, .timeout = 120)
+{
+	five_runs("examples/clang");
+}
