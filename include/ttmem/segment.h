@@ -256,6 +256,7 @@ struct ttmem_proc {
 #define TTMEM_PROC_F_PRELOAD_DISABLED 1u  /* registered, but tracking is off */
 #define TTMEM_PROC_F_ABI_PARTIAL      2u  /* ABI check failed: partly tracked */
 #define TTMEM_PROC_F_NOT_INTERPOSABLE 4u  /* runtime bound its calls directly */
+#define TTMEM_PROC_F_KILLED           8u  /* died without exiting; marked EXITED by reap */
 
 /* ---- modules ------------------------------------------------------------------ */
 

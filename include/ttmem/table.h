@@ -34,6 +34,10 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden; everything declared here is
+ * its public API. */
+#pragma GCC visibility push(default)
+
 /* Segment refusals: each is a distinct class with its own message and the
  * viewer's exit code.  All below -4095 so they never collide with -errno. */
 enum ttmem_error {
@@ -111,6 +115,12 @@ const struct ttmem_device_info *ttmem_table_devices(const struct ttmem_table *t)
 struct ttmem_header *ttmem_table_header_rw(struct ttmem_table *t);
 struct ttmem_proc *ttmem_table_procs_rw(struct ttmem_table *t);
 struct ttmem_device_info *ttmem_table_devices_rw(struct ttmem_table *t);
+/* Raw views for debugging tools and tests (`capacity` of each).  Read them
+ * with atomic loads: writers change them concurrently. */
+const struct ttmem_slot *ttmem_table_slots(const struct ttmem_table *t);
+const uint8_t *ttmem_table_meta(const struct ttmem_table *t);
+/* The registry index ttmem_proc_register() gave this handle, or -1. */
+int ttmem_table_proc_index(const struct ttmem_table *t);
 
 /* ---- entries ------------------------------------------------------------------ */
 
@@ -211,6 +221,27 @@ int ttmem_clear(struct ttmem_table *t);
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
 
+/*
+ * Push the calling thread's batched counter updates for `t` to the segment
+ * now (see "Counters" in segment.h).  The library also flushes every
+ * TTMEM_BATCH_EVENTS events, at thread exit, in ttmem_proc_exit(), and before
+ * sweep, tally, clear and reap.  Cheap; no system call.
+ */
+void ttmem_flush(struct ttmem_table *t);
+
+/*
+ * Debug figures of the calling thread, cumulative over all handles (plain
+ * thread-local counters, so they cost nothing measurable): the tests use them
+ * to assert that probe costs stay bounded under churn.
+ */
+struct ttmem_debug_stats {
+	uint64_t ops;            /* insert + remove calls */
+	uint64_t meta_lines;     /* 64-byte meta lines scanned by them */
+	uint64_t slots_visited;  /* slots whose ctl word they read */
+	uint64_t slow_paths;     /* inserts that found no meta-free slot */
+};
+void ttmem_debug_thread_stats(struct ttmem_debug_stats *out);
+
 /* ---- snapshots ---------------------------------------------------------------- */
 
 struct ttmem_snapshot {
@@ -276,6 +307,8 @@ enum ttmem_liveness ttmem_proc_liveness(const struct ttmem_table *t, uint16_t pr
  */
 int ttmem_module_intern(struct ttmem_table *t, const char *path,
 			const uint8_t *build_id, uint32_t build_id_len);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Clear in O(1) of the table's capacity: bump the clear epoch.  Slots tagged
+ * with an older epoch read as free from then on (segment.h design note) and
+ * are reused lazily by inserts.  The per-process live/peak counters are reset
+ * too (bounded by the registry, not by the table).
+ *
+ * Race, documented: a writer thread flushes its batch (batch.c) with the
+ * epoch it accumulated in.  A flush that checked the epoch just before the
+ * bump but adds to live_bytes just after the reset below leaves that process's
+ * live_bytes off by at most one batch (TTMEM_BATCH_EVENTS events of one
+ * thread) until the next clear; the table itself is always exact.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+int ttmem_clear(struct ttmem_table *t)
+{
+	if (!t || !t->writable)
+		return -EINVAL;
+	struct ttmem_header *h = t->hdr;
+	struct ttmem_counters *c = &h->counters;
+
+	ttmem_batch_flush_for(t);
+	/* acq_rel: inserts that load the new epoch tag their entries with it;
+	 * those that loaded the old one land in the cleared table. */
+	atomic_fetch_add_explicit(&h->clear_epoch, 1, memory_order_acq_rel);
+	atomic_store_explicit(&h->cleared_ns, ttmem_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&c->events, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->drops, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->unmatched, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->reclaimed, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->replaced, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->stuck_freed, 0, memory_order_relaxed);
+	for (uint32_t i = 0; i < t->proc_capacity; i++) {
+		struct ttmem_proc *p = &t->procs[i];
+		uint32_t st = (uint32_t)(atomic_load_explicit(&p->ctl, memory_order_relaxed) & 0xff);
+		if (st != TTMEM_PROC_RUNNING && st != TTMEM_PROC_EXITED)
+			continue;
+		atomic_store_explicit(&p->live_bytes, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->peak_bytes, 0, memory_order_relaxed);
+	}
+	return 0;
+}

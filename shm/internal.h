@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PRIVATE to shm/: the handle and the helpers the table's files share.
+ * Nothing outside shm/ includes this; the public API is include/ttmem/table.h
+ * and the layout include/ttmem/segment.h.
+ */
+#ifndef TTMEM_SHM_INTERNAL_H
+#define TTMEM_SHM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttmem/segment.h"
+#include "ttmem/table.h"
+
+#define TTMEM_HIDDEN __attribute__((visibility("hidden")))
+
+#define TTMEM_TABLE_MAGIC 0x7474626cu /* "ttbl": struct ttmem_table is alive */
+
+/* Geometry of a segment, computed from its capacities (see segment.h). */
+struct ttmem_layout {
+	uint64_t device_offset, proc_offset, module_offset, meta_offset, slot_offset;
+	uint64_t total_size;
+};
+
+/*
+ * The handle.  Immutable after open except `proc_idx`/`pid` (set by
+ * ttmem_proc_register, which callers do not run concurrently with writes on
+ * the same handle) and `err`.  `live_cache` is written by many threads with
+ * relaxed atomics (a verdict cache: a lost update only costs a re-check).
+ */
+struct ttmem_table {
+	uint32_t magic;               /* TTMEM_TABLE_MAGIC */
+	int writable;                 /* mapped read-write (not readonly, not image) */
+	int owns_mapping;             /* munmap at close (not from_image) */
+	int32_t proc_idx;             /* registry index, -1 before register */
+	uint32_t pid;                 /* pid registered with proc_idx */
+	uint64_t id;                  /* unique per open in this process (batches) */
+
+	uint8_t *base;
+	size_t len;
+	struct ttmem_header *hdr;
+	struct ttmem_device_info *devices;
+	struct ttmem_proc *procs;
+	struct ttmem_module *modules;
+	uint8_t *meta;
+	struct ttmem_slot *slots;
+	uint64_t capacity;
+	uint64_t group_mask;          /* capacity / 64 - 1 */
+	uint32_t proc_capacity;
+	uint32_t module_capacity;
+
+	_Atomic uint64_t *live_cache; /* proc_capacity verdicts, writable only */
+	char name[256];
+	char err[320];
+};
+
+/* ---- open.c ------------------------------------------------------------------- */
+TTMEM_HIDDEN void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity,
+				       uint32_t proc_capacity, uint32_t module_capacity);
+TTMEM_HIDDEN uint64_t ttmem_now_ns(void);      /* CLOCK_REALTIME */
+TTMEM_HIDDEN uint64_t ttmem_mono_ms(void);     /* CLOCK_MONOTONIC_COARSE, vDSO */
+
+/* ---- batch.c: per-thread batching of the counters (segment.h "Counters") ------ */
+
+/*
+ * The calling thread's pending counter updates for one handle.  Plain
+ * (non-atomic) fields: only the owning thread touches them; they reach the
+ * segment in ttmem_batch_flush().
+ */
+struct ttmem_batch {
+	uint64_t handle_id;           /* 0: unbound */
+	struct ttmem_table *t;
+	int32_t proc_idx;
+	uint32_t n;                   /* events since the last flush */
+	uint64_t epoch;               /* clear epoch the live delta belongs to */
+	int64_t live;                 /* live-bytes delta since the last flush */
+	int64_t live_max;             /* max prefix of `live` (peak candidate) */
+	uint64_t allocs, frees, unmatched, drops;
+	int registered_key;           /* pthread key destructor armed */
+	struct ttmem_debug_stats dbg; /* never flushed: the thread's own figures */
+};
+
+#define TTMEM_BATCH_EVENTS 64u        /* flush after this many events */
+
+TTMEM_HIDDEN extern __thread struct ttmem_batch ttmem_tl_batch
+	__attribute__((tls_model("initial-exec")));
+
+/* Bind the calling thread's batch to `t` (flushing what it held for another
+ * handle) and, if the clear epoch moved, drop the pending live delta (the
+ * clear zeroed live_bytes).  Cheap when already bound: one compare. */
+TTMEM_HIDDEN void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch);
+
+static inline struct ttmem_batch *ttmem_batch_get(struct ttmem_table *t, uint64_t epoch)
+{
+	struct ttmem_batch *b = &ttmem_tl_batch;
+	if (__builtin_expect(b->handle_id != t->id || b->epoch != epoch, 0))
+		ttmem_batch_rebind(t, epoch);
+	return b;
+}
+
+TTMEM_HIDDEN void ttmem_batch_flush(struct ttmem_batch *b);
+
+static inline void ttmem_batch_live(struct ttmem_batch *b, int64_t delta)
+{
+	b->live += delta;
+	if (b->live > b->live_max)
+		b->live_max = b->live;
+}
+
+static inline void ttmem_batch_event(struct ttmem_batch *b)
+{
+	if (__builtin_expect(++b->n >= TTMEM_BATCH_EVENTS, 0))
+		ttmem_batch_flush(b);
+}
+
+/* Drop the calling thread's batch if it belongs to `t` (after fork / on
+ * re-register: the counts belong to another registry entry). */
+TTMEM_HIDDEN void ttmem_batch_discard(struct ttmem_table *t);
+/* Flush the calling thread's batch if it is bound to `t`. */
+TTMEM_HIDDEN void ttmem_batch_flush_for(struct ttmem_table *t);
+TTMEM_HIDDEN void ttmem_handles_add(struct ttmem_table *t);
+TTMEM_HIDDEN void ttmem_handles_remove(struct ttmem_table *t);
+
+/* ---- liveness.c ------------------------------------------------------------------ */
+
+/* 1 when the process that owns slot entries (registry `proc`, `pid`) is gone:
+ * exited, killed, its registry entry recycled.  Never for the caller itself.
+ * Cached per handle (dead: for good; alive: ~100 ms).  Syscalls: slow path. */
+TTMEM_HIDDEN int ttmem_owner_dead(struct ttmem_table *t, uint32_t proc, uint32_t pid);
+/* 1 when the process at registry index `idx` (a BUSY slot's claimer) is gone. */
+TTMEM_HIDDEN int ttmem_claimer_dead(struct ttmem_table *t, uint32_t idx);
+/* kill(pid, 0) plus /proc start time: 1 alive, 0 dead. */
+TTMEM_HIDDEN int ttmem_pid_alive(uint32_t pid, uint64_t start_time);
+
+/* ---- slot.c: the transitions shared by table, sweep, reap ------------------------ */
+
+/* Subtract `size` from the live bytes of the entry's owner: through the
+ * caller's batch when it is the caller, else directly when the registry entry
+ * still belongs to `pid`. */
+TTMEM_HIDDEN void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b,
+				      uint32_t proc, uint32_t pid, uint64_t size);
+
+/* Free a slot the caller holds BUSY with ctl value `busy`: meta = 0, then
+ * ctl = FREE (release, pairs with the acquire loads of readers/claimers). */
+TTMEM_HIDDEN void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy);
+
+/* ---- errors --------------------------------------------------------------------- */
+TTMEM_HIDDEN int ttmem_set_err(char *buf, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif /* TTMEM_SHM_INTERNAL_H */

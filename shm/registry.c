@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process registry (struct ttmem_proc in segment.h): claim an entry by
+ * CAS on its ctl (FREE -> CLAIMING(pid)), fill it, publish RUNNING with
+ * release.  A full registry recycles an EXITED entry or one whose owner is
+ * dead; the slots that named the old owner become orphans (pid mismatch).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PCTL_STATE(c) ((uint32_t)((c) & 0xffu))
+#define PCTL_GEN(c) ((uint32_t)(((c) >> 8) & 0xffffffu))
+#define PCTL_PID(c) ((uint32_t)((c) >> 32))
+#define PCTL_MAKE(pid, gen, state) \
+	(((uint64_t)(pid) << 32) | ((uint64_t)((gen) & 0xffffffu) << 8) | (uint64_t)(state))
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+/* Fill the entry we hold CLAIMING, then publish it RUNNING. */
+static void fill_entry(struct ttmem_proc *p, uint64_t claiming, uint32_t pid, uint64_t start)
+{
+	char buf[sizeof(p->cmdline)];
+	ssize_t n;
+
+	memset((char *)p + sizeof(p->ctl), 0, sizeof(*p) - sizeof(p->ctl));
+	p->pid = pid;
+	p->ppid = (uint32_t)getppid();
+	p->start_time = start;
+	p->registered_ns = ttmem_now_ns();
+	p->uid = (uint32_t)geteuid();
+	n = read_file("/proc/self/comm", buf, sizeof(p->name) - 1);
+	if (n > 0) {
+		if (buf[n - 1] == '\n')
+			n--;
+		memcpy(p->name, buf, (size_t)n);
+	}
+	n = read_file("/proc/self/cmdline", buf, sizeof(buf) - 1);
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == 0)
+				buf[i] = ' ';
+		while (n > 0 && buf[n - 1] == ' ')
+			n--;
+		memcpy(p->cmdline, buf, (size_t)n);
+	}
+	/* Publish: pairs with the acquire loads of ctl in liveness.c and of the
+	 * viewer, which then read the fields above. */
+	atomic_store_explicit(&p->ctl, PCTL_MAKE(pid, PCTL_GEN(claiming), TTMEM_PROC_RUNNING),
+			      memory_order_release);
+}
+
+/* May entry `i` (ctl `c`) be recycled when the registry is full? */
+static int recyclable(const struct ttmem_proc *p, uint64_t c)
+{
+	uint32_t pid = PCTL_PID(c);
+	switch (PCTL_STATE(c)) {
+	case TTMEM_PROC_EXITED:
+		return 1;
+	case TTMEM_PROC_RUNNING:
+		return !ttmem_pid_alive(pid, __atomic_load_n(&p->start_time, __ATOMIC_RELAXED));
+	case TTMEM_PROC_CLAIMING: {
+		int saved = errno;
+		int dead = pid == 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+		errno = saved;
+		return dead;
+	}
+	default:
+		return 0;
+	}
+}
+
+int ttmem_proc_register(struct ttmem_table *t)
+{
+	uint32_t pid = (uint32_t)getpid();
+	uint64_t start = 0;
+	int idx = -1;
+
+	if (!t || !t->writable)
+		return -EINVAL;
+	ttmem_proc_start_time((pid_t)pid, &start);
+
+	/* Already registered (another handle of this process). */
+	for (uint32_t i = 0; i < t->proc_capacity && idx < 0; i++) {
+		struct ttmem_proc *p = &t->procs[i];
+		uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
+		if (PCTL_PID(c) == pid && PCTL_STATE(c) == TTMEM_PROC_RUNNING &&
+		    __atomic_load_n(&p->start_time, __ATOMIC_RELAXED) == start)
+			idx = (int)i;
+	}
+	for (int pass = 0; pass < 2 && idx < 0; pass++) {
+		for (uint32_t i = 0; i < t->proc_capacity; i++) {
+			struct ttmem_proc *p = &t->procs[i];
+			uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
+			if (pass == 0 ? PCTL_STATE(c) != TTMEM_PROC_FREE : !recyclable(p, c))
+				continue;
+			uint64_t claiming = PCTL_MAKE(pid, PCTL_GEN(c) + 1, TTMEM_PROC_CLAIMING);
+			if (!atomic_compare_exchange_strong_explicit(&p->ctl, &c, claiming,
+								     memory_order_acq_rel,
+								     memory_order_relaxed))
+				continue;
+			fill_entry(p, claiming, pid, start);
+			idx = (int)i;
+			break;
+		}
+	}
+	if (idx < 0) {
+		atomic_fetch_add_explicit(&t->hdr->counters.proc_drops, 1, memory_order_relaxed);
+		return -ENOSPC;
+	}
+	/* What this thread batched belongs to the previous identity. */
+	ttmem_batch_discard(t);
+	t->proc_idx = idx;
+	t->pid = pid;
+	return idx;
+}
+
+void ttmem_proc_exit(struct ttmem_table *t, int idx)
+{
+	if (!t || !t->writable || idx < 0 || (uint32_t)idx >= t->proc_capacity)
+		return;
+	struct ttmem_proc *p = &t->procs[idx];
+	uint32_t pid = (uint32_t)getpid();
+	uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
+
+	ttmem_batch_flush_for(t);
+	if (PCTL_PID(c) != pid || PCTL_STATE(c) != TTMEM_PROC_RUNNING)
+		return;
+	atomic_store_explicit(&p->exited_ns, ttmem_now_ns(), memory_order_relaxed);
+	/* Release: exited_ns and the final counters before the state. */
+	atomic_compare_exchange_strong_explicit(&p->ctl, &c,
+						PCTL_MAKE(pid, PCTL_GEN(c), TTMEM_PROC_EXITED),
+						memory_order_release, memory_order_relaxed);
+}

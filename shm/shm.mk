@@ -1,0 +1,26 @@
+# shm/: the shared-memory table (libttmem_shm.a, PIC: the preload .so links it)
+# and ttmem-dump, a raw segment dump for debugging.
+
+SHM_LIB      := $(BUILD)/shm/libttmem_shm.a
+SHM_DUMP     := $(BUILD)/shm/ttmem-dump
+SHM_SRCS     := $(filter-out shm/dump.c,$(wildcard shm/*.c))
+SHM_OBJS     := $(patsubst shm/%.c,$(BUILD)/shm/%.o,$(SHM_SRCS))
+# -fno-strict-aliasing: the meta bytes and packed payload are read as words.
+SHM_CFLAGS   := -fPIC -fvisibility=hidden -fno-strict-aliasing
+SHM_LDLIBS   := $(LDLIBS_PTHREAD)
+
+ALL_TARGETS  += $(SHM_LIB) $(SHM_DUMP)
+
+$(BUILD)/shm/%.o: shm/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SHM_CFLAGS) -c $< -o $@
+
+$(SHM_LIB): $(SHM_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(SHM_DUMP): $(BUILD)/shm/dump.o $(SHM_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SHM_LDLIBS)

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Slot transitions shared by insert/remove, sweep and reap (the protocol is
+ * the design note in segment.h).
+ */
+#include "hash.h"
+
+void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy)
+{
+	/* meta first: a FREE slot always has meta 0 (segment.h invariant). */
+	ttmem_meta_set(t->meta, idx, 0);
+	/* Release: pairs with the acquire ctl loads of readers and of the next
+	 * claimer, so they see meta = 0 and our payload reads are done. */
+	atomic_store_explicit(&t->slots[idx].ctl, ttmem_ctl_next(busy, 0, TTMEM_SLOT_FREE),
+			      memory_order_release);
+}
+
+void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t proc,
+			 uint32_t pid, uint64_t size)
+{
+	if (b && (int32_t)proc == b->proc_idx && pid == t->pid) {
+		ttmem_batch_live(b, -(int64_t)size);
+		return;
+	}
+	if (proc >= t->proc_capacity)
+		return;
+	struct ttmem_proc *p = &t->procs[proc];
+	uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
+	if ((uint32_t)(c >> 32) != pid || __atomic_load_n(&p->pid, __ATOMIC_RELAXED) != pid)
+		return; /* entry recycled: the totals went with it */
+	/* Never below zero (a clear may have zeroed it meanwhile). */
+	uint64_t cur = atomic_load_explicit(&p->live_bytes, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&p->live_bytes, &cur,
+						      cur >= size ? cur - size : 0,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}

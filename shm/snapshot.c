@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reader snapshots: copy every live entry of the current epoch without
+ * writing to the segment.  The meta array (one byte per slot) says which
+ * slots to read; each slot is read under its ctl seqlock (ttmem_slot_read),
+ * retried a bounded number of times and never waited for.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+int ttmem_snapshot(const struct ttmem_table *t, struct ttmem_snapshot *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!t || t->magic != TTMEM_TABLE_MAGIC)
+		return -EINVAL;
+
+	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
+	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
+	uint64_t groups = t->group_mask + 1;
+	size_t cap = 64, n = 0;
+
+	/* Size the copy from the meta bytes (an upper bound but for races). */
+	for (uint64_t g = 0; g < groups; g++)
+		for (unsigned i = 0; i < 8; i++)
+			cap += ttmem_mask_count(ttmem_nonzero_bytes(ttmem_meta_word(t->meta, g, i)));
+	struct ttmem_entry *e = malloc(cap * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+
+	for (uint64_t g = 0; g < groups; g++) {
+		for (unsigned i = 0; i < 8; i++) {
+			uint64_t nz = ttmem_nonzero_bytes(ttmem_meta_word(t->meta, g, i));
+			for (; nz; nz &= nz - 1) {
+				uint64_t si = g * TTMEM_GROUP_SLOTS + i * 8u +
+					      ((unsigned)__builtin_ctzll(nz) >> 3);
+				uint64_t w[TTMEM_PAYLOAD_WORDS];
+				int rc = ttmem_slot_read(&t->slots[si], etag, w);
+				if (rc < 0) {
+					out->unstable++;
+					continue;
+				}
+				if (rc == 0)
+					continue;
+				if (n == cap) {
+					struct ttmem_entry *ne = realloc(e, 2 * cap * sizeof(*e));
+					if (!ne) {
+						free(e);
+						return -ENOMEM;
+					}
+					e = ne;
+					cap *= 2;
+				}
+				ttmem_entry_unpack(w, &e[n++], (uint32_t)si);
+			}
+		}
+	}
+	out->entries = e;
+	out->count = n;
+	out->epoch = epoch;
+	out->taken_ns = ttmem_now_ns();
+	return 0;
+}
+
+void ttmem_snapshot_free(struct ttmem_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->entries);
+	s->entries = NULL;
+	s->count = 0;
+}
