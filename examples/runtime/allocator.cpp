@@ -1,0 +1,236 @@
+// Emulated tt-metal: the chip and mesh allocators (see tt-metalium/allocator.hpp).
+#include <tt-metalium/allocator.hpp>
+
+#include <stdexcept>
+#include <string>
+
+#include <tt-metalium/buffer.hpp>
+
+namespace tt::tt_metal {
+
+namespace {
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+const char* type_name(BufferType t) {
+    switch (t) {
+        case BufferType::DRAM: return "DRAM";
+        case BufferType::L1: return "L1";
+        case BufferType::SYSTEM_MEMORY: return "SYSTEM_MEMORY";
+        case BufferType::L1_SMALL: return "L1_SMALL";
+        case BufferType::TRACE: return "TRACE";
+    }
+    return "?";
+}
+
+uint64_t trace_per_bank(const AllocatorConfig& c) {
+    return c.trace_region_size / c.num_dram_banks / c.dram_alignment * c.dram_alignment;
+}
+uint64_t l1_small_per_core(const AllocatorConfig& c) { return align_up(c.l1_small_size, c.l1_alignment); }
+}  // namespace
+
+Allocator::Allocator(const AllocatorConfig& c) :
+    config_(c),
+    dram_(c.dram_unreserved_base, c.dram_bank_size - trace_per_bank(c), c.dram_alignment),
+    l1_(c.l1_unreserved_base, c.l1_size - l1_small_per_core(c), c.l1_alignment),
+    l1_small_(c.l1_size - l1_small_per_core(c), c.l1_size, c.l1_alignment),
+    trace_(c.dram_bank_size - trace_per_bank(c), c.dram_bank_size, c.dram_alignment) {
+    if (l1_small_per_core(c) + c.l1_unreserved_base > c.l1_size || trace_per_bank(c) >= c.dram_bank_size)
+        throw std::runtime_error("Allocator: L1_SMALL or TRACE region larger than the bank");
+}
+
+Allocator::Allocator(std::vector<Allocator*> chips) : chips_(std::move(chips)) {
+    if (chips_.empty()) throw std::runtime_error("Allocator: a mesh needs at least one chip");
+    config_ = chips_.front()->config();
+}
+
+Allocator::~Allocator() = default;
+
+BankManager& Allocator::bank(BufferType type) {
+    switch (type) {
+        case BufferType::DRAM: return dram_;
+        case BufferType::L1: return l1_;
+        case BufferType::L1_SMALL: return l1_small_;
+        case BufferType::TRACE: return trace_;
+        case BufferType::SYSTEM_MEMORY: break;
+    }
+    throw std::runtime_error("Allocator: buffers of type SYSTEM_MEMORY live in host memory");
+}
+
+uint32_t Allocator::num_banks(BufferType type) const {
+    return (type == BufferType::DRAM || type == BufferType::TRACE) ? config_.num_dram_banks : config_.num_l1_banks;
+}
+
+uint32_t Allocator::alignment(BufferType type) const {
+    return (type == BufferType::DRAM || type == BufferType::TRACE) ? config_.dram_alignment : config_.l1_alignment;
+}
+
+void Allocator::reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size) {
+    bank(type).reserve(addr, per_bank);
+    held_[{static_cast<int>(type), addr}] = Held{type, size};
+}
+
+void Allocator::release_locked(BufferType type, DeviceAddr addr) {
+    bank(type).release(addr);
+    held_.erase({static_cast<int>(type), addr});
+}
+
+DeviceAddr Allocator::allocate_buffer(Buffer* buffer) {
+    const BufferType type = buffer->buffer_type();
+    const uint64_t per_bank = align_up(buffer->aligned_size_per_bank(), alignment(type));
+    const bool bottom_up = buffer->bottom_up();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::optional<uint64_t> addr;
+    if (chips_.empty()) {
+        addr = bank(type).find(per_bank, bottom_up);
+    } else {
+        // Pairs with the unlocks at scope exit; chip order avoids deadlock.
+        std::vector<std::unique_lock<std::mutex>> chip_locks;
+        for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+        // Common address: each chip moves the candidate only one way (up for
+        // bottom-up, down for top-down), so this ends.
+        addr = chips_.front()->bank(type).find(per_bank, bottom_up);
+        bool moved = true;
+        while (addr && moved) {
+            moved = false;
+            for (Allocator* chip : chips_) {
+                auto a = chip->bank(type).find(per_bank, bottom_up, bottom_up ? *addr : *addr + per_bank);
+                if (!a || *a != *addr) {
+                    addr = a;
+                    moved = true;
+                    break;
+                }
+            }
+        }
+        if (addr) {
+            for (Allocator* chip : chips_) chip->reserve_locked(type, *addr, per_bank, buffer->size());
+        }
+    }
+    if (!addr) {
+        throw std::runtime_error(
+            std::string("Out of Memory: Not enough space to allocate ") + std::to_string(buffer->size()) + " B " +
+            type_name(type) + " buffer across " + std::to_string(num_banks(type)) + " banks, where each bank needs to store " +
+            std::to_string(per_bank) + " B");
+    }
+    if (chips_.empty()) {
+        reserve_locked(type, *addr, per_bank, buffer->size());
+    } else {
+        held_[{static_cast<int>(type), *addr}] = Held{type, buffer->size()};
+    }
+    allocated_buffers_.insert(buffer);
+    return *addr;
+}
+
+void Allocator::deallocate_buffer(Buffer* buffer) {
+    const BufferType type = buffer->buffer_type();
+    const DeviceAddr addr = buffer->address();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (allocated_buffers_.erase(buffer) == 0) return;  // already bulk-freed
+    if (chips_.empty()) {
+        release_locked(type, addr);
+        return;
+    }
+    held_.erase({static_cast<int>(type), addr});
+    for (Allocator* chip : chips_) {
+        std::lock_guard<std::mutex> chip_lock(chip->mutex_);
+        chip->release_locked(type, addr);
+    }
+}
+
+void Allocator::deallocate_buffers() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Buffer* b : allocated_buffers_) b->mark_as_deallocated();
+    for (Allocator* chip : chips_) {
+        std::lock_guard<std::mutex> chip_lock(chip->mutex_);
+        for (const auto& [key, held] : held_) chip->release_locked(held.type, key.second);
+        for (const auto& [owner, set] : cbs_) chip->cbs_.erase(owner);
+        chip->refresh_cb_floor_locked();
+    }
+    held_.clear();
+    cbs_.clear();
+    dram_.release_all();
+    l1_.release_all();
+    l1_small_.release_all();
+    trace_.release_all();
+    refresh_cb_floor_locked();
+}
+
+void Allocator::clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    allocated_buffers_.clear();
+    held_.clear();
+    dram_.release_all();
+    l1_.release_all();
+    l1_small_.release_all();
+    trace_.release_all();
+}
+
+std::vector<DeviceAddr> Allocator::cb_layout(const std::vector<uint64_t>& sizes) const {
+    std::vector<DeviceAddr> addrs;
+    DeviceAddr a = align_up(config_.l1_unreserved_base, config_.l1_alignment);
+    for (uint64_t s : sizes) {
+        addrs.push_back(a);
+        a += align_up(s, config_.l1_alignment);
+    }
+    addrs.push_back(a);  // end
+    return addrs;
+}
+
+void Allocator::refresh_cb_floor_locked() {
+    DeviceAddr top = 0;
+    for (const auto& [owner, set] : cbs_) {
+        DeviceAddr end = cb_layout(set.sizes).back();
+        if (end > top) top = end;
+    }
+    l1_.set_floor(top);
+}
+
+std::vector<DeviceAddr> Allocator::allocate_circular_buffers(
+    const IDevice* owner, uint64_t tag, const std::vector<uint64_t>& sizes) {
+    std::vector<DeviceAddr> addrs = cb_layout(sizes);
+    const DeviceAddr end = addrs.back();
+    addrs.pop_back();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::unique_lock<std::mutex>> chip_locks;
+    for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+    std::vector<Allocator*> targets = chips_;
+    if (targets.empty()) targets.push_back(this);
+    for (Allocator* t : targets) {
+        if (end > t->l1_.lowest_used() || end > t->l1_.limit())
+            throw std::runtime_error(
+                "Statically allocated circular buffers clash with L1 buffers: CBs end at " + std::to_string(end) +
+                ", lowest L1 buffer at " + std::to_string(t->l1_.lowest_used()));
+    }
+    for (Allocator* t : targets) {
+        t->cbs_[owner] = CbSet{tag, sizes};
+        t->refresh_cb_floor_locked();
+    }
+    if (!chips_.empty()) cbs_[owner] = CbSet{tag, sizes};
+    return addrs;
+}
+
+bool Allocator::deallocate_circular_buffers(const IDevice* owner, uint64_t tag) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::unique_lock<std::mutex>> chip_locks;
+    for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+    auto it = cbs_.find(owner);
+    if (it == cbs_.end() || (tag != 0 && it->second.tag != tag)) return false;
+    cbs_.erase(it);
+    for (Allocator* chip : chips_) {
+        chip->cbs_.erase(owner);
+        chip->refresh_cb_floor_locked();
+    }
+    refresh_cb_floor_locked();
+    return true;
+}
+
+AllocatorUsage Allocator::usage() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    AllocatorUsage u;
+    for (const auto& [key, held] : held_) u.bytes[static_cast<size_t>(held.type)] += held.size;
+    u.buffers = held_.size();
+    for (const auto& [owner, set] : cbs_)
+        for (uint64_t s : set.sizes) u.cb_bytes += s;
+    return u;
+}
+
+}  // namespace tt::tt_metal

@@ -1,0 +1,69 @@
+// Emulated tt-metal, private: Device, one open chip.
+//
+// The class name is upstream's: its RTTI name N2tt8tt_metal6DeviceE is how a
+// tracker tells a chip from a mesh.  close() runs upstream's order:
+//   program cache cleared (ordinary, tracked frees)
+//   -> sub-device manager reset (~SubDeviceManager: bulk free, no reports)
+//   -> command_queues_.clear() (~HWCommandQueue)
+//   -> sysmem_manager_.reset() (~SystemMemoryManager)
+//   -> initialized_ = false.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <tt-metalium/allocator.hpp>
+#include <tt-metalium/device.hpp>
+#include <tt-metalium/program.hpp>
+
+namespace tt::tt_metal {
+
+class HWCommandQueue;
+class SubDeviceManager;
+class SystemMemoryManager;
+
+class Device : public IDevice {
+public:
+    Device(ChipId device_id, uint8_t num_hw_cqs);
+    ~Device() override;
+
+    tt::ARCH arch() const override;
+    ChipId id() const override;
+    ChipId build_id() const override;
+    uint8_t num_hw_cqs() const override;
+    bool is_initialized() const override;
+
+    int num_dram_channels() const override;
+    uint32_t l1_size_per_core() const override;
+    uint32_t dram_size_per_channel() const override;
+
+    const std::unique_ptr<Allocator>& allocator() const override;
+    SystemMemoryManager& sysmem_manager() override;
+
+    bool initialize(
+        uint8_t num_hw_cqs, size_t l1_small_size, size_t trace_region_size, size_t worker_l1_size,
+        bool minimal = false) override;
+    void init_command_queue_host() override;
+    bool close() override;
+
+    void enable_program_cache() override;
+    void clear_program_cache() override;
+    void disable_and_clear_program_cache() override;
+    program_cache::detail::ProgramCache& get_program_cache() override;
+    std::size_t num_program_cache_entries() override;
+
+    bool is_mmio_capable() const override;
+
+private:
+    ChipId id_;
+    uint8_t num_hw_cqs_;
+    bool initialized_ = false;
+    // Kept after close (emptied by the bulk free): stale buffers point at it.
+    std::unique_ptr<Allocator> allocator_;
+    std::unique_ptr<SubDeviceManager> sub_device_manager_;
+    std::unique_ptr<SystemMemoryManager> sysmem_manager_;
+    std::vector<std::unique_ptr<HWCommandQueue>> command_queues_;
+    std::unique_ptr<program_cache::detail::ProgramCache> program_cache_;
+};
+
+}  // namespace tt::tt_metal

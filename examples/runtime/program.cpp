@@ -1,0 +1,109 @@
+// Emulated tt-metal: programs and the program cache (see tt-metalium/program.hpp).
+#include <tt-metalium/program.hpp>
+
+#include <atomic>
+#include <stdexcept>
+
+#include <tt-metalium/allocator.hpp>
+#include <tt-metalium/buffer.hpp>
+#include <tt-metalium/device.hpp>
+#include <tt-metalium/graph_tracking.hpp>
+
+namespace tt::tt_metal {
+
+namespace {
+constexpr uint64_t kKernelPage = 2048;
+std::atomic<uint64_t> next_program_tag{1};
+}  // namespace
+
+Program::Program() : tag_(next_program_tag.fetch_add(1, std::memory_order_relaxed)) {}
+
+Program::~Program() = default;
+
+void Program::add_circular_buffer(const CoreRangeSet& cores, uint64_t size) { cbs_.emplace_back(cores, size); }
+
+void Program::set_kernel_binary_size(uint64_t bytes) { kernel_bytes_ = (bytes + kKernelPage - 1) / kKernelPage * kKernelPage; }
+
+uint64_t Program::circular_buffer_bytes() const {
+    uint64_t n = 0;
+    for (const auto& cb : cbs_) n += cb.second;
+    return n;
+}
+
+void Program::allocate_circular_buffers(IDevice* device) {
+    Allocator& allocator = *device->allocator();
+    // The previous program's CBs on this device are dead once another runs.
+    if (allocator.deallocate_circular_buffers(device)) GraphTracker::instance().track_deallocate_cb(device);
+    cb_device_ = nullptr;
+    if (cbs_.empty()) return;
+    std::vector<uint64_t> sizes;
+    for (const auto& cb : cbs_) sizes.push_back(cb.second);
+    std::vector<DeviceAddr> addrs = allocator.allocate_circular_buffers(device, tag_, sizes);
+    cb_device_ = device;
+    for (size_t i = 0; i < cbs_.size(); i++)
+        GraphTracker::instance().track_allocate_cb(cbs_[i].first, addrs[i], cbs_[i].second, false, device);
+}
+
+bool Program::deallocate_circular_buffers() {
+    if (cb_device_ == nullptr || !cb_device_->is_initialized()) return false;
+    IDevice* device = cb_device_;
+    cb_device_ = nullptr;
+    if (!device->allocator()->deallocate_circular_buffers(device, tag_)) return false;
+    GraphTracker::instance().track_deallocate_cb(device);
+    return true;
+}
+
+namespace detail {
+void LaunchProgram(IDevice* device, Program& program, bool) {
+    if (device == nullptr || !device->is_initialized())
+        throw std::runtime_error("LaunchProgram: the device is not initialized");
+    if (!program.kernels_buffer_ && program.kernel_bytes_ != 0)
+        program.kernels_buffer_ = Buffer::create(device, program.kernel_bytes_, kKernelPage, BufferType::DRAM);
+    program.allocate_circular_buffers(device);
+}
+}  // namespace detail
+
+namespace program_cache::detail {
+
+std::shared_ptr<Program> ProgramCache::find(uint64_t hash) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(hash);
+    return it == entries_.end() ? nullptr : it->second;
+}
+
+void ProgramCache::insert(uint64_t hash, std::shared_ptr<Program> program) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (enabled_) entries_[hash] = std::move(program);
+}
+
+void ProgramCache::clear() {
+    std::map<uint64_t, std::shared_ptr<Program>> doomed;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        doomed.swap(entries_);
+    }
+    // Destroyed outside the lock: their buffers' frees call into the tracker.
+}
+
+size_t ProgramCache::num_entries() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return entries_.size();
+}
+
+bool ProgramCache::is_enabled() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return enabled_;
+}
+
+void ProgramCache::enable() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    enabled_ = true;
+}
+
+void ProgramCache::disable() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    enabled_ = false;
+}
+
+}  // namespace program_cache::detail
+}  // namespace tt::tt_metal

@@ -1,0 +1,117 @@
+// Emulated tt-metal: the per-chip device memory allocator.
+//
+// Wormhole-like geometry (see AllocatorConfig).  DRAM is 12 banks; a buffer is
+// interleaved page by page over all banks, so it reserves
+// ceil(pages / banks) aligned pages at one address in every bank.  L1 is one
+// bank per worker core.  TRACE is a region at the top of every DRAM bank,
+// L1_SMALL a region at the top of every core's L1; circular buffers grow up
+// from the base of L1 and L1 buffers are placed top-down, so the two meet in
+// the middle.  DRAM and L1 are separate address spaces: the same number can be
+// live in both.
+//
+// A mesh allocator (the second constructor) owns no memory: it reserves every
+// allocation at one common address on each of its chips' allocators, so a
+// mesh buffer of S bytes is S bytes held on every chip.
+//
+// Thread-safe: every public member takes the allocator's mutex (a mesh
+// allocator also takes its chips', in chip order).  Errors: std::runtime_error.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include <tt-metalium/base_types.hpp>
+
+#include "impl/bank_manager.hpp"
+
+namespace tt::tt_metal {
+
+class Buffer;
+class IDevice;
+
+struct AllocatorConfig {
+    uint32_t num_dram_banks = 12;
+    uint64_t dram_bank_size = 1ull << 30;  // 12 banks x 1 GiB = 12 GiB
+    uint64_t dram_unreserved_base = 64;
+    uint32_t dram_alignment = 32;
+    uint32_t num_l1_banks = 64;            // 8x8 worker grid
+    uint64_t l1_size = 1464 * 1024;        // per core
+    uint64_t l1_unreserved_base = 0x19000;
+    uint32_t l1_alignment = 16;
+    uint64_t l1_small_size = 0;            // per core, top of L1
+    uint64_t trace_region_size = 0;        // in all, split over the DRAM banks
+};
+
+// What an allocator holds, by BufferType value (index 2, SYSTEM_MEMORY, is
+// unused) plus circular buffers.  Bytes are buffer sizes, not bank footprint.
+struct AllocatorUsage {
+    std::array<uint64_t, 5> bytes{};
+    uint64_t cb_bytes = 0;
+    uint64_t buffers = 0;
+};
+
+class Allocator {
+public:
+    explicit Allocator(const AllocatorConfig& config);
+    explicit Allocator(std::vector<Allocator*> chips);
+    virtual ~Allocator();
+
+    Allocator(const Allocator&) = delete;
+    Allocator& operator=(const Allocator&) = delete;
+
+    // Reserves room for the buffer and returns its address (first bank).
+    DeviceAddr allocate_buffer(Buffer* buffer);
+    // Releases what allocate_buffer reserved for this buffer.
+    void deallocate_buffer(Buffer* buffer);
+    // Bulk free: every buffer still allocated is marked deallocated and all
+    // memory released.  Reports nothing (the runtime's unreported path).
+    void deallocate_buffers();
+    // Forgets the allocated-buffer set and resets the banks.
+    void clear();
+
+    uint32_t num_banks(BufferType type) const;
+    uint32_t alignment(BufferType type) const;
+    const AllocatorConfig& config() const { return config_; }
+
+    // Circular buffers of one device object (a chip or a mesh), all from one
+    // program (`tag`): replaces the set `owner` had.  Sizes are per core;
+    // addresses grow from the L1 base.  Returns the address of each.  Throws
+    // if they would clash with L1 buffers.
+    std::vector<DeviceAddr> allocate_circular_buffers(
+        const IDevice* owner, uint64_t tag, const std::vector<uint64_t>& sizes);
+    // Drops the set `owner` has if its tag is `tag` (0: any); returns whether
+    // one was dropped.
+    bool deallocate_circular_buffers(const IDevice* owner, uint64_t tag = 0);
+
+    AllocatorUsage usage() const;
+
+private:
+    struct Held {
+        BufferType type;
+        uint64_t size;
+    };
+    BankManager& bank(BufferType type);
+    void reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size);
+    void release_locked(BufferType type, DeviceAddr addr);
+    void refresh_cb_floor_locked();
+    std::vector<DeviceAddr> cb_layout(const std::vector<uint64_t>& sizes) const;
+
+    mutable std::mutex mutex_;
+    AllocatorConfig config_;
+    BankManager dram_, l1_, l1_small_, trace_;
+    std::vector<Allocator*> chips_;  // non-empty: a mesh allocator
+    std::unordered_set<Buffer*> allocated_buffers_;
+    std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
+    struct CbSet {
+        uint64_t tag;
+        std::vector<uint64_t> sizes;
+    };
+    std::map<const IDevice*, CbSet> cbs_;
+};
+
+}  // namespace tt::tt_metal

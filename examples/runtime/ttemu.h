@@ -1,0 +1,78 @@
+/*
+ * Emulated tt-metal: a C API for clients that cannot call C++ (Python
+ * through ctypes, as ttnn loads the runtime with dlopen), plus the
+ * emulator's own test knobs.  Exported from libtt_metal.so.
+ *
+ * Errors: functions returning int or int64_t return a negative errno value
+ * on failure: -EINVAL (bad argument or handle), -EBUSY (a chip is already
+ * open), -ENOMEM (out of device memory), -EIO (any other runtime error);
+ * ttemu_last_error() then gives the runtime's message, per thread.
+ * Thread-safe.
+ */
+#ifndef TTEMU_H
+#define TTEMU_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Buffer types: the values of tt::tt_metal::BufferType. */
+enum { TTEMU_DRAM = 0, TTEMU_L1 = 1, TTEMU_L1_SMALL = 3, TTEMU_TRACE = 4 };
+
+/* Opens chips 0..num_chips-1 as one MeshDevice.  l1_small_size is per core,
+ * trace_region_size in all (0 and 0 are upstream's defaults, which leave no
+ * room for L1_SMALL or TRACE buffers).  Returns a device handle >= 1. */
+int ttemu_open_mesh(int num_chips, uint64_t l1_small_size, uint64_t trace_region_size);
+/* Opens one chip with CreateDevice.  Returns a device handle >= 1. */
+int ttemu_open_chip(int chip_id, uint64_t l1_small_size, uint64_t trace_region_size);
+/* Closes (MeshDevice::close or CloseDevice) and forgets the handle.  Buffers
+ * still held stay valid handles; freeing them later reports nothing. */
+int ttemu_close(int device);
+
+/* Allocates `size` bytes (a multiple of page_size) of a type: a MeshBuffer
+ * (S bytes on every chip) on a mesh, a Buffer on a chip.  Returns a buffer
+ * handle >= 1. */
+int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size);
+/* Drops the handle's buffer (the free is reported while the device is open). */
+int ttemu_free(int64_t buffer);
+/* The buffer's device address (first bank), or a negative errno. */
+int64_t ttemu_address(int64_t buffer);
+
+/* Launches a new program with num_cbs circular buffers of cb_size bytes per
+ * core on the whole worker grid and kernel_bytes of kernel binaries (a DRAM
+ * buffer); the program stays in the device's program cache until close. */
+int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel_bytes);
+
+/* IDevice::id() of the handle (a mesh id for a mesh), or a negative errno. */
+int ttemu_device_id(int device);
+/* Number of chips behind the handle. */
+int ttemu_num_chips(int device);
+
+/* Writes the ground truth to $TTEMU_TRUTH (FILE.tmp, then renamed to FILE):
+ *   {"devices":[{"device":0,"DRAM":b,"L1":b,"L1_SMALL":b,"TRACE":b,"CB":b,
+ *                "buffers":n}, ...]}
+ * one entry per chip this process has opened (closed ones read 0), sorted by
+ * chip id; bytes are buffer sizes (a mesh buffer of S bytes counts S on every
+ * chip; a circular buffer counts its per-core size); buffers counts the
+ * buffers the chip's allocator holds (CBs excluded).  Also written at exit.
+ * Returns 0 (also when TTEMU_TRUTH is unset) or a negative errno. */
+int ttemu_write_truth(void);
+
+/* The last error message of the calling thread ("" if none). */
+const char* ttemu_last_error(void);
+
+/* Test knob: the next HWCommandQueue constructor throws after allocating
+ * after_buffers (0..8) of its system buffers; -1 disarms.  One-shot. */
+void ttemu_inject_cq_failure(int after_buffers);
+
+/* GraphTracker calls so far in this process: track_allocate,
+ * track_deallocate, track_allocate_cb, track_deallocate_cb. */
+void ttemu_tracker_counts(uint64_t counts[4]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTEMU_H */
