@@ -165,7 +165,12 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&start_lock);
 }
 
-/* The child is a new process: own registry entry, no entries of its own. */
+/*
+ * The child is a new process: it gets its own registry entry and none of
+ * the parent's entries, but only at its first tracked event, so that the
+ * usual fork+exec leaves no registration behind for the short-lived
+ * pre-exec image (the exec'ed image registers by itself).
+ */
 static void fork_child(void)
 {
 	callsite_atfork_release();
@@ -175,8 +180,9 @@ static void fork_child(void)
 		return;
 	if (n_ancestors < MAX_ANCESTORS)
 		ancestors[n_ancestors++] = lc.pid;
-	if (register_self() != 0)
-		atomic_store(&lc.phase, PHASE_OFF);
+	lc.proc = NULL;
+	lc.proc_idx = -1;
+	atomic_store(&lc.phase, PHASE_FORKED);
 }
 
 static int start_locked(void)
@@ -220,6 +226,9 @@ int lifecycle_start(void)
 	phase = atomic_load(&lc.phase);
 	if (phase == PHASE_NEW) {
 		phase = start_locked();
+		atomic_store_explicit(&lc.phase, phase, memory_order_release);
+	} else if (phase == PHASE_FORKED) {
+		phase = register_self() == 0 ? PHASE_ON : PHASE_OFF;
 		atomic_store_explicit(&lc.phase, phase, memory_order_release);
 	}
 	pthread_mutex_unlock(&start_lock);

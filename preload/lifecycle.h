@@ -32,6 +32,7 @@ enum lifecycle_phase {
 	PHASE_STARTING = 1,   /* one thread is starting up */
 	PHASE_ON = 2,         /* tracking */
 	PHASE_OFF = 3,        /* disabled or failed: pass-through */
+	PHASE_FORKED = 4,     /* a fork child: registers at its first event */
 };
 
 struct lifecycle {
