@@ -38,6 +38,12 @@ int viewer_exit_code(int err)
 
 int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out)
 {
+	return viewer_attach_ex(sub, name, writable, 0, out);
+}
+
+int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
+		     struct ttmem_table **out)
+{
 	struct ttmem_open_opts opts;
 	char errbuf[256] = "";
 	int rc;
@@ -51,6 +57,8 @@ int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_
 		return VX_OK;
 	if (rc == 0) /* defensive: success without a handle */
 		rc = -EIO;
+	if (rc == -ENOENT && quiet_noseg)
+		return VX_NOSEG;
 	if (rc == -ENOENT)
 		viewer_err(sub, "no segment %s (nothing tracked yet? run a program under "
 			   "'ttmem run' or LD_PRELOAD=libttmem.so)", name);

@@ -123,9 +123,12 @@ int cmd_clear(int argc, char **argv)
 		return VX_OK;
 	if (rc)
 		return rc;
-	rc = viewer_attach("clear", o.shm, 1, &t);
-	if (rc == VX_NOSEG)
-		return VX_OK; /* the message said there is no segment */
+	rc = viewer_attach_ex("clear", o.shm, 1, 1, &t);
+	if (rc == VX_NOSEG) {
+		if (!o.quiet)
+			printf("no segment %s: nothing to clear\n", o.shm);
+		return VX_OK;
+	}
 	if (rc)
 		return rc;
 	if (ttmem_snapshot(t, &snap) == 0) {
@@ -254,9 +257,12 @@ int cmd_reap(int argc, char **argv)
 		return VX_OK;
 	if (rc)
 		return rc;
-	rc = viewer_attach("reap", o.shm, 1, &t);
-	if (rc == VX_NOSEG)
+	rc = viewer_attach_ex("reap", o.shm, 1, 1, &t);
+	if (rc == VX_NOSEG) {
+		if (!o.quiet)
+			printf("no segment %s: nothing to reap\n", o.shm);
 		return VX_OK;
+	}
 	if (rc)
 		return rc;
 	idx = register_self("reap", t, o.shm);

@@ -25,7 +25,7 @@ static void print_devices(FILE *f, const struct model *m)
 		"APPLICATION", "CAPACITY", "USE%");
 	if (bl)
 		fprintf(f, " %10s %11s", "BASELINE", "DELTA");
-	fprintf(f, " %10s\n", "ORPHANED");
+	fprintf(f, " %10s %10s\n", "ORPHANED", "AT-EXIT");
 	for (size_t i = 0; i < m->ndev; i++) {
 		const struct model_dev *d = &m->dev[i];
 		int first = 1;
@@ -33,8 +33,6 @@ static void print_devices(FILE *f, const struct model *m)
 
 		snprintf(chip, sizeof(chip), "%" PRIu32, d->device);
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
-			uint64_t orph = d->orphaned[ty] + d->exited[ty];
-
 			/* DRAM always, so that every chip has a row. */
 			if (ty != TTMEM_TYPE_DRAM && !type_active(d, ty, bl))
 				continue;
@@ -53,7 +51,8 @@ static void print_devices(FILE *f, const struct model *m)
 				fprintf(f, " %10s %11s", fmt_bytes(b_e, sizeof(b_e), d->baseline[ty]),
 					fmt_delta(b_f, sizeof(b_f),
 						  (int64_t)(d->in_use[ty] - d->baseline[ty])));
-			fprintf(f, " %10s\n", fmt_bytes(b_e, sizeof(b_e), orph));
+			fprintf(f, " %10s %10s\n", fmt_bytes(b_e, sizeof(b_e), d->orphaned[ty]),
+				fmt_bytes(b_f, sizeof(b_f), d->exited[ty]));
 			first = 0;
 		}
 	}
@@ -66,17 +65,18 @@ static void print_processes(FILE *f, const struct model *m)
 	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32];
 
 	fprintf(f, "\n%-8s %-16s %-8s %10s %10s %10s %10s %10s\n", "PID", "NAME", "STATE",
-		"LIVE", "PEAK", "RELEASED", "AT-EXIT", "ORPHANED");
+		"LIVE", "PEAK", "RELEASED", "AT-EXIT", "LEFT");
 	for (size_t i = 0; i < m->nproc; i++) {
 		const struct model_proc *p = &m->proc[i];
-		uint64_t orphaned = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes;
+		/* Entries a process that is not running left in the table. */
+		uint64_t left = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes;
 
 		fprintf(f, "%-8" PRIu32 " %-16.16s %-8s %10s %10s %10s %10s %10s\n", p->pid,
 			p->name, liveness_name(p->state), fmt_bytes(b_a, sizeof(b_a), p->live_bytes),
 			fmt_bytes(b_b, sizeof(b_b), p->peak_bytes),
 			fmt_bytes(b_c, sizeof(b_c), p->released_total),
 			fmt_bytes(b_d, sizeof(b_d), p->at_exit_total),
-			fmt_bytes(b_e, sizeof(b_e), orphaned));
+			fmt_bytes(b_e, sizeof(b_e), left));
 	}
 	if (!m->nproc) {
 		fprintf(f, "(no process)\n");

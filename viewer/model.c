@@ -311,6 +311,9 @@ int model_build(struct model *m, const struct ttmem_table *t,
 		p->reg = (int32_t)i;
 		read_proc(p, &reg[i]);
 		p->state = (int)live(t, (uint16_t)i, p->pid);
+		/* Reaped after a kill: the registry says exited, the truth is dead. */
+		if (p->state == TTMEM_LIVENESS_EXITED && (p->flags & TTMEM_PROC_F_KILLED))
+			p->state = TTMEM_LIVENESS_DEAD;
 		regmap[i] = (int32_t)m->nproc++;
 	}
 

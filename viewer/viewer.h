@@ -26,6 +26,10 @@
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
 
+#ifndef TTMEM_PROC_F_KILLED
+#define TTMEM_PROC_F_KILLED 8u  /* segment.h: died without exiting, reaped */
+#endif
+
 #ifndef TTMEM_VERSION
 #define TTMEM_VERSION "0.0.0"
 #endif
@@ -86,6 +90,10 @@ int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * (> 0); on success 0 and *out.
  */
 int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out);
+
+/* The same; with `quiet_noseg`, a missing segment returns VX_NOSEG silently. */
+int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
+		     struct ttmem_table **out);
 
 /* ---- sizes ----------------------------------------------------------------- */
 

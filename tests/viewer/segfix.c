@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ __attribute__((noinline)) void segfix_leaky_function(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-static uint64_t callsite_of_leaky(uint16_t *module, struct ttmem_table *t)
+static uint64_t callsite_of_leaky(uint16_t *module, struct ttmem_table *t, const char *path)
 {
 	Dl_info di;
 	char exe[4096];
@@ -69,7 +70,7 @@ static uint64_t callsite_of_leaky(uint16_t *module, struct ttmem_table *t)
 	if (n <= 0 || !dladdr((void *)(uintptr_t)segfix_leaky_function, &di))
 		return 0;
 	exe[n] = 0;
-	m = ttmem_module_intern(t, exe, NULL, 0);
+	m = ttmem_module_intern(t, path ? path : exe, NULL, 0);
 	if (m >= 0)
 		*module = (uint16_t)m;
 	/* A return address a few bytes into the function, as a call would leave. */
@@ -78,6 +79,12 @@ static uint64_t callsite_of_leaky(uint16_t *module, struct ttmem_table *t)
 
 pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc *a,
 		   size_t n, enum segfix_end end)
+{
+	return segfix_child_ex(name, comm, a, n, end, NULL);
+}
+
+pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_alloc *a,
+		      size_t n, enum segfix_end end, const char *module_path)
 {
 	int p[2];
 	pid_t pid;
@@ -103,7 +110,7 @@ pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc
 		idx = ttmem_proc_register(t);
 		if (idx < 0)
 			_exit(91);
-		cs = callsite_of_leaky(&module, t);
+		cs = callsite_of_leaky(&module, t, module_path);
 		for (size_t i = 0; i < n; i++) {
 			struct ttmem_entry e;
 
@@ -188,17 +195,41 @@ static char *slurp(int fd)
 
 int segfix_run(char *const argv[], char **out, char **err)
 {
+	return segfix_pipe(argv, NULL, out, err);
+}
+
+int segfix_pipe(char *const argv[], const char *input, char **out, char **err)
+{
 	char tmpo[] = "/tmp/ttmem-test-outXXXXXX", tmpe[] = "/tmp/ttmem-test-errXXXXXX";
 	int fo = mkstemp(tmpo), fe = mkstemp(tmpe), st = -1;
 	pid_t pid;
+
+	char tmpi[] = "/tmp/ttmem-test-inXXXXXX";
+	int fi = -1;
 
 	if (fo < 0 || fe < 0)
 		return -1;
 	unlink(tmpo);
 	unlink(tmpe);
+	if (input) {
+		size_t len = strlen(input), off = 0;
+
+		fi = mkstemp(tmpi);
+		if (fi < 0)
+			return -1;
+		unlink(tmpi);
+		while (off < len) {
+			ssize_t w = write(fi, input + off, len - off);
+
+			if (w <= 0)
+				return -1;
+			off += (size_t)w;
+		}
+		lseek(fi, 0, SEEK_SET);
+	}
 	pid = fork();
 	if (pid == 0) {
-		int dn = open("/dev/null", O_RDONLY);
+		int dn = fi >= 0 ? fi : open("/dev/null", O_RDONLY);
 
 		dup2(dn, 0);
 		dup2(fo, 1);
@@ -215,5 +246,41 @@ int segfix_run(char *const argv[], char **out, char **err)
 		*err = slurp(fe);
 	close(fo);
 	close(fe);
+	if (fi >= 0)
+		close(fi);
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+int segfix_ttmem_run(char **out, char **err, ...)
+{
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)segfix_ttmem();
+	va_start(ap, err);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	unsetenv("TTMEM_SHM");
+	return segfix_run(argv, out, err);
+}
+
+int segfix_check(const char *input, char **err, const char *mode, const char *arg,
+		 const char *arg2)
+{
+	char *argv[] = { (char *)"python3", (char *)"tests/viewer/viewer_check.py", (char *)mode,
+			 (char *)arg, (char *)arg2, NULL };
+
+	return segfix_pipe(argv, input, NULL, err);
+}
+
+int segfix_lines(const char *s)
+{
+	int n = 0;
+
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
 }

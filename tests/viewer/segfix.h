@@ -43,6 +43,11 @@ struct ttmem_table *segfix_create(const char *name, unsigned ndev, uint64_t dram
 pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc *a,
 		   size_t n, enum segfix_end end);
 
+/* The same, recording callsites against module `module_path` (NULL: this
+ * executable; the offset is always that of segfix_leaky_function here). */
+pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_alloc *a,
+		      size_t n, enum segfix_end end, const char *module_path);
+
 /* Stop a SEGFIX_RUN child (SIGTERM, waitpid).  */
 void segfix_stop(pid_t pid);
 
@@ -52,6 +57,21 @@ void segfix_leaky_function(void);
 /* Run argv (NULL-terminated) with stdout/stderr captured into malloc'd
  * buffers (may be NULL); returns the exit status (128+sig if killed). */
 int segfix_run(char *const argv[], char **out, char **err);
+
+/* The same with `input` on stdin. */
+int segfix_pipe(char *const argv[], const char *input, char **out, char **err);
+
+/* Run `ttmem ARGS...` (NULL-terminated) with TTMEM_SHM unset; returns the
+ * exit status, output in *out / *err (malloc'd, may be NULL). */
+int segfix_ttmem_run(char **out, char **err, ...);
+
+/* Pipe `input` to tests/viewer/viewer_check.py MODE [ARG [ARG2]]; returns its
+ * exit status; its stderr (the mismatches) in *err. */
+int segfix_check(const char *input, char **err, const char *mode, const char *arg,
+		 const char *arg2);
+
+/* Number of lines in s. */
+int segfix_lines(const char *s);
 
 /* Path of build/ttmem (from $TTMEM_BIN, else build/ttmem). */
 const char *segfix_ttmem(void);

@@ -1,0 +1,56 @@
+# Tests of the viewer (issue 5, part 8).  Included by the top Makefile.
+#
+# One Criterion binary over tests/viewer/test_*.c (numbered: basic first),
+# with segments built by the table API (segfix.c) and, where the emulator and
+# the preload have been built, segments written by the real workloads.
+# Fixtures: fake runtime libraries for `probe`, a dummy preload for `run`.
+
+VT_DIR      := $(BUILD)/tests/viewer
+VT_BIN      := $(VT_DIR)/viewer-tests
+VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
+VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
+VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
+               $(VT_DIR)/fake_preload.so
+VT_JOBS     ?= 2
+
+$(VT_DIR)/%.o: tests/viewer/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/viewer -c $< -o $@
+
+$(VT_DIR)/fake_plt.so: tests/viewer/fake_runtime.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -o $@ $<
+
+$(VT_DIR)/fake_symbolic.so: tests/viewer/fake_runtime.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -Wl,-Bsymbolic-functions -o $@ $<
+
+$(VT_DIR)/fake_partial.so: tests/viewer/fake_runtime.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -DFAKE_NO_CB -o $@ $<
+
+$(VT_DIR)/fake_preload.so: tests/viewer/fake_preload.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -o $@ $<
+
+.PHONY: check-viewer
+ifneq ($(SHM_LIB),)
+CHECK_TARGETS += check-viewer
+
+$(VT_BIN): $(VT_OBJS) $(SHM_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(VT_OBJS) $(SHM_LIB) -lcriterion -ldl $(LDLIBS_PTHREAD)
+
+check-viewer: $(VT_BIN) $(VIEWER_BIN) $(VT_FIXTURES)
+	@echo "  TEST     viewer"
+	$(Q)TTMEM_BIN=$(VIEWER_BIN) TTMEM_TEST_DIR=$(VT_DIR) TTMEM_BUILD=$(BUILD) \
+		$(VT_BIN) --jobs $(VT_JOBS) --short-filename
+else
+check-viewer:
+	@echo "  SKIP     viewer tests: the table core (shm/) has not landed yet"
+endif
