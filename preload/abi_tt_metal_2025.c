@@ -420,7 +420,14 @@ static inline unsigned alloc_hash(uintptr_t a)
 
 void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *c)
 {
+	/* The same allocator and device as this thread's last buffer: known. */
+	static __thread uintptr_t last_a, last_d __attribute__((tls_model("initial-exec")));
 	uintptr_t a = (uintptr_t)allocator;
+
+	if (a == last_a && (uintptr_t)device == last_d && !c->is_mesh)
+		return;
+	last_a = a;
+	last_d = (uintptr_t)device;
 	int64_t chip = c->is_mesh ? -1 : (int64_t)c->id[0];
 	unsigned h = alloc_hash(a);
 

@@ -34,11 +34,7 @@
 
 #define MAX_FRAMES 32
 
-struct walk {
-	uintptr_t found;
-	int seen_runtime;
-	int frames;
-};
+void callsite_get(void *ret, void *cfa, uint16_t *module, uint64_t *offset);
 
 /* ttmem's own image: its hook frames sit between runtime frames (a
  * constructor hook calls the runtime's constructor) and are skipped. */
@@ -77,13 +73,147 @@ static inline int in_self(uintptr_t pc)
 	return pc >= self_lo && pc < self_hi;
 }
 
+/*
+ * Finding the first frame outside the runtime fast.
+ *
+ * A full DWARF unwind costs about a microsecond, far over the budget of an
+ * event.  But at a given return address the caller's frame has a fixed size
+ * (CFA minus stack pointer) unless that function allocates on the stack
+ * dynamically.  So full unwinds teach ttmem the frame size at each return
+ * address they cross; later events walk the stack with those sizes alone:
+ * from the hook's CFA, frame by frame, reading each return address at
+ * CFA - 8, every read bounds-checked against the thread's stack.  A return
+ * address seen with two different sizes is marked variable and always
+ * unwound in full; one event in SAMPLE_EVERY per thread is unwound in full
+ * anyway and re-teaches the sizes, which turns any wrong size variable.
+ */
+#define SIZES       8192u                  /* power of two */
+#define SIZE_PROBE  8u
+#define SIZE_VARIABLE (-1)
+#define SAMPLE_EVERY 1024u
+
+static struct {
+	_Atomic uintptr_t pc;
+	atomic_int size;           /* 0 = not known yet */
+} sizes[SIZES];
+
+static inline unsigned size_hash(uintptr_t pc)
+{
+	return (unsigned)(((uint64_t)pc * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (SIZES - 1);
+}
+
+static int size_of(uintptr_t pc)
+{
+	unsigned h = size_hash(pc);
+
+	for (unsigned i = 0; i < SIZE_PROBE; i++) {
+		unsigned j = (h + i) & (SIZES - 1);
+		uintptr_t k = atomic_load_explicit(&sizes[j].pc, memory_order_acquire);
+		if (k == pc)
+			return atomic_load_explicit(&sizes[j].size, memory_order_relaxed);
+		if (k == 0)
+			return 0;
+	}
+	return 0;
+}
+
+static void size_learn(uintptr_t pc, intptr_t size)
+{
+	unsigned h = size_hash(pc);
+	int sz = size > 0 && size < (1 << 24) ? (int)size : SIZE_VARIABLE;
+
+	for (unsigned i = 0; i < SIZE_PROBE; i++) {
+		unsigned j = (h + i) & (SIZES - 1);
+		uintptr_t expect = 0;
+
+		if (!atomic_compare_exchange_strong(&sizes[j].pc, &expect, pc) && expect != pc)
+			continue;
+		int old = 0;
+		if (!atomic_compare_exchange_strong(&sizes[j].size, &old, sz) && old != sz)
+			atomic_store_explicit(&sizes[j].size, SIZE_VARIABLE, memory_order_relaxed);
+		return;
+	}
+}
+
+/* The calling thread's stack, learned once, and the module of its last
+ * callsite (most callsites of a thread are in one module). */
+struct stack_bounds {
+	uintptr_t lo, hi;
+	unsigned events;
+	int mod_idx;
+	uintptr_t mod_lo, mod_hi, mod_base;
+};
+static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
+
+static __attribute__((noinline)) struct stack_bounds *thread_stack(void)
+{
+	struct stack_bounds *b = &tls_stack;
+
+	if (!b->hi) {
+		pthread_attr_t attr;
+		void *addr;
+		size_t size;
+
+		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+			if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+				b->lo = (uintptr_t)addr;
+				b->hi = (uintptr_t)addr + size;
+			}
+			pthread_attr_destroy(&attr);
+		}
+		if (!b->hi)
+			b->hi = 1;   /* unknown: never walk fast */
+	}
+	return b;
+}
+
+static inline int outside(uintptr_t pc)
+{
+	return !runtime_contains(pc) && !in_self(pc);
+}
+
+/* 1 and *found when the walk got out of the runtime; 0 to unwind in full. */
+static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, uintptr_t *found)
+{
+	for (int depth = 0; depth < MAX_FRAMES; depth++) {
+		if (outside(pc)) {
+			*found = pc;
+			return 1;
+		}
+		int size = size_of(pc);
+		if (size <= 0)
+			return 0;
+		uintptr_t cfa = sp + (uintptr_t)size;
+		if (sp < b->lo || cfa > b->hi || cfa < sp + 8)
+			return 0;
+		pc = *(const uintptr_t *)(cfa - 8);
+		sp = cfa;
+	}
+	return 0;
+}
+
+struct walk {
+	uintptr_t found;
+	uintptr_t prev_ip, prev_cfa;
+	int seen_runtime;
+	int frames;
+};
+
 static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
 	struct walk *w = arg;
 	uintptr_t ip = _Unwind_GetIP(ctx);
+	uintptr_t cfa = _Unwind_GetCFA(ctx);
 
 	if (++w->frames > MAX_FRAMES || ip == 0)
 		return _URC_END_OF_STACK;
+	/* At this callback the CFA is the one of the frame below (the stack
+	 * pointer of ip's frame at its call): ip's frame size is the distance
+	 * to the next frame's. */
+	if (w->prev_ip)
+		size_learn(w->prev_ip, (intptr_t)(cfa - w->prev_cfa));
+	w->prev_ip = ip;
+	w->prev_cfa = cfa;
 	if (runtime_contains(ip)) {
 		w->seen_runtime = 1;
 		return _URC_NO_REASON;
@@ -97,15 +227,26 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 	return _URC_NO_REASON;   /* not yet in the runtime */
 }
 
-static uintptr_t app_frame(uintptr_t ret)
+static __attribute__((noinline)) uintptr_t walk_full(uintptr_t ret)
 {
-	struct walk w = { 0, 0, 0 };
+	struct walk w = { 0, 0, 0, 0, 0 };
+
+	_Unwind_Backtrace(walk_frame, &w);
+	return w.found ? w.found : ret;
+}
+
+static uintptr_t app_frame(uintptr_t ret, uintptr_t cfa)
+{
+	struct stack_bounds *b;
+	uintptr_t found;
 
 	if (!runtime_contains(ret))
 		return ret;
 	pthread_once(&self_once, self_range);
-	_Unwind_Backtrace(walk_frame, &w);
-	return w.found ? w.found : ret;
+	b = thread_stack();
+	if (++b->events % SAMPLE_EVERY != 0 && cfa && walk_fast(ret, cfa, b, &found))
+		return found;
+	return walk_full(ret);
 }
 
 /* ---- modules ------------------------------------------------------------------ */
@@ -260,9 +401,9 @@ static int module_of(uintptr_t pc, uint64_t *offset)
 	return idx;
 }
 
-void callsite_get(void *ret, uint16_t *module, uint64_t *offset)
+void callsite_get(void *ret, void *cfa, uint16_t *module, uint64_t *offset)
 {
-	uintptr_t pc = app_frame((uintptr_t)ret);
+	uintptr_t pc = app_frame((uintptr_t)ret, (uintptr_t)cfa);
 	int idx = module_of(pc, offset);
 
 	if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE) {

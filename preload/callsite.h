@@ -17,10 +17,11 @@
 #include <stdint.h>
 
 /*
- * `ret` is the hook's own return address (inside the runtime).  Fills
- * *module (TTMEM_MODULE_NONE when unknown) and *offset.  Thread-safe.
+ * `ret` and `cfa` are the hook's own return address (inside the runtime) and
+ * canonical frame address (__builtin_dwarf_cfa()).  Fills *module
+ * (TTMEM_MODULE_NONE when unknown) and *offset.  Thread-safe.
  */
-void callsite_get(void *ret, uint16_t *module, uint64_t *offset);
+void callsite_get(void *ret, void *cfa, uint16_t *module, uint64_t *offset);
 
 /* fork: the intern lock (prepare takes it, parent/child release it). */
 void callsite_atfork_prepare(void);

@@ -111,7 +111,7 @@ void hook_track_allocate(void *self, void *buffer)
 
 	if (orig)
 		orig(self, buffer);
-	tracker_on_alloc(buffer, __builtin_return_address(0));
+	tracker_on_alloc(buffer, __builtin_return_address(0), __builtin_dwarf_cfa());
 }
 
 EXPORT void hook_track_deallocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_DEALLOCATE);
@@ -134,7 +134,8 @@ void hook_track_allocate_cb(void *self, const void *core_ranges, uint64_t addr,
 
 	if (orig)
 		orig(self, core_ranges, addr, size, global, device);
-	tracker_on_cb_alloc(addr, size, global, device, __builtin_return_address(0));
+	tracker_on_cb_alloc(addr, size, global, device, __builtin_return_address(0),
+			    __builtin_dwarf_cfa());
 }
 
 EXPORT void hook_track_deallocate_cb(void *self, const void *device)

@@ -91,7 +91,7 @@ static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
 }
 
 static void fill_entry(struct ttmem_entry *e, uint64_t address, uint8_t space, uint8_t type,
-		       uint64_t size, void *ret)
+		       uint64_t size, void *ret, void *cfa)
 {
 	struct scope_owner o = scope_current();
 
@@ -105,7 +105,7 @@ static void fill_entry(struct ttmem_entry *e, uint64_t address, uint8_t space, u
 	e->pid = lc.pid;
 	e->proc = (uint16_t)lc.proc_idx;
 	e->alloc_ns = now_ns();
-	callsite_get(ret, &e->module, &e->callsite);
+	callsite_get(ret, cfa, &e->module, &e->callsite);
 }
 
 /* Sweep `f` and count what it removed as released in bulk. */
@@ -135,7 +135,7 @@ static void release_chips(const struct abi_chips *c)
 
 /* ---- events -------------------------------------------------------------------- */
 
-void tracker_on_alloc(const void *buffer, void *ret)
+void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 {
 	TRACKER_BEGIN;
 	struct abi_buffer b;
@@ -144,7 +144,7 @@ void tracker_on_alloc(const void *buffer, void *ret)
 
 	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
 		goto leave_;
-	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret);
+	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	insert_on_chips(&e, &c);
 	TRACKER_END;
 }
@@ -173,7 +173,7 @@ void tracker_on_free(const void *buffer)
 }
 
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
-			 const void *device, void *ret)
+			 const void *device, void *ret, void *cfa)
 {
 	TRACKER_BEGIN;
 	struct abi_chips c;
@@ -185,7 +185,7 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 		goto leave_;
 	seq = atomic_fetch_add_explicit(&cb_sequence, 1, memory_order_relaxed) + 1;
 	fill_entry(&e, (addr & 0xffffffffu) | (seq << 32), TTMEM_SPACE_CB, TTMEM_TYPE_CB,
-		   size, ret);
+		   size, ret, cfa);
 	insert_on_chips(&e, &c);
 	TRACKER_END;
 }

@@ -22,10 +22,12 @@
  * (see abi.h, "Trust").  Outside the range of real chip ids. */
 #define TTMEM_DEVICE_UNKNOWN 0xffffffffu
 
-void tracker_on_alloc(const void *buffer, void *ret);
+/* `ret`, `cfa`: the hook's __builtin_return_address(0) and
+ * __builtin_dwarf_cfa(), where the callsite search starts. */
+void tracker_on_alloc(const void *buffer, void *ret, void *cfa);
 void tracker_on_free(const void *buffer);
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
-			 const void *device, void *ret);
+			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
 
 /*
