@@ -174,6 +174,7 @@ void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch)
 	b->handle_id = t->id;
 	b->t = t;
 	b->proc_idx = t->proc_idx;
+	b->self_w3 = (uint64_t)t->pid | ((uint64_t)(uint16_t)t->proc_idx << 32);
 	b->epoch = epoch;
 	b->registered_key = armed;
 	if (!armed && exit_key_ok) {

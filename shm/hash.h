@@ -105,6 +105,7 @@ static inline void ttmem_entry_unpack(const uint64_t w[TTMEM_PAYLOAD_WORDS], str
 static inline void ttmem_payload_load(const struct ttmem_slot *s, uint64_t w[TTMEM_PAYLOAD_WORDS])
 {
 	const uint64_t *src = ttmem_slot_cwords(s);
+#pragma GCC unroll 7
 	for (int i = 0; i < TTMEM_PAYLOAD_WORDS; i++)
 		w[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
@@ -112,6 +113,7 @@ static inline void ttmem_payload_load(const struct ttmem_slot *s, uint64_t w[TTM
 static inline void ttmem_payload_store(struct ttmem_slot *s, const uint64_t w[TTMEM_PAYLOAD_WORDS])
 {
 	uint64_t *dst = ttmem_slot_words(s);
+#pragma GCC unroll 7
 	for (int i = 0; i < TTMEM_PAYLOAD_WORDS; i++)
 		__atomic_store_n(&dst[i], w[i], __ATOMIC_RELAXED);
 }
@@ -131,8 +133,7 @@ static inline void ttmem_meta_set(uint8_t *meta, uint64_t slot, uint8_t v)
 
 /*
  * High bit of each byte of x that is zero.  The lowest flagged byte is always
- * a true zero; a byte above a zero byte may be flagged falsely (borrow), which
- * only costs a ctl check: every candidate is verified on its ctl word.
+ * a true zero; a byte above a zero byte may be flagged falsely (borrow).
  */
 static inline uint64_t ttmem_zero_bytes(uint64_t x)
 {
@@ -151,6 +152,94 @@ static inline unsigned ttmem_mask_count(uint64_t m)
 	return (unsigned)(((m >> 7) * TTMEM_B01) >> 56);
 }
 
+/* The 8 high bits of a byte mask gathered into bits 0..7 (byte k -> bit k):
+ * the multiplier's partial products land on distinct bits, so no carries. */
+static inline uint64_t ttmem_mask_gather(uint64_t m)
+{
+	return ((m >> 7) * UINT64_C(0x0102040810204080)) >> 56;
+}
+
+/*
+ * Scan one group's meta line: bit i of *zero is set iff slot i's meta byte is
+ * 0, bit i of *match iff it equals fp.  Both exact.
+ *
+ * SSE2 (x86-64 baseline) does it in ~30 instructions; the portable SWAR
+ * version (8 relaxed 64-bit atomic loads) is used elsewhere and under TSan,
+ * which would flag the vector loads racing with the writers' byte stores:
+ * that race is by design (meta is a hint, every candidate is then checked on
+ * its ctl word, see segment.h).
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TTMEM_NO_SIMD 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TTMEM_NO_SIMD 1
+#endif
+
+#if defined(__SSE2__) && !defined(TTMEM_NO_SIMD)
+#include <emmintrin.h>
+
+static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t fp,
+				   uint64_t *zero, uint64_t *match)
+{
+	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
+	const __m128i z = _mm_setzero_si128(), f = _mm_set1_epi8((char)fp);
+	__m128i v0 = _mm_load_si128(line), v1 = _mm_load_si128(line + 1);
+	__m128i v2 = _mm_load_si128(line + 2), v3 = _mm_load_si128(line + 3);
+	*zero = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, z)) |
+		(uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, z)) << 16 |
+		(uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, z)) << 32 |
+		(uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, z)) << 48;
+	*match = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, f)) |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, f)) << 16 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, f)) << 32 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, f)) << 48;
+}
+
+/* Number of zero meta bytes in a group (for the two-choice decision). */
+static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
+{
+	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
+	const __m128i z = _mm_setzero_si128();
+	/* Each cmpeq lane is -1 for a zero byte: subtracting four of them
+	 * counts 0..4 per lane, then psadbw sums the lanes. */
+	__m128i acc = _mm_sub_epi8(z, _mm_cmpeq_epi8(_mm_load_si128(line), z));
+	acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_load_si128(line + 1), z));
+	acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_load_si128(line + 2), z));
+	acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_load_si128(line + 3), z));
+	__m128i sad = _mm_sad_epu8(acc, z);
+	return (unsigned)_mm_cvtsi128_si32(sad) + (unsigned)_mm_extract_epi16(sad, 4);
+}
+#else
+static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t fp,
+				   uint64_t *zero, uint64_t *match)
+{
+	uint64_t fpw = fp * TTMEM_B01, zm = 0, mm = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t x = ttmem_meta_word(meta, group, i), y = x ^ fpw;
+		/* Exact zero-byte masks: no borrow crosses bytes. */
+		uint64_t zx = ~((((x & TTMEM_B7F) + TTMEM_B7F) | x) | TTMEM_B7F);
+		uint64_t zy = ~((((y & TTMEM_B7F) + TTMEM_B7F) | y) | TTMEM_B7F);
+		zm |= ttmem_mask_gather(zx) << (8 * i);
+		mm |= ttmem_mask_gather(zy) << (8 * i);
+	}
+	*zero = zm;
+	*match = mm;
+}
+
+static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t x = ttmem_meta_word(meta, group, i);
+		n += ttmem_mask_count(~((((x & TTMEM_B7F) + TTMEM_B7F) | x) | TTMEM_B7F));
+	}
+	return n;
+}
+#endif
+
 #define TTMEM_CTL_SEQ_ONE (UINT64_C(1) << 32)
 
 /* The next ctl value of a transition from `c`: sequence + 1, new tag/state. */
@@ -168,6 +257,16 @@ static inline int ttmem_slot_claim(struct ttmem_table *t, uint64_t idx, uint64_t
 	*busy = ttmem_ctl_next(*c, (uint32_t)t->proc_idx, TTMEM_SLOT_BUSY);
 	return atomic_compare_exchange_strong_explicit(&t->slots[idx].ctl, c, *busy,
 						       memory_order_acq_rel, memory_order_acquire);
+}
+
+/* Free a slot the caller holds BUSY with ctl value `busy`: meta = 0 first (a
+ * FREE slot always has meta 0), then ctl = FREE with release, which pairs
+ * with the acquire ctl loads of readers and of the next claimer. */
+static inline void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy)
+{
+	ttmem_meta_set(t->meta, idx, 0);
+	atomic_store_explicit(&t->slots[idx].ctl, ttmem_ctl_next(busy, 0, TTMEM_SLOT_FREE),
+			      memory_order_release);
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -74,6 +74,7 @@ struct ttmem_batch {
 	struct ttmem_table *t;
 	int32_t proc_idx;
 	uint32_t n;                   /* events since the last flush */
+	uint64_t self_w3;             /* payload word 3 (pid | proc << 32) of ours */
 	uint64_t epoch;               /* clear epoch the live delta belongs to */
 	int64_t live;                 /* live-bytes delta since the last flush */
 	int64_t live_max;             /* max prefix of `live` (peak candidate) */
@@ -141,10 +142,6 @@ TTMEM_HIDDEN int ttmem_pid_alive(uint32_t pid, uint64_t start_time);
  * still belongs to `pid`. */
 TTMEM_HIDDEN void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b,
 				      uint32_t proc, uint32_t pid, uint64_t size);
-
-/* Free a slot the caller holds BUSY with ctl value `busy`: meta = 0, then
- * ctl = FREE (release, pairs with the acquire loads of readers/claimers). */
-TTMEM_HIDDEN void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy);
 
 /* ---- errors --------------------------------------------------------------------- */
 TTMEM_HIDDEN int ttmem_set_err(char *buf, size_t len, int code, const char *fmt, ...)

@@ -5,16 +5,6 @@
  */
 #include "hash.h"
 
-void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy)
-{
-	/* meta first: a FREE slot always has meta 0 (segment.h invariant). */
-	ttmem_meta_set(t->meta, idx, 0);
-	/* Release: pairs with the acquire ctl loads of readers and of the next
-	 * claimer, so they see meta = 0 and our payload reads are done. */
-	atomic_store_explicit(&t->slots[idx].ctl, ttmem_ctl_next(busy, 0, TTMEM_SLOT_FREE),
-			      memory_order_release);
-}
-
 void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t proc,
 			 uint32_t pid, uint64_t size)
 {

@@ -22,11 +22,6 @@ static inline int key_matches(const struct ttmem_slot *s, uint64_t addr, uint64_
 	       (__atomic_load_n(&w[1], __ATOMIC_RELAXED) & TTMEM_KEYWORD_MASK) == kw;
 }
 
-static inline uint64_t slot_index(uint64_t group, unsigned word, uint64_t mask)
-{
-	return group * TTMEM_GROUP_SLOTS + word * 8u + ((unsigned)__builtin_ctzll(mask) >> 3);
-}
-
 /* Publish a slot the caller holds BUSY (`busy`): payload, meta, then LIVE
  * with release (pairs with the acquire ctl loads of readers and removers). */
 static inline void publish_live(struct ttmem_table *t, uint64_t idx, uint64_t busy,
@@ -141,68 +136,58 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	/* The handle's identity, whatever e->pid / e->proc say. */
 	w[3] = (uint64_t)t->pid | ((uint64_t)(uint16_t)t->proc_idx << 32) |
 	       ((uint64_t)e->module << 48);
-	uint64_t fpw = p.fp * TTMEM_B01;
 	b->dbg.ops++;
 
 	for (int attempt = 0;; attempt++) {
-		uint64_t zm[2][8];
-		unsigned zc[2] = { 0, 0 };
+		uint64_t zero[2], match[2];
 		int64_t stale = -1;
 		uint64_t stale_c = 0;
 
 		res = TTMEM_INSERTED;
-
-		/* One pass over both lines: the key (live: replace in place;
-		 * of a cleared epoch: reuse its slot), and the free bytes. */
-		for (int gi = 0; gi < 2; gi++) {
-			uint64_t g = p.g[gi];
-			for (unsigned i = 0; i < 8; i++) {
-				uint64_t m = ttmem_meta_word(t->meta, g, i);
-				uint64_t zb = ttmem_zero_bytes(m);
-				uint64_t mb = ttmem_zero_bytes(m ^ fpw);
-				zm[gi][i] = zb;
-				zc[gi] += ttmem_mask_count(zb);
-				for (; mb; mb &= mb - 1) {
-					uint64_t si = slot_index(g, i, mb);
-					struct ttmem_slot *s = &t->slots[si];
-					uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
-					b->dbg.slots_visited++;
-					if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE || !key_matches(s, addr, kw))
-						continue;
-					if (TTMEM_CTL_TAG(c) != etag) {
-						if (stale < 0) {
-							stale = (int64_t)si;
-							stale_c = c;
-						}
-						continue;
-					}
-					res = insert_over(t, b, si, c, w, p.fp, etag);
-					if (res >= 0)
-						goto counted;
-					goto again;
-				}
-			}
-		}
+		ttmem_meta_scan(t->meta, p.g[0], p.fp, &zero[0], &match[0]);
+		ttmem_meta_scan(t->meta, p.g[1], p.fp, &zero[1], &match[1]);
 		b->dbg.meta_lines += 2;
 
+		/* The key: live -> replace in place; of a cleared epoch -> reuse
+		 * its slot. */
+		for (int gi = 0; gi < 2; gi++) {
+			for (uint64_t mb = match[gi]; mb; mb &= mb - 1) {
+				uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
+				struct ttmem_slot *s = &t->slots[si];
+				uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
+				b->dbg.slots_visited++;
+				if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE || !key_matches(s, addr, kw))
+					continue;
+				if (TTMEM_CTL_TAG(c) != etag) {
+					if (stale < 0) {
+						stale = (int64_t)si;
+						stale_c = c;
+					}
+					continue;
+				}
+				res = insert_over(t, b, si, c, w, p.fp, etag);
+				if (res >= 0)
+					goto counted;
+				goto again;
+			}
+		}
 		if (stale >= 0 && ttmem_slot_claim(t, (uint64_t)stale, &stale_c, &busy)) {
 			idx = stale;
 			goto claimed;
 		}
 		/* Two-choice: the emptier group first, then the other. */
+		int first = ttmem_meta_free_count(t->meta, p.g[0]) >=
+				    ttmem_meta_free_count(t->meta, p.g[1]) ? 0 : 1;
 		for (int k = 0; k < 2; k++) {
-			int gi = (zc[0] >= zc[1]) ? k : 1 - k;
-			uint64_t g = p.g[gi];
-			for (unsigned i = 0; i < 8; i++) {
-				for (uint64_t zb = zm[gi][i]; zb; zb &= zb - 1) {
-					uint64_t si = slot_index(g, i, zb);
-					uint64_t c = atomic_load_explicit(&t->slots[si].ctl,
-									  memory_order_relaxed);
-					b->dbg.slots_visited++;
-					if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_FREE && ttmem_slot_claim(t, si, &c, &busy)) {
-						idx = (int64_t)si;
-						goto claimed;
-					}
+			int gi = k ? 1 - first : first;
+			for (uint64_t zb = zero[gi]; zb; zb &= zb - 1) {
+				uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb);
+				uint64_t c = atomic_load_explicit(&t->slots[si].ctl, memory_order_relaxed);
+				b->dbg.slots_visited++;
+				if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_FREE &&
+				    ttmem_slot_claim(t, si, &c, &busy)) {
+					idx = (int64_t)si;
+					goto claimed;
 				}
 			}
 		}
@@ -242,36 +227,36 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	uint64_t addr = k->address, kw = ttmem_keyword(k);
 
 	ttmem_probe_init(t, k, &p);
-	uint64_t fpw = p.fp * TTMEM_B01;
 	b->dbg.ops++;
 
 	for (int gi = 0; gi < 2; gi++) {
-		uint64_t g = p.g[gi];
+		uint64_t zero, mb;
+		ttmem_meta_scan(t->meta, p.g[gi], p.fp, &zero, &mb);
 		b->dbg.meta_lines++;
-		for (unsigned i = 0; i < 8; i++) {
-			uint64_t mb = ttmem_zero_bytes(ttmem_meta_word(t->meta, g, i) ^ fpw);
-			for (; mb; mb &= mb - 1) {
-				uint64_t si = slot_index(g, i, mb);
-				struct ttmem_slot *s = &t->slots[si];
-				uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
-				uint64_t busy, w[TTMEM_PAYLOAD_WORDS];
-				b->dbg.slots_visited++;
-				for (int r = 0; r < RETRIES; r++) {
-					if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE ||
-					    TTMEM_CTL_TAG(c) != etag || !key_matches(s, addr, kw))
-						break;
-					if (!ttmem_slot_claim(t, si, &c, &busy))
-						continue; /* c reloaded: look again */
-					ttmem_payload_load(s, w);
-					ttmem_slot_release_free(t, si, busy);
-					ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3],
-							    w[2]);
-					b->frees++;
-					ttmem_batch_event(b);
-					if (out)
-						ttmem_entry_unpack(w, out, (uint32_t)si);
-					return 0;
-				}
+		for (; mb; mb &= mb - 1) {
+			uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
+			struct ttmem_slot *s = &t->slots[si];
+			uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
+			uint64_t busy, w[TTMEM_PAYLOAD_WORDS];
+			b->dbg.slots_visited++;
+			for (int r = 0; r < RETRIES; r++) {
+				if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE || TTMEM_CTL_TAG(c) != etag ||
+				    !key_matches(s, addr, kw))
+					break;
+				if (!ttmem_slot_claim(t, si, &c, &busy))
+					continue; /* c reloaded: look again */
+				ttmem_payload_load(s, w);
+				ttmem_slot_release_free(t, si, busy);
+				if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
+					ttmem_batch_live(b, -(int64_t)w[2]);
+				else
+					ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32),
+							    (uint32_t)w[3], w[2]);
+				b->frees++;
+				ttmem_batch_event(b);
+				if (out)
+					ttmem_entry_unpack(w, out, (uint32_t)si);
+				return 0;
 			}
 		}
 	}
