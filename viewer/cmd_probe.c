@@ -32,6 +32,16 @@ static const char *role_name(enum hook_role r)
 	return r == ROLE_HOOK ? "hook" : r == ROLE_CALLED ? "called" : "info";
 }
 
+/* The tag of an interposable sibling variant at the same address, or NULL. */
+static const char *alias_of(const struct probe_hook *h, unsigned k)
+{
+	for (unsigned j = 0; j < h->nvariants; j++)
+		if (j != k && h->v[j].present && h->v[j].value == h->v[k].value &&
+		    (h->v[j].plt || h->v[j].got || h->v[j].abs))
+			return h->v[j].tag;
+	return NULL;
+}
+
 static void print_text(const char *lib, const struct probe_report *r)
 {
 	printf("%s: ELF%d %s %s, build-id %s\n", lib, r->elf_class, r->machine,
@@ -56,6 +66,9 @@ static void print_text(const char *lib, const struct probe_report *r)
 			else if (v->plt || v->got || v->abs)
 				snprintf(binding, sizeof(binding), "interposable (%u PLT, %u GOT, %u abs)",
 					 v->plt, v->got, v->abs);
+			else if (alias_of(h, k))
+				snprintf(binding, sizeof(binding), "same body as %s (reached through it)",
+					 alias_of(h, k));
 			else
 				snprintf(binding, sizeof(binding),
 					 "not called through the PLT (bound directly or inlined)");

@@ -13,8 +13,9 @@
  * So: a hook is interposable iff a dynamic relocation names it and the
  * library is not DT_SYMBOLIC and the symbol is not protected.
  *
- * The hook list mirrors the preload's ABI profile (RESEARCH.md section 1:
- * mangled names verified with g++ 12).  Buffer::allocate_impl is reported
+ * The names of the hooked functions come from the preload's ABI profile
+ * (preload/abi.h, the one place that knows them); the getters it calls and
+ * the diagnostic entries are listed here (RESEARCH.md section 1).  Buffer::allocate_impl is reported
  * for diagnosis only: clang inlines it into Buffer::create, so no relocation
  * names it there, which is why the preload hooks GraphTracker instead.
  */
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../preload/abi.h"
 #include "probe.h"
 #include "viewer.h"
 
@@ -35,52 +37,54 @@
 
 static const struct probe_hook hook_table[] = {
 	{ "GraphTracker::track_allocate", ROLE_HOOK, 1, 1,
-	  { { "", NS "12GraphTracker14track_allocateEPKNS0_6BufferE", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_TRACK_ALLOCATE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "GraphTracker::track_deallocate", ROLE_HOOK, 1, 1,
-	  { { "", NS "12GraphTracker16track_deallocateEPNS0_6BufferE", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_TRACK_DEALLOCATE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "GraphTracker::track_allocate_cb", ROLE_HOOK, 0, 1,
-	  { { "", NS "12GraphTracker17track_allocate_cbERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE",
-	      0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_TRACK_ALLOCATE_CB,
+	      0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "GraphTracker::track_deallocate_cb", ROLE_HOOK, 0, 1,
-	  { { "", NS "12GraphTracker19track_deallocate_cbEPKNS0_7IDeviceE", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_TRACK_DEALLOCATE_CB, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "HWCommandQueue::HWCommandQueue", ROLE_HOOK, 0, 2,
-	  { { "C1", NS "14HWCommandQueueC1EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj",
-	      0, 0, 0, 0, 0 },
-	    { "C2", NS "14HWCommandQueueC2EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj",
-	      0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "C1", ABI_SYM_CQ_C1,
+	      0, 0, 0, 0, 0, 0 },
+	    { "C2", ABI_SYM_CQ_C2,
+	      0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, 3,
-	  { { "D0", NS "14HWCommandQueueD0Ev", 0, 0, 0, 0, 0 },
-	    { "D1", NS "14HWCommandQueueD1Ev", 0, 0, 0, 0, 0 },
-	    { "D2", NS "14HWCommandQueueD2Ev", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "D0", ABI_SYM_CQ_D0, 0, 0, 0, 0, 0, 0 },
+	    { "D1", ABI_SYM_CQ_D1, 0, 0, 0, 0, 0, 0 },
+	    { "D2", ABI_SYM_CQ_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "SystemMemoryManager::SystemMemoryManager", ROLE_HOOK, 0, 2,
-	  { { "C1", NS "19SystemMemoryManagerC1Eih", 0, 0, 0, 0, 0 },
-	    { "C2", NS "19SystemMemoryManagerC2Eih", 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, 2,
-	  { { "D1", NS "19SystemMemoryManagerD1Ev", 0, 0, 0, 0, 0 },
-	    { "D2", NS "19SystemMemoryManagerD2Ev", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "C1", ABI_SYM_SMM_C1, 0, 0, 0, 0, 0, 0 },
+	    { "C2", ABI_SYM_SMM_C2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	/* Upstream declares no destructor: it may be inline and not exported. */
+	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, 3,
+	  { { "D0", ABI_SYM_SMM_D0, 0, 0, 0, 0, 0, 0 },
+	    { "D1", ABI_SYM_SMM_D1, 0, 0, 0, 0, 0, 0 },
+	    { "D2", ABI_SYM_SMM_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Device::close", ROLE_HOOK, 0, 1,
-	  { { "", NS "6Device5closeEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_DEVICE_CLOSE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "distributed::MeshDevice::close", ROLE_HOOK, 0, 1,
-	  { { "", NS "11distributed10MeshDevice5closeEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_MESH_CLOSE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Allocator::deallocate_buffers", ROLE_HOOK, 0, 1,
-	  { { "", NS "9Allocator18deallocate_buffersEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_ALLOC_BULK_FREE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Allocator::clear", ROLE_HOOK, 0, 1,
-	  { { "", NS "9Allocator5clearEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_ALLOC_CLEAR, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "SubDeviceManager::~SubDeviceManager", ROLE_INFO, 0, 2,
-	  { { "D1", NS "16SubDeviceManagerD1Ev", 0, 0, 0, 0, 0 },
-	    { "D2", NS "16SubDeviceManagerD2Ev", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "D1", NS "16SubDeviceManagerD1Ev", 0, 0, 0, 0, 0, 0 },
+	    { "D2", NS "16SubDeviceManagerD2Ev", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::address", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer7addressEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", "_ZNK2tt8tt_metal6Buffer7addressEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::page_size", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer9page_sizeEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", "_ZNK2tt8tt_metal6Buffer9page_sizeEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::num_pages", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer9num_pagesEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", "_ZNK2tt8tt_metal6Buffer9num_pagesEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "GraphTracker::instance", ROLE_INFO, 0, 1,
-	  { { "", NS "12GraphTracker8instanceEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", NS "12GraphTracker8instanceEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::allocate_impl", ROLE_INFO, 0, 1,
-	  { { "", NS "6Buffer13allocate_implEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", NS "6Buffer13allocate_implEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::deallocate_impl", ROLE_INFO, 0, 1,
-	  { { "", NS "6Buffer15deallocate_implEv", 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", NS "6Buffer15deallocate_implEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 };
 
 #define NHOOKS (sizeof(hook_table) / sizeof(hook_table[0]))
@@ -330,6 +334,7 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 			    GELF_ST_VISIBILITY(s.st_other) != STV_HIDDEN &&
 			    GELF_ST_VISIBILITY(s.st_other) != STV_INTERNAL) {
 				v->present = 1;
+				v->value = s.st_value;
 				v->protected_vis = GELF_ST_VISIBILITY(s.st_other) == STV_PROTECTED;
 			}
 		}

@@ -23,6 +23,7 @@ struct probe_variant {
 	int present;             /* defined and exported in .dynsym */
 	int protected_vis;       /* STV_PROTECTED: bound inside the library */
 	unsigned plt, got, abs;  /* dynamic relocations naming it */
+	uint64_t value;          /* st_value: C1/C2, D1/D2 are often one body */
 };
 
 struct probe_hook {

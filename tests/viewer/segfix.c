@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,4 +284,104 @@ int segfix_lines(const char *s)
 	for (; s && *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+const char *segfix_build_path(const char *rel)
+{
+	static char buf[4][4096];
+	static unsigned n;
+	const char *b = getenv("TTMEM_BUILD");
+	char *out = buf[n++ % 4];
+
+	snprintf(out, sizeof(buf[0]), "%s/%s", b && *b ? b : "build", rel);
+	return out;
+}
+
+int segfix_have(const char *rel)
+{
+	return access(segfix_build_path(rel), F_OK) == 0;
+}
+
+int segfix_wl_start(struct segfix_wl *w, const char *shm, const char *truth,
+		    const char *flavour, char *const argv[])
+{
+	int p[2];
+	char preload[4096], exe[4096], libdir[4096];
+
+	if (!realpath(segfix_build_path("libttmem.so"), preload))
+		return -1;
+	snprintf(exe, sizeof(exe), "%s", segfix_build_path(argv[0]));
+	if (flavour && !realpath(segfix_build_path(flavour), libdir))
+		return -1;
+	if (pipe(p) < 0)
+		return -1;
+	w->pid = fork();
+	if (w->pid < 0)
+		return -1;
+	if (w->pid == 0) {
+		int dn = open("/dev/null", O_RDWR);
+
+		close(p[0]);
+		if (p[1] != 3) {
+			dup2(p[1], 3);
+			close(p[1]);
+		}
+		dup2(dn, 0);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("TTMEM_SHM", shm, 1);
+		setenv("TTEMU_READY_FD", "3", 1);
+		if (truth)
+			setenv("TTEMU_TRUTH", truth, 1);
+		if (flavour)
+			setenv("LD_LIBRARY_PATH", libdir, 1);
+		execv(exe, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	w->ready = fdopen(p[0], "r");
+	return w->ready ? 0 : -1;
+}
+
+int segfix_wl_expect(struct segfix_wl *w, const char *what)
+{
+	char line[256];
+
+	if (!fgets(line, sizeof(line), w->ready))
+		return -1;
+	return strncmp(line, what, strlen(what)) == 0 ? 0 : -1;
+}
+
+void segfix_wl_release(struct segfix_wl *w)
+{
+	kill(w->pid, SIGUSR1);
+}
+
+int segfix_wl_wait(struct segfix_wl *w)
+{
+	int st = 0;
+	char line[256];
+
+	/* Drain first: closing the pipe early would SIGPIPE a late writer. */
+	while (w->ready && fgets(line, sizeof(line), w->ready))
+		;
+	if (w->ready)
+		fclose(w->ready);
+	w->ready = NULL;
+	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+char *segfix_read_file(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	char *b;
+
+	if (fd < 0)
+		return NULL;
+	b = slurp(fd);
+	close(fd);
+	return b;
 }

@@ -73,6 +73,38 @@ int segfix_check(const char *input, char **err, const char *mode, const char *ar
 /* Number of lines in s. */
 int segfix_lines(const char *s);
 
+/* ---- the real thing: emulator workloads under the preload ---------------- */
+
+struct segfix_wl {
+	pid_t pid;
+	FILE *ready;             /* the workload's TTEMU_READY_FD lines */
+};
+
+/* $TTMEM_BUILD (default "build") + "/" + rel, in a static buffer per call
+ * slot (up to 4 live results). */
+const char *segfix_build_path(const char *rel);
+
+/* Skip the test (cr_skip_test) unless every listed build product exists. */
+int segfix_have(const char *rel);
+
+/*
+ * Start a workload (argv[0] relative to $TTMEM_BUILD) tracked into segment
+ * `shm` with build/libttmem.so, its ground truth written to `truth`, its
+ * ready lines on a pipe; `flavour` ("gcc", "clang", "symbolic" or NULL)
+ * selects build/examples/FLAVOUR through LD_LIBRARY_PATH.  0 or -1.
+ */
+int segfix_wl_start(struct segfix_wl *w, const char *shm, const char *truth,
+		    const char *flavour, char *const argv[]);
+/* Read the next ready line; 0 if it starts with `what`. */
+int segfix_wl_expect(struct segfix_wl *w, const char *what);
+/* SIGUSR1: leave the hold point. */
+void segfix_wl_release(struct segfix_wl *w);
+/* Wait for the workload; its exit status (128+sig if killed). */
+int segfix_wl_wait(struct segfix_wl *w);
+
+/* Read a whole file (malloc'd), NULL if absent. */
+char *segfix_read_file(const char *path);
+
 /* Path of build/ttmem (from $TTMEM_BIN, else build/ttmem). */
 const char *segfix_ttmem(void);
 

@@ -7,10 +7,12 @@
       objects are matched by their "device" / "pid" / "name" key (an expected
       item must be present; extra actual items are allowed unless the
       expected list ends with the string "$exact").
-  viewer_check.py truth TRUTH_FILE PID  < show.json
+  viewer_check.py truth TRUTH_FILE PID [STATE]  < show.json
       ttmem show --json against the emulator's ground truth, field by field:
       every chip and type of the truth equals in_use and the process's bytes
       on that chip; chips absent from the truth hold 0; schema fields typed.
+  viewer_check.py zero GROUP[,GROUP...]  < show.json
+      every chip's GROUP (in_use, orphaned, exited, ...) is 0 for every type.
   viewer_check.py prom  < metrics.txt
       parses the Prometheus text exposition format strictly (HELP/TYPE before
       samples, one block per family, names, label syntax and escapes, values)
@@ -123,19 +125,23 @@ def cmd_truth(truth_path, pid):
     tdev = {d["device"]: d for d in truth["devices"]}
     sdev = {d["device"]: d for d in doc["devices"]}
     procs = [p for p in doc["processes"] if p["pid"] == pid]
+    want_state = "running"
+    if len(sys.argv) > 4:
+        want_state = sys.argv[4]
     if len(procs) != 1:
         err(f"process {pid}: {len(procs)} entries in processes[]")
         proc = None
     else:
         proc = procs[0]
-        if proc["state"] != "running":
-            err(f"process {pid}: state {proc['state']}, expected running")
+        if proc["state"] != want_state:
+            err(f"process {pid}: state {proc['state']}, expected {want_state}")
     pdev = {c["device"]: c for c in (proc or {}).get("devices", [])}
     total = 0
     for dev, t in tdev.items():
         s = sdev.get(dev)
         if s is None:
-            err(f"device {dev}: in the truth, not in the viewer")
+            if any(t[ty] for ty in TYPES):
+                err(f"device {dev}: in the truth, not in the viewer")
             continue
         for ty in TYPES:
             if s["in_use"][ty] != t[ty]:
@@ -238,6 +244,8 @@ def cmd_prom_truth(truth_path, pid):
     for d in truth["devices"]:
         for ty in TYPES:
             got = inuse.get((str(d["device"]), ty))
+            if got is None and d[ty] == 0:
+                continue  # a chip that holds nothing need not be listed
             if got != d[ty]:
                 err(f"device {d['device']} {ty}: metrics {got}, truth {d[ty]}")
             total += d[ty]
@@ -259,6 +267,13 @@ def main():
         exp = json.loads(sys.argv[2])
         act = json.load(sys.stdin)
         subset(exp, act)
+    elif cmd == "zero":
+        doc = json.load(sys.stdin)
+        for d in doc["devices"]:
+            for group in sys.argv[2].split(","):
+                for t, v in d[group].items():
+                    if v:
+                        err(f"device {d['device']} {group}.{t}: {v}, expected 0")
     elif cmd == "schema":
         check_schema(json.load(sys.stdin))
     elif cmd == "truth":
