@@ -355,10 +355,32 @@ static int mesh_resolve(const void *dev, struct abi_chips *out)
 	return 0;
 }
 
+/*
+ * A thread's buffers mostly live on one chip: the last chip pointer and its
+ * id are kept per thread, valid while no device was closed since (a closed
+ * device's address may be reused by a new device with another id).
+ */
+static atomic_uint forget_generation;
+
+struct last_chip {
+	uintptr_t dev;
+	unsigned generation;
+	uint32_t id;
+};
+static __thread struct last_chip last_chip __attribute__((tls_model("initial-exec")));
+
 int abi_device_chips(const void *dev, struct abi_chips *out)
 {
+	unsigned gen = atomic_load_explicit(&forget_generation, memory_order_acquire);
+
 	if (!dev)
 		return -1;
+	if (last_chip.dev == (uintptr_t)dev && last_chip.generation == gen) {
+		out->n = 1;
+		out->is_mesh = 0;
+		out->id[0] = last_chip.id;
+		return 0;
+	}
 	switch (device_kind(dev)) {
 	case KIND_MESH:
 		return mesh_resolve(dev, out);
@@ -367,6 +389,7 @@ int abi_device_chips(const void *dev, struct abi_chips *out)
 		out->n = 1;
 		out->is_mesh = 0;
 		out->id[0] = (uint32_t)device_id(dev);
+		last_chip = (struct last_chip){ (uintptr_t)dev, gen, out->id[0] };
 		return 0;
 	default:
 		return -1;
@@ -375,6 +398,7 @@ int abi_device_chips(const void *dev, struct abi_chips *out)
 
 void abi_device_forget(const void *dev)
 {
+	atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
 	pthread_mutex_lock(&mesh_lock);
 	for (unsigned i = 0; i < NMESHES; i++) {
 		struct mesh_entry *m = &meshes[i];

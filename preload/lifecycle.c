@@ -35,7 +35,7 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int starting_here __attribute__((tls_model("initial-exec")));
 static atomic_uint pending_flags;
 static uint32_t ancestors[MAX_ANCESTORS];
-static unsigned n_ancestors;
+unsigned lifecycle_n_ancestors;
 static int atfork_installed;
 
 /* ---- configuration ------------------------------------------------------------- */
@@ -117,7 +117,7 @@ void lifecycle_flag(uint32_t flag)
 
 int lifecycle_is_ancestor(uint32_t pid)
 {
-	for (unsigned i = 0; i < n_ancestors; i++)
+	for (unsigned i = 0; i < lifecycle_n_ancestors; i++)
 		if (ancestors[i] == pid)
 			return 1;
 	return 0;
@@ -178,8 +178,8 @@ static void fork_child(void)
 	pthread_mutex_unlock(&start_lock);
 	if (atomic_load(&lc.phase) != PHASE_ON)
 		return;
-	if (n_ancestors < MAX_ANCESTORS)
-		ancestors[n_ancestors++] = lc.pid;
+	if (lifecycle_n_ancestors < MAX_ANCESTORS)
+		ancestors[lifecycle_n_ancestors++] = lc.pid;
 	lc.proc = NULL;
 	lc.proc_idx = -1;
 	atomic_store(&lc.phase, PHASE_FORKED);

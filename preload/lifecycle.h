@@ -66,4 +66,11 @@ void lifecycle_flag(uint32_t flag);
  * ours to free, though we inherited the objects). */
 int lifecycle_is_ancestor(uint32_t pid);
 
+/* Whether this process was forked from a tracked one (it has ancestors). */
+extern unsigned lifecycle_n_ancestors;
+static inline int lifecycle_forked(void)
+{
+	return lifecycle_n_ancestors != 0;
+}
+
 #endif /* TTMEM_PRELOAD_LIFECYCLE_H */

@@ -25,7 +25,6 @@
 static struct {
 	atomic_int state;          /* 0 none, 1 attaching, 2 attached */
 	void *handle;
-	uintptr_t lo, hi;          /* mapped image [lo, hi) */
 	atomic_int interposable;   /* -1 unknown */
 } rt = { .interposable = -1 };
 
@@ -36,10 +35,7 @@ void *runtime_handle(void)
 	return atomic_load_explicit(&rt.state, memory_order_acquire) == 2 ? rt.handle : NULL;
 }
 
-int runtime_contains(uintptr_t pc)
-{
-	return pc >= rt.lo && pc < rt.hi;
-}
+uintptr_t runtime_lo, runtime_hi;
 
 int runtime_interposable(void)
 {
@@ -141,8 +137,8 @@ void runtime_attach(void *fn)
 
 	struct range_arg ra = { .base = lm->l_addr };
 	dl_iterate_phdr(range_cb, &ra);
-	rt.lo = ra.lo;
-	rt.hi = ra.hi;
+	runtime_lo = ra.lo;
+	runtime_hi = ra.hi;
 	rt.handle = h;
 
 	int symbolic, ok = check_relocations(lm, &symbolic);

@@ -26,8 +26,14 @@ int runtime_probe(void);
 /* The runtime's dlopen handle, NULL until attached. */
 void *runtime_handle(void);
 
+/* The runtime's mapped image [lo, hi), 0/0 until attached. */
+extern uintptr_t runtime_lo, runtime_hi;
+
 /* Whether pc lies in the runtime's mapped image. */
-int runtime_contains(uintptr_t pc);
+static inline int runtime_contains(uintptr_t pc)
+{
+	return pc >= runtime_lo && pc < runtime_hi;
+}
 
 /* Whether the runtime's internal calls can be interposed (1), not (0), or
  * unknown yet (-1). */

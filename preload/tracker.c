@@ -163,6 +163,10 @@ void tracker_on_free(const void *buffer)
 	k.space = abi_space_of(b.type);
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
+		if (!lifecycle_forked()) {
+			ttmem_remove(lc.table, &k, NULL);
+			continue;
+		}
 		if (ttmem_remove(lc.table, &k, &out) == 0 && out.pid != lc.pid &&
 		    lifecycle_is_ancestor(out.pid))
 			/* A forked child destroying a buffer object it inherited:

@@ -1,0 +1,33 @@
+# bench/preload: the preload's cost per tracked event on the churn workload
+# (issue 4, part 9), against no tracking and against the seed's socket
+# design (bench/preload/sockserver.c + sockclient.c).
+
+BP_DIR    := $(BUILD)/bench/preload
+BP_SERVER := $(BP_DIR)/sockserver
+BP_CLIENT := $(BP_DIR)/libsockclient.so
+
+.PHONY: bench-preload
+BENCH_TARGETS += bench-preload
+
+ifneq ($(and $(SHM_LIB),$(EX_BIN)),)
+ALL_TARGETS += $(BP_SERVER) $(BP_CLIENT)
+
+$(BP_SERVER): bench/preload/sockserver.c bench/preload/sockproto.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+
+# Reads buffers through the same ABI profile as libttmem.so.
+$(BP_CLIENT): bench/preload/sockclient.c bench/preload/sockproto.h \
+		$(BUILD)/preload/abi_tt_metal_2025.o $(BUILD)/preload/log.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ $< \
+		$(BUILD)/preload/abi_tt_metal_2025.o $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
+
+bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(EX_BIN)/churn
+	$(Q)sh bench/preload/run.sh $(BUILD)
+else
+bench-preload:
+	@echo "  SKIP     preload bench: needs the table core (shm/) and the emulator (examples/)"
+endif

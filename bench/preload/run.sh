@@ -1,0 +1,91 @@
+#!/bin/sh
+# make bench, preload part (issue 4, part 9): the cost libttmem.so adds to
+# each tracked event of the churn workload, against the uninstrumented
+# emulator and against the seed's design (each event sent over an AF_UNIX
+# socket to a minimal server), plus instructions per event from callgrind.
+#
+# Usage: run.sh [BUILD]   Environment: TTMEM_BENCH_EVENTS (default 2000000),
+# TTMEM_BENCH_REPS (default 7), TTMEM_BENCH_CALLGRIND=0 to skip callgrind.
+# Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
+set -eu
+
+B=${1:-build}
+CHURN="$B/examples/bin/churn"
+PRELOAD=$(realpath "$B/libttmem.so")
+SOCKLIB=$(realpath "$B/bench/preload/libsockclient.so")
+SERVER="$B/bench/preload/sockserver"
+EVENTS=${TTMEM_BENCH_EVENTS:-2000000}
+REPS=${TTMEM_BENCH_REPS:-7}
+ARGS="--threads 1 --chips 1 --window 64 --seed 1"
+
+tmp=$(mktemp -d)
+export TTMEM_SHM="/ttmem-bench-$$"
+server_pid=
+cleanup() {
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	rm -rf "$tmp"
+	rm -f "/dev/shm${TTMEM_SHM}"
+}
+trap cleanup EXIT INT TERM
+
+# The socket server, started once, ready when it says so (no sleeping).
+mkfifo "$tmp/server.out"
+"$SERVER" "$tmp/sock" >"$tmp/server.out" 2>"$tmp/server.err" &
+server_pid=$!
+read -r ready <"$tmp/server.out"
+[ "$ready" = ready ] || { echo "bench: socket server did not start" >&2; exit 1; }
+
+# ns per event of one churn run: "events E elapsed_ns NS ns_per_event X".
+churn_ns() {
+	"$@" $ARGS --events "$EVENTS" | awk '$1 == "events" { print $6 }'
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+: >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"
+i=0
+while [ "$i" -lt "$REPS" ]; do
+	# Interleaved, so that noise from the machine hits all three alike.
+	churn_ns env -u LD_PRELOAD "$CHURN" >>"$tmp/base"
+	churn_ns env LD_PRELOAD="$PRELOAD" "$CHURN" >>"$tmp/ttmem"
+	churn_ns env LD_PRELOAD="$SOCKLIB" TTMEM_BENCH_SOCK="$tmp/sock" "$CHURN" >>"$tmp/socket_ns"
+	i=$((i + 1))
+done
+base=$(median <"$tmp/base")
+ttmem=$(median <"$tmp/ttmem")
+sock=$(median <"$tmp/socket_ns")
+
+awk -v b="$base" -v t="$ttmem" -v s="$sock" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
+	added = t - b; sadded = s - b
+	printf "BENCH churn_events %d events\n", e
+	printf "BENCH churn_repetitions %d runs\n", r
+	printf "BENCH churn_uninstrumented_ns_per_event %.1f ns\n", b
+	printf "BENCH churn_ttmem_ns_per_event %.1f ns\n", t
+	printf "BENCH churn_socket_ns_per_event %.1f ns\n", s
+	printf "BENCH ttmem_added_ns_per_event %.1f ns\n", added
+	printf "BENCH ttmem_added_ratio %.3f x\n", (b > 0 ? t / b : 0)
+	printf "BENCH socket_added_ns_per_event %.1f ns\n", sadded
+	printf "BENCH socket_vs_ttmem_added %.1f x\n", (added > 0 ? sadded / added : 0)
+}'
+
+# Instructions per event: two sizes, so that fixed costs (start-up, the
+# sweeps at close) cancel out.
+if [ "${TTMEM_BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+	# ir ENV-ARGS: instructions of one churn run of $n events under callgrind
+	# (the environment is valgrind's, which passes LD_PRELOAD to its client).
+	ir() {
+		env "$@" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
+			"$CHURN" $ARGS --events "$n" >/dev/null 2>"$tmp/cg.err"
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/cg.err"
+	}
+	n1=50000; n2=150000
+	n=$n1; b1=$(ir -u LD_PRELOAD); t1=$(ir LD_PRELOAD="$PRELOAD")
+	n=$n2; b2=$(ir -u LD_PRELOAD); t2=$(ir LD_PRELOAD="$PRELOAD")
+	awk -v b1="$b1" -v b2="$b2" -v t1="$t1" -v t2="$t2" -v d=$((n2 - n1)) 'BEGIN {
+		printf "BENCH churn_uninstrumented_instructions_per_event %.0f instructions\n", (b2 - b1) / d
+		printf "BENCH ttmem_added_instructions_per_event %.0f instructions\n", ((t2 - t1) - (b2 - b1)) / d
+	}'
+fi
+echo "bench: targets: ttmem_added_ns_per_event <= 50, socket_vs_ttmem_added >= 20" >&2
