@@ -307,3 +307,34 @@ Test(p08_kill, kill_9_at_peak_then_reap, .timeout = 60)
 	run_cleanup(&r);
 	seg_drop(&s);
 }
+
+Test(p07_python, ctypes_client_is_tracked, .timeout = 60)
+{
+	struct seg s;
+	struct run r;
+	int holds;
+	const char *const argv[] = { bpath("examples/bin/ctypes_alloc.py"), "--chips", "4",
+				     "--seed", "6", "--hold", "60000", NULL };
+	const char *const env[] = { "TTMEM_LOG=debug", NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, env);
+	int st = follow(&r, &s, &holds);
+	char *err = run_stderr(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_eq(holds, 2, "hold points seen");
+	/* The runtime was only met after dlopen. */
+	cr_expect(strstr(err, "attached to the tt-metal runtime") != NULL, "%s", err);
+
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	const struct ttmem_proc *p = proc_of(t, (uint32_t)r.pid);
+	cr_assert_not_null(p, "the Python process was not registered");
+	cr_expect(strncmp(p->name, "python", 6) == 0, "registered as '%s'", p->name);
+	cr_expect_gt(atomic_load(&p->allocs), 0);
+	cr_expect_eq(atomic_load(&p->ctl) & 0xff, TTMEM_PROC_EXITED);
+	ttmem_table_close(t);
+	free(err);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
