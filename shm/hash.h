@@ -13,6 +13,18 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "the packed payload words assume little endian");
 
+/* Under ThreadSanitizer: no vector loads of the meta lines (TSan would flag
+ * their by-design race with the writers' byte stores) and no standalone
+ * fences (gcc's TSan rejects them): see ttmem_meta_scan, ttmem_slot_read. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TTMEM_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TTMEM_TSAN 1
+#endif
+
 #define TTMEM_B01 UINT64_C(0x0101010101010101)
 #define TTMEM_B7F UINT64_C(0x7f7f7f7f7f7f7f7f)
 #define TTMEM_B80 UINT64_C(0x8080808080808080)
@@ -169,16 +181,8 @@ static inline uint64_t ttmem_mask_gather(uint64_t m)
  * that race is by design (meta is a hint, every candidate is then checked on
  * its ctl word, see segment.h).
  */
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TTMEM_NO_SIMD 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define TTMEM_NO_SIMD 1
-#endif
 
-#if defined(__SSE2__) && !defined(TTMEM_NO_SIMD)
+#if defined(__SSE2__) && !defined(TTMEM_TSAN)
 #include <emmintrin.h>
 
 static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t fp,
@@ -294,8 +298,15 @@ static inline int ttmem_slot_read(const struct ttmem_slot *s, uint32_t etag,
 			ttmem_cpu_relax();
 			continue;
 		}
+#ifdef TTMEM_TSAN
+		/* Acquire loads: same ordering as relaxed loads + the fence. */
+		const uint64_t *src = ttmem_slot_cwords(s);
+		for (int i = 0; i < TTMEM_PAYLOAD_WORDS; i++)
+			w[i] = __atomic_load_n(&src[i], __ATOMIC_ACQUIRE);
+#else
 		ttmem_payload_load(s, w);
 		atomic_thread_fence(memory_order_acquire);
+#endif
 		if (atomic_load_explicit(&s->ctl, memory_order_relaxed) == c1)
 			return 1;
 	}

@@ -3,7 +3,11 @@
 #ifndef TTMEM_TEST_SHM_HELPERS_H
 #define TTMEM_TEST_SHM_HELPERS_H
 
+#ifdef TTMEM_MINI_CRITERION
+#include "mini-criterion.h"
+#else
 #include <criterion/criterion.h>
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -2,8 +2,11 @@
 # ones run first.  Three builds:
 #   build/tests/shm/tNN-*   the normal build (check-shm)
 #   build/shm-asan/tNN-*    every test with ASan+UBSan (check-shm-asan)
-#   build/shm-tsan/t07-*    the multi-thread stress test with TSan (check-shm-tsan),
-#                           with a smaller event count so it stays under a minute.
+#   build/shm-tsan/t0[47]-* the multi-thread tests (clear during activity, stress)
+#                           with TSan (check-shm-tsan),
+#                           with a smaller event count so it stays under a minute,
+#                           on tests/shm/mini-criterion.h (Criterion's runner
+#                           does not start under TSan).
 
 SHM_TEST_SRCS   := $(sort $(wildcard tests/shm/t[0-9]*.c))
 SHM_TEST_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/tests/shm/%,$(SHM_TEST_SRCS))
@@ -18,7 +21,7 @@ SHM_ASAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-asan/%,$(SHM_TEST_SRCS)
 SHM_TSAN_FLAGS  := -O1 -fsanitize=thread -fno-omit-frame-pointer
 SHM_TSAN_OBJS   := $(patsubst shm/%.c,$(BUILD)/shm-tsan/%.o,$(SHM_SRCS))
 SHM_TSAN_LIB    := $(BUILD)/shm-tsan/libttmem_shm.a
-SHM_TSAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-tsan/%,$(wildcard tests/shm/t07-stress.c))
+SHM_TSAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-tsan/%,$(wildcard tests/shm/t04-clear.c tests/shm/t07-stress.c))
 
 ALL_TARGETS     += $(SHM_TEST_BINS)
 CHECK_TARGETS   += check-shm check-shm-asan check-shm-tsan
@@ -57,7 +60,8 @@ $(SHM_TSAN_LIB): $(SHM_TSAN_OBJS)
 $(BUILD)/shm-tsan/t%: tests/shm/t%.c $(SHM_TSAN_LIB)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SHM_TSAN_FLAGS) -o $@ $< $(SHM_TSAN_LIB) $(SHM_TEST_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SHM_TSAN_FLAGS) -DTTMEM_MINI_CRITERION -o $@ $< $(SHM_TSAN_LIB) \
+		$(LDLIBS_PTHREAD)
 
 check-shm: $(SHM_TEST_BINS)
 	$(Q)sh $(SHM_TEST_RUN) $^
