@@ -66,6 +66,11 @@ bench: deps
 
 install: all $(INSTALL_TARGETS)
 
+# The main job: the seed scenario, tracked and viewed (see mk/demo.sh).
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bash mk/demo.sh
+
 deps:
 	$(Q)sh mk/deps.sh
 
