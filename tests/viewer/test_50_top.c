@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ttmem top` driven in tmux (a private server per test: -L): it draws the
+ * chips and processes, keys select a chip and change the sort, resizing is
+ * safe, q and Ctrl-C quit with the terminal restored (stty -g before and
+ * after are equal).  Screen contents are polled with a deadline (the UI
+ * refreshes on its own clock; there is nothing else to wait on).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "segfix.h"
+
+#define MiB (UINT64_C(1) << 20)
+
+static char sock[64], shm[128], dir[128];
+static struct ttmem_table *seg;
+static pid_t runner;
+
+static int tmux(const char *a1, const char *a2, const char *a3, const char *a4,
+		const char *a5, char **out)
+{
+	char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)a1, (char *)a2, (char *)a3,
+			 (char *)a4, (char *)a5, NULL };
+
+	return segfix_run(argv, out, NULL);
+}
+
+static char *screen(void)
+{
+	char *out = NULL;
+
+	tmux("capture-pane", "-p", "-t", "t", NULL, &out);
+	return out;
+}
+
+/* Poll the screen until `what` shows, up to 10 s. */
+static char *wait_for(const char *what)
+{
+	for (int i = 0; i < 200; i++) {
+		char *s = screen();
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (s && strstr(s, what))
+			return s;
+		free(s);
+		nanosleep(&ts, NULL);
+	}
+	{
+		char *s = screen();
+
+		cr_assert_fail("'%s' never appeared; screen:\n%s", what, s ? s : "(none)");
+	}
+	return NULL;
+}
+
+static char *file_when_ready(const char *path)
+{
+	for (int i = 0; i < 200; i++) {
+		char *s = segfix_read_file(path);
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (s && strchr(s, '\n'))
+			return s;
+		free(s);
+		nanosleep(&ts, NULL);
+	}
+	cr_assert_fail("%s never written", path);
+	return NULL;
+}
+
+static void up(void)
+{
+	static const struct segfix_alloc run[] = {
+		{ 0, TTMEM_TYPE_DRAM, TTMEM_OWNER_CQ, 0x1000, 14 * MiB },
+		{ 1, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x1000, 512 * MiB },
+		{ 2, TTMEM_TYPE_L1, TTMEM_OWNER_APP, 0x1000, 1 * MiB },
+		{ 3, TTMEM_TYPE_CB, TTMEM_OWNER_APP, 0x100, 64 * 1024 },
+	};
+
+	snprintf(sock, sizeof(sock), "ttmem-test-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "/tmp/ttmem-test-viewer-%d-top", (int)getpid());
+	cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	segfix_name(shm, sizeof(shm));
+	seg = segfix_create(shm, 4, 12 * 1024 * MiB);
+	cr_assert_not_null(seg);
+	runner = segfix_child(shm, "holder", run, 4, SEGFIX_RUN);
+	cr_assert_gt(runner, 0);
+}
+
+static void down(void)
+{
+	char cmd[256];
+
+	tmux("kill-server", NULL, NULL, NULL, NULL, NULL);
+	if (runner > 0)
+		segfix_stop(runner);
+	ttmem_table_close(seg);
+	ttmem_table_unlink(shm);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+TestSuite(top, .init = up, .fini = down, .timeout = 60);
+
+/* Start `ttmem top ARGS` in a 120x40 tmux session; the shell around it
+ * records the terminal settings before and after, and top's exit status. */
+static void start(const char *args)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "stty -g > %s/before; %s top --shm %s %s; echo $? > %s/status; "
+		 "stty -g > %s/after; sleep 60",
+		 dir, segfix_ttmem(), shm, args, dir, dir);
+	{
+		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"new-session",
+				 (char *)"-d", (char *)"-s", (char *)"t", (char *)"-x", (char *)"120",
+				 (char *)"-y", (char *)"40", cmd, NULL };
+
+		cr_assert_eq(segfix_run(argv, NULL, NULL), 0);
+	}
+}
+
+static void expect_clean_exit(void)
+{
+	char path[256], *st, *before, *after;
+
+	snprintf(path, sizeof(path), "%s/status", dir);
+	st = file_when_ready(path);
+	cr_assert_str_eq(st, "0\n");
+	snprintf(path, sizeof(path), "%s/after", dir);
+	after = file_when_ready(path);
+	snprintf(path, sizeof(path), "%s/before", dir);
+	before = segfix_read_file(path);
+	cr_assert_not_null(before);
+	cr_assert_str_eq(after, before, "terminal not restored");
+	free(st);
+	free(before);
+	free(after);
+}
+
+Test(top, draws_chips_and_processes_then_quits)
+{
+	char *s, pid[64];
+
+	start("-r 100");
+	s = wait_for("holder");
+	cr_assert(strstr(s, "ttmem top  "), "%s", s);
+	cr_assert(strstr(s, "CHIP  DRAM"), "%s", s);
+	/* the four chips, chip 0 selected */
+	cr_assert(strstr(s, ">   0 ["), "%s", s);
+	cr_assert(strstr(s, "    1 ["), "%s", s);
+	cr_assert(strstr(s, "    3 ["), "%s", s);
+	cr_assert(strstr(s, "] 14.0M"), "%s", s);
+	cr_assert(strstr(s, "] 512M"), "%s", s);
+	cr_assert(strstr(s, "chip 0 in use, last"), "%s", s);
+	snprintf(pid, sizeof(pid), "%-8d holder           running", (int)runner);
+	cr_assert(strstr(s, pid), "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
+Test(top, keys_select_chip_and_sort)
+{
+	char *s;
+
+	start("-r 100");
+	free(wait_for(">   0 ["));
+	tmux("send-keys", "-t", "t", "Right", NULL, NULL);
+	s = wait_for(">   1 [");
+	cr_assert(strstr(s, "(chip 1; sort: live)"), "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "Left", NULL, NULL);
+	tmux("send-keys", "-t", "t", "Left", NULL, NULL);
+	free(wait_for(">   3 ["));
+	tmux("send-keys", "-t", "t", "s", NULL, NULL);
+	free(wait_for("sort: peak"));
+	tmux("send-keys", "-t", "t", "s", NULL, NULL);
+	free(wait_for("sort: pid"));
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
+Test(top, ctrl_c_restores_the_terminal)
+{
+	start("-r 100");
+	free(wait_for("holder"));
+	tmux("send-keys", "-t", "t", "C-c", NULL, NULL);
+	expect_clean_exit();
+}
+
+Test(top, survives_resizes)
+{
+	start("-r 100");
+	free(wait_for("holder"));
+	{
+		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"resize-window",
+				 (char *)"-t", (char *)"t", (char *)"-x", (char *)"20", (char *)"-y",
+				 (char *)"5", NULL };
+		char *argv2[] = { (char *)"tmux", (char *)"-L", sock, (char *)"resize-window",
+				  (char *)"-t", (char *)"t", (char *)"-x", (char *)"200", (char *)"-y",
+				  (char *)"60", NULL };
+
+		cr_assert_eq(segfix_run(argv, NULL, NULL), 0);
+		free(wait_for("ttmem top"));
+		cr_assert_eq(segfix_run(argv2, NULL, NULL), 0);
+	}
+	free(wait_for("holder"));
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
+Test(top, waits_for_a_missing_segment)
+{
+	/* Point top at a segment that does not exist yet. */
+	ttmem_table_close(seg);
+	seg = NULL;
+	ttmem_table_unlink(shm);
+	start("-r 100");
+	free(wait_for("no segment yet: waiting for a tracked program"));
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
