@@ -13,6 +13,28 @@ CHECK_TARGETS += check-preload
 ifneq ($(and $(SHM_LIB),$(EX_BIN)),)
 ALL_TARGETS += $(PT_BIN)
 
+# Two more link flavours of the emulated runtime, from its own sources:
+# -z now (every PLT slot bound at load) and -fno-plt -z now (calls through
+# GOT entries, GLOB_DAT relocations instead of JUMP_SLOT).
+PT_FLAVOURS := $(PT_DIR)/flavours/znow/libtt_metal.so $(PT_DIR)/flavours/noplt/libtt_metal.so
+PT_NOPLT_OBJS := $(patsubst examples/runtime/%.cpp,$(PT_DIR)/flavours/noplt/obj/%.o,$(EX_RT_SRCS))
+
+$(PT_DIR)/flavours/znow/libtt_metal.so: $(EX_GCC_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -shared $(EX_SONAME) -Wl,-z,now -pthread -o $@ $^
+
+$(PT_DIR)/flavours/noplt/obj/%.o: examples/runtime/%.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(EX_CXXFLAGS) -fno-plt -c -o $@ $<
+
+$(PT_DIR)/flavours/noplt/libtt_metal.so: $(PT_NOPLT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CXX) -shared $(EX_SONAME) -Wl,-z,now -pthread -o $@ $^
+
+ALL_TARGETS += $(PT_FLAVOURS)
+
 $(PT_DIR)/%.o: tests/preload/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -22,7 +44,7 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS_PTHREAD)
 
-check-preload: $(PT_BIN) $(PRELOAD_LIB)
+check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
 else

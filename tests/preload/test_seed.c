@@ -70,6 +70,8 @@ static void one_process(const struct seg *s, const char *flavour, int seed, int 
 	cr_expect_eq(closes, runs, "closes seen");
 	cr_expect(strstr(err, flavour) != NULL, "the %s runtime was not the one attached: %s",
 		  flavour, err);
+	cr_expect(strstr(err, "(interposable)") != NULL, "%s not found interposable: %s", flavour,
+		  err);
 
 	struct ttmem_table *t = seg_open(s);
 	cr_assert_not_null(t);
@@ -125,4 +127,64 @@ Test(p03_seed, clang_five_processes, .timeout = 120)
 Test(p03_seed, clang_runs_5, .timeout = 120)
 {
 	five_runs("examples/clang");
+}
+
+/* Many threads allocating and freeing at once: still exact at the peak. */
+Test(p09_threads, churn_exact_at_peak, .timeout = 120)
+{
+	struct seg s;
+	struct run r;
+	char what[16];
+	int n, holds = 0;
+	const char *const argv[] = { bpath("examples/bin/churn"), "--threads", "4", "--chips", "2",
+				     "--events", "200000", "--hold", "60000", NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, NULL);
+	while (run_next(&r, what, sizeof(what), &n) == 0) {
+		struct ttmem_table *t = seg_open(&s);
+		struct truth tr;
+		struct usage u;
+		cr_assert_not_null(t);
+		truth_load(r.truth, &tr);
+		usage_read(t, 0, &u);
+		assert_usage_is_truth(&u, &tr, what);
+		if (!strcmp(what, "closed"))
+			assert_usage_zero(&u, what);
+		ttmem_table_close(t);
+		holds++;
+		run_continue(&r);
+	}
+	int st = run_wait(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_expect_eq(holds, 2);
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	const struct ttmem_header *h = ttmem_table_header(t);
+	cr_expect_eq(atomic_load(&h->counters.unmatched), 0, "frees of keys not in the table");
+	cr_expect_eq(atomic_load(&h->counters.replaced), 0, "inserts over live keys");
+	cr_expect_eq(atomic_load(&h->counters.drops), 0, "inserts dropped");
+	ttmem_table_close(t);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
+
+/* The runtime linked -z now, and compiled -fno-plt (its calls through the
+ * GOT, GLOB_DAT relocations): still interposed, still exact. */
+Test(p03_seed, gcc_znow_runs_2, .timeout = 120)
+{
+	struct seg s;
+
+	seg_make(&s);
+	one_process(&s, "tests/preload/flavours/znow", 11, 2);
+	seg_drop(&s);
+}
+
+Test(p03_seed, gcc_noplt_runs_2, .timeout = 120)
+{
+	struct seg s;
+
+	seg_make(&s);
+	one_process(&s, "tests/preload/flavours/noplt", 12, 2);
+	seg_drop(&s);
 }
