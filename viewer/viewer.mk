@@ -12,6 +12,15 @@ VIEWER_LIBS := -lelf $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncu
 # `ttmem run` looks for libttmem.so next to itself, then here.
 VIEWER_CFLAGS := -DTTMEM_LIBDIR='"$(LIBDIR)"'
 
+# The libdir is compiled into cmd_run.o: rebuild it when LIBDIR changes
+# (e.g. `make install PREFIX=/usr` after a plain `make`).
+VIEWER_LIBDIR_STAMP := $(BUILD)/viewer/libdir$(subst /,_,$(LIBDIR)).stamp
+$(VIEWER_LIBDIR_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/viewer/libdir*.stamp
+	@touch $@
+$(BUILD)/viewer/cmd_run.o: $(VIEWER_LIBDIR_STAMP)
+
 ifneq ($(SHM_LIB),)
 ALL_TARGETS     += $(VIEWER_BIN)
 INSTALL_TARGETS += install-viewer
