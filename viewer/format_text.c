@@ -57,7 +57,7 @@ static void print_devices(FILE *f, const struct model *m)
 		}
 	}
 	if (!m->ndev)
-		fprintf(f, "(no chip seen)\n");
+		fprintf(f, "(no chip: nothing tracked holds device memory, and no chip was published)\n");
 }
 
 static void print_processes(FILE *f, const struct model *m)
