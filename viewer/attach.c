@@ -4,7 +4,11 @@
  * error classes to the viewer's exit codes (documented in ttmem.1).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "viewer.h"
 
@@ -36,6 +40,28 @@ int viewer_exit_code(int err)
 	}
 }
 
+/*
+ * The core reports a segment whose `ready` word is not set as never
+ * published, before it looks at the magic (a creator may still be filling
+ * the header).  A file that carries another non-zero magic is no ttmem
+ * segment at all: classify it as foreign, which is what the user needs to
+ * hear.  Returns TTMEM_EMAGIC with the magic in *magic, or 0.
+ */
+static int foreign_magic(const char *name, uint64_t *magic)
+{
+	int fd = name[0] && strchr(name + 1, '/') ? open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) :
+						    shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, magic, sizeof(*magic), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(*magic) || *magic == 0 || *magic == TTMEM_MAGIC)
+		return 0;
+	return TTMEM_EMAGIC;
+}
+
 int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out)
 {
 	return viewer_attach_ex(sub, name, writable, 0, out);
@@ -57,6 +83,15 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 		return VX_OK;
 	if (rc == 0) /* defensive: success without a handle */
 		rc = -EIO;
+	if (rc == TTMEM_ENOTREADY) {
+		uint64_t magic;
+
+		if (foreign_magic(name, &magic) == TTMEM_EMAGIC) {
+			viewer_err(sub, "%s: foreign magic 0x%016llx: not a ttmem segment", name,
+				   (unsigned long long)magic);
+			return VX_MAGIC;
+		}
+	}
 	if (rc == -ENOENT && quiet_noseg)
 		return VX_NOSEG;
 	if (rc == -ENOENT)

@@ -133,6 +133,18 @@ Test(errors, foreign_magic)
 	expect(p, 5, "foreign magic");
 }
 
+Test(errors, foreign_file)
+{
+	/* Not a segment at all: another program's file of the same size. */
+	const char *p = valid("foreign");
+	char junk[4096];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(0x41 + i % 26);
+	patch(p, 0, junk, sizeof(junk));
+	expect(p, 5, "foreign magic 0x4847464544434241");
+}
+
 Test(errors, newer_major)
 {
 	const char *p = valid("newer");

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PRIVATE (viewer/): the state of `ttmem top`, shared by its loop
+ * (cmd_top.c: options, terminal, sampling, keys) and its screen (top_draw.c).
+ */
+#ifndef TTMEM_VIEWER_TOP_H
+#define TTMEM_VIEWER_TOP_H
+
+#include <stdint.h>
+
+#include "viewer.h"
+
+#define HIST_BUCKET_S 5u
+#define HIST_LEN 720u          /* one hour of 5 s buckets */
+#define TYPES_SHOWN 5          /* DRAM, L1, L1_SMALL, TRACE, CB */
+
+enum sort_key { SORT_LIVE, SORT_PEAK, SORT_PID, SORT_NAME, SORT_COUNT };
+
+struct history {
+	uint32_t device;
+	uint64_t bucket[HIST_LEN];     /* max in-use bytes in the bucket */
+	uint64_t last_bucket;          /* absolute bucket number of the newest */
+	int used;
+};
+
+struct top {
+	const char *shm;
+	uint64_t interval_ms;
+	uint64_t iterations;           /* 0 = until quit */
+	struct ttmem_table *t;
+	int have_model;
+	struct model m;
+	char status[256];              /* the last error, shown on the title line */
+	int64_t sel_device;            /* selected chip id, -1 = none yet */
+	enum sort_key sort;
+	size_t nhist;
+	struct history *hist;
+};
+
+/* Draw the whole screen from tp's last model (clipped to LINES x COLS). */
+void top_draw(struct top *tp);
+
+#endif /* TTMEM_VIEWER_TOP_H */
