@@ -82,6 +82,8 @@ static void print_processes(FILE *f, const struct model *m)
 		fprintf(f, "(no process)\n");
 		return;
 	}
+	if (!m->ncell)
+		return; /* nobody holds or left anything on any chip */
 
 	/* Per process and chip, like nvidia-smi's process list. */
 	fprintf(f, "\n%-8s %-5s", "PID", "CHIP");

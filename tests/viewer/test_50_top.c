@@ -230,3 +230,33 @@ Test(top, waits_for_a_missing_segment)
 	tmux("send-keys", "-t", "t", "q", NULL, NULL);
 	expect_clean_exit();
 }
+
+Test(top, eight_chips_of_a_real_workload)
+{
+	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--hold", (char *)"60000",
+			 NULL };
+	struct segfix_wl w;
+	char *s, truth[256];
+
+	if (!segfix_have("libttmem.so") || !segfix_have("examples/bin/mesh_allocation"))
+		cr_skip_test("the preload or the emulator (issues 3, 4) is not built");
+	snprintf(truth, sizeof(truth), "%s/truth.json", dir);
+	cr_assert_eq(segfix_wl_start(&w, shm, truth, NULL, argv), 0);
+	cr_assert_eq(segfix_wl_expect(&w, "peak"), 0);
+	start("-r 100");
+	s = wait_for("mesh_allocation");
+	for (int chip = 0; chip < 8; chip++) {
+		char row[16];
+
+		snprintf(row, sizeof(row), "%c%4d [", chip ? ' ' : '>', chip);
+		cr_assert(strstr(s, row), "chip %d missing:\n%s", chip, s);
+	}
+	cr_assert(strstr(s, "holder"), "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_expect(&w, "closed"), 0);
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_wait(&w), 0);
+}
