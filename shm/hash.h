@@ -189,7 +189,10 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
 				   uint64_t *zero, uint64_t *match)
 {
 	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
-	const __m128i z = _mm_setzero_si128(), f = _mm_set1_epi8((char)fp);
+	/* Broadcast from a register: _mm_set1_epi8 on a byte that was just
+	 * stored made gcc reload it with movd, a store-forwarding stall. */
+	const __m128i z = _mm_setzero_si128();
+	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
 	__m128i v0 = _mm_load_si128(line), v1 = _mm_load_si128(line + 1);
 	__m128i v2 = _mm_load_si128(line + 2), v3 = _mm_load_si128(line + 3);
 	*zero = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, z)) |

@@ -250,6 +250,7 @@ struct ttmem_snapshot {
 	uint64_t unstable;            /* slots that changed on every retry (skipped) */
 	uint64_t epoch;               /* clear epoch the snapshot was taken in */
 	uint64_t taken_ns;            /* CLOCK_REALTIME */
+	size_t capacity;              /* entries allocated (for ttmem_snapshot_refresh) */
 };
 
 /*
@@ -259,6 +260,14 @@ struct ttmem_snapshot {
  * classify them with ttmem_proc_* below.  Free with ttmem_snapshot_free.
  */
 int ttmem_snapshot(const struct ttmem_table *t, struct ttmem_snapshot *out);
+
+/*
+ * The same into an existing snapshot, reusing its buffer when large enough
+ * (a viewer refreshing every second saves the allocation and page faults:
+ * about half the cost at a million slots).  `s` must be zeroed or hold a
+ * previous snapshot.  On failure `s` is left empty (still to be freed).
+ */
+int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *s);
 void ttmem_snapshot_free(struct ttmem_snapshot *s);
 
 /* ---- process registry ------------------------------------------------------- */
