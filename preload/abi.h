@@ -143,8 +143,23 @@ void abi_device_forget(const void *device);
 void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *chips);
 int abi_allocator_chips(const void *allocator, struct abi_chips *out);
 
-/* Space of the table key for a buffer type (enum ttmem_space). */
-uint8_t abi_space_of(uint8_t type);
+/* Space of the table key for a buffer type (enum ttmem_space): TRACE lives
+ * in DRAM, L1_SMALL in L1; circular buffers have their own space. */
+static inline uint8_t abi_space_of(uint8_t type)
+{
+	switch (type) {
+	case 0: /* TTMEM_TYPE_DRAM */
+	case 4: /* TTMEM_TYPE_TRACE */
+		return 0; /* TTMEM_SPACE_DRAM */
+	case 1: /* TTMEM_TYPE_L1 */
+	case 3: /* TTMEM_TYPE_L1_SMALL */
+		return 1; /* TTMEM_SPACE_L1 */
+	case 5: /* TTMEM_TYPE_CB */
+		return 3; /* TTMEM_SPACE_CB */
+	default:
+		return 2; /* TTMEM_SPACE_SYSTEM */
+	}
+}
 
 /* fork: the mesh-cache lock (prepare takes it, parent/child release it). */
 void abi_atfork_prepare(void);

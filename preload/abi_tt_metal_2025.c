@@ -27,6 +27,11 @@
 #include "abi.h"
 #include "log.h"
 
+_Static_assert(TTMEM_TYPE_DRAM == 0 && TTMEM_TYPE_L1 == 1 && TTMEM_TYPE_L1_SMALL == 3 &&
+	       TTMEM_TYPE_TRACE == 4 && TTMEM_TYPE_CB == 5, "abi_space_of (abi.h) types");
+_Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTEM == 2 &&
+	       TTMEM_SPACE_CB == 3, "abi_space_of (abi.h) spaces");
+
 #define OFF_DEVICE     16
 #define OFF_SIZE       24
 #define OFF_TYPE       32
@@ -164,22 +169,6 @@ int abi_buffer_read(const void *b, struct abi_buffer *out)
 	out->allocator = NULL;
 	out->trusted = 0;
 	return 0;
-}
-
-uint8_t abi_space_of(uint8_t type)
-{
-	switch (type) {
-	case TTMEM_TYPE_DRAM:
-	case TTMEM_TYPE_TRACE:
-		return TTMEM_SPACE_DRAM;
-	case TTMEM_TYPE_L1:
-	case TTMEM_TYPE_L1_SMALL:
-		return TTMEM_SPACE_L1;
-	case TTMEM_TYPE_CB:
-		return TTMEM_SPACE_CB;
-	default:
-		return TTMEM_SPACE_SYSTEM;
-	}
 }
 
 /* ---- device classes, by vtable ---------------------------------------------

@@ -242,7 +242,8 @@ static uintptr_t app_frame(uintptr_t ret, uintptr_t cfa)
 
 	if (!runtime_contains(ret))
 		return ret;
-	pthread_once(&self_once, self_range);
+	if (__builtin_expect(!self_hi, 0))
+		pthread_once(&self_once, self_range);
 	b = thread_stack();
 	if (++b->events % SAMPLE_EVERY != 0 && cfa && walk_fast(ret, cfa, b, &found))
 		return found;

@@ -24,6 +24,12 @@ $(PRELOAD_LIB): $(PRELOAD_OBJS) $(SHM_LIB) preload/libttmem.map
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(PRELOAD_OBJS) $(SHM_LIB) \
 		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs $(PRELOAD_LDLIBS)
+
+.PHONY: install-preload
+INSTALL_TARGETS += install-preload
+install-preload: $(PRELOAD_LIB)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(PRELOAD_LIB) $(DESTDIR)$(LIBDIR)/libttmem.so
 else
 # The table core (shm/) has not landed: build the objects only.
 ALL_TARGETS += $(PRELOAD_OBJS)

@@ -4,6 +4,9 @@
 # emulator and against the seed's design (each event sent over an AF_UNIX
 # socket to a minimal server), plus instructions per event from callgrind.
 #
+# Each figure is the best of TTMEM_BENCH_REPS interleaved runs (the machine
+# may be shared: the minimum is the least disturbed run).
+#
 # Usage: run.sh [BUILD]   Environment: TTMEM_BENCH_EVENTS (default 2000000),
 # TTMEM_BENCH_REPS (default 7), TTMEM_BENCH_CALLGRIND=0 to skip callgrind.
 # Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
@@ -40,8 +43,8 @@ churn_ns() {
 	"$@" $ARGS --events "$EVENTS" | awk '$1 == "events" { print $6 }'
 }
 
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+best() {
+	sort -n | head -n 1
 }
 
 : >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"
@@ -53,9 +56,9 @@ while [ "$i" -lt "$REPS" ]; do
 	churn_ns env LD_PRELOAD="$SOCKLIB" TTMEM_BENCH_SOCK="$tmp/sock" "$CHURN" >>"$tmp/socket_ns"
 	i=$((i + 1))
 done
-base=$(median <"$tmp/base")
-ttmem=$(median <"$tmp/ttmem")
-sock=$(median <"$tmp/socket_ns")
+base=$(best <"$tmp/base")
+ttmem=$(best <"$tmp/ttmem")
+sock=$(best <"$tmp/socket_ns")
 
 awk -v b="$base" -v t="$ttmem" -v s="$sock" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
 	added = t - b; sadded = s - b
