@@ -5,6 +5,7 @@
  * them: they are plain identifiers).  Built three ways by viewer-tests.mk:
  *   fake_plt.so       -fPIC: internal calls go through the PLT
  *   fake_symbolic.so  -Wl,-Bsymbolic-functions: internal calls bound directly
+ *   fake_bsymbolic.so -Wl,-Bsymbolic: the same, and DF_SYMBOLIC says so
  *   fake_partial.so   -DFAKE_NO_CB: the circular-buffer hooks are missing
  */
 

@@ -65,6 +65,20 @@ Test(probe, symbolic_functions_library_is_refused)
 	free(out);
 }
 
+Test(probe, bsymbolic_library_is_refused)
+{
+	char *out = probe(21, fixture("fake_bsymbolic.so"), "--json"), *err = NULL;
+
+	cr_assert_eq(segfix_check(out, &err, "subset",
+				  "{\"tracking\":\"no\",\"bound_directly\":true,"
+				  "\"binding\":\"bound directly (-Bsymbolic)\","
+				  "\"elf\":{\"df_symbolic\":true},"
+				  "\"hooks\":[{\"name\":\"GraphTracker::track_allocate\",\"present\":true,"
+				  "\"interposable\":false}]}", NULL), 0, "%s", err);
+	free(err);
+	free(out);
+}
+
 Test(probe, partial_library)
 {
 	char *out = probe(20, fixture("fake_partial.so"), "--json"), *err = NULL;

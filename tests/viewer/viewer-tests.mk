@@ -10,7 +10,7 @@ VT_BIN      := $(VT_DIR)/viewer-tests
 VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
 VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
 VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
-               $(VT_DIR)/fake_preload.so
+               $(VT_DIR)/fake_bsymbolic.so $(VT_DIR)/fake_preload.so
 VT_JOBS     ?= 2
 
 $(VT_DIR)/%.o: tests/viewer/%.c
@@ -27,6 +27,11 @@ $(VT_DIR)/fake_symbolic.so: tests/viewer/fake_runtime.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -shared -fPIC -O1 -Wl,-Bsymbolic-functions -o $@ $<
+
+$(VT_DIR)/fake_bsymbolic.so: tests/viewer/fake_runtime.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -Wl,-Bsymbolic -o $@ $<
 
 $(VT_DIR)/fake_partial.so: tests/viewer/fake_runtime.c
 	@mkdir -p $(@D)
