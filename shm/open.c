@@ -313,6 +313,11 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 			return ttmem_set_err(eb, el, TTMEM_EOWNER,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
+		/* The creator sizes the object in one ftruncate: only size 0
+		 * can be a creation in progress. */
+		if (st.st_size > 0 && st.st_size < (off_t)TTMEM_HEADER_SIZE)
+			return ttmem_set_err(eb, el, TTMEM_ETRUNC, "%s: %lld bytes, smaller than a header",
+					     name, (long long)st.st_size);
 		if (st.st_size >= (off_t)TTMEM_HEADER_SIZE) {
 			const struct ttmem_header *h;
 			len = (size_t)st.st_size;
@@ -332,10 +337,6 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 			p = MAP_FAILED;
 		}
 		if (waited >= ATTACH_WAIT_MS) {
-			if (st.st_size < (off_t)TTMEM_HEADER_SIZE && st.st_size > 0)
-				return ttmem_set_err(eb, el, TTMEM_ETRUNC,
-						     "%s: %lld bytes, smaller than a header", name,
-						     (long long)st.st_size);
 			return ttmem_set_err(eb, el, TTMEM_ENOTREADY,
 					     "%s: never published by its creator", name);
 		}

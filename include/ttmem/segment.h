@@ -18,6 +18,14 @@
  *   [meta          capacity bytes, one per slot         ]
  *   [slots         capacity        x struct ttmem_slot  ]
  *
+ * Exactly (readers refuse anything else):
+ *   device_offset = 4096
+ *   proc_offset   = device_offset + 256 * 160
+ *   module_offset = proc_offset + proc_capacity * 1024
+ *   meta_offset   = module_offset + module_capacity * 512
+ *   slot_offset   = meta_offset + capacity, rounded up to 4096
+ *   total_size    = slot_offset + capacity * 64
+ *
  * Only fixed-width types; no pointers (the segment is mapped at different
  * addresses in every process); every atomic is a lock-free 32- or 64-bit word.
  *
@@ -68,6 +76,33 @@
  *   A bounded number of retries, then the slot is reported as unstable.
  * Writers store the payload with relaxed atomic stores after the BUSY CAS
  * (acq_rel), and publish LIVE with a release store.
+ *
+ * Hashing: h = fmix64(address ^ ((device << 8 | space) * 0x9e3779b97f4a7c15));
+ * groups g0 = h & (groups - 1), g1 = (h >> 28) & (groups - 1) (g0 ^ 1 when
+ * equal); fingerprint = h >> 56, 0 mapped to 1.  Only writers need it.
+ *
+ * Notes:
+ *  - clear_epoch starts at 1; its low 30 bits tag LIVE slots (a cleared entry
+ *    could only come back after 2^30 clears).
+ *  - Two writers inserting the same key at the same instant (a program bug:
+ *    an address handed out twice) may both land; a remove takes one.
+ *  - A writer that finds a LIVE key of its own process replaces it in place.
+ *  - "Dead" for a writer: registry entry recycled, EXITED, or pid gone / with
+ *    another start time / a zombie.  Writers cache "alive" verdicts 100 ms.
+ *  - A BUSY slot whose claimer's registry entry was recycled by a live process
+ *    stays BUSY until that process dies too (recycling needs a full registry).
+ *
+ * Counters (header.counters, ttmem_proc.allocs..peak_bytes): each writer
+ * thread batches its updates of events, drops, unmatched (segment and
+ * process) and allocs, frees, live_bytes (process) in thread-local memory and
+ * adds them every 64 events, at ttmem_flush(), at thread exit and before the
+ * bulk operations.  So readers see them up to 64 events per writer thread
+ * late; the table itself is never late.  peak_bytes is computed per batch:
+ * exact for a single-threaded process, a close lower bound with several
+ * threads.  reclaimed, replaced, stuck_freed, proc_drops, module_drops are
+ * rare and added at once.  Clear zeroes the segment counters except
+ * proc_drops and module_drops, and every registered process's live_bytes and
+ * peak_bytes (see ttmem_clear for the one-batch race).
  * ---------------------------------------------------------------------------
  */
 #ifndef TTMEM_SEGMENT_H

@@ -14,12 +14,16 @@
  * the same handle.  Every writer operation is lock-free, makes no system call
  * on its fast path and never blocks; many processes may write one segment.
  *
- * Writer identity: the writer operations (insert, remove, sweep, reap, clear)
+ * Writer identity: the writer operations (insert, remove, sweep, reap)
  * tag the slots they hold BUSY with the handle's registry index, so that a
  * slot left BUSY by a killed writer can be told apart and reclaimed.  Call
  * ttmem_proc_register() on a writable handle before them; without it they
- * return -EINVAL.  insert/remove also keep the registered process's counters
- * (allocs, frees, unmatched, drops, live_bytes, peak_bytes) and the segment's.
+ * return -EINVAL (clear only needs a writable handle).  insert/remove also
+ * keep the registered process's counters (allocs, frees, unmatched, drops,
+ * live_bytes, peak_bytes) and the segment's, batched per thread (segment.h,
+ * "Counters"; ttmem_flush).  After fork, the child must call
+ * ttmem_proc_register() before writing (the batch the forking thread held is
+ * dropped in the child).
  */
 #ifndef TTMEM_TABLE_H
 #define TTMEM_TABLE_H
@@ -80,6 +84,14 @@ struct ttmem_open_opts {
  * truncated file or a size that does not match the header, and any absurd
  * header field.  On failure *out is NULL and, when errbuf is not NULL, a
  * one-line explanation naming the segment is written to it.
+ *
+ * Also: O_NOFOLLOW (a symlink gives -ELOOP), a file with more than one hard
+ * link is refused (-EMLINK), a non-regular file (-EINVAL).  A segment never
+ * published gives TTMEM_ENOTREADY at once when its creator is dead, after
+ * ~2 s otherwise; the caller may then ttmem_table_unlink() it and retry once.
+ * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
+ * opts (capacities, mode) only matter to the creator; an attacher takes the
+ * segment's geometry.
  */
 int ttmem_table_open(struct ttmem_table **out, const char *name,
 		     const struct ttmem_open_opts *opts, char *errbuf, size_t errlen);
@@ -154,7 +166,8 @@ enum ttmem_insert_result {
 };
 
 /*
- * Insert an entry (e->slot is ignored).  An entry with the same key already
+ * Insert an entry (e->slot, e->pid and e->proc are ignored: the handle's
+ * registered pid and index are stored).  An entry with the same key already
  * live is replaced: counted as reclaimed when its owner is dead, as replaced
  * otherwise.  When both candidate groups are full, entries of dead processes
  * and of cleared epochs in them are reclaimed; if none, returns TTMEM_EFULL
@@ -190,9 +203,12 @@ struct ttmem_tally {
 
 /*
  * Remove every live entry matching `f` (current epoch) and add what was
- * removed to *tally (not zeroed here).  O(capacity) reads of the meta array;
- * meant for close-time bulk releases, not the hot path.  Returns the number
- * of entries removed.
+ * removed to *tally (not zeroed here; may be NULL).  O(capacity) reads of the
+ * meta array; meant for close-time bulk releases, not the hot path.  The
+ * removed bytes leave their owner's live_bytes; they are not counted as
+ * frees or events, nor added to released_bulk (the caller knows whether the
+ * release was a bulk one and adds the tally there).  Returns the number of
+ * entries removed.
  */
 int64_t ttmem_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
 		    struct ttmem_tally *tally);
@@ -216,8 +232,11 @@ int ttmem_clear(struct ttmem_table *t);
 /*
  * Reclaim entries of dead processes (and of exited ones when `include_exited`),
  * slots left BUSY by dead writers, and registry entries of dead processes
- * (marked exited).  Adds what it removed to *tally per owner and type.
- * Returns the number of entries reclaimed.
+ * (marked exited, with TTMEM_PROC_F_KILLED; what they still held is added to
+ * their live_at_exit).  Also frees slots of cleared epochs.  Adds what it
+ * removed to *tally per owner and type (may be NULL).  Reads every slot:
+ * O(capacity).  Returns the number of entries reclaimed (counted in
+ * header.counters.reclaimed; reset BUSY slots in stuck_freed).
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
 
@@ -292,7 +311,8 @@ int ttmem_proc_register(struct ttmem_table *t);
 /* Mark the registry entry `idx` (owned by the caller) exited. */
 void ttmem_proc_exit(struct ttmem_table *t, int idx);
 
-/* Process states as the viewer shows them. */
+/* Process states as the viewer shows them (no caching: each call asks the
+ * kernel). */
 enum ttmem_liveness {
 	TTMEM_LIVENESS_RUNNING = 0,
 	TTMEM_LIVENESS_EXITED = 1,  /* exited normally */
