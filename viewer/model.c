@@ -317,11 +317,17 @@ int model_build(struct model *m, const struct ttmem_table *t,
 		regmap[i] = (int32_t)m->nproc++;
 	}
 
-	/* Devices: the published ones and any an entry names. */
-	for (uint32_t d = 0; d < ndi; d++)
-		if (ld32(&di[d].state) == 1 && (o->device < 0 || o->device == d))
+	/* Devices: the published ones, those with a baseline (so that a delta
+	 * stays visible after everything was freed), and any an entry names. */
+	for (uint32_t d = 0; d < ndi; d++) {
+		int listed = ld32(&di[d].state) == 1;
+
+		for (unsigned ty = 0; !listed && m->baseline_ns && ty < MODEL_TYPES; ty++)
+			listed = ld64(&di[d].baseline[ty]) != 0;
+		if (listed && (o->device < 0 || o->device == d))
 			if (map_put(&devset, d, 0) < 0)
 				goto out;
+	}
 	for (size_t i = 0; i < s->count; i++) {
 		uint32_t d = s->entries[i].key.device;
 

@@ -285,3 +285,79 @@ Test(e2e, probe_tells_the_three_builds_apart)
 		free(out);
 	}
 }
+
+/* Between runs: a baseline at the first peak, the delta after the close;
+ * a clear in the middle of the second run leaves nothing in use and counts
+ * the frees that follow as unmatched, corrupting nothing. */
+Test(e2e, baseline_and_clear_between_runs)
+{
+	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--runs", (char *)"2",
+			 (char *)"--hold", (char *)"60000", NULL };
+	struct segfix_wl w;
+	char *out, *err = NULL;
+
+	need("examples/bin/mesh_allocation");
+	cr_assert_eq(segfix_wl_start(&w, shm, truth, NULL, argv), 0);
+	cr_assert_eq(segfix_wl_expect(&w, "peak 0"), 0);
+	free(viewer(0, "baseline", NULL, NULL));
+	{
+		/* baseline == the truth at the peak, delta 0 */
+		char *argv2[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\n"
+				"t=json.load(open(sys.argv[1]));s=json.load(sys.stdin)\n"
+				"d={x['device']:x for x in s['devices']}\n"
+				"T=('DRAM','L1','L1_SMALL','TRACE','CB')\n"
+				"bad=[(x['device'],k) for x in t['devices'] for k in T if "
+				"d[x['device']]['baseline'][k]!=x[k] or d[x['device']]['delta'][k]!=0]\n"
+				"print(bad,file=sys.stderr);sys.exit(1 if bad else 0)\n",
+			truth, NULL };
+
+		out = viewer(0, "show", "--json", NULL);
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "baseline != truth: %s", err);
+		free(err);
+		free(out);
+	}
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_expect(&w, "closed 0"), 0);
+	{
+		/* after the close: delta == -baseline on every chip */
+		char *argv2[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\n"
+				"s=json.load(sys.stdin)\n"
+				"bad=[(d['device'],k) for d in s['devices'] for k in d['baseline'] if "
+				"d['delta'][k]!=-d['baseline'][k] or d['in_use'][k]!=0]\n"
+				"n=sum(1 for d in s['devices'] if d['baseline']['DRAM']>0)\n"
+				"print(bad,n,file=sys.stderr);sys.exit(1 if bad or n!=8 else 0)\n",
+			NULL };
+
+		out = viewer(0, "show", "--json", NULL);
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "delta after close: %s", err);
+		free(err);
+		free(out);
+		out = viewer(0, "show", NULL, NULL);
+		cr_assert(strstr(out, "BASELINE       DELTA"), "%s", out);
+		cr_assert(strstr(out, "  -24."), "a negative DRAM delta: %s", out);
+		free(out);
+	}
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_expect(&w, "peak 1"), 0);
+	out = viewer(0, "clear", NULL, NULL);
+	cr_assert_null(strstr(out, ": 0 entries dropped"), "%s", out);
+	free(out);
+	out = viewer(0, "show", "--json", NULL);
+	cr_assert_eq(segfix_check(out, &err, "subset", "{\"segment\":{\"entries\":0,\"events\":0}}",
+				  NULL), 0, "%s", err);
+	free(err);
+	cr_assert_eq(segfix_check(out, &err, "zero", "in_use,orphaned,exited", NULL), 0, "%s", err);
+	free(err);
+	free(out);
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_expect(&w, "closed 1"), 0);
+	out = viewer(0, "show", "--json", NULL);
+	cr_assert_eq(segfix_check(out, &err, "zero", "in_use,orphaned,exited", NULL), 0, "%s", err);
+	free(err);
+	cr_assert_null(strstr(out, "\"unmatched\":0,"), "frees after the clear are unmatched: %s", out);
+	free(out);
+	segfix_wl_release(&w);
+	cr_assert_eq(segfix_wl_wait(&w), 0);
+}
