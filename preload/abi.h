@@ -115,6 +115,12 @@ int abi_bind(void *handle);
  */
 int abi_buffer_read(const void *buffer, struct abi_buffer *out);
 
+/*
+ * The same for a buffer being freed: only what its table key needs
+ * (address, type, device), checked against address(); out->size is 0.
+ */
+int abi_buffer_key(const void *buffer, struct abi_buffer *out);
+
 /* True once a cross-check failed (the process is only partly tracked). */
 int abi_degraded(void);
 

@@ -128,24 +128,24 @@ static uint8_t coarse_type(const void *b)
 	return TTMEM_TYPE_SYSTEM_MEMORY;
 }
 
-int abi_buffer_read(const void *b, struct abi_buffer *out)
+static int buffer_read(const void *b, struct abi_buffer *out, int with_size)
 {
+	uint64_t size = 0, addr32;
+
 	if (!b || !atomic_load_explicit(&g.bound, memory_order_acquire))
 		return -1;
-
-	uint64_t pages = g.num_pages(b) & 0xffffffffu;
-	uint64_t page = g.page_size(b);
-	uint64_t addr32 = g.address(b) & 0xffffffffu;
-	uint64_t size = pages * page;
-
-	if (size == 0)
-		return -1;
+	if (with_size) {
+		size = (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
+		if (size == 0)
+			return -1;
+	}
+	addr32 = g.address(b) & 0xffffffffu;
 	if (!atomic_load_explicit(&degraded, memory_order_relaxed)) {
 		uint64_t size_f = field64(b, OFF_SIZE);
 		uint64_t addr_f = field64(b, OFF_ADDRESS);
 		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
 
-		if (size_f == size && (addr_f & 0xffffffffu) == addr32 &&
+		if ((!with_size || size_f == size) && (addr_f & 0xffffffffu) == addr32 &&
 		    type_f <= TTMEM_TYPE_TRACE) {
 			out->address = addr_f;
 			out->size = size;
@@ -169,6 +169,16 @@ int abi_buffer_read(const void *b, struct abi_buffer *out)
 	out->allocator = NULL;
 	out->trusted = 0;
 	return 0;
+}
+
+int abi_buffer_read(const void *b, struct abi_buffer *out)
+{
+	return buffer_read(b, out, 1);
+}
+
+int abi_buffer_key(const void *b, struct abi_buffer *out)
+{
+	return buffer_read(b, out, 0);
 }
 
 /* ---- device classes, by vtable ---------------------------------------------

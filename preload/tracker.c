@@ -72,6 +72,10 @@ static int chips_of(const struct abi_buffer *b, struct abi_chips *c)
 		abi_allocator_note(b->allocator, b->device, c);
 		return 0;
 	}
+	/* The ABI profile no longer vouches for the device: partly tracked. */
+	static atomic_int flagged;
+	if (!atomic_exchange_explicit(&flagged, 1, memory_order_relaxed))
+		lifecycle_flag(TTMEM_PROC_F_ABI_PARTIAL);
 	c->n = 1;
 	c->is_mesh = 0;
 	c->id[0] = TTMEM_DEVICE_UNKNOWN;
@@ -157,7 +161,7 @@ void tracker_on_free(const void *buffer)
 	struct ttmem_key k;
 	struct ttmem_entry out;
 
-	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
+	if (abi_buffer_key(buffer, &b) != 0 || chips_of(&b, &c) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
