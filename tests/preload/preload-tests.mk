@@ -35,6 +35,21 @@ $(PT_DIR)/flavours/noplt/libtt_metal.so: $(PT_NOPLT_OBJS)
 
 ALL_TARGETS += $(PT_FLAVOURS)
 
+# A stand-in runtime with another Buffer layout (the ABI-mismatch path).
+PT_FAKE := $(PT_DIR)/fake/libtt_metal.so $(PT_DIR)/fake/fake_main
+
+$(PT_DIR)/fake/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -o $@ $<
+
+$(PT_DIR)/fake/fake_main: tests/preload/fake/main.cpp $(PT_DIR)/fake/libtt_metal.so
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $< -L$(PT_DIR)/fake -ltt_metal \
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
+
+ALL_TARGETS += $(PT_FAKE)
+
 $(PT_DIR)/%.o: tests/preload/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -44,7 +59,7 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS_PTHREAD)
 
-check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS)
+check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_FAKE)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
 else

@@ -206,3 +206,53 @@ Test(p04_symbolic, warns_at_start_and_runs)
 	free(err);
 	seg_drop(&s);
 }
+
+/* ---- a runtime with another Buffer layout ------------------------------------------ */
+
+Test(p10_abi, layout_mismatch_warns_once_and_degrades)
+{
+	struct seg s;
+	struct run r;
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, NULL);
+	int st = run_wait(&r);
+	char *err = run_stderr(&r), *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_str_eq(out, "fake runtime done\n");
+	const char *w = strstr(err, "Buffer layout is not the 2025 one");
+	cr_expect_not_null(w, "no warning: %s", err);
+	cr_expect(w && !strstr(w + 1, "Buffer layout is not the 2025 one"), "warned twice: %s", err);
+
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(t, &snap), 0);
+	cr_expect_eq(snap.count, 2, "entries: the two buffers never freed");
+	for (size_t i = 0; i < snap.count; i++) {
+		const struct ttmem_entry *e = &snap.entries[i];
+		/* Only what the getters vouch for: no device, 32-bit address. */
+		cr_expect_eq(e->key.device, 0xffffffffu, "device recorded without being trusted");
+		if (e->type == TTMEM_TYPE_DRAM) {
+			cr_expect_eq(e->key.address, 0x1000);
+			cr_expect_eq(e->size, 8192);
+		} else {
+			cr_expect_eq(e->type, TTMEM_TYPE_L1);
+			cr_expect_eq(e->key.address, 0x3000);
+			cr_expect_eq(e->size, 4096);
+		}
+	}
+	ttmem_snapshot_free(&snap);
+	const struct ttmem_proc *p = ttmem_table_procs(t);
+	int partial = 0;
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
+		if (p[i].pid == (uint32_t)r.pid)
+			partial = (p[i].flags & TTMEM_PROC_F_ABI_PARTIAL) != 0;
+	cr_expect(partial, "process not flagged TTMEM_PROC_F_ABI_PARTIAL");
+	ttmem_table_close(t);
+	free(err);
+	free(out);
+	run_cleanup(&r);
+	seg_drop(&s);
+}

@@ -1,0 +1,92 @@
+// A stand-in tt-metal runtime whose Buffer is NOT laid out as in 2025 (as
+// after the 2026 pimpl refactor): same exported names and getters, other
+// field offsets.  libttmem.so must notice at the first read (size field vs
+// num_pages() * page_size()), warn once, and record only what the getters
+// vouch for: 32-bit address, size, DRAM/L1 type, no device.
+#include <cstdint>
+
+namespace tt::tt_metal {
+
+class IDevice {
+public:
+    virtual ~IDevice() = default;
+    virtual int arch() const { return 0; }
+    virtual int id() const = 0;
+};
+
+class Device : public IDevice {
+public:
+    explicit Device(int id) : id_(id) {}
+    int id() const override { return id_; }
+    bool close();
+
+private:
+    int id_;
+};
+
+struct BufferImpl;
+
+class Buffer {
+public:
+    Buffer(IDevice* device, uint64_t address, uint64_t size, uint64_t page, int type);
+    uint32_t address() const;
+    uint64_t page_size() const;
+    uint32_t num_pages() const;
+    bool is_dram() const;
+    bool is_l1() const;
+    bool is_trace() const;
+
+private:
+    // 2026-style: a pimpl and a unique id where 2025 had device_ and size_.
+    void* reserved_[2] = {nullptr, nullptr};
+    uint64_t unique_id_;
+    BufferImpl* impl_;
+    uint64_t pad_[8] = {};
+};
+
+struct BufferImpl {
+    IDevice* device;
+    uint64_t address, size, page;
+    int type;
+};
+
+Buffer::Buffer(IDevice* device, uint64_t address, uint64_t size, uint64_t page, int type)
+    : unique_id_(7), impl_(new BufferImpl{device, address, size, page, type}) {}
+uint32_t Buffer::address() const { return static_cast<uint32_t>(impl_->address); }
+uint64_t Buffer::page_size() const { return impl_->page; }
+uint32_t Buffer::num_pages() const { return static_cast<uint32_t>(impl_->size / impl_->page); }
+bool Buffer::is_dram() const { return impl_->type == 0; }
+bool Buffer::is_l1() const { return impl_->type == 1; }
+bool Buffer::is_trace() const { return false; }
+
+class GraphTracker {
+public:
+    static GraphTracker& instance();
+    void track_allocate(const Buffer* buffer);
+    void track_deallocate(Buffer* buffer);
+};
+
+GraphTracker& GraphTracker::instance() {
+    static GraphTracker t;
+    return t;
+}
+void GraphTracker::track_allocate(const Buffer*) {}
+void GraphTracker::track_deallocate(Buffer*) {}
+
+bool Device::close() { return true; }
+
+}  // namespace tt::tt_metal
+
+using namespace tt::tt_metal;
+
+// The "application" side: allocations reported through the PLT, as in the
+// real runtime.
+extern "C" void* fake_allocate(int chip, uint64_t address, uint64_t size, int type) {
+    static Device* devices[4];
+    if (!devices[chip]) devices[chip] = new Device(chip);
+    Buffer* b = new Buffer(devices[chip], address, size, 2048, type);
+    GraphTracker::instance().track_allocate(b);
+    return b;
+}
+
+extern "C" void fake_free(void* b) { GraphTracker::instance().track_deallocate(static_cast<Buffer*>(b)); }
