@@ -93,14 +93,30 @@ static int is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t errlen)
+/*
+ * Validate into *copy: the checks run on a private copy of the header (taken
+ * after the acquire load of `ready`), and the handle is built from that copy,
+ * so a segment changed under us after validation can never steer a reader
+ * out of bounds.
+ */
+static int validate_copy(const void *base, size_t len, struct ttmem_header *copy, char *errbuf,
+			 size_t errlen)
 {
-	const struct ttmem_header *h = base;
+	const struct ttmem_header *h = copy;
 	struct ttmem_layout l;
 
 	if (!base || len < TTMEM_HEADER_SIZE)
 		return ttmem_set_err(errbuf, errlen, TTMEM_ETRUNC,
 				     "%zu bytes, smaller than a header (%u)", len, TTMEM_HEADER_SIZE);
+	/* Acquire: pairs with the creator's release store of `ready`.  (An
+	 * arbitrary buffer, e.g. the fuzzer's, may be misaligned: plain copy.) */
+	uint32_t ready;
+	if ((uintptr_t)base % 8)
+		memcpy(&ready, (const char *)base + offsetof(struct ttmem_header, ready), sizeof(ready));
+	else
+		ready = atomic_load_explicit(&((const struct ttmem_header *)base)->ready,
+					     memory_order_acquire);
+	memcpy(copy, base, offsetof(struct ttmem_header, clear_epoch));
 	if (h->magic != TTMEM_MAGIC)
 		return ttmem_set_err(errbuf, errlen, TTMEM_EMAGIC,
 				     "foreign magic 0x%016llx", (unsigned long long)h->magic);
@@ -108,7 +124,7 @@ int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t er
 		return ttmem_set_err(errbuf, errlen, TTMEM_EVERSION,
 				     "ABI %u.%u, this build reads %u.x", h->abi_major, h->abi_minor,
 				     TTMEM_ABI_MAJOR);
-	if (atomic_load_explicit(&h->ready, memory_order_acquire) != TTMEM_READY)
+	if (ready != TTMEM_READY)
 		return ttmem_set_err(errbuf, errlen, TTMEM_ENOTREADY,
 				     "never published by its creator (pid %u)", h->creator_pid);
 	if (h->header_size != TTMEM_HEADER_SIZE || h->slot_size != sizeof(struct ttmem_slot) ||
@@ -155,6 +171,12 @@ int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t er
 	return 0;
 }
 
+int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t errlen)
+{
+	struct ttmem_header copy;
+	return validate_copy(base, len, &copy, errbuf, errlen);
+}
+
 /* ---- handles --------------------------------------------------------------------- */
 
 static struct ttmem_table *table_alloc(const char *name)
@@ -168,21 +190,22 @@ static struct ttmem_table *table_alloc(const char *name)
 	return t;
 }
 
-/* Fill the geometry fields of `t` from a validated image. */
-static int table_bind(struct ttmem_table *t, uint8_t *base, size_t len)
+/* Fill the geometry fields of `t` from the validated copy `h` of the header
+ * of the image at `base` (never from the image itself). */
+static int table_bind(struct ttmem_table *t, uint8_t *base, size_t len, const struct ttmem_header *h)
 {
 	t->base = base;
 	t->len = len;
 	t->hdr = (struct ttmem_header *)(void *)base;
-	t->devices = (struct ttmem_device_info *)(void *)(base + t->hdr->device_offset);
-	t->procs = (struct ttmem_proc *)(void *)(base + t->hdr->proc_offset);
-	t->modules = (struct ttmem_module *)(void *)(base + t->hdr->module_offset);
-	t->meta = base + t->hdr->meta_offset;
-	t->slots = (struct ttmem_slot *)(void *)(base + t->hdr->slot_offset);
-	t->capacity = t->hdr->capacity;
+	t->devices = (struct ttmem_device_info *)(void *)(base + h->device_offset);
+	t->procs = (struct ttmem_proc *)(void *)(base + h->proc_offset);
+	t->modules = (struct ttmem_module *)(void *)(base + h->module_offset);
+	t->meta = base + h->meta_offset;
+	t->slots = (struct ttmem_slot *)(void *)(base + h->slot_offset);
+	t->capacity = h->capacity;
 	t->group_mask = t->capacity / TTMEM_GROUP_SLOTS - 1;
-	t->proc_capacity = t->hdr->proc_capacity;
-	t->module_capacity = t->hdr->module_capacity;
+	t->proc_capacity = h->proc_capacity;
+	t->module_capacity = h->module_capacity;
 	if (t->writable) {
 		t->live_cache = calloc(t->proc_capacity, sizeof(*t->live_cache));
 		if (!t->live_cache)
@@ -275,7 +298,7 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 
 	t->writable = 1;
 	t->owns_mapping = 1;
-	rc = table_bind(t, p, l.total_size);
+	rc = table_bind(t, p, l.total_size, h);
 	if (rc)
 		goto fail;
 	return 0;
@@ -343,19 +366,20 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		sleep_ms(1);
 	}
 
-	rc = ttmem_segment_validate(p, len, t->err, sizeof(t->err));
+	struct ttmem_header copy;
+	rc = validate_copy(p, len, &copy, t->err, sizeof(t->err));
 	if (rc) {
 		ttmem_set_err(eb, el, rc, "%s: %s", name, t->err);
 		goto fail;
 	}
-	if (!o->readonly && ((const struct ttmem_header *)p)->creator_uid != geteuid()) {
+	if (!o->readonly && copy.creator_uid != geteuid()) {
 		rc = ttmem_set_err(eb, el, TTMEM_EOWNER, "%s: created by uid %u, not by this user",
-				   name, ((const struct ttmem_header *)p)->creator_uid);
+				   name, copy.creator_uid);
 		goto fail;
 	}
 	t->writable = !o->readonly;
 	t->owns_mapping = 1;
-	rc = table_bind(t, p, len);
+	rc = table_bind(t, p, len, &copy);
 	if (rc) {
 		ttmem_set_err(eb, el, rc, "%s: out of memory", name);
 		goto fail;
@@ -427,18 +451,19 @@ int ttmem_table_from_image(struct ttmem_table **out, const void *base, size_t le
 			   char *errbuf, size_t errlen)
 {
 	struct ttmem_table *t;
+	struct ttmem_header copy;
 	int rc;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	rc = ttmem_segment_validate(base, len, errbuf, errlen);
+	rc = validate_copy(base, len, &copy, errbuf, errlen);
 	if (rc)
 		return rc;
 	t = table_alloc(NULL);
 	if (!t)
 		return -ENOMEM;
-	table_bind(t, (uint8_t *)(uintptr_t)base, len);
+	table_bind(t, (uint8_t *)(uintptr_t)base, len, &copy);
 	ttmem_handles_add(t);
 	*out = t;
 	return 0;
