@@ -260,6 +260,7 @@ void usage_read(struct ttmem_table *t, uint32_t pid, struct usage *u)
 			continue;
 		}
 		u->bytes[e->key.device][e->type] += e->size;
+		u->buffers[e->key.device] += e->type != TTMEM_TYPE_CB;
 		u->entries++;
 	}
 	ttmem_snapshot_free(&snap);
@@ -279,6 +280,9 @@ void assert_usage_is_truth(const struct usage *u, const struct truth *t, const c
 		uint32_t d = t->dev[i].device;
 		cr_assert(d < TTMEM_MAX_DEVICES, "truth device %u", d);
 		seen[d] = 1;
+		cr_expect_eq(u->buffers[d], t->dev[i].buffers, "%s: chip %u: %llu buffers tracked, truth %llu",
+			     where, d, (unsigned long long)u->buffers[d],
+			     (unsigned long long)t->dev[i].buffers);
 		for (int ty = 0; ty < TTMEM_TYPE_COUNT; ty++) {
 			if (ty == TTMEM_TYPE_SYSTEM_MEMORY)
 				continue;

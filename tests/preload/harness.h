@@ -74,6 +74,7 @@ void truth_load(const char *path, struct truth *t);
  * entries of processes that are running (pid 0 = all processes). */
 struct usage {
 	uint64_t bytes[TTMEM_MAX_DEVICES][TTMEM_TYPE_COUNT];
+	uint64_t buffers[TTMEM_MAX_DEVICES];   /* entries other than circular buffers */
 	uint64_t entries;
 	uint64_t unknown_device;
 };
