@@ -237,13 +237,52 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 	TRACKER_END;
 }
 
+/*
+ * An allocator's bulk free releases only what that allocator held: a mesh
+ * allocator the mesh entries on its chips, a chip allocator the chip's own
+ * entries.  (A mesh's bulk free runs before its chips close, and the chips
+ * then report the frees of their own buffers normally.)  The table has no
+ * filter on flags, so the entries are picked from a snapshot and removed by
+ * key; this runs at close time only.
+ */
+static void release_allocator_entries(const struct abi_chips *c)
+{
+	struct ttmem_snapshot snap;
+	struct ttmem_tally t;
+	uint8_t want = c->is_mesh ? TTMEM_SLOT_F_MESH : 0;
+
+	if (ttmem_snapshot(lc.table, &snap) != 0)
+		return;
+	memset(&t, 0, sizeof(t));
+	for (size_t i = 0; i < snap.count; i++) {
+		const struct ttmem_entry *e = &snap.entries[i];
+		struct ttmem_entry gone;
+		int on_chip = 0;
+
+		if (e->pid != lc.pid || (e->flags & TTMEM_SLOT_F_MESH) != want)
+			continue;
+		for (uint32_t k = 0; k < c->n && !on_chip; k++)
+			on_chip = e->key.device == c->id[k];
+		if (!on_chip || ttmem_remove(lc.table, &e->key, &gone) != 0)
+			continue;
+		if (gone.owner_kind < TTMEM_MAX_OWNERS && gone.type < TTMEM_MAX_TYPES)
+			t.bytes[gone.owner_kind][gone.type] += gone.size;
+	}
+	ttmem_snapshot_free(&snap);
+	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
+		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
+			if (t.bytes[o][ty])
+				atomic_fetch_add_explicit(&lc.proc->released_bulk[o][ty],
+							  t.bytes[o][ty], memory_order_relaxed);
+}
+
 void tracker_allocator_freed(const void *allocator)
 {
 	TRACKER_BEGIN;
 	struct abi_chips c;
 
 	if (abi_allocator_chips(allocator, &c) == 0)
-		release_chips(&c);
+		release_allocator_entries(&c);
 	TRACKER_END;
 }
 

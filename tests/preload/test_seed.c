@@ -78,6 +78,9 @@ static void one_process(const struct seg *s, const char *flavour, int seed, int 
 	const struct ttmem_proc *p = proc_of(t, (uint32_t)r.pid);
 	cr_assert_not_null(p, "pid %d not registered", (int)r.pid);
 	cr_expect_eq(atomic_load(&p->ctl) & 0xff, TTMEM_PROC_EXITED, "not marked exited");
+	/* Every free the runtime reported matched an entry: the bulk releases
+	 * took nothing the runtime frees (and reports) later. */
+	cr_expect_eq(atomic_load(&p->unmatched), 0, "unmatched frees");
 	/* The command queues' system buffers were freed at close, unreported. */
 	cr_expect_gt(atomic_load(&p->released_bulk[TTMEM_OWNER_CQ][TTMEM_TYPE_DRAM]), 0,
 		     "no system buffer DRAM released in bulk");
