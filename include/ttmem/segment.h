@@ -97,7 +97,9 @@
  * process) and allocs, frees, live_bytes (process) in thread-local memory and
  * adds them every 64 events, at ttmem_flush(), at thread exit and before the
  * bulk operations.  So readers see them up to 64 events per writer thread
- * late; the table itself is never late.  peak_bytes is computed per batch:
+ * late; the table itself is never late (a thread still running when its
+ * process exits, or one that is killed, loses its unflushed batch: at most 63
+ * events of counts).  peak_bytes is computed per batch:
  * exact for a single-threaded process, a close lower bound with several
  * threads.  reclaimed, replaced, stuck_freed, proc_drops, module_drops are
  * rare and added at once.  Clear zeroes the segment counters except
