@@ -61,6 +61,7 @@ enum hook_id {
 };
 
 static _Atomic(void *) originals[H_COUNT];
+static atomic_uchar missing_warned[H_COUNT];
 
 const char *const runtime_hook_names[] = {
 #define X(id, sym, req) sym,
@@ -87,7 +88,7 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 	if (p) {
 		runtime_attach(p);
 		atomic_store_explicit(&originals[id], p, memory_order_release);
-	} else {
+	} else if (!atomic_exchange(&missing_warned[id], 1)) {
 		log_warn("cannot find the original of %s: the call is skipped", name);
 	}
 	errno = saved;

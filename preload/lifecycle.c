@@ -105,8 +105,9 @@ static void apply_flags(void)
 {
 	uint32_t f = atomic_load(&pending_flags);
 
+	/* Only this process writes its entry, but maybe from several threads. */
 	if (lc.proc && f)
-		lc.proc->flags |= f;
+		__atomic_fetch_or(&lc.proc->flags, f, __ATOMIC_RELAXED);
 }
 
 void lifecycle_flag(uint32_t flag)

@@ -43,8 +43,3 @@ __attribute__((noinline)) struct scope_owner scope_current(void)
 		return (struct scope_owner){ .kind = TTMEM_OWNER_APP, .id = 0 };
 	return scopes.owner[d <= SCOPE_MAX ? d - 1 : SCOPE_MAX - 1];
 }
-
-__attribute__((noinline)) unsigned scope_depth(void)
-{
-	return scopes.depth;
-}

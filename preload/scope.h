@@ -29,8 +29,6 @@ unsigned scope_open(uint8_t kind, const void *owner);
 void scope_close(unsigned depth);
 /* The innermost owner of the calling thread. */
 struct scope_owner scope_current(void);
-/* The calling thread's depth (tests: no scope is left open). */
-unsigned scope_depth(void);
 
 static inline void scope_cleanup(unsigned *depth)
 {

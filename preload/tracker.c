@@ -89,8 +89,8 @@ static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
 		if (ttmem_insert(lc.table, e) == TTMEM_EFULL)
-			log_warn_once("the table %s is full: some allocations are not recorded "
-				      "(raise TTMEM_CAPACITY and recreate it)", "segment");
+			log_warn_once("the segment's table is full: some allocations are not "
+				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 	}
 }
 

@@ -256,3 +256,48 @@ Test(p10_abi, layout_mismatch_warns_once_and_degrades)
 	run_cleanup(&r);
 	seg_drop(&s);
 }
+
+/* ---- owners ------------------------------------------------------------------------ */
+
+/*
+ * A memory manager's constructor allocates a buffer, builds a command queue
+ * (which allocates one: owned by the queue, the innermost scope), then
+ * allocates another (owned by the manager again: the inner scope closed).
+ * The application then allocates (owned by it: no scope left open).  The
+ * manager is destroyed with its queue, reporting nothing: their buffers
+ * are released in bulk when their owners die, the application's is not.
+ */
+Test(p11_owners, nested_scopes_and_owner_destruction)
+{
+	struct seg s;
+	struct run r;
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), "--owners", NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, NULL);
+	int st = run_wait(&r);
+	char *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_expect_str_eq(out, "owners done\n");
+
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	const struct ttmem_proc *p = NULL;
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
+		if (ttmem_table_procs(t)[i].pid == (uint32_t)r.pid)
+			p = &ttmem_table_procs(t)[i];
+	cr_assert_not_null(p);
+	cr_expect_eq(atomic_load(&p->released_bulk[TTMEM_OWNER_CQ][TTMEM_TYPE_L1]), 4096,
+		     "the queue's buffer, released when the queue died");
+	cr_expect_eq(atomic_load(&p->released_bulk[TTMEM_OWNER_SYSMEM][TTMEM_TYPE_DRAM]), 8192 + 2048,
+		     "the manager's two buffers, released when it died");
+	cr_expect_eq(atomic_load(&p->released_bulk[TTMEM_OWNER_APP][TTMEM_TYPE_DRAM]), 0);
+	cr_expect_eq(atomic_load(&p->live_at_exit[TTMEM_OWNER_APP][TTMEM_TYPE_DRAM]), 6144,
+		     "the application's buffer, still live at exit");
+	cr_expect_eq(atomic_load(&p->live_at_exit[TTMEM_OWNER_CQ][TTMEM_TYPE_L1]), 0);
+	cr_expect_eq(atomic_load(&p->live_at_exit[TTMEM_OWNER_SYSMEM][TTMEM_TYPE_DRAM]), 0);
+	ttmem_table_close(t);
+	free(out);
+	run_cleanup(&r);
+	seg_drop(&s);
+}

@@ -4,6 +4,7 @@
 // num_pages() * page_size()), warn once, and record only what the getters
 // vouch for: 32-bit address, size, DRAM/L1 type, no device.
 #include <cstdint>
+#include <memory>
 
 namespace tt::tt_metal {
 
@@ -75,6 +76,54 @@ void GraphTracker::track_deallocate(Buffer*) {}
 
 bool Device::close() { return true; }
 
+// Owners: their constructors allocate "system" buffers.  The memory manager
+// builds a command queue inside its own constructor (nested scopes).
+enum NOC : uint8_t { NOC_0 = 0, NOC_1 = 1 };
+struct CQSharedState {};
+
+class HWCommandQueue {
+public:
+    HWCommandQueue(IDevice* device, std::shared_ptr<CQSharedState> state, uint32_t id, NOC noc,
+                   uint32_t completion_queue_reader_core = 0);
+    virtual ~HWCommandQueue();
+
+private:
+    Buffer* ring_;
+    std::shared_ptr<CQSharedState> state_;
+};
+
+HWCommandQueue::HWCommandQueue(IDevice* device, std::shared_ptr<CQSharedState> state, uint32_t id, NOC,
+                               uint32_t)
+    : ring_(new Buffer(device, 0x20000 + id * 0x1000, 4096, 2048, 1)), state_(std::move(state)) {
+    GraphTracker::instance().track_allocate(ring_);
+}
+
+// Destroyed without reporting its buffer (as upstream's system buffers).
+HWCommandQueue::~HWCommandQueue() = default;
+
+class SystemMemoryManager {
+public:
+    SystemMemoryManager(int device_id, uint8_t num_hw_cqs);
+    ~SystemMemoryManager();
+
+private:
+    Buffer* issue_;
+    HWCommandQueue* cq_;
+    Buffer* completion_;
+};
+
+SystemMemoryManager::SystemMemoryManager(int device_id, uint8_t) {
+    static Device device(0);
+    (void)device_id;
+    issue_ = new Buffer(&device, 0x40000, 8192, 2048, 0);
+    GraphTracker::instance().track_allocate(issue_);
+    cq_ = new HWCommandQueue(&device, std::make_shared<CQSharedState>(), 3, NOC_0);
+    completion_ = new Buffer(&device, 0x50000, 2048, 2048, 0);
+    GraphTracker::instance().track_allocate(completion_);
+}
+
+SystemMemoryManager::~SystemMemoryManager() { delete cq_; }
+
 }  // namespace tt::tt_metal
 
 using namespace tt::tt_metal;
@@ -90,3 +139,6 @@ extern "C" void* fake_allocate(int chip, uint64_t address, uint64_t size, int ty
 }
 
 extern "C" void fake_free(void* b) { GraphTracker::instance().track_deallocate(static_cast<Buffer*>(b)); }
+
+extern "C" void* fake_sysmem() { return new SystemMemoryManager(0, 1); }
+extern "C" void fake_sysmem_destroy(void* s) { delete static_cast<SystemMemoryManager*>(s); }
