@@ -24,3 +24,11 @@ $(SHM_LIB): $(SHM_OBJS)
 $(SHM_DUMP): $(BUILD)/shm/dump.o $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SHM_LDLIBS)
+
+# The table API for other programs: headers and the static library.
+INSTALL_TARGETS += install-shm
+.PHONY: install-shm
+install-shm: $(SHM_LIB)
+	$(Q)install -d $(DESTDIR)$(INCDIR)/ttmem $(DESTDIR)$(LIBDIR)
+	$(Q)install -m 0644 include/ttmem/segment.h include/ttmem/table.h $(DESTDIR)$(INCDIR)/ttmem/
+	$(Q)install -m 0644 $(SHM_LIB) $(DESTDIR)$(LIBDIR)/
