@@ -76,7 +76,7 @@ int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (!s || !*s || *s == '-' || *s == '+')
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno || *end || v > max)
 		return -1;
 	*out = v;
