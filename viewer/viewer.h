@@ -234,6 +234,51 @@ void format_prom(FILE *f, const struct model *m, const char *shm);
 /* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
 void json_str(FILE *f, const char *s, size_t n);
 
+/* ---- the leak report (leaks.c) --------------------------------------------------- */
+
+struct leak_group {                       /* one owner kind + callsite of a process */
+	uint8_t owner;
+	uint16_t module;
+	uint64_t callsite;
+	size_t entries;
+	uint64_t bytes;
+	uint64_t types[MODEL_TYPES];
+};
+
+struct leak_proc {                        /* one process that is not running */
+	uint32_t pid;
+	int32_t reg;                      /* registry index, -1 unknown */
+	int state;                        /* enum ttmem_liveness */
+	char name[33];
+	size_t entries;
+	uint64_t bytes;
+	size_t first_group, ngroups;      /* its groups in leak_report.groups */
+};
+
+struct leak_report {
+	size_t entries;
+	uint64_t bytes;
+	size_t nproc;
+	struct leak_proc *procs;          /* by pid */
+	size_t ngroups;
+	struct leak_group *groups;        /* by process, owner, module, callsite */
+};
+
+/*
+ * Group the entries of snapshot `s` whose process is not running (optionally
+ * only pid `fpid` / chip `fdev`, -1 = all).  `live` as in model_opts.
+ * Returns 0 or -ENOMEM; free with leaks_release (safe on a failed report).
+ */
+int leaks_build(struct leak_report *r, const struct ttmem_table *t,
+		const struct ttmem_snapshot *s, int64_t fpid, int64_t fdev, model_liveness_fn live);
+void leaks_release(struct leak_report *r);
+
+/* Render a report as text or JSON (schema ttmem/1, kind "leaks"); callsites
+ * through `sy` (NULL: not symbolized, shown as module+offset). */
+struct symbolizer;
+void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
+		 int json);
+
 /* ---- symbolization ------------------------------------------------------------ */
 
 struct symbolizer;

@@ -1,7 +1,7 @@
 # The segment-reader fuzzer (issue 5, part 7).  Included by the top Makefile.
 #
 # libFuzzer + ASan + UBSan (clang), over the table core's reader and the
-# viewer's aggregation.  `make check` runs it for FUZZ_SECONDS from the
+# viewer's aggregation (model.c, leaks.c) and renderings.  `make check` runs it for FUZZ_SECONDS from the
 # committed corpus (tests/fuzz/corpus, read-only) and writes new finds to
 # $(BUILD)/fuzz/corpus; `make fuzz-merge` keeps the new ones in tests/.
 
@@ -9,7 +9,8 @@ FUZZ_SECONDS ?= 40
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_segment
 FUZZ_SEEDGEN := $(BUILD)/fuzz/mkcorpus
 FUZZ_VIEWER  := viewer/model.c viewer/format_json.c viewer/format_prom.c \
-                viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c
+                viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
+                viewer/leaks.c viewer/symbolize.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -23,7 +24,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) \
-		$(LDLIBS_PTHREAD)
+		-lelf -ldl $(LDLIBS_PTHREAD)
 
 $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	@mkdir -p $(@D)
@@ -38,7 +39,7 @@ check-fuzz: $(FUZZ_BIN)
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus tests/fuzz/corpus \
 		> $(BUILD)/fuzz/fuzz.log 2>&1 || \
 		{ tail -60 $(BUILD)/fuzz/fuzz.log; echo "check-fuzz: FAILED (log: $(BUILD)/fuzz/fuzz.log)"; exit 1; }
-	@grep -E '^stat::number_of_executed_units|^Done' $(BUILD)/fuzz/fuzz.log | sed 's/^/  FUZZ     /'
+	@grep -a -E '^stat::number_of_executed_units|^Done' $(BUILD)/fuzz/fuzz.log | sed 's/^/  FUZZ     /'
 
 fuzz-seeds: $(FUZZ_SEEDGEN)
 	$(FUZZ_SEEDGEN) tests/fuzz/corpus

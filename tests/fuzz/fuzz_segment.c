@@ -2,8 +2,9 @@
 /*
  * libFuzzer harness: arbitrary bytes as a segment image, through everything
  * a reader does with it: ttmem_segment_validate, ttmem_table_from_image,
- * ttmem_snapshot, and the viewer's aggregation (model.c) and renderings
- * (text, JSON, Prometheus).  Built with ASan + UBSan; run for a bounded time
+ * ttmem_snapshot, and the viewer's aggregation (model.c, leaks.c) and
+ * renderings (text, JSON, Prometheus, the leak report without symbolizing:
+ * module paths in a fuzzed image must not make us open files).  Built with ASan + UBSan; run for a bounded time
  * by `make check` (tests/fuzz/fuzz.mk).
  *
  * Two input modes, so that the fuzzer also reaches deep into the reader:
@@ -169,6 +170,21 @@ static void run_image(void *img, size_t size)
 				format_json(sink, &m, "/fuzz");
 				format_prom(sink, &m, "/fuzz");
 				model_release(&m);
+			}
+			{
+				struct leak_report lr;
+
+				if (leaks_build(&lr, t, &s, -1, -1, fuzz_liveness) == 0) {
+					size_t n = 0;
+
+					for (size_t i = 0; i < lr.nproc; i++)
+						n += lr.procs[i].entries;
+					if (n != lr.entries || lr.entries > s.count)
+						abort();
+					leaks_print(sink, &lr, NULL, "/fuzz", 0);
+					leaks_print(sink, &lr, NULL, "/fuzz", 1);
+					leaks_release(&lr);
+				}
 			}
 			/* And filtered, as --device / --pid do. */
 			mo.device = 1;
