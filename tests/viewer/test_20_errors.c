@@ -154,6 +154,19 @@ Test(errors, newer_major)
 	expect(p, 6, "ABI 2.0");
 }
 
+Test(errors, newer_minor_is_read)
+{
+	const char *p = valid("minor");
+	uint16_t minor = TTMEM_ABI_MINOR + 1;
+	char *out = NULL, *err = NULL;
+
+	patch(p, 10, &minor, sizeof(minor));
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", p, NULL), 0, "%s", err);
+	cr_assert(strstr(out, "(ABI 1.1)"), "%s", out);
+	free(out);
+	free(err);
+}
+
 Test(errors, truncated)
 {
 	const char *p = valid("trunc");

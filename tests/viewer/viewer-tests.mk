@@ -9,6 +9,9 @@ VT_DIR      := $(BUILD)/tests/viewer
 VT_BIN      := $(VT_DIR)/viewer-tests
 VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
 VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
+# The viewer's aggregation, linked in for direct unit tests (test_15_model.c).
+VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o format_json.o \
+                 names.o units.o capacity.o)
 VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
                $(VT_DIR)/fake_bsymbolic.so $(VT_DIR)/fake_preload.so
 VT_JOBS     ?= 2
@@ -16,7 +19,7 @@ VT_JOBS     ?= 2
 $(VT_DIR)/%.o: tests/viewer/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/viewer -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/viewer -Iviewer -c $< -o $@
 
 $(VT_DIR)/fake_plt.so: tests/viewer/fake_runtime.c
 	@mkdir -p $(@D)
@@ -47,9 +50,10 @@ $(VT_DIR)/fake_preload.so: tests/viewer/fake_preload.c
 ifneq ($(SHM_LIB),)
 CHECK_TARGETS += check-viewer
 
-$(VT_BIN): $(VT_OBJS) $(SHM_LIB)
+$(VT_BIN): $(VT_OBJS) $(VT_VIEWER) $(SHM_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $(VT_OBJS) $(SHM_LIB) -lcriterion -ldl $(LDLIBS_PTHREAD)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(VT_OBJS) $(VT_VIEWER) $(SHM_LIB) -lcriterion -lelf -ldl \
+		$(LDLIBS_PTHREAD)
 
 check-viewer: $(VT_BIN) $(VIEWER_BIN) $(VT_FIXTURES)
 	@echo "  TEST     viewer"
