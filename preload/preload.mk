@@ -7,7 +7,7 @@
 PRELOAD_LIB    := $(BUILD)/libttmem.so
 PRELOAD_SRCS   := $(wildcard preload/*.c)
 PRELOAD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(PRELOAD_SRCS))
-PRELOAD_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+PRELOAD_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto
 PRELOAD_LDLIBS := -ldl -lgcc_s $(LDLIBS_PTHREAD)
 
 $(BUILD)/preload/hooks.o: PRELOAD_CFLAGS += -fexceptions
@@ -23,7 +23,7 @@ ALL_TARGETS += $(PRELOAD_LIB)
 $(PRELOAD_LIB): $(PRELOAD_OBJS) $(SHM_LIB) preload/libttmem.map
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(PRELOAD_OBJS) $(SHM_LIB) \
-		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs $(PRELOAD_LDLIBS)
+		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs -flto -O2 $(PRELOAD_LDLIBS)
 
 .PHONY: install-preload
 INSTALL_TARGETS += install-preload
