@@ -7,6 +7,7 @@
 #define TTMEM_VIEWER_TOP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "viewer.h"
 
@@ -28,6 +29,8 @@ struct top {
 	uint64_t interval_ms;
 	uint64_t iterations;           /* 0 = until quit */
 	struct ttmem_table *t;
+	dev_t dev;                     /* identity of the file behind the name */
+	ino_t ino;
 	int have_model;
 	struct model m;
 	char status[256];              /* the last error, shown on the title line */

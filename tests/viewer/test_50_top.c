@@ -260,3 +260,28 @@ Test(top, eight_chips_of_a_real_workload)
 	segfix_wl_release(&w);
 	cr_assert_eq(segfix_wl_wait(&w), 0);
 }
+
+Test(top, follows_a_segment_created_anew)
+{
+	static const struct segfix_alloc run[] = {
+		{ 2, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x1000, 7 * MiB },
+	};
+	pid_t newcomer;
+	char *s;
+
+	start("-r 100");
+	free(wait_for("holder"));
+	/* Between two runs the segment is removed and created again. */
+	ttmem_table_close(seg);
+	ttmem_table_unlink(shm);
+	seg = segfix_create(shm, 3, 0);
+	cr_assert_not_null(seg);
+	newcomer = segfix_child(shm, "newcomer", run, 1, SEGFIX_RUN);
+	cr_assert_gt(newcomer, 0);
+	s = wait_for("newcomer");
+	cr_assert_null(strstr(s, "holder"), "still showing the old segment:\n%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+	segfix_stop(newcomer);
+}
