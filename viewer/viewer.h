@@ -6,12 +6,17 @@
  * own cmd_*.c; what they share is here:
  *
  *   exit codes      one per failure class, documented in ttmem.1
+ *   main.c          dispatch, common option helpers
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
+ *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
  *   format_*.c      the renderings of a model (text, JSON, Prometheus)
  *   capacity.c      what a chip can hold (segment, else a per-arch table)
+ *   names.c, units.c  enum names, human-readable sizes
  *   symbolize.c     module + offset -> function name (libelf), demangling
- *   elf_probe.c     what a runtime library exports and how it binds (libelf)
+ *   elf_probe.c     what a runtime library exports and how it binds (libelf;
+ *                   probe.h)
+ *   top_draw.c      the screen of `top` (top.h)
  *
  * Conventions: functions returning int return 0 (or a count) on success and a
  * negative value on failure, as in include/ttmem/table.h.  Nothing here keeps
