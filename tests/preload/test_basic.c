@@ -301,3 +301,31 @@ Test(p11_owners, nested_scopes_and_owner_destruction)
 	run_cleanup(&r);
 	seg_drop(&s);
 }
+
+/* A hook fired by the runtime's own static constructor, possibly before
+ * libttmem.so's constructor ran: lazy start-up records it. */
+Test(p12_early, allocation_from_a_runtime_constructor)
+{
+	struct seg s;
+	struct run r;
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), "--owners", NULL };
+	const char *const env[] = { "FAKE_EARLY=1", NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, env);
+	int st = run_wait(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	struct ttmem_table *t = seg_open(&s);
+	cr_assert_not_null(t);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(t, &snap), 0);
+	int early = 0;
+	for (size_t i = 0; i < snap.count; i++)
+		early |= snap.entries[i].key.address == 0x7000 && snap.entries[i].size == 2048 &&
+			 snap.entries[i].pid == (uint32_t)r.pid;
+	cr_expect(early, "the allocation made during start-up was not recorded");
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(t);
+	run_cleanup(&r);
+	seg_drop(&s);
+}

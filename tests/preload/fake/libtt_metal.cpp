@@ -141,4 +141,16 @@ extern "C" void* fake_allocate(int chip, uint64_t address, uint64_t size, int ty
 extern "C" void fake_free(void* b) { GraphTracker::instance().track_deallocate(static_cast<Buffer*>(b)); }
 
 extern "C" void* fake_sysmem() { return new SystemMemoryManager(0, 1); }
+
+// With FAKE_EARLY=1, a buffer is allocated by this library's own static
+// constructor: the hook may fire before libttmem.so's constructor ran.
+#include <cstdlib>
+namespace {
+struct Early {
+    Early() {
+        const char* e = std::getenv("FAKE_EARLY");
+        if (e && *e == '1') fake_allocate(2, 0x7000, 2048, 0);
+    }
+} early;
+}  // namespace
 extern "C" void fake_sysmem_destroy(void* s) { delete static_cast<SystemMemoryManager*>(s); }
