@@ -14,25 +14,26 @@
 
 /*
  * A large fresh buffer costs one page fault per 4 KiB page as the copy
- * writes it (more than the copy itself at a million slots); populating it in
- * one call is several times cheaper.  Best effort (Linux >= 5.14).
+ * writes it (more than the copy itself at a million slots).  Large buffers
+ * are therefore 2 MiB aligned and asked for transparent huge pages (plain
+ * malloc memory: free() works on it).  Best effort.
  */
-static void prefault(void *p, size_t len)
+#define HUGE_MIN (4u << 20)
+
+static void *entries_alloc(size_t n)
 {
-#ifdef MADV_POPULATE_WRITE
-	if (len < (1u << 20))
-		return;
-	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-	uintptr_t end = ((uintptr_t)p + len) & ~(uintptr_t)4095;
-	if (end > a) {
-		int saved = errno;
-		madvise((void *)a, end - a, MADV_POPULATE_WRITE);
-		errno = saved;
-	}
-#else
-	(void)p;
-	(void)len;
+	size_t len = n * sizeof(struct ttmem_entry);
+	if (len < HUGE_MIN)
+		return malloc(len);
+	void *p = NULL;
+	if (posix_memalign(&p, 2u << 20, len) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	int saved = errno;
+	madvise(p, len & ~(size_t)((2u << 20) - 1), MADV_HUGEPAGE);
+	errno = saved;
 #endif
+	return p;
 }
 
 int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *out)
@@ -59,11 +60,10 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 		free(e);
 		out->entries = NULL;
 		out->capacity = 0;
-		e = malloc(need * sizeof(*e));
+		e = entries_alloc(need);
 		if (!e)
 			return -ENOMEM;
 		cap = need;
-		prefault(e, need * sizeof(*e));
 	}
 
 	for (uint64_t g = 0; g < groups; g++) {
