@@ -13,6 +13,7 @@
 
 static const char *slot_state[] = { "FREE", "BUSY", "LIVE", "?" };
 static const char *proc_state[] = { "FREE", "CLAIMING", "RUNNING", "EXITED" };
+static const char *liveness[] = { "running", "exited", "dead", "unknown" };
 
 int main(int argc, char **argv)
 {
@@ -60,13 +61,14 @@ int main(int argc, char **argv)
 			continue;
 		printf("proc %u: %s gen %u pid %u start %" PRIu64 " flags %#x name '%.32s'"
 		       " allocs %" PRIu64 " frees %" PRIu64 " unmatched %" PRIu64
-		       " drops %" PRIu64 " live %" PRIu64 " peak %" PRIu64 " liveness %d\n  cmd '%.192s'\n",
+		       " drops %" PRIu64 " live %" PRIu64 " peak %" PRIu64 " (%s)\n  cmd '%.192s'\n",
 		       i, proc_state[pc & 3], (unsigned)((pc >> 8) & 0xffffff), (unsigned)(pc >> 32),
 		       p[i].start_time, p[i].flags, p[i].name, (uint64_t)atomic_load(&p[i].allocs),
 		       (uint64_t)atomic_load(&p[i].frees), (uint64_t)atomic_load(&p[i].unmatched),
 		       (uint64_t)atomic_load(&p[i].drops), (uint64_t)atomic_load(&p[i].live_bytes),
 		       (uint64_t)atomic_load(&p[i].peak_bytes),
-		       (int)ttmem_proc_liveness(t, (uint16_t)i, (uint32_t)(pc >> 32)), p[i].cmdline);
+		       liveness[ttmem_proc_liveness(t, (uint16_t)i, (uint32_t)(pc >> 32)) & 3],
+		       p[i].cmdline);
 	}
 	const struct ttmem_module *m = ttmem_table_modules(t);
 	for (uint32_t i = 0; i < h->module_capacity; i++) {
