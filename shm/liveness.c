@@ -76,6 +76,18 @@ int ttmem_proc_start_time(pid_t pid, uint64_t *start_time)
 	return rc;
 }
 
+/* Is /proc there at all (a container may lack it)?  Asked once. */
+static int proc_mounted(void)
+{
+	static _Atomic int known; /* 0 unknown, 1 yes, 2 no */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	if (!k) {
+		k = access("/proc/self/stat", R_OK) == 0 ? 1 : 2;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 1;
+}
+
 int ttmem_pid_alive(uint32_t pid, uint64_t start_time)
 {
 	char state = 0;
@@ -88,7 +100,9 @@ int ttmem_pid_alive(uint32_t pid, uint64_t start_time)
 		alive = 0;
 	} else {
 		int rc = read_stat((pid_t)pid, &state, &st);
-		if (rc == -ESRCH)
+		if (rc == -ESRCH && !proc_mounted())
+			alive = 1; /* no /proc here: trust kill() */
+		else if (rc == -ESRCH)
 			alive = 0;
 		else if (rc < 0)
 			alive = 1; /* /proc hidden from us: trust kill() */
