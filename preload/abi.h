@@ -54,6 +54,30 @@
 #define ABI_SYM_ALLOC_BULK_FREE   "_ZN2tt8tt_metal9Allocator18deallocate_buffersEv"
 #define ABI_SYM_ALLOC_CLEAR       "_ZN2tt8tt_metal9Allocator5clearEv"
 
+/* ---- mangled names of the functions the preload calls ---------------------
+ * The Buffer getters that cross-check every field read (abi_tt_metal_2025.c,
+ * "Trust"), the ones that give a coarse type when fields are not trusted,
+ * MeshDevice::get_devices (a mesh's chips) and the ::operator delete that
+ * frees the vector it returns.  `ttmem probe` looks for the same names.
+ */
+#define ABI_BUF "_ZNK2tt8tt_metal6Buffer"
+#define ABI_SYM_BUFFER_ADDRESS   ABI_BUF "7addressEv"
+#define ABI_SYM_BUFFER_PAGE_SIZE ABI_BUF "9page_sizeEv"
+#define ABI_SYM_BUFFER_NUM_PAGES ABI_BUF "9num_pagesEv"
+#define ABI_SYM_BUFFER_IS_DRAM   ABI_BUF "7is_dramEv"
+#define ABI_SYM_BUFFER_IS_L1     ABI_BUF "5is_l1Ev"
+#define ABI_SYM_BUFFER_IS_TRACE  ABI_BUF "8is_traceEv"
+#define ABI_SYM_MESH_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
+#define ABI_SYM_OPERATOR_DELETE  "_ZdlPv"
+
+/* ---- names `ttmem probe` reports for diagnosis only (never bound) --------- */
+
+#define ABI_SYM_SUBDEV_D1        "_ZN2tt8tt_metal16SubDeviceManagerD1Ev"
+#define ABI_SYM_SUBDEV_D2        "_ZN2tt8tt_metal16SubDeviceManagerD2Ev"
+#define ABI_SYM_GT_INSTANCE      ABI_GT "8instanceEv"
+#define ABI_SYM_ALLOCATE_IMPL    "_ZN2tt8tt_metal6Buffer13allocate_implEv"
+#define ABI_SYM_DEALLOCATE_IMPL  "_ZN2tt8tt_metal6Buffer15deallocate_implEv"
+
 /* ---- argument shapes of the hooked functions ------------------------------
  * Integer arguments narrower than a register are declared as full registers
  * (uint64_t): the hooks only pass them through, so no bits are lost whatever

@@ -42,15 +42,6 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define RTTI_CHIP "N2tt8tt_metal6DeviceE"
 #define RTTI_MESH "N2tt8tt_metal11distributed10MeshDeviceE"
 
-#define SYM_ADDRESS     "_ZNK2tt8tt_metal6Buffer7addressEv"
-#define SYM_PAGE_SIZE   "_ZNK2tt8tt_metal6Buffer9page_sizeEv"
-#define SYM_NUM_PAGES   "_ZNK2tt8tt_metal6Buffer9num_pagesEv"
-#define SYM_IS_DRAM     "_ZNK2tt8tt_metal6Buffer7is_dramEv"
-#define SYM_IS_L1       "_ZNK2tt8tt_metal6Buffer5is_l1Ev"
-#define SYM_IS_TRACE    "_ZNK2tt8tt_metal6Buffer8is_traceEv"
-#define SYM_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
-#define SYM_OP_DELETE   "_ZdlPv"
-
 /* Getter results are read as full registers and narrowed here: address()
  * and num_pages() are 32-bit, the is_*() are bool. */
 typedef uint64_t (*getter_fn)(const void *self);
@@ -78,14 +69,14 @@ int abi_bind(void *handle)
 {
 	if (atomic_load_explicit(&g.bound, memory_order_acquire))
 		return 0;
-	g.address = (getter_fn)sym(handle, SYM_ADDRESS);
-	g.page_size = (getter_fn)sym(handle, SYM_PAGE_SIZE);
-	g.num_pages = (getter_fn)sym(handle, SYM_NUM_PAGES);
-	g.is_dram = (getter_fn)sym(handle, SYM_IS_DRAM);
-	g.is_l1 = (getter_fn)sym(handle, SYM_IS_L1);
-	g.is_trace = (getter_fn)sym(handle, SYM_IS_TRACE);
-	g.get_devices = (get_devices_fn)sym(handle, SYM_GET_DEVICES);
-	g.op_delete = (op_delete_fn)sym(handle, SYM_OP_DELETE);
+	g.address = (getter_fn)sym(handle, ABI_SYM_BUFFER_ADDRESS);
+	g.page_size = (getter_fn)sym(handle, ABI_SYM_BUFFER_PAGE_SIZE);
+	g.num_pages = (getter_fn)sym(handle, ABI_SYM_BUFFER_NUM_PAGES);
+	g.is_dram = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_DRAM);
+	g.is_l1 = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_L1);
+	g.is_trace = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_TRACE);
+	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
+	g.op_delete = (op_delete_fn)sym(handle, ABI_SYM_OPERATOR_DELETE);
 	if (!g.address || !g.page_size || !g.num_pages) {
 		log_warn_once("the tt-metal runtime does not export Buffer::address/page_size/"
 			      "num_pages: buffer reads cannot be checked, buffers are not tracked");

@@ -13,9 +13,9 @@
  * So: a hook is interposable iff a dynamic relocation names it and the
  * library is not DT_SYMBOLIC and the symbol is not protected.
  *
- * The names of the hooked functions come from the preload's ABI profile
- * (preload/abi.h, the one place that knows them); the getters it calls and
- * the diagnostic entries are listed here (RESEARCH.md section 1).  Buffer::allocate_impl is reported
+ * Every mangled name (hooks, the getters the preload calls, the diagnostic
+ * entries) comes from the preload's ABI profile, preload/abi.h, the one
+ * place that knows them (RESEARCH.md section 1).  Buffer::allocate_impl is reported
  * for diagnosis only: clang inlines it into Buffer::create, so no relocation
  * names it there, which is why the preload hooks GraphTracker instead.
  */
@@ -32,8 +32,6 @@
 #include "../preload/abi.h"
 #include "probe.h"
 #include "viewer.h"
-
-#define NS "_ZN2tt8tt_metal"
 
 static const struct probe_hook hook_table[] = {
 	{ "GraphTracker::track_allocate", ROLE_HOOK, 1, 1,
@@ -71,20 +69,20 @@ static const struct probe_hook hook_table[] = {
 	{ "Allocator::clear", ROLE_HOOK, 0, 1,
 	  { { "", ABI_SYM_ALLOC_CLEAR, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "SubDeviceManager::~SubDeviceManager", ROLE_INFO, 0, 2,
-	  { { "D1", NS "16SubDeviceManagerD1Ev", 0, 0, 0, 0, 0, 0 },
-	    { "D2", NS "16SubDeviceManagerD2Ev", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "D1", ABI_SYM_SUBDEV_D1, 0, 0, 0, 0, 0, 0 },
+	    { "D2", ABI_SYM_SUBDEV_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::address", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer7addressEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_BUFFER_ADDRESS, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::page_size", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer9page_sizeEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_BUFFER_PAGE_SIZE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::num_pages", ROLE_CALLED, 1, 1,
-	  { { "", "_ZNK2tt8tt_metal6Buffer9num_pagesEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_BUFFER_NUM_PAGES, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "GraphTracker::instance", ROLE_INFO, 0, 1,
-	  { { "", NS "12GraphTracker8instanceEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_GT_INSTANCE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::allocate_impl", ROLE_INFO, 0, 1,
-	  { { "", NS "6Buffer13allocate_implEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_ALLOCATE_IMPL, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 	{ "Buffer::deallocate_impl", ROLE_INFO, 0, 1,
-	  { { "", NS "6Buffer15deallocate_implEv", 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	  { { "", ABI_SYM_DEALLOCATE_IMPL, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
 };
 
 #define NHOOKS (sizeof(hook_table) / sizeof(hook_table[0]))
