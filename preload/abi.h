@@ -159,6 +159,19 @@ int abi_degraded(void);
 int abi_device_chips(const void *device, struct abi_chips *out);
 
 /*
+ * The architecture (tt::ARCH value: WORMHOLE_B0 = 2; 0 = unknown) of each
+ * chip of `chips`, as abi_device_chips() filled it for `device`, into
+ * arch[0 .. chips->n).  Chips: IDevice::arch() through the vtable.  Meshes:
+ * arch() of each chip get_devices() returns, matched by id(); the mesh's own
+ * arch() for any chip not matched.  Devices of an unknown class get 0 (only
+ * id() is vouched for there), and so does a value outside the tt::ARCH
+ * values this profile knows (one warning).  Slow (virtual calls, and a heap
+ * vector for a mesh): meant for once per chip per process.  Same
+ * precondition as abi_device_chips.
+ */
+void abi_device_arch(const void *device, const struct abi_chips *chips, uint32_t *arch);
+
+/*
  * Forget what the caches hold for `device` (call after a close: the object
  * may be destroyed and its address reused by a new device).
  */

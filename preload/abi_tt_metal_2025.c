@@ -7,7 +7,9 @@
  *   Buffer (class Buffer final : enable_shared_from_this<Buffer>, 16-byte base)
  *     +16 device_ (IDevice*)   +24 size_ (uint64)     +32 buffer_type_ (int)
  *     +64 allocator_ (Allocator*)                     +80 address_ (uint64)
- *   IDevice vtable: slot 3 (byte 24) is `ChipId id() const` (int).
+ *   IDevice vtable: slot 2 (byte 16) is `tt::ARCH arch() const` (an enum
+ *     class over int: GRAYSKULL 1, WORMHOLE_B0 2, BLACKHOLE 3, QUASAR 4),
+ *     slot 3 (byte 24) is `ChipId id() const` (int).
  *   RTTI (vptr[-1] is a std::type_info: {vptr, const char *name}):
  *     chip "N2tt8tt_metal6DeviceE", mesh "N2tt8tt_metal11distributed10MeshDeviceE".
  *   MeshDevice::get_devices() const returns std::vector<IDevice*> by value
@@ -37,7 +39,12 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define OFF_TYPE       32
 #define OFF_ALLOCATOR  64
 #define OFF_ADDRESS    80
+#define VSLOT_ARCH     2
 #define VSLOT_ID       3
+
+/* The tt::ARCH values this profile knows (umd's arch.hpp, 2025). */
+#define ARCH_FIRST     1   /* GRAYSKULL */
+#define ARCH_LAST      4   /* QUASAR */
 
 #define RTTI_CHIP "N2tt8tt_metal6DeviceE"
 #define RTTI_MESH "N2tt8tt_metal11distributed10MeshDeviceE"
@@ -49,6 +56,7 @@ struct std_vector { void **begin, **end, **cap; };
 typedef struct std_vector (*get_devices_fn)(const void *mesh);
 typedef void (*op_delete_fn)(void *p);
 typedef int (*id_fn)(const void *dev);
+typedef uint32_t (*arch_fn)(const void *dev);
 
 static struct {
 	_Atomic int bound;
@@ -384,6 +392,68 @@ int abi_device_chips(const void *dev, struct abi_chips *out)
 	default:
 		return -1;
 	}
+}
+
+/* arch() of a device of a known class; 0 when the value is not a known
+ * tt::ARCH (a layout this profile does not describe). */
+static uint32_t device_arch(const void *dev)
+{
+	const arch_fn *vt = field_ptr(dev, 0);
+	uint32_t a = vt[VSLOT_ARCH](dev);
+
+	if (a >= ARCH_FIRST && a <= ARCH_LAST)
+		return a;
+	log_warn_once("IDevice::arch() returned %u, not a tt::ARCH value of the 2025 profile: "
+		      "chips are published without their architecture", a);
+	return 0;
+}
+
+void abi_device_arch(const void *dev, const struct abi_chips *c, uint32_t *arch)
+{
+	enum dev_kind k;
+	uint32_t mesh_arch = 0;
+	int mesh_arch_read = 0;
+
+	for (uint32_t i = 0; i < c->n; i++)
+		arch[i] = 0;
+	if (!dev || c->n == 0)
+		return;
+	k = device_kind(dev);
+	if (k == KIND_CHIP) {
+		for (uint32_t i = 0; i < c->n; i++)
+			arch[i] = device_arch(dev);
+		return;
+	}
+	if (k != KIND_MESH)
+		return;
+	if (g.get_devices && g.op_delete) {
+		struct std_vector v = g.get_devices(dev);
+		size_t n = v.begin ? (size_t)(v.end - v.begin) : 0;
+
+		for (size_t j = 0; j < n; j++) {
+			const void *chip = v.begin[j];
+			uint32_t id;
+
+			if (!chip || device_kind(chip) != KIND_CHIP)
+				continue;
+			id = (uint32_t)device_id(chip);
+			for (uint32_t i = 0; i < c->n; i++)
+				if (c->id[i] == id && arch[i] == 0)
+					arch[i] = device_arch(chip);
+		}
+		if (v.begin)
+			g.op_delete(v.begin);
+	}
+	/* Chips get_devices() did not name (or no get_devices at all: the
+	 * mesh is recorded under its own id): the mesh's arch(). */
+	for (uint32_t i = 0; i < c->n; i++)
+		if (arch[i] == 0) {
+			if (!mesh_arch_read) {
+				mesh_arch = device_arch(dev);
+				mesh_arch_read = 1;
+			}
+			arch[i] = mesh_arch;
+		}
 }
 
 void abi_device_forget(const void *dev)

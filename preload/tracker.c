@@ -82,6 +82,48 @@ static int chips_of(const struct abi_buffer *b, struct abi_chips *c)
 	return 0;
 }
 
+/*
+ * Chips this process published in the segment's device table (so a viewer
+ * lists them, with their architecture, even at 0 bytes).  One bit per chip:
+ * the hot path pays one load per chip; the first sighting of a chip takes the
+ * slow path once (racing threads both publish, which is idempotent).
+ */
+static _Atomic uint64_t chips_noted[TTMEM_MAX_DEVICES / 64];
+
+static __attribute__((noinline)) void note_chips_slow(const void *device,
+						       const struct abi_chips *c)
+{
+	uint32_t arch[ABI_MAX_CHIPS];
+
+	abi_device_arch(device, c, arch);
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t id = c->id[i];
+		uint64_t bit;
+
+		if (id >= TTMEM_MAX_DEVICES)
+			continue;
+		bit = UINT64_C(1) << (id % 64);
+		if (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) & bit)
+			continue;
+		ttmem_device_note(lc.table, id, arch[i]);
+		atomic_fetch_or_explicit(&chips_noted[id / 64], bit, memory_order_relaxed);
+	}
+}
+
+static inline void note_chips(const void *device, const struct abi_chips *c)
+{
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t id = c->id[i];
+
+		if (id < TTMEM_MAX_DEVICES &&
+		    !(atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
+		      (UINT64_C(1) << (id % 64)))) {
+			note_chips_slow(device, c);
+			return;
+		}
+	}
+}
+
 static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
 {
 	if (c->is_mesh)
@@ -148,6 +190,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 
 	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
 		goto leave_;
+	if (b.device)
+		note_chips(b.device, &c);
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	insert_on_chips(&e, &c);
 	TRACKER_END;
@@ -191,6 +235,7 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 	(void)globally_allocated;
 	if (size == 0 || abi_device_chips(device, &c) != 0)
 		goto leave_;
+	note_chips(device, &c);
 	seq = atomic_fetch_add_explicit(&cb_sequence, 1, memory_order_relaxed) + 1;
 	fill_entry(&e, (addr & 0xffffffffu) | (seq << 32), TTMEM_SPACE_CB, TTMEM_TYPE_CB,
 		   size, ret, cfa);
@@ -221,8 +266,13 @@ int tracker_device_closing(const void *device, struct abi_chips *chips)
 	int saved = errno, ok = -1;
 
 	if (guard_enter()) {
-		if (lifecycle_ready())
+		if (lifecycle_ready()) {
 			ok = abi_device_chips(device, chips);
+			/* A device opened and closed without a tracked buffer
+			 * is still a chip the viewer should list. */
+			if (ok == 0)
+				note_chips(device, chips);
+		}
 		guard_leave();
 	}
 	errno = saved;

@@ -193,6 +193,9 @@ struct ttmem_filter {
 	uint64_t owner_id;
 	int match_type;          /* then `type` must match */
 	uint8_t type;
+	int match_flags;         /* then (entry.flags & flags_mask) == flags */
+	uint8_t flags_mask;      /* TTMEM_SLOT_F_* bits to compare */
+	uint8_t flags;
 };
 
 /* What a sweep or a reap removed. */
@@ -336,6 +339,24 @@ enum ttmem_liveness ttmem_proc_liveness(const struct ttmem_table *t, uint16_t pr
  */
 int ttmem_module_intern(struct ttmem_table *t, const char *path,
 			const uint8_t *build_id, uint32_t build_id_len);
+
+/* ---- devices ------------------------------------------------------------------ */
+
+/*
+ * Publish physical chip `device` in the device table (segment.h) with its
+ * tt::ARCH value `arch` (0 = unknown), so that readers list it, and know its
+ * capacity, even while nothing is allocated on it.  Idempotent: the first
+ * call stores arch, then state = 1 with release; later calls change nothing,
+ * except that a chip published with arch 0 takes the first known arch.
+ * Lock-free, no system call; crash-safe (a writer killed midway leaves the
+ * chip unpublished).  Published chips stay published: clear and reap do not
+ * touch the device table (chips are hardware facts, not allocations).  Ids
+ * >= TTMEM_MAX_DEVICES (e.g. TTMEM_DEVICE_UNKNOWN) are ignored.  Needs a
+ * writable handle, not registration.  Returns 1 when this call published the
+ * chip, 0 when it was already published or the id was ignored, -EINVAL on a
+ * read-only handle.  Not for the hot path: callers remember what they noted.
+ */
+int ttmem_device_note(struct ttmem_table *t, uint32_t device, uint32_t arch);
 
 #pragma GCC visibility pop
 

@@ -26,6 +26,34 @@ static const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid)
 	return NULL;
 }
 
+/*
+ * The device table: the preload published exactly the chips of the ground
+ * truth, each with the emulator's IDevice::arch() (tt::ARCH::WORMHOLE_B0 = 2),
+ * and nothing else (no capacity: the arch table in the viewer supplies it).
+ */
+static void assert_chips_published(struct ttmem_table *t, const struct truth *tr,
+				   const char *where)
+{
+	const struct ttmem_device_info *di = ttmem_table_devices(t);
+	unsigned published = 0;
+
+	cr_assert_eq(tr->n, 8, "%s: the emulated mesh has 8 chips in the truth", where);
+	for (uint32_t d = 0; d < TTMEM_MAX_DEVICES; d++) {
+		int in_truth = 0;
+
+		for (unsigned i = 0; i < tr->n; i++)
+			in_truth |= tr->dev[i].device == d;
+		cr_expect_eq(atomic_load(&di[d].state), in_truth ? 1u : 0u,
+			     "%s: chip %u published", where, d);
+		cr_expect_eq(di[d].arch, in_truth ? 2u : 0u, "%s: chip %u arch", where, d);
+		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
+			cr_expect_eq(atomic_load(&di[d].capacity[ty]), 0,
+				     "%s: chip %u capacity %u", where, d, ty);
+		published += atomic_load(&di[d].state) == 1;
+	}
+	cr_expect_eq(published, 8, "%s: chips published", where);
+}
+
 /* One process: `runs` runs, each checked at its peak and after its close. */
 static void one_process(const struct seg *s, const char *flavour, int seed, int runs)
 {
@@ -59,6 +87,7 @@ static void one_process(const struct seg *s, const char *flavour, int seed, int 
 		} else {
 			closes++;
 			assert_usage_zero(&u, where);
+			assert_chips_published(t, &tr, where);
 		}
 		ttmem_table_close(t);
 		run_continue(&r);

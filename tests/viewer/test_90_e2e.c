@@ -68,6 +68,54 @@ static void against_truth(pid_t pid)
 	free(prom);
 }
 
+/*
+ * Every chip of the emulated mesh (0..7) is listed, published by the preload
+ * with its architecture, at 0 bytes in use of every type, with the DRAM
+ * capacity of the arch table (wormhole_b0: 12 GiB); and nothing else.  With
+ * `vs_truth`, the chips are also exactly those of the ground truth.
+ */
+static void chips_listed_at_zero(const char *where, int vs_truth)
+{
+	char exp[4096], *out, *err = NULL, *text;
+	size_t n = 0;
+
+	n += (size_t)snprintf(exp + n, sizeof(exp) - n, "{\"devices\":[");
+	for (int d = 0; d < 8; d++)
+		n += (size_t)snprintf(exp + n, sizeof(exp) - n,
+			"{\"device\":%d,\"arch\":\"wormhole_b0\",\"arch_id\":2,\"published\":true,"
+			"\"in_use_bytes\":0,\"in_use\":{\"DRAM\":0,\"L1\":0,\"SYSTEM_MEMORY\":0,"
+			"\"L1_SMALL\":0,\"TRACE\":0,\"CB\":0},"
+			"\"capacity\":{\"DRAM\":12884901888},"
+			"\"capacity_source\":{\"DRAM\":\"arch\"},"
+			"\"percent\":{\"DRAM\":0}},", d);
+	snprintf(exp + n, sizeof(exp) - n, "\"$exact\"]}");
+	out = viewer(0, "show", "--json", NULL);
+	cr_assert_eq(segfix_check(out, &err, "subset", exp, NULL), 0, "%s: %s", where, err);
+	free(err);
+	if (vs_truth) {
+		char *argv[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\n"
+				"t=json.load(open(sys.argv[1]));s=json.load(sys.stdin)\n"
+				"a=sorted(d['device'] for d in s['devices'])\n"
+				"b=sorted(d['device'] for d in t['devices'])\n"
+				"print(a,b,file=sys.stderr);sys.exit(0 if a==b else 1)\n",
+			truth, NULL };
+
+		err = NULL;
+		cr_assert_eq(segfix_pipe(argv, out, NULL, &err), 0, "%s: chips != truth: %s", where,
+			     err);
+		free(err);
+	}
+	free(out);
+	text = viewer(0, "show", NULL, NULL);
+	cr_assert_null(strstr(text, "(no chip"), "%s: %s", where, text);
+	cr_assert(strstr(text, "\n0     DRAM                 0 B        0 B         0 B   12.0 GiB   0.0%"),
+		  "%s: %s", where, text);
+	cr_assert(strstr(text, "\n7     DRAM                 0 B        0 B         0 B   12.0 GiB   0.0%"),
+		  "%s: %s", where, text);
+	free(text);
+}
+
 static void mesh_run(const char *flavour)
 {
 	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--hold", (char *)"60000",
@@ -92,8 +140,10 @@ static void mesh_run(const char *flavour)
 	cr_assert_eq(segfix_wl_expect(&w, "closed"), 0, "no 'closed' line from the workload");
 	/* After close: nothing in use anywhere (the truth is all zeros). */
 	against_truth(w.pid);
+	chips_listed_at_zero("after close", 1);
 	segfix_wl_release(&w);
 	cr_assert_eq(segfix_wl_wait(&w), 0);
+	chips_listed_at_zero("after exit", 0);
 
 	/* Exited: what the runtime freed in bulk at close is reported. */
 	out = viewer(0, "show", "--json", NULL);
@@ -112,6 +162,10 @@ static void mesh_run(const char *flavour)
 	out = viewer(0, "show", "--released", NULL);
 	cr_assert(strstr(out, "RELEASED command_queue"), "%s", out);
 	free(out);
+	/* Chips are hardware facts: a clear (or a reap) keeps them listed. */
+	free(viewer(0, "clear", NULL, NULL));
+	free(viewer(0, "reap", "--exited", NULL));
+	chips_listed_at_zero("after clear and reap", 0);
 }
 
 Test(e2e, mesh_allocation_gcc_matches_ground_truth)
