@@ -7,7 +7,9 @@
  * fails here, never as SIGBUS later), fills the header and publishes
  * header.ready last with release.  Attachers wait (bounded) until the size and
  * `ready` are there; a segment whose creator died before publishing is
- * reported as TTMEM_ENOTREADY at once.
+ * reported as TTMEM_ENOTREADY at once.  A file that is not a ttmem segment of
+ * our ABI major (foreign magic, other major, non-zero size below a header) is
+ * refused at once with its own code, never waited for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -350,6 +352,14 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 				return ttmem_set_err(eb, el, -errno, "%s: mmap: %s", name,
 						     strerror(errno));
 			h = p;
+			/* What the file is before whether it is published: a
+			 * foreign magic or another ABI major is final (validate
+			 * says which).  Zero there may be a creation in progress
+			 * (the header is filled after the ftruncate). */
+			uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_RELAXED);
+			uint16_t major = __atomic_load_n(&h->abi_major, __ATOMIC_RELAXED);
+			if (magic != 0 && (magic != TTMEM_MAGIC || (major != 0 && major != TTMEM_ABI_MAJOR)))
+				break;
 			if (atomic_load_explicit(&h->ready, memory_order_acquire) == TTMEM_READY)
 				break;
 			/* Creator dead before publishing: it never will. */

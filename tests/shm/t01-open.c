@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "helpers.h"
 
@@ -118,6 +119,59 @@ Test(open, refuses_wrong_magic)
 	cr_assert(strstr(err, path) != NULL, "message names the segment: %s", err);
 	cr_assert(strstr(err, "magic") != NULL, "%s", err);
 	cr_assert_eq(attach_rc(path, 0, err, sizeof(err)), TTMEM_EMAGIC);
+	unlink(path);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* What a file is comes before whether it was published: a foreign file, or a
+ * segment of another ABI major, whose `ready` word is not TTMEM_READY (and
+ * whose "creator" is alive: us) is refused at once with its own code, not
+ * waited for ~2 s and reported as never published.  Nor is a small file. */
+Test(open, foreign_or_other_major_unpublished_refused_at_once)
+{
+	char path[128], err[512];
+	uint32_t me = (uint32_t)getpid(), zero = 0;
+
+	/* A foreign file: header-sized garbage, `ready` not ours. */
+	seg_path(path, sizeof(path), "foreign");
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	char junk[8192];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 131u + 7u);
+	cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	patch(path, offsetof(struct ttmem_header, ready), &zero, sizeof(zero));
+	patch(path, offsetof(struct ttmem_header, creator_pid), &me, sizeof(me));
+	for (int ro = 1; ro >= 0; ro--) {
+		double t0 = mono_s();
+		cr_assert_eq(attach_rc(path, ro, err, sizeof(err)), TTMEM_EMAGIC, "%s", err);
+		cr_assert_lt(mono_s() - t0, 0.5, "refused at once, not after the publication wait");
+	}
+	unlink(path);
+
+	/* Our magic, another major, never published by a live creator. */
+	make_segment(path, sizeof(path), "major-unpub");
+	uint16_t major = TTMEM_ABI_MAJOR + 1;
+	patch(path, offsetof(struct ttmem_header, abi_major), &major, sizeof(major));
+	patch(path, offsetof(struct ttmem_header, ready), &zero, sizeof(zero));
+	patch(path, offsetof(struct ttmem_header, creator_pid), &me, sizeof(me));
+	double t0 = mono_s();
+	cr_assert_eq(attach_rc(path, 1, err, sizeof(err)), TTMEM_EVERSION, "%s", err);
+	cr_assert_lt(mono_s() - t0, 0.5);
+
+	/* A non-empty file smaller than a header: truncated, at once. */
+	cr_assert_eq(truncate(path, 100), 0);
+	t0 = mono_s();
+	cr_assert_eq(attach_rc(path, 1, err, sizeof(err)), TTMEM_ETRUNC, "%s", err);
+	cr_assert_eq(attach_rc(path, 0, err, sizeof(err)), TTMEM_ETRUNC, "%s", err);
+	cr_assert_lt(mono_s() - t0, 0.5);
 	unlink(path);
 }
 
