@@ -30,23 +30,20 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* Fill the entry we hold CLAIMING, then publish it RUNNING. */
-static void fill_entry(struct ttmem_proc *p, uint64_t claiming, uint32_t pid, uint64_t start)
+/* The calling process's comm and command line (argv joined by spaces),
+ * NUL-padded to the sizes of the entry's fields. */
+static void read_identity(char name[32], char cmdline[192])
 {
-	char buf[sizeof(p->cmdline)];
+	char buf[192];
 	ssize_t n;
 
-	memset((char *)p + sizeof(p->ctl), 0, sizeof(*p) - sizeof(p->ctl));
-	p->pid = pid;
-	p->ppid = (uint32_t)getppid();
-	p->start_time = start;
-	p->registered_ns = ttmem_now_ns();
-	p->uid = (uint32_t)geteuid();
-	n = read_file("/proc/self/comm", buf, sizeof(p->name) - 1);
+	memset(name, 0, 32);
+	memset(cmdline, 0, 192);
+	n = read_file("/proc/self/comm", buf, 32 - 1);
 	if (n > 0) {
 		if (buf[n - 1] == '\n')
 			n--;
-		memcpy(p->name, buf, (size_t)n);
+		memcpy(name, buf, (size_t)n);
 	}
 	n = read_file("/proc/self/cmdline", buf, sizeof(buf) - 1);
 	if (n > 0) {
@@ -55,8 +52,23 @@ static void fill_entry(struct ttmem_proc *p, uint64_t claiming, uint32_t pid, ui
 				buf[i] = ' ';
 		while (n > 0 && buf[n - 1] == ' ')
 			n--;
-		memcpy(p->cmdline, buf, (size_t)n);
+		memcpy(cmdline, buf, (size_t)n);
 	}
+}
+
+_Static_assert(sizeof(((struct ttmem_proc *)0)->name) == 32, "read_identity sizes");
+_Static_assert(sizeof(((struct ttmem_proc *)0)->cmdline) == 192, "read_identity sizes");
+
+/* Fill the entry we hold CLAIMING, then publish it RUNNING. */
+static void fill_entry(struct ttmem_proc *p, uint64_t claiming, uint32_t pid, uint64_t start)
+{
+	memset((char *)p + sizeof(p->ctl), 0, sizeof(*p) - sizeof(p->ctl));
+	p->pid = pid;
+	p->ppid = (uint32_t)getppid();
+	p->start_time = start;
+	p->registered_ns = ttmem_now_ns();
+	p->uid = (uint32_t)geteuid();
+	read_identity(p->name, p->cmdline);
 	/* Publish: pairs with the acquire loads of ctl in liveness.c and of the
 	 * viewer, which then read the fields above. */
 	atomic_store_explicit(&p->ctl, PCTL_MAKE(pid, PCTL_GEN(claiming), TTMEM_PROC_RUNNING),
@@ -100,6 +112,19 @@ int ttmem_proc_register(struct ttmem_table *t)
 		if (PCTL_PID(c) == pid && PCTL_STATE(c) == TTMEM_PROC_RUNNING &&
 		    __atomic_load_n(&p->start_time, __ATOMIC_RELAXED) == start)
 			idx = (int)i;
+	}
+	if (idx >= 0) {
+		/* Same pid and start time: this process again, maybe an exec'd
+		 * image (exec keeps both): take its current name and command
+		 * line, prepared aside and copied in one go (readers copy the
+		 * strings unsynchronised and NUL-bound them). */
+		struct ttmem_proc *p = &t->procs[idx];
+		char name[sizeof(p->name)], cmdline[sizeof(p->cmdline)];
+		read_identity(name, cmdline);
+		if (memcmp(p->name, name, sizeof(name)) != 0)
+			memcpy(p->name, name, sizeof(name));
+		if (memcmp(p->cmdline, cmdline, sizeof(cmdline)) != 0)
+			memcpy(p->cmdline, cmdline, sizeof(cmdline));
 	}
 	for (int pass = 0; pass < 2 && idx < 0; pass++) {
 		for (uint32_t i = 0; i < t->proc_capacity; i++) {

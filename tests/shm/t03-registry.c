@@ -2,6 +2,22 @@
 /* Process registry, liveness (incl. pid reuse), start time parsing. */
 #include "helpers.h"
 
+/* The exec'd image of registry/exec_reregister_refreshes_identity: this test
+ * program run again through /proc/self/exe (so its comm is "exe") with
+ * TTMEM_TEST_EXEC_SEG set.  It registers again (same pid and start time as
+ * before the exec) and exits with its registry index + 100, before main. */
+__attribute__((constructor)) static void exec_image(void)
+{
+	const char *path = getenv("TTMEM_TEST_EXEC_SEG");
+	struct ttmem_table *t = NULL;
+	if (!path)
+		return;
+	if (ttmem_table_open(&t, path, NULL, NULL, 0) != 0)
+		_exit(1);
+	int idx = ttmem_proc_register(t);
+	_exit(idx < 0 ? 2 : 100 + idx);
+}
+
 static int child_register_and_exit(void *arg)
 {
 	const char *p = arg;
@@ -107,6 +123,39 @@ Test(registry, pid_reuse_is_another_process)
 	cr_assert_eq(write(qfd[1], &b, 1), 1);
 	cr_assert_eq(wait_child(c), 0);
 	cr_assert_eq(ttmem_proc_liveness(t, cidx, (uint32_t)c), TTMEM_LIVENESS_DEAD);
+	ttmem_table_close(t);
+	unlink(path);
+}
+
+/* An exec keeps pid and start time: the new image's registration reuses the
+ * entry, and must take the new image's name and command line (the viewer
+ * showed the pre-exec ones). */
+Test(registry, exec_reregister_refreshes_identity)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "exec");
+	struct ttmem_table *t = seg_open_cap(path, 128, 8);
+	pid_t c = fork();
+	cr_assert_neq(c, -1);
+	if (c == 0) {
+		struct ttmem_table *ct = NULL;
+		if (ttmem_table_open(&ct, path, NULL, NULL, 0) != 0 || ttmem_proc_register(ct) < 0)
+			_exit(3);
+		setenv("TTMEM_TEST_EXEC_SEG", path, 1);
+		char *argv[] = { "exec-image", "--marker", "xyzzy", NULL };
+		execv("/proc/self/exe", argv);
+		_exit(4);
+	}
+	int rc = wait_child(c);
+	cr_assert_geq(rc, 100, "exec'd image: %d", rc);
+	const struct ttmem_proc *p = &ttmem_table_procs(t)[rc - 100];
+	cr_assert_eq(p->pid, (uint32_t)c);
+	int running = 0;
+	for (int i = 0; i < 8; i++)
+		running += (uint32_t)(atomic_load(&ttmem_table_procs(t)[i].ctl) >> 32) == (uint32_t)c;
+	cr_assert_eq(running, 1, "one entry for the process across its exec");
+	cr_assert_str_eq(p->name, "exe");
+	cr_assert_str_eq(p->cmdline, "exec-image --marker xyzzy");
 	ttmem_table_close(t);
 	unlink(path);
 }
