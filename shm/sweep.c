@@ -24,6 +24,8 @@ static int filter_match(const struct ttmem_filter *f, const uint64_t w[TTMEM_PAY
 		return 0;
 	if (f->match_type && (uint8_t)(w[1] >> 40) != f->type)
 		return 0;
+	if (f->match_flags && ((uint8_t)(w[1] >> 56) & f->flags_mask) != f->flags)
+		return 0;
 	return 1;
 }
 

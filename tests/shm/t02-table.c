@@ -302,6 +302,54 @@ Test(table, sweep_and_tally)
 	cr_assert_eq(atomic_load(&me()->peak_bytes), 300);
 }
 
+/* Filter on flags: (entry.flags & flags_mask) == flags, in sweep and tally
+ * (the preload's allocator bulk free: the entries of one device with or
+ * without TTMEM_SLOT_F_MESH, in one sweep). */
+Test(table, sweep_and_tally_by_flags)
+{
+	uint32_t pid = (uint32_t)getpid();
+	const uint8_t other = 0x40; /* a bit the mask ignores */
+	for (int i = 0; i < 12; i++) {
+		struct ttmem_entry e = mk_entry((uint32_t)(i % 2), TTMEM_SPACE_DRAM, (uint64_t)(i + 1) * 64, 10);
+		e.flags = (uint8_t)((i % 3 == 0 ? TTMEM_SLOT_F_MESH : 0) | (i % 4 == 0 ? other : 0));
+		cr_assert_eq(ttmem_insert(t, &e), TTMEM_INSERTED);
+	}
+	/* i % 3 == 0: i = 0, 3, 6, 9 are MESH (devices 0, 1, 0, 1). */
+	struct ttmem_tally tl;
+	memset(&tl, 0, sizeof(tl));
+	struct ttmem_filter f = { .pid = pid, .match_flags = 1, .flags_mask = TTMEM_SLOT_F_MESH,
+				  .flags = TTMEM_SLOT_F_MESH };
+	cr_assert_eq(ttmem_tally(t, &f, &tl), 4);
+	cr_assert_eq(tl.bytes[TTMEM_OWNER_APP][TTMEM_TYPE_DRAM], 40);
+	f.flags = 0;
+	cr_assert_eq(ttmem_tally(t, &f, NULL), 8);
+	/* match_flags off: the flag fields are ignored. */
+	f.match_flags = 0;
+	cr_assert_eq(ttmem_tally(t, &f, NULL), 12);
+	/* An exact match of both bits: i % 12 == 0 -> i = 0 only. */
+	f = (struct ttmem_filter){ .pid = pid, .match_flags = 1,
+				   .flags_mask = TTMEM_SLOT_F_MESH | other,
+				   .flags = TTMEM_SLOT_F_MESH | other };
+	cr_assert_eq(ttmem_tally(t, &f, NULL), 1);
+	/* Sweep the non-mesh entries of device 1: i = 1, 5, 7, 11. */
+	memset(&tl, 0, sizeof(tl));
+	f = (struct ttmem_filter){ .pid = pid, .match_device = 1, .device = 1, .match_flags = 1,
+				   .flags_mask = TTMEM_SLOT_F_MESH, .flags = 0 };
+	cr_assert_eq(ttmem_sweep(t, &f, &tl), 4);
+	cr_assert_eq(tl.entries, 4);
+	cr_assert_eq(ttmem_sweep(t, &f, NULL), 0);
+	f.match_device = 0;
+	cr_assert_eq(ttmem_sweep(t, &f, NULL), 4, "device 0's non-mesh: i = 2, 4, 8, 10");
+	f = (struct ttmem_filter){ .pid = pid };
+	cr_assert_eq(ttmem_tally(t, &f, NULL), 4, "the mesh entries stay");
+	struct ttmem_entry got;
+	for (int i = 0; i < 12; i += 3) {
+		struct ttmem_key k = mk_key((uint32_t)(i % 2), TTMEM_SPACE_DRAM, (uint64_t)(i + 1) * 64);
+		cr_assert_eq(ttmem_remove(t, &k, &got), 0, "mesh entry %d", i);
+		cr_assert(got.flags & TTMEM_SLOT_F_MESH);
+	}
+}
+
 Test(table, strerror_texts)
 {
 	cr_assert_str_eq(ttmem_strerror(0), "success");
