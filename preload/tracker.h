@@ -18,10 +18,6 @@
 
 #include "abi.h"
 
-/* Device id recorded when the ABI profile could not vouch for the device
- * (see abi.h, "Trust").  Outside the range of real chip ids. */
-#define TTMEM_DEVICE_UNKNOWN 0xffffffffu
-
 /* `ret`, `cfa`: the hook's __builtin_return_address(0) and
  * __builtin_dwarf_cfa(), where the callsite search starts. */
 void tracker_on_alloc(const void *buffer, void *ret, void *cfa);

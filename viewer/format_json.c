@@ -42,6 +42,15 @@ static void types_delta(FILE *f, const uint64_t *a, const uint64_t *b)
 	fputc('}', f);
 }
 
+/* A chip id, or the string "unknown" for TTMEM_DEVICE_UNKNOWN (SCHEMA.md). */
+static void device_val(FILE *f, uint32_t device)
+{
+	if (device == TTMEM_DEVICE_UNKNOWN)
+		fputs("\"unknown\"", f);
+	else
+		fprintf(f, "%" PRIu32, device);
+}
+
 static const char *cap_source_name(uint8_t s)
 {
 	return s == CAP_SEGMENT ? "segment" : s == CAP_ARCH ? "arch" : "unknown";
@@ -51,7 +60,9 @@ static void device_json(FILE *f, const struct model *m, const struct model_dev *
 {
 	const char *an = arch_name(d->arch);
 
-	fprintf(f, "{\"device\":%" PRIu32 ",\"arch\":", d->device);
+	fputs("{\"device\":", f);
+	device_val(f, d->device);
+	fputs(",\"arch\":", f);
 	if (an)
 		fprintf(f, "\"%s\"", an);
 	else
@@ -156,9 +167,10 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 	for (size_t i = 0; i < p->cell_count; i++) {
 		const struct model_cell *c = &m->cell[p->cell_first + i];
 
-		fprintf(f, "%s{\"device\":%" PRIu32 ",\"bytes\":%" PRIu64 ",\"entries\":%" PRIu64
-			   ",\"types\":",
-			i ? "," : "", m->dev[c->dev_ix].device, c->total, c->entries);
+		fprintf(f, "%s{\"device\":", i ? "," : "");
+		device_val(f, m->dev[c->dev_ix].device);
+		fprintf(f, ",\"bytes\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"types\":",
+			c->total, c->entries);
 		types_obj(f, c->bytes);
 		fputc('}', f);
 	}

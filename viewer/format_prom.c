@@ -49,8 +49,13 @@ static void seg_counter(FILE *f, const char *name, const char *help, uint64_t v)
 	fprintf(f, "%s %" PRIu64 "\n", name, v);
 }
 
+/* The device label: the chip id, or "unknown" (viewer.h, device_name).
+ * One use per fprintf: the buffer is shared. */
+#define DEV(d) device_name(devbuf, sizeof(devbuf), (d))
+
 void format_prom(FILE *f, const struct model *m, const char *shm)
 {
+	char devbuf[16];
 	const struct model_seg *g = &m->seg;
 
 	family(f, "ttmem_info", "gauge", "ttmem version and segment (value is always 1).");
@@ -64,43 +69,43 @@ void format_prom(FILE *f, const struct model *m, const char *shm)
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
 			const struct model_dev *d = &m->dev[i];
 
-			fprintf(f, "ttmem_device_in_use_bytes{device=\"%" PRIu32
+			fprintf(f, "ttmem_device_in_use_bytes{device=\"%s"
 				   "\",type=\"%s\",owner=\"system\"} %" PRIu64 "\n",
-				d->device, type_name(ty), d->system[ty]);
-			fprintf(f, "ttmem_device_in_use_bytes{device=\"%" PRIu32
+				DEV(d->device), type_name(ty), d->system[ty]);
+			fprintf(f, "ttmem_device_in_use_bytes{device=\"%s"
 				   "\",type=\"%s\",owner=\"application\"} %" PRIu64 "\n",
-				d->device, type_name(ty), d->application[ty]);
+				DEV(d->device), type_name(ty), d->application[ty]);
 		}
 	family(f, "ttmem_device_capacity_bytes", "gauge",
 	       "What a chip can hold per buffer type (only where known).");
 	for (size_t i = 0; i < m->ndev; i++)
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 			if (m->dev[i].capacity[ty])
-				fprintf(f, "ttmem_device_capacity_bytes{device=\"%" PRIu32
+				fprintf(f, "ttmem_device_capacity_bytes{device=\"%s"
 					   "\",type=\"%s\"} %" PRIu64 "\n",
-					m->dev[i].device, type_name(ty), m->dev[i].capacity[ty]);
+					DEV(m->dev[i].device), type_name(ty), m->dev[i].capacity[ty]);
 	family(f, "ttmem_device_orphaned_bytes", "gauge",
 	       "Entries left by dead processes (not in use; ttmem reap reclaims them).");
 	for (size_t i = 0; i < m->ndev; i++)
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			fprintf(f, "ttmem_device_orphaned_bytes{device=\"%" PRIu32
+			fprintf(f, "ttmem_device_orphaned_bytes{device=\"%s"
 				   "\",type=\"%s\"} %" PRIu64 "\n",
-				m->dev[i].device, type_name(ty), m->dev[i].orphaned[ty]);
+				DEV(m->dev[i].device), type_name(ty), m->dev[i].orphaned[ty]);
 	family(f, "ttmem_device_exited_bytes", "gauge",
 	       "Entries still live when their process exited (leak records, not in use).");
 	for (size_t i = 0; i < m->ndev; i++)
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			fprintf(f, "ttmem_device_exited_bytes{device=\"%" PRIu32
+			fprintf(f, "ttmem_device_exited_bytes{device=\"%s"
 				   "\",type=\"%s\"} %" PRIu64 "\n",
-				m->dev[i].device, type_name(ty), m->dev[i].exited[ty]);
+				DEV(m->dev[i].device), type_name(ty), m->dev[i].exited[ty]);
 	if (m->baseline_ns) {
 		family(f, "ttmem_device_baseline_bytes", "gauge",
 		       "In-use bytes recorded by ttmem baseline.");
 		for (size_t i = 0; i < m->ndev; i++)
 			for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-				fprintf(f, "ttmem_device_baseline_bytes{device=\"%" PRIu32
+				fprintf(f, "ttmem_device_baseline_bytes{device=\"%s"
 					   "\",type=\"%s\"} %" PRIu64 "\n",
-					m->dev[i].device, type_name(ty), m->dev[i].baseline[ty]);
+					DEV(m->dev[i].device), type_name(ty), m->dev[i].baseline[ty]);
 	}
 
 	family(f, "ttmem_process_device_bytes", "gauge",
@@ -110,7 +115,7 @@ void format_prom(FILE *f, const struct model *m, const char *shm)
 
 		fputs("ttmem_process_device_bytes{", f);
 		proc_labels(f, &m->proc[c->proc_ix]);
-		fprintf(f, ",device=\"%" PRIu32 "\"} %" PRIu64 "\n", m->dev[c->dev_ix].device,
+		fprintf(f, ",device=\"%s\"} %" PRIu64 "\n", DEV(m->dev[c->dev_ix].device),
 			c->total);
 	}
 	family(f, "ttmem_process_live_bytes", "gauge",

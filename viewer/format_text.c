@@ -16,12 +16,18 @@ static int type_active(const struct model_dev *d, unsigned ty, int baseline)
 	       (baseline && d->baseline[ty]);
 }
 
+/* Width of the CHIP column: 5, or 7 when "unknown" has to fit. */
+static int chip_width(const struct model *m)
+{
+	return m->ndev && m->dev[m->ndev - 1].device == TTMEM_DEVICE_UNKNOWN ? 7 : 5;
+}
+
 static void print_devices(FILE *f, const struct model *m)
 {
-	int bl = m->baseline_ns != 0;
+	int bl = m->baseline_ns != 0, cw = chip_width(m);
 	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], b_f[32], pct[16];
 
-	fprintf(f, "%-5s %-13s %10s %10s %11s %10s %6s", "CHIP", "TYPE", "IN USE", "SYSTEM",
+	fprintf(f, "%-*s %-13s %10s %10s %11s %10s %6s", cw, "CHIP", "TYPE", "IN USE", "SYSTEM",
 		"APPLICATION", "CAPACITY", "USE%");
 	if (bl)
 		fprintf(f, " %10s %11s", "BASELINE", "DELTA");
@@ -29,9 +35,8 @@ static void print_devices(FILE *f, const struct model *m)
 	for (size_t i = 0; i < m->ndev; i++) {
 		const struct model_dev *d = &m->dev[i];
 		int first = 1;
-		char chip[24];
-
-		snprintf(chip, sizeof(chip), "%" PRIu32, d->device);
+		char buf[24];
+		const char *chip = device_name(buf, sizeof(buf), d->device);
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
 			/* DRAM always, so that every chip has a row. */
 			if (ty != TTMEM_TYPE_DRAM && !type_active(d, ty, bl))
@@ -41,7 +46,7 @@ static void print_devices(FILE *f, const struct model *m)
 					 100.0 * (double)d->in_use[ty] / (double)d->capacity[ty]);
 			else
 				snprintf(pct, sizeof(pct), "-");
-			fprintf(f, "%-5s %-13s %10s %10s %11s %10s %6s", first ? chip : "",
+			fprintf(f, "%-*s %-13s %10s %10s %11s %10s %6s", cw, first ? chip : "",
 				type_name(ty), fmt_bytes(b_a, sizeof(b_a), d->in_use[ty]),
 				fmt_bytes(b_b, sizeof(b_b), d->system[ty]),
 				fmt_bytes(b_c, sizeof(b_c), d->application[ty]),
@@ -86,7 +91,7 @@ static void print_processes(FILE *f, const struct model *m)
 		return; /* nobody holds or left anything on any chip */
 
 	/* Per process and chip, like nvidia-smi's process list. */
-	fprintf(f, "\n%-8s %-5s", "PID", "CHIP");
+	fprintf(f, "\n%-8s %-*s", "PID", chip_width(m), "CHIP");
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 		fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10, type_name(ty));
 	fprintf(f, " %10s\n", "TOTAL");
@@ -94,7 +99,10 @@ static void print_processes(FILE *f, const struct model *m)
 		const struct model_cell *c = &m->cell[i];
 		const struct model_proc *p = &m->proc[c->proc_ix];
 
-		fprintf(f, "%-8" PRIu32 " %-5" PRIu32, p->pid, m->dev[c->dev_ix].device);
+		char chip[24];
+
+		fprintf(f, "%-8" PRIu32 " %-*s", p->pid, chip_width(m),
+			device_name(chip, sizeof(chip), m->dev[c->dev_ix].device));
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 			fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,
 				fmt_bytes(b_a, sizeof(b_a), c->bytes[ty]));

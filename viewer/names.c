@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The names the viewer prints for the segment's enumerations. */
+#include <inttypes.h>
+
 #include "viewer.h"
 
 /* Spelled as in the emulator's ground truth and tt-metal's BufferType. */
@@ -43,4 +45,12 @@ const char *liveness_name(int state)
 	default:
 		return "unknown";
 	}
+}
+
+const char *device_name(char *buf, size_t len, uint32_t device)
+{
+	if (device == TTMEM_DEVICE_UNKNOWN)
+		return "unknown";
+	snprintf(buf, len, "%" PRIu32, device);
+	return buf;
 }

@@ -172,7 +172,11 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 		const struct model_dev *d = &m->dev[first + r];
 		int is_sel = (long)(first + r) == sel;
 
-		put(y + r, 0, is_sel ? A_REVERSE : 0, "%c%4u", is_sel ? '>' : ' ', d->device);
+		/* "unknown" does not fit the 4-column chip field: "?" here. */
+		if (d->device == TTMEM_DEVICE_UNKNOWN)
+			put(y + r, 0, is_sel ? A_REVERSE : 0, "%c%4s", is_sel ? '>' : ' ', "?");
+		else
+			put(y + r, 0, is_sel ? A_REVERSE : 0, "%c%4u", is_sel ? '>' : ' ', d->device);
 		for (int k = 0; k < TYPES_SHOWN; k++) {
 			unsigned ty = shown_types[k];
 			int x = 6 + k * cell, barw = cell - 8;
@@ -200,7 +204,7 @@ static int draw_history(struct top *tp, int y, int height)
 	struct history *h = NULL;
 	int width = COLS - 10;
 	uint64_t maxv = 0;
-	char b[32];
+	char b[32], chip[16];
 
 	if (tp->sel_device < 0 || height < 3 || width < 10)
 		return 0;
@@ -214,9 +218,9 @@ static int draw_history(struct top *tp, int y, int height)
 	for (int c = 0; c < width; c++)
 		if (h->bucket[(h->last_bucket + HIST_LEN - (uint64_t)c) % HIST_LEN] > maxv)
 			maxv = h->bucket[(h->last_bucket + HIST_LEN - (uint64_t)c) % HIST_LEN];
-	put(y, 0, A_BOLD, "chip %lld in use, last %d min (%us per column), max %s",
-	    (long long)tp->sel_device, (width * (int)HIST_BUCKET_S + 59) / 60, HIST_BUCKET_S,
-	    short_bytes(b, sizeof(b), maxv));
+	put(y, 0, A_BOLD, "chip %s in use, last %d min (%us per column), max %s",
+	    device_name(chip, sizeof(chip), (uint32_t)tp->sel_device),
+	    (width * (int)HIST_BUCKET_S + 59) / 60, HIST_BUCKET_S, short_bytes(b, sizeof(b), maxv));
 	height -= 1;
 	for (int r = 0; r < height; r++) {
 		uint64_t level = maxv ? maxv * (uint64_t)(height - r) / (uint64_t)height : 0;
@@ -244,8 +248,9 @@ static void draw_procs(struct top *tp, int y)
 
 	if (rows < 1)
 		return;
-	put(y, 0, A_BOLD, "%-8s %-16s %-8s %10s %10s %10s %10s   (chip %lld; sort: %s)", "PID",
-	    "NAME", "STATE", "CHIP", "LIVE", "PEAK", "RELEASED", (long long)tp->sel_device,
+	put(y, 0, A_BOLD, "%-8s %-16s %-8s %10s %10s %10s %10s   (chip %s; sort: %s)", "PID",
+	    "NAME", "STATE", "CHIP", "LIVE", "PEAK", "RELEASED",
+	    tp->sel_device < 0 ? "-1" : device_name(b1, sizeof(b1), (uint32_t)tp->sel_device),
 	    sort_names[tp->sort]);
 	if (!m->nproc)
 		return;

@@ -127,6 +127,10 @@ const char *type_name(unsigned type);
 const char *owner_name(unsigned kind);
 /* "running", "exited", "dead", "unknown". */
 const char *liveness_name(int state);
+/* A chip id as every rendering prints it: the number, or "unknown" for
+ * TTMEM_DEVICE_UNKNOWN (entries the preload could not place on a chip),
+ * which is not a chip and must not read as one.  buf: >= 12 bytes. */
+const char *device_name(char *buf, size_t len, uint32_t device);
 
 /* ---- the model --------------------------------------------------------------- */
 

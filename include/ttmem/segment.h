@@ -126,6 +126,12 @@
 #define TTMEM_MAX_TYPES    8u               /* room for more buffer types */
 #define TTMEM_MAX_OWNERS   4u               /* room for more owner kinds */
 
+/* slot.device of an entry whose chip could not be told: the writer's view of
+ * the runtime's objects failed its checks (TTMEM_PROC_F_ABI_PARTIAL), so it
+ * records the allocation without a chip rather than under a wrong one.
+ * Outside the range of real chip ids; readers show it as "unknown". */
+#define TTMEM_DEVICE_UNKNOWN 0xffffffffu
+
 /* Default and limit sizes.  capacity is a power of two, >= 2 groups. */
 #define TTMEM_DEFAULT_CAPACITY        (1u << 20)   /* 64 MiB of slots */
 #define TTMEM_MIN_CAPACITY            (2u * TTMEM_GROUP_SLOTS)

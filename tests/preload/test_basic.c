@@ -233,7 +233,7 @@ Test(p10_abi, layout_mismatch_warns_once_and_degrades)
 	for (size_t i = 0; i < snap.count; i++) {
 		const struct ttmem_entry *e = &snap.entries[i];
 		/* Only what the getters vouch for: no device, 32-bit address. */
-		cr_expect_eq(e->key.device, 0xffffffffu, "device recorded without being trusted");
+		cr_expect_eq(e->key.device, TTMEM_DEVICE_UNKNOWN, "device recorded without being trusted");
 		if (e->type == TTMEM_TYPE_DRAM) {
 			cr_expect_eq(e->key.address, 0x1000);
 			cr_expect_eq(e->size, 8192);

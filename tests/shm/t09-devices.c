@@ -39,7 +39,7 @@ Test(devices, note_publishes_once)
 	/* The last id, and ids past the table (TTMEM_DEVICE_UNKNOWN): ignored. */
 	cr_assert_eq(ttmem_device_note(t, TTMEM_MAX_DEVICES - 1, 2), 1);
 	cr_assert_eq(ttmem_device_note(t, TTMEM_MAX_DEVICES, 2), 0);
-	cr_assert_eq(ttmem_device_note(t, 0xffffffffu, 2), 0);
+	cr_assert_eq(ttmem_device_note(t, TTMEM_DEVICE_UNKNOWN, 2), 0);
 	cr_assert_eq(ttmem_device_note(NULL, 0, 2), -EINVAL);
 	for (uint32_t d = 0; d < TTMEM_MAX_DEVICES; d++)
 		cr_assert_eq(state_of(t, d), d == 3 || d == 4 || d == TTMEM_MAX_DEVICES - 1,
