@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `ttmem run [--shm NAME] -- CMD [ARGS...]`: run CMD tracked.  Sets
- * LD_PRELOAD to libttmem.so (next to this binary, else in the install
- * libdir), and TTMEM_SHM; waits for CMD and exits with its status (128+N
+ * LD_PRELOAD to libttmem.so (next to this binary, else where `make install`
+ * put it: the libdir relative to this binary, then the absolute libdir), and
+ * TTMEM_SHM; waits for CMD and exits with its status (128+N
  * when killed by signal N, as shells do).  What to look at afterwards goes
  * to stderr, so CMD's stdout stays clean.
  *
@@ -26,6 +27,11 @@
 #ifndef TTMEM_LIBDIR
 #define TTMEM_LIBDIR "/usr/local/lib"
 #endif
+/* LIBDIR relative to BINDIR (viewer/viewer.mk): found from our own path, it
+ * also works in a tree installed with DESTDIR or moved elsewhere. */
+#ifndef TTMEM_LIBDIR_FROM_BIN
+#define TTMEM_LIBDIR_FROM_BIN "../lib"
+#endif
 
 static volatile sig_atomic_t run_child;
 
@@ -40,7 +46,8 @@ static void run_usage(FILE *f)
 	fputs("usage: ttmem run [--shm NAME] [--quiet] -- COMMAND [ARGS...]\n\n"
 	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
 	      "status.  The preload is looked up next to the ttmem binary, then in\n"
-	      "the install libdir (" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides both.\n\n"
+	      "the install libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and\n"
+	      "absolute (" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
 	      "  -q, --quiet     do not print where to look\n"
 	      "      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help      this help\n"
@@ -60,6 +67,7 @@ static int find_preload(char *buf, size_t len)
 	char self[PATH_MAX];
 	const char *env = getenv("TTMEM_PRELOAD");
 	ssize_t n;
+	int k;
 
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
@@ -76,9 +84,10 @@ static int find_preload(char *buf, size_t len)
 			snprintf(buf, len, "%s/libttmem.so", self);
 			if (usable(buf))
 				return 0;
-			/* installed layout: PREFIX/bin/ttmem, PREFIX/lib/libttmem.so */
-			snprintf(buf, len, "%s/../lib/libttmem.so", self);
-			if (usable(buf))
+			/* installed layout: BINDIR/ttmem, LIBDIR/libttmem.so (a
+			 * truncated path is not tried) */
+			k = snprintf(buf, len, "%s/" TTMEM_LIBDIR_FROM_BIN "/libttmem.so", self);
+			if (k > 0 && (size_t)k < len && usable(buf))
 				return 0;
 		}
 	}

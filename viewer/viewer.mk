@@ -9,12 +9,16 @@ VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o)
 VIEWER_BIN  := $(BUILD)/ttmem
 VIEWER_MAN  := viewer/ttmem.1
 VIEWER_LIBS := -lelf $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses) -ldl
-# `ttmem run` looks for libttmem.so next to itself, then here.
-VIEWER_CFLAGS := -DTTMEM_LIBDIR='"$(LIBDIR)"'
+# `ttmem run` looks for libttmem.so next to itself, then at LIBDIR relative
+# to BINDIR from its own directory (so a tree installed with DESTDIR, or
+# moved, finds its own library), then in LIBDIR (preload/preload.mk installs
+# it there).
+VIEWER_LIB_FROM_BIN := $(shell realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)' 2>/dev/null || echo ../lib)
+VIEWER_CFLAGS := -DTTMEM_LIBDIR='"$(LIBDIR)"' -DTTMEM_LIBDIR_FROM_BIN='"$(VIEWER_LIB_FROM_BIN)"'
 
-# The libdir is compiled into cmd_run.o: rebuild it when LIBDIR changes
+# The directories are compiled into cmd_run.o: rebuild it when they change
 # (e.g. `make install PREFIX=/usr` after a plain `make`).
-VIEWER_LIBDIR_STAMP := $(BUILD)/viewer/libdir$(subst /,_,$(LIBDIR)).stamp
+VIEWER_LIBDIR_STAMP := $(BUILD)/viewer/libdir$(subst /,_,$(BINDIR)-$(LIBDIR)).stamp
 $(VIEWER_LIBDIR_STAMP):
 	@mkdir -p $(@D)
 	@rm -f $(BUILD)/viewer/libdir*.stamp
