@@ -42,11 +42,11 @@ static void types_delta(FILE *f, const uint64_t *a, const uint64_t *b)
 	fputc('}', f);
 }
 
-/* A chip id, or the string "unknown" for TTMEM_DEVICE_UNKNOWN (SCHEMA.md). */
+/* A chip id, or null for TTMEM_DEVICE_UNKNOWN: the schema's "unknown" (SCHEMA.md). */
 static void device_val(FILE *f, uint32_t device)
 {
 	if (device == TTMEM_DEVICE_UNKNOWN)
-		fputs("\"unknown\"", f);
+		fputs("null", f);
 	else
 		fprintf(f, "%" PRIu32, device);
 }

@@ -60,15 +60,15 @@ Test(unknown_device, json)
 	snprintf(exp, sizeof(exp),
 		 "{\"devices\":[{\"device\":0,\"published\":true,\"in_use\":{\"DRAM\":%d,\"L1\":0}},"
 		 "{\"device\":1,\"published\":true,\"in_use\":{\"DRAM\":0}},"
-		 "{\"device\":\"unknown\",\"arch\":null,\"arch_id\":0,\"published\":false,"
+		 "{\"device\":null,\"arch\":null,\"arch_id\":0,\"published\":false,"
 		 "\"in_use\":{\"DRAM\":%d,\"L1\":4096},\"capacity\":{\"DRAM\":null}},\"$exact\"],"
 		 "\"processes\":[{\"pid\":%d,\"devices\":[{\"device\":0,\"bytes\":%d},"
-		 "{\"device\":\"unknown\",\"bytes\":%d,\"entries\":2},\"$exact\"]}]}",
+		 "{\"device\":null,\"bytes\":%d,\"entries\":2},\"$exact\"]}]}",
 		 (int)MiB, (int)(2 * MiB), (int)runner, (int)MiB, (int)(2 * MiB + 4096));
 	cr_assert_eq(segfix_check(out, &err, "subset", exp, NULL), 0, "%s", err);
 	free(err);
 	/* Sorted last, after the real chips. */
-	cr_assert(strstr(out, "{\"device\":1,") < strstr(out, "{\"device\":\"unknown\","), "%s", out);
+	cr_assert(strstr(out, "{\"device\":1,") < strstr(out, "{\"device\":null,"), "%s", out);
 	free(out);
 }
 
