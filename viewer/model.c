@@ -18,101 +18,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uthash.h>
+
 #include "viewer.h"
 
-/* ---- a small u64 -> u32 map (open addressing, no deletes) ------------------ */
+/* ---- u64 -> u32 maps (uthash) ------------------------------------------------ */
 
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;
-	uint8_t *used;
-	size_t mask, count;
+struct u64map_item {
+	uint64_t key;
+	uint32_t val;
+	UT_hash_handle hh;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	x *= UINT64_C(0xc4ceb9fe1a85ec53);
-	x ^= x >> 33;
-	return x;
-}
-
-static int map_init(struct u64map *m, size_t hint)
-{
-	size_t cap = 16;
-
-	while (cap < hint * 2 && cap < ((size_t)1 << 40))
-		cap <<= 1;
-	m->keys = malloc(cap * sizeof(*m->keys));
-	m->vals = malloc(cap * sizeof(*m->vals));
-	m->used = calloc(cap, 1);
-	m->mask = cap - 1;
-	m->count = 0;
-	if (!m->keys || !m->vals || !m->used)
-		return -ENOMEM;
-	return 0;
-}
+struct u64map {
+	struct u64map_item *head;
+};
 
 static void map_free(struct u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
-	memset(m, 0, sizeof(*m));
-}
+	struct u64map_item *it, *tmp;
 
-/* Slot of key: found (used) or where it would go. */
-static size_t map_slot(const struct u64map *m, uint64_t key)
-{
-	size_t i = (size_t)mix64(key) & m->mask;
-
-	while (m->used[i] && m->keys[i] != key)
-		i = (i + 1) & m->mask;
-	return i;
+	HASH_ITER(hh, m->head, it, tmp) {
+		HASH_DEL(m->head, it);
+		free(it);
+	}
 }
 
 static int map_get(const struct u64map *m, uint64_t key, uint32_t *val)
 {
-	size_t i = map_slot(m, key);
+	struct u64map_item *it;
 
-	if (!m->used[i])
+	HASH_FIND(hh, m->head, &key, sizeof(key), it);
+	if (!it)
 		return 0;
-	*val = m->vals[i];
+	*val = it->val;
 	return 1;
 }
 
 static int map_put(struct u64map *m, uint64_t key, uint32_t val)
 {
-	size_t i;
+	struct u64map_item *it;
 
-	if ((m->count + 1) * 2 > m->mask + 1) {
-		struct u64map n;
-
-		if (map_init(&n, m->count + 1) < 0) {
-			map_free(&n);
+	HASH_FIND(hh, m->head, &key, sizeof(key), it);
+	if (!it) {
+		it = malloc(sizeof(*it));
+		if (!it)
 			return -ENOMEM;
-		}
-		for (size_t j = 0; j <= m->mask; j++)
-			if (m->used[j]) {
-				size_t k = map_slot(&n, m->keys[j]);
-
-				n.used[k] = 1;
-				n.keys[k] = m->keys[j];
-				n.vals[k] = m->vals[j];
-				n.count++;
-			}
-		map_free(m);
-		*m = n;
+		it->key = key;
+		HASH_ADD(hh, m->head, key, sizeof(it->key), it);
 	}
-	i = map_slot(m, key);
-	if (!m->used[i]) {
-		m->used[i] = 1;
-		m->keys[i] = key;
-		m->count++;
-	}
-	m->vals[i] = val;
+	it->val = val;
 	return 0;
 }
 
@@ -291,8 +246,7 @@ int model_build(struct model *m, const struct ttmem_table *t,
 					      memory_order_acquire);
 
 	regmap = malloc((nreg ? nreg : 1) * sizeof(*regmap));
-	if (!regmap || map_init(&devset, 64) < 0 || map_init(&pseudo, 16) < 0 ||
-	    map_init(&cells, 64) < 0)
+	if (!regmap)
 		goto out;
 
 	/* The registry: every claimed entry, classified once. */
@@ -338,12 +292,11 @@ int model_build(struct model *m, const struct ttmem_table *t,
 	}
 	if (o->device >= 0 && o->device <= UINT32_MAX && map_put(&devset, (uint64_t)o->device, 0) < 0)
 		goto out;
-	for (size_t j = 0; j <= devset.mask; j++)
-		if (devset.used[j]) {
-			if (grow((void **)&devids, &devcap, ndevids + 1, sizeof(*devids)) < 0)
-				goto out;
-			devids[ndevids++] = (uint32_t)devset.keys[j];
-		}
+	for (struct u64map_item *it = devset.head; it; it = it->hh.next) {
+		if (grow((void **)&devids, &devcap, ndevids + 1, sizeof(*devids)) < 0)
+			goto out;
+		devids[ndevids++] = (uint32_t)it->key;
+	}
 	if (ndevids)
 		qsort(devids, ndevids, sizeof(*devids), cmp_u32);
 	m->dev = calloc(ndevids ? ndevids : 1, sizeof(*m->dev));
