@@ -106,12 +106,17 @@ void ttmem_batch_flush(struct ttmem_batch *b)
 {
 	struct ttmem_table *t = b->t;
 	if (!b->handle_id || !t) {
-		b->n = 0;
+		b->frees = b->unmatched = b->drops = 0;
+		b->left = TTMEM_BATCH_EVENTS;
 		return;
 	}
 	struct ttmem_header *h = t->hdr;
 	struct ttmem_counters *c = &h->counters;
-	uint64_t events = b->allocs + b->frees + b->unmatched + b->drops;
+	uint64_t allocs = ttmem_batch_allocs(b);
+	uint64_t events = allocs + b->frees + b->unmatched + b->drops;
+
+	b->dbg_ins += allocs + b->drops;
+	b->dbg_rm += b->frees + b->unmatched;
 
 	if (events)
 		atomic_fetch_add_explicit(&c->events, events, memory_order_relaxed);
@@ -122,8 +127,8 @@ void ttmem_batch_flush(struct ttmem_batch *b)
 
 	if (b->proc_idx >= 0 && (uint32_t)b->proc_idx < t->proc_capacity) {
 		struct ttmem_proc *p = &t->procs[b->proc_idx];
-		if (b->allocs)
-			atomic_fetch_add_explicit(&p->allocs, b->allocs, memory_order_relaxed);
+		if (allocs)
+			atomic_fetch_add_explicit(&p->allocs, allocs, memory_order_relaxed);
 		if (b->frees)
 			atomic_fetch_add_explicit(&p->frees, b->frees, memory_order_relaxed);
 		if (b->unmatched)
@@ -148,9 +153,9 @@ void ttmem_batch_flush(struct ttmem_batch *b)
 				;
 		}
 	}
-	b->allocs = b->frees = b->unmatched = b->drops = 0;
+	b->frees = b->unmatched = b->drops = 0;
 	b->live = b->live_max = 0;
-	b->n = 0;
+	b->left = TTMEM_BATCH_EVENTS;
 }
 
 void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch)
@@ -168,9 +173,18 @@ void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch)
 		ttmem_batch_flush(b);
 	pthread_mutex_unlock(&handles_lock);
 	struct ttmem_debug_stats dbg = b->dbg;
+	uint64_t ins = b->dbg_ins, rm = b->dbg_rm, rm_g1 = b->dbg_rm_g1;
+	if (b->handle_id) { /* a batch dropped unflushed: its ops still count */
+		ins += ttmem_batch_allocs(b) + b->drops;
+		rm += b->frees + b->unmatched;
+	}
 	int armed = b->registered_key;
 	memset(b, 0, sizeof(*b));
 	b->dbg = dbg;
+	b->dbg_ins = ins;
+	b->dbg_rm = rm;
+	b->dbg_rm_g1 = rm_g1;
+	b->left = TTMEM_BATCH_EVENTS;
 	b->handle_id = t->id;
 	b->t = t;
 	b->proc_idx = t->proc_idx;
@@ -207,5 +221,13 @@ void ttmem_flush(struct ttmem_table *t)
 
 void ttmem_debug_thread_stats(struct ttmem_debug_stats *out)
 {
-	*out = ttmem_tl_batch.dbg;
+	const struct ttmem_batch *b = &ttmem_tl_batch;
+	uint64_t ins = b->dbg_ins, rm = b->dbg_rm;
+	if (b->handle_id) { /* the pending batch (a bound batch's `left` is valid) */
+		ins += ttmem_batch_allocs(b) + b->drops;
+		rm += b->frees + b->unmatched;
+	}
+	*out = b->dbg;
+	out->ops += ins + rm;
+	out->meta_lines += 2 * ins + rm + b->dbg_rm_g1;
 }

@@ -205,6 +205,49 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
 		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, f)) << 48;
 }
 
+/*
+ * Insert's scan of its two groups: the exact zero masks of both, and whether
+ * any byte of either equals fp (the match masks themselves are only needed
+ * when one does: ttmem_meta_match then).  The fp compares are OR-ed into one
+ * vector and one movemask instead of eight movemasks and their shifts.
+ */
+static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
+				   uint64_t *zero0, uint64_t *zero1)
+{
+	const __m128i *a = (const __m128i *)(const void *)(meta + g0 * TTMEM_GROUP_SLOTS);
+	const __m128i *b = (const __m128i *)(const void *)(meta + g1 * TTMEM_GROUP_SLOTS);
+	const __m128i z = _mm_setzero_si128();
+	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
+	__m128i a0 = _mm_load_si128(a), a1 = _mm_load_si128(a + 1);
+	__m128i a2 = _mm_load_si128(a + 2), a3 = _mm_load_si128(a + 3);
+	__m128i b0 = _mm_load_si128(b), b1 = _mm_load_si128(b + 1);
+	__m128i b2 = _mm_load_si128(b + 2), b3 = _mm_load_si128(b + 3);
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a0, f), _mm_cmpeq_epi8(a1, f)),
+					      _mm_or_si128(_mm_cmpeq_epi8(a2, f), _mm_cmpeq_epi8(a3, f))),
+				 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b0, f), _mm_cmpeq_epi8(b1, f)),
+					      _mm_or_si128(_mm_cmpeq_epi8(b2, f), _mm_cmpeq_epi8(b3, f))));
+	*zero0 = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a0, z)) |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a1, z)) << 16 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a2, z)) << 32 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a3, z)) << 48;
+	*zero1 = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b0, z)) |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b1, z)) << 16 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b2, z)) << 32 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b3, z)) << 48;
+	return _mm_movemask_epi8(m) != 0;
+}
+
+/* Only the fingerprint matches (remove: it needs no free bytes). */
+static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uint8_t fp)
+{
+	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
+	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
+	return (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line), f)) |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 1), f)) << 16 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 2), f)) << 32 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 3), f)) << 48;
+}
+
 /* Number of zero meta bytes in a group (for the two-choice decision). */
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
 {
@@ -236,6 +279,22 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
 	*match = mm;
 }
 
+static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uint8_t fp)
+{
+	uint64_t zero, match;
+	ttmem_meta_scan(meta, group, fp, &zero, &match);
+	return match;
+}
+
+static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
+				   uint64_t *zero0, uint64_t *zero1)
+{
+	uint64_t m0, m1;
+	ttmem_meta_scan(meta, g0, fp, zero0, &m0);
+	ttmem_meta_scan(meta, g1, fp, zero1, &m1);
+	return (m0 | m1) != 0;
+}
+
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
 {
 	unsigned n = 0;
@@ -255,13 +314,49 @@ static inline uint64_t ttmem_ctl_next(uint64_t c, uint32_t tag, uint32_t state)
 	return TTMEM_CTL_MAKE(TTMEM_CTL_SEQ(c) + 1u, tag, state);
 }
 
+/* The same with the low word (tag << 2 | state) precomputed: the sequence
+ * is the high word, so + 1 there wraps exactly like TTMEM_CTL_SEQ + 1. */
+static inline uint64_t ttmem_ctl_next_low(uint64_t c, uint32_t low)
+{
+	return ((c & ~UINT64_C(0xffffffff)) + TTMEM_CTL_SEQ_ONE) | low;
+}
+
+static inline uint32_t ttmem_ctl_low(uint32_t tag, uint32_t state)
+{
+	return (uint32_t)TTMEM_CTL_MAKE(0, tag, state);
+}
+
+/* Bits set in a 64-bit mask (the two-choice decision on the scan's exact
+ * zero masks).  x86-64's baseline has no popcnt instruction: use it when the
+ * CPU has it (every x86-64 since 2008; checked once at load), else SWAR. */
+TTMEM_HIDDEN extern int ttmem_have_popcnt;
+
+static inline unsigned ttmem_popcount64(uint64_t x)
+{
+#if defined(__POPCNT__)
+	return (unsigned)__builtin_popcountll(x);
+#else
+#if defined(__x86_64__)
+	if (__builtin_expect(ttmem_have_popcnt, 1)) {
+		uint64_t r;
+		__asm__("popcnt %1, %0" : "=r"(r) : "r"(x) : "cc");
+		return (unsigned)r;
+	}
+#endif
+	x -= (x >> 1) & UINT64_C(0x5555555555555555);
+	x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+	x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return (unsigned)((x * TTMEM_B01) >> 56);
+#endif
+}
+
 /* CAS ctl `*c` -> BUSY(me).  acq_rel: the acquire pairs with the release
  * that made *c (so the payload we read or overwrite is that writer's); the
  * release keeps our earlier relaxed key reads before the claim.  On failure
  * *c holds the current value. */
 static inline int ttmem_slot_claim(struct ttmem_table *t, uint64_t idx, uint64_t *c, uint64_t *busy)
 {
-	*busy = ttmem_ctl_next(*c, (uint32_t)t->proc_idx, TTMEM_SLOT_BUSY);
+	*busy = ttmem_ctl_next_low(*c, ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY));
 	return atomic_compare_exchange_strong_explicit(&t->slots[idx].ctl, c, *busy,
 						       memory_order_acq_rel, memory_order_acquire);
 }
@@ -272,7 +367,8 @@ static inline int ttmem_slot_claim(struct ttmem_table *t, uint64_t idx, uint64_t
 static inline void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, uint64_t busy)
 {
 	ttmem_meta_set(t->meta, idx, 0);
-	atomic_store_explicit(&t->slots[idx].ctl, ttmem_ctl_next(busy, 0, TTMEM_SLOT_FREE),
+	atomic_store_explicit(&t->slots[idx].ctl,
+			      ttmem_ctl_next_low(busy, ttmem_ctl_low(0, TTMEM_SLOT_FREE)),
 			      memory_order_release);
 }
 

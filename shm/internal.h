@@ -73,14 +73,24 @@ struct ttmem_batch {
 	uint64_t handle_id;           /* 0: unbound */
 	struct ttmem_table *t;
 	int32_t proc_idx;
-	uint32_t n;                   /* events since the last flush */
+	uint32_t left;                /* events before the next flush (counts down) */
 	uint64_t self_w3;             /* payload word 3 (pid | proc << 32) of ours */
 	uint64_t epoch;               /* clear epoch the live delta belongs to */
 	int64_t live;                 /* live-bytes delta since the last flush */
 	int64_t live_max;             /* max prefix of `live` (peak candidate) */
-	uint64_t allocs, frees, unmatched, drops;
+	/* The events since the last flush are TTMEM_BATCH_EVENTS - left: the
+	 * allocs are those that are none of the others (ttmem_batch_allocs),
+	 * so an insert counts nothing but its event. */
+	uint64_t frees, unmatched, drops;
 	int registered_key;           /* pthread key destructor armed */
-	struct ttmem_debug_stats dbg; /* never flushed: the thread's own figures */
+	/* Never flushed: the thread's own figures (ttmem_debug_thread_stats).
+	 * The fast paths count no op of their own: inserts (allocs + drops)
+	 * and removes (frees + unmatched) are taken from the batch when it is
+	 * flushed or dropped (dbg_ins, dbg_rm) and read; an insert scans 2
+	 * meta lines, a remove 1 plus `dbg_rm_g1` second ones; dbg.ops /
+	 * dbg.meta_lines hold only what the slow paths add. */
+	uint64_t dbg_ins, dbg_rm, dbg_rm_g1;
+	struct ttmem_debug_stats dbg;
 };
 
 #define TTMEM_BATCH_EVENTS 64u        /* flush after this many events */
@@ -112,8 +122,14 @@ static inline void ttmem_batch_live(struct ttmem_batch *b, int64_t delta)
 
 static inline void ttmem_batch_event(struct ttmem_batch *b)
 {
-	if (__builtin_expect(++b->n >= TTMEM_BATCH_EVENTS, 0))
+	if (__builtin_expect(--b->left == 0, 0))
 		ttmem_batch_flush(b);
+}
+
+/* Inserts since the last flush: every event that is not one of the others. */
+static inline uint64_t ttmem_batch_allocs(const struct ttmem_batch *b)
+{
+	return TTMEM_BATCH_EVENTS - b->left - b->frees - b->unmatched - b->drops;
 }
 
 /* Drop the calling thread's batch if it belongs to `t` (after fork / on

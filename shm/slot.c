@@ -25,3 +25,13 @@ void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t 
 						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
+
+int ttmem_have_popcnt;
+
+#if defined(__x86_64__)
+__attribute__((constructor)) static void ttmem_detect_popcnt(void)
+{
+	__builtin_cpu_init();
+	ttmem_have_popcnt = __builtin_cpu_supports("popcnt") != 0;
+}
+#endif

@@ -2,12 +2,19 @@
 /*
  * Insert and remove: the hot path (design note in segment.h).
  *
- * Fast path of an insert: one epoch load, two meta lines scanned with SWAR
- * (fingerprint matches and free bytes at once), one CAS FREE -> BUSY, seven
- * relaxed payload stores, one meta byte, one release store of LIVE.  A remove:
- * the meta line(s) of its groups, the matching slots' ctl and key, one CAS
- * LIVE -> BUSY, one release store of FREE.  No system call, no lock; the
- * counters go to the thread's batch (batch.c).
+ * Fast path of an insert (ttmem_insert): one epoch load, both meta lines
+ * scanned at once (exact free-byte masks, and whether any byte equals the
+ * fingerprint), the emptier group by popcount of those masks, one CAS
+ * FREE -> BUSY on its first free slot, seven relaxed payload stores straight
+ * from the entry, one meta byte, one release store of LIVE.  A remove: group
+ * 0's meta line (fingerprint matches only), group 1's when the key is not
+ * there, the matching slots' ctl and key, one CAS LIVE -> BUSY, one release
+ * store of FREE.  The ctl values of these transitions are one add each (the
+ * low word is known exactly).  Anything else (the key already there, a lost
+ * CAS race, full groups) hands over, before changing anything, to
+ * insert_full / remove_full, the complete protocol.  No system call, no
+ * lock; the counters go to the thread's batch (batch.c): an insert counts one
+ * event and its live bytes, a remove its free, event and live bytes.
  */
 #include <errno.h>
 
@@ -117,26 +124,27 @@ static int64_t claim_slow(struct ttmem_table *t, struct ttmem_batch *b,
 	return -1;
 }
 
-int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+/* Payload word 1 of an entry: the key word plus type, owner_kind, flags. */
+static inline uint64_t entry_w1(const struct ttmem_entry *e)
 {
-	if (__builtin_expect(!t || !e || !t->writable || t->proc_idx < 0, 0))
-		return -EINVAL;
+	return ttmem_keyword(&e->key) | ((uint64_t)e->type << 40) |
+	       ((uint64_t)e->owner_kind << 48) | ((uint64_t)e->flags << 56);
+}
 
-	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
-	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
-	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
-	struct ttmem_probe p;
-	uint64_t w[TTMEM_PAYLOAD_WORDS], busy = 0;
+/*
+ * The whole insert, every case: the key live (replace in place) or of a
+ * cleared epoch (reuse its slot), CAS races, full groups (claim_slow), drops.
+ * ttmem_insert's fast path hands over here, having changed nothing, as soon
+ * as its case is not the common one.
+ */
+static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const struct ttmem_entry *e,
+						 struct ttmem_batch *b, struct ttmem_probe p,
+						 uint32_t etag)
+{
+	uint64_t busy = 0;
 	uint64_t addr = e->key.address, kw = ttmem_keyword(&e->key);
 	int res = TTMEM_INSERTED;
 	int64_t idx;
-
-	ttmem_probe_init(t, &e->key, &p);
-	ttmem_entry_pack(e, w);
-	/* The handle's identity, whatever e->pid / e->proc say. */
-	w[3] = (uint64_t)t->pid | ((uint64_t)(uint16_t)t->proc_idx << 32) |
-	       ((uint64_t)e->module << 48);
-	b->dbg.ops++;
 
 	for (int attempt = 0;; attempt++) {
 		uint64_t zero[2], match[2];
@@ -150,36 +158,44 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 
 		/* The key: live -> replace in place; of a cleared epoch -> reuse
 		 * its slot. */
-		for (int gi = 0; gi < 2; gi++) {
-			for (uint64_t mb = match[gi]; mb; mb &= mb - 1) {
-				uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
-				struct ttmem_slot *s = &t->slots[si];
-				uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
-				b->dbg.slots_visited++;
-				if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE || !key_matches(s, addr, kw))
-					continue;
-				if (TTMEM_CTL_TAG(c) != etag) {
-					if (stale < 0) {
-						stale = (int64_t)si;
-						stale_c = c;
+		if (match[0] | match[1]) {
+			for (int gi = 0; gi < 2; gi++) {
+				for (uint64_t mb = match[gi]; mb; mb &= mb - 1) {
+					uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS +
+						      (unsigned)__builtin_ctzll(mb);
+					struct ttmem_slot *s = &t->slots[si];
+					uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
+					b->dbg.slots_visited++;
+					if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE ||
+					    !key_matches(s, addr, kw))
+						continue;
+					if (TTMEM_CTL_TAG(c) != etag) {
+						if (stale < 0) {
+							stale = (int64_t)si;
+							stale_c = c;
+						}
+						continue;
 					}
-					continue;
+					uint64_t w[TTMEM_PAYLOAD_WORDS];
+					ttmem_entry_pack(e, w);
+					w[3] = b->self_w3 | ((uint64_t)e->module << 48);
+					res = insert_over(t, b, si, c, w, p.fp, etag);
+					if (res >= 0)
+						goto counted;
+					goto again;
 				}
-				res = insert_over(t, b, si, c, w, p.fp, etag);
-				if (res >= 0)
-					goto counted;
-				goto again;
+			}
+			if (stale >= 0 && ttmem_slot_claim(t, (uint64_t)stale, &stale_c, &busy)) {
+				idx = stale;
+				goto claimed;
 			}
 		}
-		if (stale >= 0 && ttmem_slot_claim(t, (uint64_t)stale, &stale_c, &busy)) {
-			idx = stale;
-			goto claimed;
-		}
-		/* Two-choice: the emptier group first, then the other. */
-		int first = ttmem_meta_free_count(t->meta, p.g[0]) >=
-				    ttmem_meta_free_count(t->meta, p.g[1]) ? 0 : 1;
+		/* Two-choice: the emptier group first (counted on the scan's
+		 * exact zero masks; no count when one group has none), then
+		 * the other. */
+		int first = !zero[0] || (zero[1] && ttmem_popcount64(zero[0]) < ttmem_popcount64(zero[1]));
 		for (int k = 0; k < 2; k++) {
-			int gi = k ? 1 - first : first;
+			int gi = first ^ k;
 			for (uint64_t zb = zero[gi]; zb; zb &= zb - 1) {
 				uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb);
 				uint64_t c = atomic_load_explicit(&t->slots[si].ctl, memory_order_relaxed);
@@ -206,32 +222,116 @@ again:
 			return TTMEM_EFULL;
 		}
 	}
-claimed:
-	publish_live(t, (uint64_t)idx, busy, w, p.fp, etag);
+claimed: {
+	/* Publish (as publish_live, the payload straight from the entry): the
+	 * handle's identity in word 3, whatever e->pid / e->proc say. */
+	struct ttmem_slot *s = &t->slots[idx];
+	uint64_t *dst = ttmem_slot_words(s);
+	__atomic_store_n(&dst[0], addr, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[1], entry_w1(e), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[2], e->size, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[3], b->self_w3 | ((uint64_t)e->module << 48), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[5], e->callsite, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
+	ttmem_meta_set(t->meta, (uint64_t)idx, p.fp);
+	atomic_store_explicit(&s->ctl, ttmem_ctl_next_low(busy, ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)),
+			      memory_order_release);
+}
 counted:
-	b->allocs++;
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
 	return res;
 }
 
-int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+/* Is the key live (any epoch) among the fingerprint matches `mb` of group
+ * `g`?  Then the insert is not the common case. */
+static inline int key_present(struct ttmem_table *t, struct ttmem_batch *b, uint64_t g,
+			      uint64_t mb, uint64_t addr, uint64_t kw)
 {
-	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
+	for (; mb; mb &= mb - 1) {
+		const struct ttmem_slot *s = &t->slots[g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb)];
+		uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
+		b->dbg.slots_visited++;
+		if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_LIVE && key_matches(s, addr, kw))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The fast path: the key is not in the table and the emptier group has a
+ * FREE slot whose claim succeeds at once.  Anything else goes to
+ * insert_full (nothing was changed before that hand-over).
+ */
+int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+{
+	if (__builtin_expect(!t || !e || !t->writable || t->proc_idx < 0, 0))
 		return -EINVAL;
 
 	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
 	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
 	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
 	struct ttmem_probe p;
+	uint64_t addr = e->key.address, kw = ttmem_keyword(&e->key);
+	uint64_t zero0, zero1, busy, idx;
+
+	ttmem_probe_init(t, &e->key, &p);
+	if (__builtin_expect(ttmem_meta_scan2(t->meta, p.g[0], p.g[1], p.fp, &zero0, &zero1), 0) &&
+	    (key_present(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw) ||
+	     key_present(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw)))
+		return insert_full(t, e, b, p, etag);
+	/* Two-choice: the emptier group (counted on the scan's exact zero
+	 * masks; no count when one group has none).  Its first FREE slot. */
+	uint64_t g = p.g[0], zb = zero0;
+	if (!zero0 || (zero1 && ttmem_popcount64(zero0) < ttmem_popcount64(zero1))) {
+		g = p.g[1];
+		zb = zero1;
+	}
+	if (__builtin_expect(!zb, 0))
+		return insert_full(t, e, b, p, etag);
+	idx = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb);
+	struct ttmem_slot *s = &t->slots[idx];
+	uint64_t c = atomic_load_explicit(&s->ctl, memory_order_relaxed);
+	b->dbg.slots_visited++;
+	/* FREE (tag 0): its low word is 0, so each transition is one add to
+	 * the high word (sequence + 1, wrapping like TTMEM_CTL_SEQ) and the new
+	 * low word.  acq_rel as ttmem_slot_claim. */
+	busy = c + (TTMEM_CTL_SEQ_ONE | ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY));
+	if (__builtin_expect((uint32_t)c != 0 ||
+			     !atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
+								      memory_order_acq_rel,
+								      memory_order_acquire), 0))
+		return insert_full(t, e, b, p, etag);
+
+	/* Publish (as publish_live, the payload straight from the entry): the
+	 * handle's identity in word 3, whatever e->pid / e->proc say. */
+	uint64_t *dst = ttmem_slot_words(s);
+	__atomic_store_n(&dst[0], addr, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[1], entry_w1(e), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[2], e->size, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[3], b->self_w3 | ((uint64_t)e->module << 48), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[5], e->callsite, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
+	ttmem_meta_set(t->meta, idx, p.fp);
+	atomic_store_explicit(&s->ctl, c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)),
+			      memory_order_release);
+	ttmem_batch_live(b, (int64_t)e->size);
+	ttmem_batch_event(b);
+	return TTMEM_INSERTED;
+}
+
+/* The whole remove, every case (CAS races with retries): ttmem_remove's
+ * fast path hands over here when its one claim loses a race. */
+static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const struct ttmem_key *k,
+						 struct ttmem_entry *out, struct ttmem_batch *b,
+						 struct ttmem_probe p, uint32_t etag)
+{
 	uint64_t addr = k->address, kw = ttmem_keyword(k);
 
-	ttmem_probe_init(t, k, &p);
-	b->dbg.ops++;
-
 	for (int gi = 0; gi < 2; gi++) {
-		uint64_t zero, mb;
-		ttmem_meta_scan(t->meta, p.g[gi], p.fp, &zero, &mb);
+		uint64_t mb = ttmem_meta_match(t->meta, p.g[gi], p.fp);
 		b->dbg.meta_lines++;
 		for (; mb; mb &= mb - 1) {
 			uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
@@ -245,10 +345,16 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 					break;
 				if (!ttmem_slot_claim(t, si, &c, &busy))
 					continue; /* c reloaded: look again */
-				ttmem_payload_load(s, w);
+				/* Ours (BUSY): read what we need before FREE. */
+				if (out) {
+					ttmem_payload_load(s, w);
+				} else {
+					w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
+					w[3] = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+				}
 				ttmem_slot_release_free(t, si, busy);
 				if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-					ttmem_batch_live(b, -(int64_t)w[2]);
+					b->live -= (int64_t)w[2];   /* a decrease: no new peak */
 				else
 					ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32),
 							    (uint32_t)w[3], w[2]);
@@ -263,4 +369,79 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	b->unmatched++;
 	ttmem_batch_event(b);
 	return TTMEM_ENOTFOUND;
+}
+
+/* The slot of group `g` among the fingerprint matches `mb` that holds the
+ * key live in the current epoch (ctl in *c), or -1. */
+static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, uint64_t g,
+				uint64_t mb, uint64_t addr, uint64_t kw, uint32_t etag, uint64_t *c)
+{
+	for (; mb; mb &= mb - 1) {
+		uint64_t si = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
+		const struct ttmem_slot *s = &t->slots[si];
+		*c = atomic_load_explicit(&s->ctl, memory_order_acquire);
+		b->dbg.slots_visited++;
+		if (TTMEM_CTL_STATE(*c) == TTMEM_SLOT_LIVE && TTMEM_CTL_TAG(*c) == etag &&
+		    key_matches(s, addr, kw))
+			return (int64_t)si;
+	}
+	return -1;
+}
+
+/* The fast path: find the key (group 0's meta line first, group 1's only
+ * when not there), claim it at the first try, free it. */
+int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+{
+	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
+		return -EINVAL;
+
+	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
+	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
+	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
+	struct ttmem_probe p;
+	uint64_t addr = k->address, kw = ttmem_keyword(k), c = 0, busy;
+
+	ttmem_probe_init(t, k, &p);
+	int64_t si = find_live(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw, etag, &c);
+	if (si < 0) {
+		b->dbg_rm_g1++;
+		si = find_live(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw, etag, &c);
+		if (si < 0) {
+			b->unmatched++;
+			ttmem_batch_event(b);
+			return TTMEM_ENOTFOUND;
+		}
+	}
+	/* LIVE in this epoch: c's low word is exactly live_low, so each
+	 * transition is one add (see the insert).  acq_rel as
+	 * ttmem_slot_claim. */
+	struct ttmem_slot *s = &t->slots[si];
+	uint64_t live_low = ttmem_ctl_low(etag, TTMEM_SLOT_LIVE);
+	uint64_t c0 = c;
+	busy = c + TTMEM_CTL_SEQ_ONE + ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY) - live_low;
+	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
+								      memory_order_acq_rel,
+								      memory_order_acquire), 0))
+		return remove_full(t, k, out, b, p, etag);
+
+	/* Ours (BUSY): read what we need, then meta = 0 and FREE with release
+	 * (as ttmem_slot_release_free). */
+	uint64_t w[TTMEM_PAYLOAD_WORDS];
+	if (out) {
+		ttmem_payload_load(s, w);
+	} else {
+		w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
+		w[3] = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+	}
+	ttmem_meta_set(t->meta, (uint64_t)si, 0);
+	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
+	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
+		b->live -= (int64_t)w[2];   /* a decrease: no new peak */
+	else
+		ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3], w[2]);
+	b->frees++;
+	ttmem_batch_event(b);
+	if (out)
+		ttmem_entry_unpack(w, out, (uint32_t)si);
+	return 0;
 }

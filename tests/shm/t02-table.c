@@ -350,6 +350,54 @@ Test(table, sweep_and_tally_by_flags)
 	}
 }
 
+/* The fast paths compute each ctl transition as one add to the known ctl
+ * value: the sequence must wrap exactly like TTMEM_CTL_SEQ + 1 (mod 2^32)
+ * and nothing may carry into or out of the low word. */
+Test(table, ctl_sequence_wraps_on_fast_paths)
+{
+	char p2[128];
+	seg_path(p2, sizeof(p2), "seqwrap");
+	struct ttmem_table *u = seg_writer(p2, 128);
+	struct ttmem_slot *slots = (struct ttmem_slot *)(uintptr_t)ttmem_table_slots(u);
+	const uint8_t *meta = ttmem_table_meta(u);
+	uint32_t etag = TTMEM_EPOCH_TAG(atomic_load(&ttmem_table_header(u)->clear_epoch));
+	for (unsigned i = 0; i < 128; i++)
+		atomic_store(&slots[i].ctl, TTMEM_CTL_MAKE(0xffffffffu, 0, TTMEM_SLOT_FREE));
+	struct ttmem_entry e = mk_entry(3, TTMEM_SPACE_L1, 0x4000, 77);
+	cr_assert_eq(ttmem_insert(u, &e), TTMEM_INSERTED);
+	int at = -1;
+	for (unsigned i = 0; i < 128; i++)
+		if (TTMEM_CTL_STATE(atomic_load(&slots[i].ctl)) != TTMEM_SLOT_FREE)
+			at = (int)i;
+	cr_assert_geq(at, 0);
+	uint64_t c = atomic_load(&slots[at].ctl);
+	cr_assert_eq(c, TTMEM_CTL_MAKE(1u, etag, TTMEM_SLOT_LIVE), "ctl %#llx", (unsigned long long)c);
+	cr_assert_neq(__atomic_load_n(&meta[at], __ATOMIC_RELAXED), 0);
+	struct ttmem_entry out;
+	cr_assert_eq(ttmem_remove(u, &e.key, &out), 0);
+	cr_assert_eq(out.size, 77);
+	cr_assert_eq(out.key.device, 3);
+	cr_assert_eq(out.key.space, TTMEM_SPACE_L1);
+	cr_assert_eq((int)out.slot, at);
+	c = atomic_load(&slots[at].ctl);
+	cr_assert_eq(c, TTMEM_CTL_MAKE(3u, 0, TTMEM_SLOT_FREE), "ctl %#llx", (unsigned long long)c);
+	cr_assert_eq(__atomic_load_n(&meta[at], __ATOMIC_RELAXED), 0);
+	/* The same from the top of the sequence for a remove. */
+	atomic_store(&slots[at].ctl, TTMEM_CTL_MAKE(0xfffffffeu, 0, TTMEM_SLOT_FREE));
+	cr_assert_eq(ttmem_insert(u, &e), TTMEM_INSERTED);
+	cr_assert_eq(atomic_load(&slots[at].ctl), TTMEM_CTL_MAKE(0u, etag, TTMEM_SLOT_LIVE));
+	cr_assert_eq(ttmem_remove(u, &e.key, NULL), 0);
+	cr_assert_eq(atomic_load(&slots[at].ctl), TTMEM_CTL_MAKE(2u, 0, TTMEM_SLOT_FREE));
+	ttmem_flush(u);
+	const struct ttmem_proc *pr = &ttmem_table_procs(u)[ttmem_table_proc_index(u)];
+	cr_assert_eq(atomic_load(&pr->allocs), 2);
+	cr_assert_eq(atomic_load(&pr->frees), 2);
+	cr_assert_eq(atomic_load(&pr->live_bytes), 0);
+	cr_assert_eq(atomic_load(&pr->peak_bytes), 77);
+	ttmem_table_close(u);
+	unlink(p2);
+}
+
 Test(table, strerror_texts)
 {
 	cr_assert_str_eq(ttmem_strerror(0), "success");
