@@ -12,11 +12,19 @@
  * Profile "tt-metal 2025" (x86-64 SysV, Itanium C++ ABI, libstdc++, before
  * the 2026 Buffer pimpl refactor), see ../shared/RESEARCH.md section 1.
  *
- * Trust: offsets are only read after the exported getters agreed with them
+ * Trust: field reads are cross-checked against the exported getters
  * (num_pages() * page_size() == size field, address() == low 32 bits of the
- * address field).  The first disagreement switches the profile off for the
- * life of the process: one warning, and from then on only getter values are
- * reported (address, size, a coarse type), never the device or allocator.
+ * address field, type field a known buffer type).  The layout is a property
+ * of the runtime binary, so the check is amortized: the first 256 buffers of
+ * the process are all checked (a foreign layout is caught at its first
+ * buffer); after that a thread checks one buffer in 64, plus every buffer
+ * whose device pointer differs from the one of its last checked buffer, or
+ * that was read after a device close, or whose size or type field looks
+ * wrong.  So a device pointer read from a field is called through only after
+ * a buffer carrying it passed the check.  The first disagreement switches
+ * the profile off for the life of the process: one warning, and from then on
+ * only getter values are reported (address, size, a coarse type), never the
+ * device or allocator.
  *
  * Thread safety: every function may be called from any thread at any time
  * after abi_bind(); the caches inside are lock-free for readers.
@@ -141,7 +149,8 @@ int abi_buffer_read(const void *buffer, struct abi_buffer *out);
 
 /*
  * The same for a buffer being freed: only what its table key needs
- * (address, type, device), checked against address(); out->size is 0.
+ * (address, type, device), checked (when a check is due) against
+ * address(); out->size is 0.
  */
 int abi_buffer_key(const void *buffer, struct abi_buffer *out);
 

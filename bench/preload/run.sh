@@ -8,7 +8,10 @@
 # may be shared: the minimum is the least disturbed run).
 #
 # Usage: run.sh [BUILD]   Environment: TTMEM_BENCH_EVENTS (default 2000000),
-# TTMEM_BENCH_REPS (default 7), TTMEM_BENCH_CALLGRIND=0 to skip callgrind.
+# TTMEM_BENCH_REPS (default 7), TTMEM_BENCH_CALLGRIND=0 to skip callgrind,
+# TTMEM_BENCH_COMPARE=/path/to/other/libttmem.so to measure another build of
+# the preload in the same interleaved runs (before/after figures: the
+# "compare_*" lines).
 # Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
 set -eu
 
@@ -17,6 +20,7 @@ CHURN="$B/examples/bin/churn"
 PRELOAD=$(realpath "$B/libttmem.so")
 SOCKLIB=$(realpath "$B/bench/preload/libsockclient.so")
 SERVER="$B/bench/preload/sockserver"
+COMPARE=${TTMEM_BENCH_COMPARE:+$(realpath "$TTMEM_BENCH_COMPARE")}
 EVENTS=${TTMEM_BENCH_EVENTS:-2000000}
 REPS=${TTMEM_BENCH_REPS:-7}
 ARGS="--threads 1 --chips 1 --window 64 --seed 1"
@@ -47,20 +51,22 @@ best() {
 	sort -n | head -n 1
 }
 
-: >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"
+: >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"; : >"$tmp/compare"
 i=0
 while [ "$i" -lt "$REPS" ]; do
 	# Interleaved, so that noise from the machine hits all three alike.
 	churn_ns env -u LD_PRELOAD "$CHURN" >>"$tmp/base"
 	churn_ns env LD_PRELOAD="$PRELOAD" "$CHURN" >>"$tmp/ttmem"
 	churn_ns env LD_PRELOAD="$SOCKLIB" TTMEM_BENCH_SOCK="$tmp/sock" "$CHURN" >>"$tmp/socket_ns"
+	[ -z "$COMPARE" ] || churn_ns env LD_PRELOAD="$COMPARE" "$CHURN" >>"$tmp/compare"
 	i=$((i + 1))
 done
 base=$(best <"$tmp/base")
 ttmem=$(best <"$tmp/ttmem")
 sock=$(best <"$tmp/socket_ns")
+cmp=$(best <"$tmp/compare")
 
-awk -v b="$base" -v t="$ttmem" -v s="$sock" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
+awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
 	added = t - b; sadded = s - b
 	printf "BENCH churn_events %d events\n", e
 	printf "BENCH churn_repetitions %d runs\n", r
@@ -71,24 +77,59 @@ awk -v b="$base" -v t="$ttmem" -v s="$sock" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
 	printf "BENCH ttmem_added_ratio %.3f x\n", (b > 0 ? t / b : 0)
 	printf "BENCH socket_added_ns_per_event %.1f ns\n", sadded
 	printf "BENCH socket_vs_ttmem_added %.1f x\n", (added > 0 ? sadded / added : 0)
+	if (c != "")
+		printf "BENCH compare_added_ns_per_event %.1f ns\n", c - b
 }'
 
 # Instructions per event: two sizes, so that fixed costs (start-up, the
-# sweeps at close) cancel out.
+# sweeps at close) cancel out.  The instructions added are split into the
+# table core's (shm/: functions ttmem_*, and lines of shm/ and include/
+# inlined elsewhere) and the preload's own (everything else: hooks, reading
+# the runtime's objects, callsites, the getters and libc calls it makes).
 if [ "${TTMEM_BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
-	# ir ENV-ARGS: instructions of one churn run of $n events under callgrind
-	# (the environment is valgrind's, which passes LD_PRELOAD to its client).
+	# ir NAME ENV-ARGS: instructions of one churn run of $n events under
+	# callgrind (the environment is valgrind's, which passes LD_PRELOAD to
+	# its client); the profile is kept as $tmp/NAME.cg.
 	ir() {
-		env "$@" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
+		name=$1; shift
+		rm -f "/dev/shm${TTMEM_SHM}"
+		env "$@" valgrind --tool=callgrind --callgrind-out-file="$tmp/$name.cg" \
 			"$CHURN" $ARGS --events "$n" >/dev/null 2>"$tmp/cg.err"
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/cg.err"
 	}
+	# core NAME: instructions of that profile spent in the table core.
+	core() {
+		if command -v callgrind_annotate >/dev/null 2>&1; then
+			callgrind_annotate --threshold=100 "$tmp/$1.cg" 2>/dev/null | awk '
+				/%\)  (shm|include)\// || /%\)  [^ ]*:ttmem_/ { gsub(",", "", $1); s += $1 }
+				END { print s + 0 }'
+		else
+			echo 0
+		fi
+	}
 	n1=50000; n2=150000
-	n=$n1; b1=$(ir -u LD_PRELOAD); t1=$(ir LD_PRELOAD="$PRELOAD")
-	n=$n2; b2=$(ir -u LD_PRELOAD); t2=$(ir LD_PRELOAD="$PRELOAD")
-	awk -v b1="$b1" -v b2="$b2" -v t1="$t1" -v t2="$t2" -v d=$((n2 - n1)) 'BEGIN {
+	n=$n1; b1=$(ir b1 -u LD_PRELOAD); t1=$(ir t1 LD_PRELOAD="$PRELOAD")
+	[ -z "$COMPARE" ] || c1=$(ir c1 LD_PRELOAD="$COMPARE")
+	n=$n2; b2=$(ir b2 -u LD_PRELOAD); t2=$(ir t2 LD_PRELOAD="$PRELOAD")
+	[ -z "$COMPARE" ] || c2=$(ir c2 LD_PRELOAD="$COMPARE")
+	s1=$(core t1); s2=$(core t2)
+	awk -v b1="$b1" -v b2="$b2" -v t1="$t1" -v t2="$t2" -v s1="$s1" -v s2="$s2" \
+	    -v d=$((n2 - n1)) 'BEGIN {
+		added = ((t2 - t1) - (b2 - b1)) / d; shm = (s2 - s1) / d
 		printf "BENCH churn_uninstrumented_instructions_per_event %.0f instructions\n", (b2 - b1) / d
-		printf "BENCH ttmem_added_instructions_per_event %.0f instructions\n", ((t2 - t1) - (b2 - b1)) / d
+		printf "BENCH ttmem_added_instructions_per_event %.0f instructions\n", added
+		printf "BENCH ttmem_table_core_instructions_per_event %.0f instructions\n", shm
+		printf "BENCH ttmem_preload_own_instructions_per_event %.0f instructions\n", added - shm
 	}'
+	if [ -n "$COMPARE" ]; then
+		s1=$(core c1); s2=$(core c2)
+		awk -v b1="$b1" -v b2="$b2" -v t1="$c1" -v t2="$c2" -v s1="$s1" -v s2="$s2" \
+		    -v d=$((n2 - n1)) 'BEGIN {
+			added = ((t2 - t1) - (b2 - b1)) / d; shm = (s2 - s1) / d
+			printf "BENCH compare_added_instructions_per_event %.0f instructions\n", added
+			printf "BENCH compare_table_core_instructions_per_event %.0f instructions\n", shm
+			printf "BENCH compare_preload_own_instructions_per_event %.0f instructions\n", added - shm
+		}'
+	fi
 fi
 echo "bench: targets: ttmem_added_ns_per_event <= 50, socket_vs_ttmem_added >= 20" >&2
