@@ -145,25 +145,29 @@ struct stack_bounds {
 };
 static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
 
-static __attribute__((noinline)) struct stack_bounds *thread_stack(void)
+static __attribute__((noinline)) void thread_stack_learn(struct stack_bounds *b)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+			b->lo = (uintptr_t)addr;
+			b->hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	if (!b->hi)
+		b->hi = 1;   /* unknown: never walk fast */
+}
+
+static inline struct stack_bounds *thread_stack(void)
 {
 	struct stack_bounds *b = &tls_stack;
 
-	if (!b->hi) {
-		pthread_attr_t attr;
-		void *addr;
-		size_t size;
-
-		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-			if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-				b->lo = (uintptr_t)addr;
-				b->hi = (uintptr_t)addr + size;
-			}
-			pthread_attr_destroy(&attr);
-		}
-		if (!b->hi)
-			b->hi = 1;   /* unknown: never walk fast */
-	}
+	if (__builtin_expect(!b->hi, 0))
+		thread_stack_learn(b);
 	return b;
 }
 

@@ -35,7 +35,7 @@ __attribute__((noinline)) void scope_close(unsigned depth)
 		scopes.depth = depth;
 }
 
-__attribute__((noinline)) struct scope_owner scope_current(void)
+struct scope_owner scope_current(void)
 {
 	unsigned d = scopes.depth;
 

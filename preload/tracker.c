@@ -25,7 +25,7 @@
 
 static __thread int in_tracker __attribute__((tls_model("initial-exec")));
 
-static __attribute__((noinline)) int guard_enter(void)
+static inline int guard_enter(void)
 {
 	if (in_tracker)
 		return 0;
@@ -33,7 +33,7 @@ static __attribute__((noinline)) int guard_enter(void)
 	return 1;
 }
 
-static __attribute__((noinline)) void guard_leave(void)
+static inline void guard_leave(void)
 {
 	in_tracker = 0;
 }
@@ -64,7 +64,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int chips_of(const struct abi_buffer *b, struct abi_chips *c)
+static inline __attribute__((always_inline)) int chips_of(const struct abi_buffer *b,
+							   struct abi_chips *c)
 {
 	if (b->trusted & ABI_T_DEVICE) {
 		if (abi_device_chips(b->device, c) != 0)
@@ -124,7 +125,8 @@ static inline void note_chips(const void *device, const struct abi_chips *c)
 	}
 }
 
-static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
+static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_entry *e,
+								   const struct abi_chips *c)
 {
 	if (c->is_mesh)
 		e->flags |= TTMEM_SLOT_F_MESH;
@@ -136,7 +138,7 @@ static void insert_on_chips(struct ttmem_entry *e, const struct abi_chips *c)
 	}
 }
 
-static void fill_entry(struct ttmem_entry *e, uint64_t address, uint8_t space, uint8_t type,
+static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry *e, uint64_t address, uint8_t space, uint8_t type,
 		       uint64_t size, void *ret, void *cfa)
 {
 	struct scope_owner o = scope_current();
