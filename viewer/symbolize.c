@@ -197,8 +197,10 @@ static void load_module(struct modcache *mc, const struct ttmem_module *m)
 	mc->loaded = 1;
 	memcpy(mc->path, m->path, sizeof(m->path));
 	mc->path[sizeof(m->path)] = 0;
-	fd = open(mc->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	/* The path comes from the segment: O_NONBLOCK so that a FIFO planted
+	 * there cannot hang the viewer, and only regular files are read. */
+	fd = open(mc->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		mc->status = "no-file";
 		goto out;
 	}

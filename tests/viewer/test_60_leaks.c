@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,7 +130,7 @@ static void copy_self(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-Test(leaks, module_changed_falls_back_to_offset)
+Test(leaks, module_changed_falls_back_to_offset, .timeout = 30)
 {
 	char *out, *err = NULL;
 
@@ -162,4 +163,11 @@ Test(leaks, module_changed_falls_back_to_offset)
 	out = leaks(NULL);
 	cr_assert(strstr(out, "[no-file]"), "%s", out);
 	free(out);
+	/* Replaced by a FIFO nobody writes: opening it must not hang the
+	 * viewer (leaks() fails the test if ttmem does not exit). */
+	cr_assert_eq(mkfifo(copy, 0600), 0);
+	out = leaks(NULL);
+	cr_assert(strstr(out, "[no-file]"), "%s", out);
+	free(out);
+	unlink(copy);
 }
