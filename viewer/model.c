@@ -414,6 +414,10 @@ int model_build(struct model *m, const struct ttmem_table *t,
 
 			if (p->state == TTMEM_LIVENESS_RUNNING)
 				p->live_bytes = p->table_bytes;
+			/* The registry's peak lags by a writer's counter batch
+			 * (segment.h, "Counters"); the table is exact now. */
+			if (p->peak_bytes < p->live_bytes)
+				p->peak_bytes = p->live_bytes;
 			if (o->pid >= 0 && o->pid != p->pid)
 				keep = 0;
 			else if (!o->all_procs && p->state != TTMEM_LIVENESS_RUNNING &&

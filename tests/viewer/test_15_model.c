@@ -211,3 +211,22 @@ Test(model, sizes_for_humans)
 	cr_assert_str_eq(fmt_delta(b, sizeof(b), 0), "+0 B");
 	cr_assert_str_eq(fmt_delta(b, sizeof(b), INT64_MIN), "-8.00 EiB");
 }
+
+/* The registry's peak lags behind by a counter batch; a running process is
+ * never shown with a peak below what it holds right now. */
+Test(model, peak_never_below_live)
+{
+	struct model m;
+
+	atomic_store(&ttmem_table_procs_rw(t)[me].peak_bytes, 1 * MiB);
+	build(&m, -1, -1, 0);
+	cr_assert_eq(m.nproc, 1);
+	cr_assert_eq(m.proc[0].live_bytes, 20 * MiB);
+	cr_assert_eq(m.proc[0].peak_bytes, 20 * MiB);
+	model_release(&m);
+
+	atomic_store(&ttmem_table_procs_rw(t)[me].peak_bytes, 64 * MiB);
+	build(&m, -1, -1, 0);
+	cr_assert_eq(m.proc[0].peak_bytes, 64 * MiB);
+	model_release(&m);
+}
