@@ -16,7 +16,9 @@ BUILD=${BUILD:-build}
 TTMEM="$BUILD/ttmem"
 PRELOAD="$BUILD/libttmem.so"
 WORKLOAD="$BUILD/examples/bin/mesh_allocation"
-export TTMEM_SHM=${TTMEM_SHM:-/ttmem}
+# A segment of its own, so that the demo never clears the table of real
+# workloads tracked in the default /ttmem.
+export TTMEM_SHM=${TTMEM_SHM:-/ttmem-demo}
 
 for f in "$TTMEM" "$PRELOAD" "$WORKLOAD"; do
 	[ -x "$f" ] || [ -f "$f" ] || { echo "demo: $f is missing; run 'make' first" >&2; exit 1; }
@@ -28,6 +30,7 @@ mkfifo "$tmp/ready"
 
 banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+echo "Watch it live from another terminal: $TTMEM top --shm $TTMEM_SHM"
 banner "ttmem clear: start from an empty table ($TTMEM_SHM)"
 "$TTMEM" clear
 
