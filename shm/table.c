@@ -277,21 +277,23 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	uint64_t zero0, zero1, busy, idx;
 
 	ttmem_probe_init(t, &e->key, &p);
-	if (__builtin_expect(ttmem_meta_scan2(t->meta, p.g[0], p.g[1], p.fp, &zero0, &zero1), 0) &&
+	int any = ttmem_meta_scan2(t->meta, p.g[0], p.g[1], p.fp, &zero0, &zero1);
+	/* Two-choice: the emptier group (popcount of the scan's exact zero
+	 * masks), its first FREE slot.  Branch-free (the choice is a coin toss
+	 * to the predictor): a group without free bytes counts 0, so it is
+	 * never preferred; ties -> group 0.  Its slot line is usually a cache
+	 * miss: start it (for writing) before looking for the key. */
+	int pick1 = ttmem_popcount64(zero0) < ttmem_popcount64(zero1);
+	uint64_t g = pick1 ? p.g[1] : p.g[0], zb = pick1 ? zero1 : zero0;
+	idx = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb | (UINT64_C(1) << 63));
+	struct ttmem_slot *s = &t->slots[idx];
+	__builtin_prefetch(s, 1, 3);
+	if (__builtin_expect(any, 0) &&
 	    (key_present(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw) ||
 	     key_present(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw)))
 		return insert_full(t, e, b, p, etag);
-	/* Two-choice: the emptier group (counted on the scan's exact zero
-	 * masks; no count when one group has none).  Its first FREE slot. */
-	uint64_t g = p.g[0], zb = zero0;
-	if (!zero0 || (zero1 && ttmem_popcount64(zero0) < ttmem_popcount64(zero1))) {
-		g = p.g[1];
-		zb = zero1;
-	}
 	if (__builtin_expect(!zb, 0))
 		return insert_full(t, e, b, p, etag);
-	idx = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb);
-	struct ttmem_slot *s = &t->slots[idx];
 	uint64_t c = atomic_load_explicit(&s->ctl, memory_order_relaxed);
 	b->dbg.slots_visited++;
 	/* FREE (tag 0): its low word is 0, so each transition is one add to
