@@ -449,7 +449,8 @@ static __attribute__((noinline)) int device_chips_slow(const void *dev, struct a
 	}
 }
 
-int abi_device_chips(const void *dev, struct abi_chips *out)
+/* Inlined into the tracker (LTO): the hit is a few loads and compares. */
+__attribute__((always_inline)) inline int abi_device_chips(const void *dev, struct abi_chips *out)
 {
 	unsigned gen = atomic_load_explicit(&forget_generation, memory_order_acquire);
 
@@ -572,16 +573,14 @@ static inline unsigned alloc_hash(uintptr_t a)
 	return (unsigned)(h >> 56) % NALLOCATORS;
 }
 
-void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *c)
-{
-	/* The same allocator and device as this thread's last buffer: known. */
-	static __thread uintptr_t last_a, last_d __attribute__((tls_model("initial-exec")));
-	uintptr_t a = (uintptr_t)allocator;
+/* The same allocator and device as this thread's last buffer: known. */
+static __thread uintptr_t note_last_a, note_last_d __attribute__((tls_model("initial-exec")));
 
-	if (a == last_a && (uintptr_t)device == last_d && !c->is_mesh)
-		return;
-	last_a = a;
-	last_d = (uintptr_t)device;
+static __attribute__((noinline)) void allocator_note_slow(uintptr_t a, const void *device,
+							  const struct abi_chips *c)
+{
+	note_last_a = a;
+	note_last_d = (uintptr_t)device;
 	int64_t chip = c->is_mesh ? -1 : (int64_t)c->id[0];
 	unsigned h = alloc_hash(a);
 
@@ -610,6 +609,18 @@ void abi_allocator_note(const void *allocator, const void *device, const struct 
 	}
 	log_warn_once("more tt-metal allocators than ttmem can remember: bulk frees of some "
 		      "are released at device close only");
+}
+
+/* Inlined into the tracker (LTO): the hit is two compares. */
+__attribute__((always_inline)) inline void abi_allocator_note(const void *allocator,
+							       const void *device,
+							       const struct abi_chips *c)
+{
+	uintptr_t a = (uintptr_t)allocator;
+
+	if (__builtin_expect(a == note_last_a && (uintptr_t)device == note_last_d && !c->is_mesh, 1))
+		return;
+	allocator_note_slow(a, device, c);
 }
 
 int abi_allocator_chips(const void *allocator, struct abi_chips *out)

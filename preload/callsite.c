@@ -136,12 +136,13 @@ static void size_learn(uintptr_t pc, intptr_t size)
 }
 
 /* The calling thread's stack, learned once, and the module of its last
- * callsite (most callsites of a thread are in one module). */
+ * callsite (most callsites of a thread are in one module): the same key,
+ * link map and load base, as the shared cache below, so the same answer. */
 struct stack_bounds {
 	uintptr_t lo, hi;
 	unsigned events;
 	int mod_idx;
-	uintptr_t mod_lo, mod_hi, mod_base;
+	uintptr_t mod_map, mod_base;
 };
 static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
 
@@ -370,12 +371,13 @@ out:
 	return idx;
 }
 
+static int module_lookup(uintptr_t map, uintptr_t base);
+
 static int module_of(uintptr_t pc, uint64_t *offset)
 {
 	struct dl_find_object fo;
 	const struct link_map *lm;
 	uintptr_t map, base;
-	unsigned h;
 	int idx;
 
 	if (_dl_find_object((void *)pc, &fo) != 0 || !fo.dlfo_link_map)
@@ -384,6 +386,20 @@ static int module_of(uintptr_t pc, uint64_t *offset)
 	map = (uintptr_t)lm;
 	base = lm->l_addr;
 	*offset = pc - base;
+	if (__builtin_expect(map == tls_stack.mod_map && base == tls_stack.mod_base, 1))
+		return tls_stack.mod_idx;
+	idx = module_lookup(map, base);
+	tls_stack.mod_map = map;
+	tls_stack.mod_base = base;
+	tls_stack.mod_idx = idx;
+	return idx;
+}
+
+static __attribute__((noinline)) int module_lookup(uintptr_t map, uintptr_t base)
+{
+	unsigned h;
+	int idx;
+
 	h = (unsigned)((map >> 4) % NCACHE);
 	for (unsigned i = 0; i < 4; i++) {
 		unsigned j = (h + i) % NCACHE;
