@@ -5,12 +5,20 @@
 BP_DIR    := $(BUILD)/bench/preload
 BP_SERVER := $(BP_DIR)/sockserver
 BP_CLIENT := $(BP_DIR)/libsockclient.so
+BP_LAUNCH := $(BP_DIR)/launch
 
 .PHONY: bench-preload
 BENCH_TARGETS += bench-preload
 
 ifneq ($(and $(SHM_LIB),$(EX_BIN)),)
-ALL_TARGETS += $(BP_SERVER) $(BP_CLIENT)
+ALL_TARGETS += $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH)
+
+# Program launches on an 8-chip mesh (circular buffers), C API of the emulator.
+$(BP_LAUNCH): bench/preload/launch.c $(EX_DIR)/gcc/libtt_metal.so
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iexamples/runtime -o $@ $< -L$(EX_DIR)/gcc -ltt_metal \
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN/../../examples/gcc'
 
 $(BP_SERVER): bench/preload/sockserver.c bench/preload/sockproto.h
 	$(call msg,CC,$@)
@@ -25,7 +33,7 @@ $(BP_CLIENT): bench/preload/sockclient.c bench/preload/sockproto.h \
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ $< \
 		$(BUILD)/preload/abi_tt_metal_2025.o $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
 
-bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(EX_BIN)/churn
+bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn
 	$(Q)sh bench/preload/run.sh $(BUILD)
 else
 bench-preload:

@@ -20,6 +20,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
+#include "tracker.h"
 
 struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
 
@@ -157,10 +158,12 @@ static void fork_prepare(void)
 	pthread_mutex_lock(&start_lock);
 	abi_atfork_prepare();
 	callsite_atfork_prepare();
+	tracker_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+	tracker_atfork_parent();
 	callsite_atfork_release();
 	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);
@@ -174,6 +177,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	tracker_atfork_child();
 	callsite_atfork_release();
 	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);

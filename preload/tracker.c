@@ -7,9 +7,17 @@
  * sure tracking is on (lazy start-up), do the work, restore errno.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* An allocation failure inside uthash sets a flag instead of exiting. */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (cb_index_oom = 1)
+static int cb_index_oom;
+#include <uthash.h>
 
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
@@ -181,6 +189,122 @@ static void release_chips(const struct abi_chips *c)
 	}
 }
 
+/* ---- circular buffers: the keys this process inserted, per chip ---------------- */
+
+/*
+ * track_deallocate_cb(device) frees all of a device's circular buffers at
+ * once, before every program launch: the keys we inserted for its chips are
+ * kept here, so that the free removes exactly those (O(CBs)) instead of
+ * sweeping the whole table (O(capacity)) once per chip.  Private to this
+ * process: a fork child starts empty (its parent's CBs are not its own).
+ * Touched only from inside the tracker's re-entry guard, so nothing here is
+ * allocated or locked while re-entered.
+ */
+struct cb_key {
+	uint64_t address;
+	uint8_t mesh;            /* inserted with TTMEM_SLOT_F_MESH */
+};
+
+struct cb_chip {
+	uint32_t chip;           /* hash key */
+	uint32_t n, cap;
+	struct cb_key *keys;
+	UT_hash_handle hh;
+};
+
+static struct cb_chip *cb_chips;          /* uthash, under cb_lock */
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The chip's record, created if needed; NULL when out of memory. */
+static struct cb_chip *cb_chip_get(uint32_t chip, int create)
+{
+	struct cb_chip *r;
+
+	HASH_FIND(hh, cb_chips, &chip, sizeof(chip), r);
+	if (r || !create)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->chip = chip;
+	cb_index_oom = 0;
+	HASH_ADD(hh, cb_chips, chip, sizeof(r->chip), r);
+	if (cb_index_oom) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Remember `address` on `chip`; -1 when out of memory. */
+static int cb_index_add(uint32_t chip, uint64_t address, int mesh)
+{
+	struct cb_chip *r = cb_chip_get(chip, 1);
+
+	if (!r)
+		return -1;
+	if (r->n == r->cap) {
+		uint32_t cap = r->cap ? r->cap * 2 : 64;
+		struct cb_key *k = realloc(r->keys, cap * sizeof(*k));
+		if (!k)
+			return -1;
+		r->keys = k;
+		r->cap = cap;
+	}
+	r->keys[r->n].address = address;
+	r->keys[r->n].mesh = (uint8_t)mesh;
+	r->n++;
+	return 0;
+}
+
+/* Forget the chip's keys (their entries were released by a sweep); with
+ * `only_mesh` >= 0, only the keys whose mesh flag equals it. */
+static void cb_index_drop_locked(uint32_t chip, int only_mesh)
+{
+	struct cb_chip *r = cb_chip_get(chip, 0);
+	uint32_t kept = 0;
+
+	if (!r)
+		return;
+	if (only_mesh >= 0)
+		for (uint32_t i = 0; i < r->n; i++)
+			if (r->keys[i].mesh != only_mesh)
+				r->keys[kept++] = r->keys[i];
+	r->n = kept;
+}
+
+static void cb_index_drop(const struct abi_chips *c, int only_mesh)
+{
+	pthread_mutex_lock(&cb_lock);
+	for (uint32_t i = 0; i < c->n; i++)
+		cb_index_drop_locked(c->id[i], only_mesh);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+void tracker_atfork_prepare(void)
+{
+	pthread_mutex_lock(&cb_lock);
+}
+
+void tracker_atfork_parent(void)
+{
+	pthread_mutex_unlock(&cb_lock);
+}
+
+void tracker_atfork_child(void)
+{
+	struct cb_chip *r, *tmp;
+
+	/* The child inherits none of its parent's entries. */
+	HASH_ITER(hh, cb_chips, r, tmp) {
+		HASH_DEL(cb_chips, r);
+		free(r->keys);
+		free(r);
+	}
+	cb_chips = NULL;
+	pthread_mutex_unlock(&cb_lock);
+}
+
 /* ---- events -------------------------------------------------------------------- */
 
 void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
@@ -241,25 +365,50 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 	seq = atomic_fetch_add_explicit(&cb_sequence, 1, memory_order_relaxed) + 1;
 	fill_entry(&e, (addr & 0xffffffffu) | (seq << 32), TTMEM_SPACE_CB, TTMEM_TYPE_CB,
 		   size, ret, cfa);
-	insert_on_chips(&e, &c);
+	if (c.is_mesh)
+		e.flags |= TTMEM_SLOT_F_MESH;
+	pthread_mutex_lock(&cb_lock);
+	for (uint32_t i = 0; i < c.n; i++) {
+		int rc;
+
+		e.key.device = c.id[i];
+		rc = ttmem_insert(lc.table, &e);
+		if (rc == TTMEM_EFULL) {
+			log_warn_once("the segment's table is full: some allocations are not "
+				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
+		} else if (rc >= 0 && cb_index_add(c.id[i], e.key.address, c.is_mesh) != 0) {
+			/* Unindexed, it could only be freed by a sweep: not at all. */
+			ttmem_remove(lc.table, &e.key, NULL);
+			log_warn_once("out of memory: some circular buffers are not recorded");
+		}
+	}
+	pthread_mutex_unlock(&cb_lock);
 	TRACKER_END;
 }
 
+/* A reported free of all the device's CBs: exactly the keys we inserted. */
 void tracker_on_cb_free_all(const void *device)
 {
 	TRACKER_BEGIN;
 	struct abi_chips c;
-	struct ttmem_filter f = { .pid = lc.pid, .match_device = 1,
-				  .match_type = 1, .type = TTMEM_TYPE_CB };
-	struct ttmem_tally t;
+	struct ttmem_key k = { .space = TTMEM_SPACE_CB };
 
 	if (abi_device_chips(device, &c) != 0)
 		goto leave_;
+	pthread_mutex_lock(&cb_lock);
 	for (uint32_t i = 0; i < c.n; i++) {
-		f.device = c.id[i];
-		memset(&t, 0, sizeof(t));
-		ttmem_sweep(lc.table, &f, &t);   /* a reported free: not "bulk" */
+		struct cb_chip *r = cb_chip_get(c.id[i], 0);
+
+		if (!r)
+			continue;
+		k.device = c.id[i];
+		for (uint32_t j = 0; j < r->n; j++) {
+			k.address = r->keys[j].address;
+			ttmem_remove(lc.table, &k, NULL);
+		}
+		r->n = 0;
 	}
+	pthread_mutex_unlock(&cb_lock);
 	TRACKER_END;
 }
 
@@ -285,6 +434,7 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 {
 	TRACKER_BEGIN;
 	release_chips(chips);
+	cb_index_drop(chips, -1);   /* the sweep released them */
 	abi_device_forget(device);
 	TRACKER_END;
 }
@@ -293,39 +443,20 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
  * An allocator's bulk free releases only what that allocator held: a mesh
  * allocator the mesh entries on its chips, a chip allocator the chip's own
  * entries.  (A mesh's bulk free runs before its chips close, and the chips
- * then report the frees of their own buffers normally.)  The table has no
- * filter on flags, so the entries are picked from a snapshot and removed by
- * key; this runs at close time only.
+ * then report the frees of their own buffers normally.)  One sweep per chip,
+ * filtered on the mesh flag; this runs at close time only.
  */
 static void release_allocator_entries(const struct abi_chips *c)
 {
-	struct ttmem_snapshot snap;
-	struct ttmem_tally t;
-	uint8_t want = c->is_mesh ? TTMEM_SLOT_F_MESH : 0;
+	struct ttmem_filter f = { .pid = lc.pid, .match_device = 1, .match_flags = 1,
+				  .flags_mask = TTMEM_SLOT_F_MESH,
+				  .flags = c->is_mesh ? TTMEM_SLOT_F_MESH : 0 };
 
-	if (ttmem_snapshot(lc.table, &snap) != 0)
-		return;
-	memset(&t, 0, sizeof(t));
-	for (size_t i = 0; i < snap.count; i++) {
-		const struct ttmem_entry *e = &snap.entries[i];
-		struct ttmem_entry gone;
-		int on_chip = 0;
-
-		if (e->pid != lc.pid || (e->flags & TTMEM_SLOT_F_MESH) != want)
-			continue;
-		for (uint32_t k = 0; k < c->n && !on_chip; k++)
-			on_chip = e->key.device == c->id[k];
-		if (!on_chip || ttmem_remove(lc.table, &e->key, &gone) != 0)
-			continue;
-		if (gone.owner_kind < TTMEM_MAX_OWNERS && gone.type < TTMEM_MAX_TYPES)
-			t.bytes[gone.owner_kind][gone.type] += gone.size;
+	for (uint32_t i = 0; i < c->n; i++) {
+		f.device = c->id[i];
+		release(&f);
 	}
-	ttmem_snapshot_free(&snap);
-	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
-		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
-			if (t.bytes[o][ty])
-				atomic_fetch_add_explicit(&lc.proc->released_bulk[o][ty],
-							  t.bytes[o][ty], memory_order_relaxed);
+	cb_index_drop(c, c->is_mesh ? 1 : 0);
 }
 
 void tracker_allocator_freed(const void *allocator)

@@ -9,7 +9,8 @@
  * N-chip mesh is N entries of S bytes, flagged TTMEM_SLOT_F_MESH.  A circular
  * buffer's key is its L1 address with a per-process sequence number in the
  * high 32 bits (CB addresses repeat across programs; all of a device's CBs
- * are freed at once by track_deallocate_cb, by a sweep on type CB).
+ * are freed at once by track_deallocate_cb: the tracker keeps the keys it
+ * inserted per chip and removes exactly those).
  */
 #ifndef TTMEM_PRELOAD_TRACKER_H
 #define TTMEM_PRELOAD_TRACKER_H
@@ -39,5 +40,11 @@ void tracker_allocator_freed(const void *allocator);
 
 /* A command queue / system memory manager was destroyed. */
 void tracker_owner_destroyed(uint8_t owner_kind, const void *owner);
+
+/* pthread_atfork handlers (lifecycle.c): the CB index's lock; the child
+ * starts with an empty index. */
+void tracker_atfork_prepare(void);
+void tracker_atfork_parent(void);
+void tracker_atfork_child(void);
 
 #endif /* TTMEM_PRELOAD_TRACKER_H */

@@ -59,6 +59,8 @@ int64_t ttmem_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
 	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
 	int64_t n = 0;
 
+	/* One meta line per group (ttmem_debug_thread_stats). */
+	b->dbg.meta_lines += t->group_mask + 1;
 	FOR_EACH_META_SLOT(t, si) {
 		struct ttmem_slot *s = &t->slots[si];
 		uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);

@@ -12,6 +12,7 @@
 # TTMEM_BENCH_COMPARE=/path/to/other/libttmem.so to measure another build of
 # the preload in the same interleaved runs (before/after figures: the
 # "compare_*" lines).
+# TTMEM_BENCH_LAUNCHES (default 2000) program launches per launch run.
 # Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
 set -eu
 
@@ -79,6 +80,26 @@ awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$RE
 	printf "BENCH socket_vs_ttmem_added %.1f x\n", (added > 0 ? sadded / added : 0)
 	if (c != "")
 		printf "BENCH compare_added_ns_per_event %.1f ns\n", c - b
+}'
+
+# Program launches on an 8-chip mesh: each frees the previous program's
+# circular buffers (track_deallocate_cb) and allocates 8 new ones per chip.
+LAUNCH="$B/bench/preload/launch"
+LAUNCHES=${TTMEM_BENCH_LAUNCHES:-2000}
+launch_us() {
+	"$@" "$LAUNCH" "$LAUNCHES" 8 | awk '$1 == "us_per_launch" { print $2 }'
+}
+: >"$tmp/lbase"; : >"$tmp/lttmem"
+i=0
+while [ "$i" -lt "$REPS" ]; do
+	launch_us env -u LD_PRELOAD >>"$tmp/lbase"
+	launch_us env LD_PRELOAD="$PRELOAD" >>"$tmp/lttmem"
+	i=$((i + 1))
+done
+awk -v b="$(best <"$tmp/lbase")" -v t="$(best <"$tmp/lttmem")" -v n="$LAUNCHES" 'BEGIN {
+	printf "BENCH launch_8chip_launches %d launches\n", n
+	printf "BENCH launch_8chip_uninstrumented_us %.2f us\n", b
+	printf "BENCH launch_8chip_ttmem_us %.2f us\n", t
 }'
 
 # Instructions per event: two sizes, so that fixed costs (start-up, the

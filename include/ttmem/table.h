@@ -258,7 +258,8 @@ void ttmem_flush(struct ttmem_table *t);
  */
 struct ttmem_debug_stats {
 	uint64_t ops;            /* insert + remove calls */
-	uint64_t meta_lines;     /* 64-byte meta lines scanned by them */
+	uint64_t meta_lines;     /* 64-byte meta lines scanned by them and by
+				  * ttmem_sweep (all of them: capacity / 64) */
 	uint64_t slots_visited;  /* slots whose ctl word they read */
 	uint64_t slow_paths;     /* inserts that found no meta-free slot */
 };

@@ -50,6 +50,23 @@ $(PT_DIR)/fake/fake_main: tests/preload/fake/main.cpp $(PT_DIR)/fake/libtt_metal
 
 ALL_TARGETS += $(PT_FAKE)
 
+# A workload linked with the preload's objects instead of preloading them,
+# so that it can read the table core's per-thread debug figures.
+PT_INPROC := $(PT_DIR)/inproc/cb_launch
+
+$(PT_DIR)/inproc/cb_launch.o: tests/preload/inproc/cb_launch.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iexamples/runtime -c -o $@ $<
+
+$(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/gcc/libtt_metal.so
+	$(call msg,LD,$@)
+	$(Q)$(CC) -flto -O2 -o $@ $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) \
+		-L$(EX_DIR)/gcc -ltt_metal -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/../../../examples/gcc' \
+		$(PRELOAD_LDLIBS)
+
+ALL_TARGETS += $(PT_INPROC)
+
 $(PT_DIR)/%.o: tests/preload/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -59,7 +76,7 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS_PTHREAD)
 
-check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_FAKE)
+check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_FAKE) $(PT_INPROC)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
 else
