@@ -11,7 +11,8 @@
  *
  * Originals are found with dlsym(RTLD_NEXT) on first use; a runtime that was
  * dlopen'ed with RTLD_LOCAL (Python ctypes) is not in the global scope, so
- * then the runtime object itself is searched.
+ * then the runtime object itself is searched.  With TTMEM_DISABLE=1 that
+ * lookup is all a hook does besides calling the original.
  *
  * Required hooks are the ones ttmem cannot count right without; the runtime
  * attach (runtime.c) warns when one is missing.  Optional ones are exported
@@ -26,6 +27,7 @@
 #include "ttmem/segment.h"
 
 #include "abi.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
 #include "scope.h"
@@ -81,6 +83,16 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 	const char *name = runtime_hook_names[id];
 	void *p = dlsym(RTLD_NEXT, name);
 
+	if (lifecycle_disabled()) {
+		/* Pure pass-through: find the original, nothing else (no
+		 * attaching, no checks, no messages). */
+		if (!p)
+			p = runtime_find(name);
+		if (p)
+			atomic_store_explicit(&originals[id], p, memory_order_release);
+		errno = saved;
+		return p;
+	}
 	if (!p && runtime_probe()) {
 		void *h = runtime_handle();
 		p = h ? dlsym(h, name) : NULL;

@@ -41,6 +41,21 @@ static int atfork_installed;
 
 /* ---- configuration ------------------------------------------------------------- */
 
+static atomic_int disabled = -1;   /* -1: not read yet */
+
+int lifecycle_disabled(void)
+{
+	int d = atomic_load_explicit(&disabled, memory_order_relaxed);
+
+	if (__builtin_expect(d < 0, 0)) {
+		const char *v = getenv("TTMEM_DISABLE");
+
+		d = v && !strcmp(v, "1");
+		atomic_store_explicit(&disabled, d, memory_order_relaxed);
+	}
+	return d;
+}
+
 static void config_load(void)
 {
 	static int loaded;
@@ -49,6 +64,12 @@ static void config_load(void)
 	if (loaded)
 		return;
 	loaded = 1;
+
+	/* Disabled: a pure pass-through, which does not even complain about
+	 * the other variables. */
+	cfg.disable = lifecycle_disabled();
+	if (cfg.disable)
+		return;
 
 	v = getenv("TTMEM_LOG");
 	if (v && *v) {
@@ -62,14 +83,9 @@ static void config_load(void)
 			log_write("TTMEM_LOG=%s is not quiet, warn or debug: using warn", v);
 	}
 
-	cfg.disable = 0;
 	v = getenv("TTMEM_DISABLE");
-	if (v && *v) {
-		if (!strcmp(v, "1"))
-			cfg.disable = 1;
-		else if (strcmp(v, "0"))
-			log_warn("TTMEM_DISABLE=%s is not 0 or 1: tracking stays on", v);
-	}
+	if (v && *v && strcmp(v, "0"))
+		log_warn("TTMEM_DISABLE=%s is not 0 or 1: tracking stays on", v);
 
 	strcpy(cfg.shm, TTMEM_DEFAULT_SHM_NAME);
 	v = getenv("TTMEM_SHM");
@@ -196,10 +212,8 @@ static int start_locked(void)
 	struct ttmem_open_opts opts;
 
 	config_load();
-	if (cfg.disable) {
-		log_debug("TTMEM_DISABLE=1: pass-through");
-		return PHASE_OFF;
-	}
+	if (cfg.disable)
+		return PHASE_OFF;   /* silently: a pure pass-through */
 	memset(&opts, 0, sizeof(opts));
 	opts.capacity = cfg.capacity;
 	err[0] = '\0';
@@ -259,7 +273,7 @@ __attribute__((constructor)) static void lifecycle_constructor(void)
 	if (cfg.disable && atomic_load(&lc.phase) == PHASE_NEW)
 		atomic_store(&lc.phase, PHASE_OFF);
 	pthread_mutex_unlock(&start_lock);
-	if (dlsym(RTLD_NEXT, ABI_SYM_TRACK_ALLOCATE))
+	if (!cfg.disable && dlsym(RTLD_NEXT, ABI_SYM_TRACK_ALLOCATE))
 		lifecycle_ready();
 	errno = saved;
 }

@@ -59,6 +59,10 @@ static inline int lifecycle_ready(void)
 	return lifecycle_start();
 }
 
+/* Whether TTMEM_DISABLE=1 (read once; lock-free, no logging): then the
+ * hooks only find and call their originals. */
+int lifecycle_disabled(void);
+
 /* Set a TTMEM_PROC_F_* flag on our registry entry (remembered if early). */
 void lifecycle_flag(uint32_t flag);
 

@@ -164,7 +164,7 @@ out:
 	pthread_mutex_unlock(&attach_lock);
 }
 
-struct probe_arg { void *fn; };
+struct probe_arg { const char *name; void *fn; };
 
 static int probe_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -177,7 +177,7 @@ static int probe_cb(struct dl_phdr_info *info, size_t size, void *data)
 	h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
 	if (!h)
 		return 0;
-	fn = dlsym(h, ABI_SYM_TRACK_ALLOCATE);
+	fn = dlsym(h, a->name);
 	dlclose(h);   /* pairs with the NOLOAD dlopen: only a reference count */
 	if (!fn)
 		return 0;
@@ -198,11 +198,17 @@ int runtime_probe(void)
 	if (!fn) {
 		/* A runtime dlopen'ed with RTLD_LOCAL (ctypes) is not in the
 		 * global scope: look at every loaded object. */
-		struct probe_arg a = { NULL };
-		dl_iterate_phdr(probe_cb, &a);
-		fn = a.fn;
+		fn = runtime_find(ABI_SYM_TRACK_ALLOCATE);
 	}
 	if (fn)
 		runtime_attach(fn);
 	return atomic_load_explicit(&rt.state, memory_order_acquire) == 2;
+}
+
+void *runtime_find(const char *name)
+{
+	struct probe_arg a = { name, NULL };
+
+	dl_iterate_phdr(probe_cb, &a);
+	return a.fn;
 }

@@ -23,6 +23,11 @@ void runtime_attach(void *fn);
  * Returns 1 when attached. */
 int runtime_probe(void);
 
+/* `name` as defined by a loaded object other than this library, also one
+ * dlopen'ed RTLD_LOCAL (not in the global scope); NULL if none.  A lookup
+ * only: attaches to nothing, logs nothing. */
+void *runtime_find(const char *name);
+
 /* The runtime's dlopen handle, NULL until attached. */
 void *runtime_handle(void);
 

@@ -107,6 +107,60 @@ Test(p02_config, disable_is_pass_through)
 	seg_drop(&s);
 }
 
+/* TTMEM_DISABLE=1 even with TTMEM_LOG=debug: not a word on stderr (no
+ * attaching to the runtime, no probing), the same status and output as
+ * without the preload, no segment.  Linked, dlopen'ed RTLD_LOCAL by Python
+ * (the originals are then found in the runtime object itself), and linked
+ * with -Bsymbolic-functions. */
+static void disabled_same_as_without(const char *const argv[], const char *libpath)
+{
+	struct seg s;
+	struct run a, b;
+	const char *const env_a[] = { libpath, NULL };
+	const char *const env[] = { "TTMEM_DISABLE=1", "TTMEM_LOG=debug", libpath, NULL };
+	char what[16];
+	int n;
+
+	seg_make(&s);
+	run_start(&a, &s, 0, argv, env_a);
+	while (run_next(&a, what, sizeof(what), &n) == 0)
+		run_continue(&a);
+	int st_a = run_wait(&a);
+	run_start(&b, &s, 1, argv, env);
+	while (run_next(&b, what, sizeof(what), &n) == 0)
+		run_continue(&b);
+	int st_b = run_wait(&b);
+	char *oa = run_stdout(&a), *ob = run_stdout(&b), *eb = run_stderr(&b);
+
+	cr_expect_eq(st_a, st_b, "%s: status %#x without the preload, %#x with it", argv[0], st_a,
+		     st_b);
+	cr_expect(WIFEXITED(st_b) && WEXITSTATUS(st_b) == 0, "%s: status %#x", argv[0], st_b);
+	cr_expect_str_eq(oa, ob, "%s: stdout differs", argv[0]);
+	cr_expect_str_empty(eb, "%s: TTMEM_DISABLE=1 TTMEM_LOG=debug printed: %s", argv[0], eb);
+	struct ttmem_table *t = seg_open(&s);
+	cr_expect_null(t, "%s: TTMEM_DISABLE=1 created the segment", argv[0]);
+	ttmem_table_close(t);
+	free(oa), free(ob), free(eb);
+	run_cleanup(&a);
+	run_cleanup(&b);
+	seg_drop(&s);
+}
+
+Test(p02_config, disable_is_silent_with_debug_log, .timeout = 60)
+{
+	const char *const mesh[] = { mesh_bin(), "--seed", "3", "--hold", "60000", NULL };
+	const char *const py[] = { bpath("examples/bin/ctypes_alloc.py"), "--chips", "4",
+				   "--seed", "6", "--hold", "60000", NULL };
+
+	static char symbolic[600];
+
+	disabled_same_as_without(mesh, NULL);
+	disabled_same_as_without(py, NULL);
+	/* The -Bsymbolic runtime: no "cannot be interposed" warning either. */
+	snprintf(symbolic, sizeof(symbolic), "LD_LIBRARY_PATH=%s", bpath("examples/symbolic"));
+	disabled_same_as_without(mesh, symbolic);
+}
+
 Test(p02_config, invalid_values_warn_and_default)
 {
 	static const char *const cases[][2] = {
