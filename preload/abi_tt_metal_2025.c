@@ -167,7 +167,13 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 							 int with_size)
 {
 	uint64_t size = 0, addr32;
+	/* Read before `degraded`, which is set before forget_generation is
+	 * bumped: a check that passes while the profile is being switched
+	 * off is remembered under a generation that is already void. */
+	unsigned gen = atomic_load_explicit(&forget_generation, memory_order_acquire);
 
+	if (!atomic_load_explicit(&g.bound, memory_order_acquire))
+		return -1;
 	if (with_size) {
 		size = (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
 		if (size == 0)
@@ -187,20 +193,26 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = field_ptr(b, OFF_ALLOCATOR);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-			tls_check = (struct check_state){
-				(uintptr_t)out->device,
-				atomic_load_explicit(&forget_generation, memory_order_acquire),
-				CHECK_EVERY };
-			if (atomic_load_explicit(&checks_passed, memory_order_relaxed) < CHECK_FIRST)
-				atomic_fetch_add_explicit(&checks_passed, 1, memory_order_relaxed);
+			/* While the process has passed fewer than CHECK_FIRST
+			 * checks, the thread's next buffer is due at once. */
+			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
+			if (passed < CHECK_FIRST)
+				passed = atomic_fetch_add_explicit(&checks_passed, 1,
+								   memory_order_relaxed) + 1;
+			tls_check = (struct check_state){ (uintptr_t)out->device, gen,
+				passed < CHECK_FIRST ? 1u : CHECK_EVERY };
 			return 0;
 		}
-		if (!atomic_exchange(&degraded, 1))
+		if (!atomic_exchange(&degraded, 1)) {
+			/* Void every thread's remembered check: its next
+			 * buffer comes here and finds the profile off. */
+			atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
 			log_warn("tt-metal Buffer layout is not the 2025 one (size field %llu vs "
 				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
 				 "no longer reading fields; buffers are recorded without their device",
 				 (unsigned long long)size_f, (unsigned long long)size,
 				 (unsigned long long)addr_f, (unsigned long long)addr32);
+		}
 	}
 	fill_coarse(b, out, addr32, size);
 	return 0;
@@ -208,30 +220,32 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 
 static inline int buffer_read(const void *b, struct abi_buffer *out, int with_size)
 {
-	if (!b || !atomic_load_explicit(&g.bound, memory_order_acquire))
-		return -1;
-	if (__builtin_expect(!atomic_load_explicit(&degraded, memory_order_relaxed), 1)) {
-		const void *dev = field_ptr(b, OFF_DEVICE);
-		uint64_t size_f = field64(b, OFF_SIZE);
-		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
-		struct check_state *cs = &tls_check;
+	const void *dev;
+	uint64_t size_f;
+	uint32_t type_f;
+	struct check_state *cs = &tls_check;
 
-		/* Unchecked: a buffer that looks sane, on the device of this
-		 * thread's last checked buffer, while no check is due. */
-		if (__builtin_expect((uintptr_t)dev == cs->dev && type_f <= TTMEM_TYPE_TRACE &&
-				     (!with_size || size_f != 0) && cs->countdown-- > 1 &&
-				     cs->generation == atomic_load_explicit(&forget_generation,
-									    memory_order_relaxed) &&
-				     atomic_load_explicit(&checks_passed, memory_order_relaxed) >=
-				     CHECK_FIRST, 1)) {
-			out->address = field64(b, OFF_ADDRESS);
-			out->size = with_size ? size_f : 0;
-			out->type = (uint8_t)type_f;
-			out->device = dev;
-			out->allocator = field_ptr(b, OFF_ALLOCATOR);
-			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-			return 0;
-		}
+	if (!b)
+		return -1;
+	dev = field_ptr(b, OFF_DEVICE);
+	size_f = field64(b, OFF_SIZE);
+	type_f = (uint32_t)field64(b, OFF_TYPE);
+	/* Unchecked: a buffer that looks sane, on the device of this thread's
+	 * last checked buffer, while no check is due.  A remembered check
+	 * implies the getters were bound; switching the profile off bumps
+	 * forget_generation, which voids every thread's remembered check. */
+	if (__builtin_expect((uintptr_t)dev == cs->dev && type_f <= TTMEM_TYPE_TRACE &&
+			     (!with_size || size_f != 0) &&
+			     cs->generation == atomic_load_explicit(&forget_generation,
+								    memory_order_relaxed) &&
+			     cs->countdown-- > 1, 1)) {
+		out->address = field64(b, OFF_ADDRESS);
+		out->size = with_size ? size_f : 0;
+		out->type = (uint8_t)type_f;
+		out->device = dev;
+		out->allocator = field_ptr(b, OFF_ALLOCATOR);
+		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+		return 0;
 	}
 	return buffer_read_checked(b, out, with_size);
 }
