@@ -221,11 +221,42 @@ static int name_is_path(const char *name)
 	return name[0] && strchr(name + 1, '/') != NULL;
 }
 
-static int seg_open(const char *name, int flags, mode_t mode)
+/*
+ * Open the object, never blocking: O_NONBLOCK, so that a FIFO (or a device)
+ * planted under the name cannot hang the open (a read-only open of a FIFO
+ * waits for a writer); then a regular file is required before anything else
+ * reads or maps it (-1 with errno EINVAL and *notreg set otherwise), and
+ * O_NONBLOCK is cleared again.
+ */
+static int seg_open(const char *name, int flags, mode_t mode, int *notreg)
 {
-	if (name_is_path(name))
-		return open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-	return shm_open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	struct stat st;
+	int fd, e;
+
+	*notreg = 0;
+	flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+	fd = name_is_path(name) ? open(name, flags, mode) : shm_open(name, flags, mode);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*notreg = 1;
+		e = EINVAL;
+		goto fail;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		e = errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 int ttmem_table_unlink(const char *name)
@@ -420,9 +451,10 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 		return ttmem_set_err(errbuf, errlen, -ENOMEM, "%s: out of memory", name);
 
 	for (int attempt = 0; attempt < 100; attempt++) {
+		int notreg = 0;
 		if (!o->readonly && !o->no_create) {
 			mode_t mode = o->mode ? (mode_t)o->mode : 0600;
-			fd = seg_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
+			fd = seg_open(name, O_RDWR | O_CREAT | O_EXCL, mode, &notreg);
 			if (fd >= 0) {
 				rc = seg_create(t, fd, name, o, errbuf, errlen);
 				goto done;
@@ -433,9 +465,13 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 				goto done;
 			}
 		}
-		fd = seg_open(name, o->readonly ? O_RDONLY : O_RDWR, 0);
+		fd = seg_open(name, o->readonly ? O_RDONLY : O_RDWR, 0, &notreg);
 		if (fd >= 0) {
 			rc = seg_attach(t, fd, name, o, errbuf, errlen);
+			goto done;
+		}
+		if (notreg) {
+			rc = ttmem_set_err(errbuf, errlen, -EINVAL, "%s: not a regular file", name);
 			goto done;
 		}
 		/* Unlinked between our O_EXCL and open (a creator that failed):

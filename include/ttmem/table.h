@@ -86,7 +86,9 @@ struct ttmem_open_opts {
  * one-line explanation naming the segment is written to it.
  *
  * Also: O_NOFOLLOW (a symlink gives -ELOOP), a file with more than one hard
- * link is refused (-EMLINK), a non-regular file (-EINVAL).  A segment never
+ * link is refused (-EMLINK), a non-regular file (-EINVAL, at once: the name is
+ * opened O_NONBLOCK and checked before anything else, so a FIFO never hangs
+ * the open).  A segment never
  * published gives TTMEM_ENOTREADY at once when its creator is dead, after
  * ~2 s otherwise; the caller may then ttmem_table_unlink() it and retry once.
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.

@@ -281,6 +281,30 @@ Test(open, refuses_links)
 	unlink(path);
 }
 
+/* A FIFO under the name (`ttmem --shm` pointed at one): refused at once.  A
+ * read-only open of a FIFO blocks until a writer comes, so an open before the
+ * S_ISREG check hangs; the timeout turns that into a failure. */
+Test(open, fifo_refused_promptly, .timeout = 10)
+{
+	char path[128], err[512];
+	struct ttmem_table *t = NULL;
+	struct timespec t0, t1;
+	seg_path(path, sizeof(path), "fifo");
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err[0] = 0;
+	cr_assert_eq(attach_rc(path, 1, err, sizeof(err)), -EINVAL, "readonly: %s", err);
+	cr_assert(strstr(err, "not a regular file"), "%s", err);
+	cr_assert_eq(attach_rc(path, 0, err, sizeof(err)), -EINVAL, "writable: %s", err);
+	cr_assert(strstr(err, "not a regular file"), "%s", err);
+	/* Writable, creating: the O_EXCL create finds it, the attach refuses it. */
+	cr_assert_eq(ttmem_table_open(&t, path, NULL, err, sizeof(err)), -EINVAL, "%s", err);
+	cr_assert_null(t);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 2, "took %lld s", (long long)(t1.tv_sec - t0.tv_sec));
+	unlink(path);
+}
+
 Test(open, never_published_dead_creator)
 {
 	char path[128], err[512];
