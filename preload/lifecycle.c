@@ -193,6 +193,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	runtime_atfork_child();
 	tracker_atfork_child();
 	callsite_atfork_release();
 	abi_atfork_release();

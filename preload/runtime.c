@@ -11,7 +11,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -22,13 +21,23 @@
 #include "log.h"
 #include "runtime.h"
 
+/*
+ * Attaching takes no lock (it calls dladdr, dlopen and dl_iterate_phdr, which
+ * take the loader's locks, from inside a hook): the thread that moves state
+ * from 0 to 1 attaches; the others wait for it a bounded time, lock-free,
+ * then go on without it (their event may be untracked).  A fork child in
+ * which another thread was attaching resets the state (runtime_atfork_child)
+ * and attaches by itself.
+ */
 static struct {
 	atomic_int state;          /* 0 none, 1 attaching, 2 attached */
 	void *handle;
 	atomic_int interposable;   /* -1 unknown */
 } rt = { .interposable = -1 };
 
-static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int attaching_here __attribute__((tls_model("initial-exec")));
+
+#define ATTACH_WAIT_SPINS (1u << 20)   /* a few ms of pause instructions */
 
 void *runtime_handle(void)
 {
@@ -124,16 +133,23 @@ void runtime_attach(void *fn)
 	struct link_map *lm = NULL;
 	void *h;
 
-	if (!fn || atomic_load_explicit(&rt.state, memory_order_acquire) == 2)
+	if (!fn || atomic_load_explicit(&rt.state, memory_order_acquire) == 2 || attaching_here)
 		return;
-	pthread_mutex_lock(&attach_lock);
-	if (atomic_load_explicit(&rt.state, memory_order_relaxed) == 2)
-		goto out;
+	int expected = 0;
+	if (!atomic_compare_exchange_strong_explicit(&rt.state, &expected, 1,
+						     memory_order_acquire, memory_order_acquire)) {
+		/* Another thread is attaching (or just did): wait a bounded time. */
+		for (unsigned i = 0; i < ATTACH_WAIT_SPINS &&
+				     atomic_load_explicit(&rt.state, memory_order_acquire) == 1; i++)
+			__builtin_ia32_pause();
+		return;
+	}
+	attaching_here = 1;
 	if (!dladdr(fn, &info) || !info.dli_fname)
-		goto out;
+		goto fail;
 	h = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
 	if (!h || dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
-		goto out;
+		goto fail;
 
 	struct range_arg ra = { .base = lm->l_addr };
 	dl_iterate_phdr(range_cb, &ra);
@@ -160,8 +176,19 @@ void runtime_attach(void *fn)
 	log_debug("attached to the tt-metal runtime %s (%s)", info.dli_fname,
 		  ok ? "interposable" : "NOT interposable");
 	atomic_store_explicit(&rt.state, 2, memory_order_release);
-out:
-	pthread_mutex_unlock(&attach_lock);
+	attaching_here = 0;
+	return;
+fail:
+	atomic_store_explicit(&rt.state, 0, memory_order_release);   /* a later call retries */
+	attaching_here = 0;
+}
+
+void runtime_atfork_child(void)
+{
+	/* The attaching thread, if any, does not exist here. */
+	int expected = 1;
+	atomic_compare_exchange_strong(&rt.state, &expected, 0);
+	attaching_here = 0;
 }
 
 struct probe_arg { const char *name; void *fn; };

@@ -16,8 +16,13 @@
 #include <stdint.h>
 
 /* Attach to the object containing `fn` (an original found by dlsym).
- * Idempotent and thread-safe; the first call does the work. */
+ * Idempotent, thread-safe and lock-free: the first call does the work;
+ * concurrent ones wait for it a bounded time, then return. */
 void runtime_attach(void *fn);
+
+/* In a fork child: forget an attach another thread had under way (the
+ * pthread_atfork child handler, lifecycle.c). */
+void runtime_atfork_child(void);
 
 /* Attach if a runtime is loaded but no hook fired yet (start-up, exit).
  * Returns 1 when attached. */

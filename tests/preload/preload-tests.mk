@@ -65,6 +65,17 @@ $(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/
 		-L$(EX_DIR)/gcc -ltt_metal -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/../../../examples/gcc' \
 		$(PRELOAD_LDLIBS)
 
+$(PT_DIR)/inproc/attach_fork.o: tests/preload/inproc/attach_fork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -c -o $@ $<
+
+$(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -flto -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
+
+PT_INPROC += $(PT_DIR)/inproc/attach_fork
+
 ALL_TARGETS += $(PT_INPROC)
 
 $(PT_DIR)/%.o: tests/preload/%.c

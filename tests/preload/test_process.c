@@ -338,3 +338,25 @@ Test(p07_python, ctypes_client_is_tracked, .timeout = 60)
 	run_cleanup(&r);
 	seg_drop(&s);
 }
+
+/* A fork while another thread attaches to the runtime: the child attaches
+ * by itself (tests/preload/inproc/attach_fork.c). */
+Test(p06_lifecycle, fork_while_attaching, .timeout = 60)
+{
+	struct seg s;
+	struct run r;
+	char lib[600];
+	const char *const argv[] = { bpath("tests/preload/inproc/attach_fork"), lib, NULL };
+	const char *const env[] = { "TTMEM_LOG=debug", NULL };
+
+	cr_assert_not_null(realpath(bpath("examples/gcc/libtt_metal.so"), lib));
+	seg_make(&s);
+	run_start(&r, &s, 0, argv, env);
+	int st = run_wait(&r);
+	char *out = run_stdout(&r), *err = run_stderr(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect(strstr(out, "child attached") != NULL, "stdout: %s", out);
+	free(out), free(err);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
