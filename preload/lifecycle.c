@@ -24,8 +24,6 @@
 
 struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
 
-#define MAX_ANCESTORS 8
-
 static struct {
 	char shm[256];
 	uint64_t capacity;
@@ -35,8 +33,6 @@ static struct {
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int starting_here __attribute__((tls_model("initial-exec")));
 static atomic_uint pending_flags;
-static uint32_t ancestors[MAX_ANCESTORS];
-unsigned lifecycle_n_ancestors;
 static int atfork_installed;
 
 /* ---- configuration ------------------------------------------------------------- */
@@ -133,14 +129,6 @@ void lifecycle_flag(uint32_t flag)
 	apply_flags();
 }
 
-int lifecycle_is_ancestor(uint32_t pid)
-{
-	for (unsigned i = 0; i < lifecycle_n_ancestors; i++)
-		if (ancestors[i] == pid)
-			return 1;
-	return 0;
-}
-
 /* Register this process; 0 or -1 (warned). */
 static int register_self(void)
 {
@@ -200,8 +188,6 @@ static void fork_child(void)
 	pthread_mutex_unlock(&start_lock);
 	if (atomic_load(&lc.phase) != PHASE_ON)
 		return;
-	if (lifecycle_n_ancestors < MAX_ANCESTORS)
-		ancestors[lifecycle_n_ancestors++] = lc.pid;
 	lc.proc = NULL;
 	lc.proc_idx = -1;
 	atomic_store(&lc.phase, PHASE_FORKED);

@@ -66,15 +66,4 @@ int lifecycle_disabled(void);
 /* Set a TTMEM_PROC_F_* flag on our registry entry (remembered if early). */
 void lifecycle_flag(uint32_t flag);
 
-/* Whether `pid` is a process this one was forked from (its entries are not
- * ours to free, though we inherited the objects). */
-int lifecycle_is_ancestor(uint32_t pid);
-
-/* Whether this process was forked from a tracked one (it has ancestors). */
-extern unsigned lifecycle_n_ancestors;
-static inline int lifecycle_forked(void)
-{
-	return lifecycle_n_ancestors != 0;
-}
-
 #endif /* TTMEM_PRELOAD_LIFECYCLE_H */

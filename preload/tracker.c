@@ -329,23 +329,17 @@ void tracker_on_free(const void *buffer)
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
-	struct ttmem_entry out;
 
 	if (abi_buffer_key(buffer, &b) != 0 || chips_of(&b, &c) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
+	/* Only our own entries go: a forked child destroying a buffer object
+	 * it inherited leaves its parent's entry alone (ttmem_remove removes
+	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (!lifecycle_forked()) {
-			ttmem_remove(lc.table, &k, NULL);
-			continue;
-		}
-		if (ttmem_remove(lc.table, &k, &out) == 0 && out.pid != lc.pid &&
-		    lifecycle_is_ancestor(out.pid))
-			/* A forked child destroying a buffer object it inherited:
-			 * the memory is its parent's and stays in use. */
-			ttmem_insert(lc.table, &out);
+		ttmem_remove(lc.table, &k, NULL);
 	}
 	TRACKER_END;
 }

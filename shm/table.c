@@ -8,7 +8,8 @@
  * FREE -> BUSY on its first free slot, seven relaxed payload stores straight
  * from the entry, one meta byte, one release store of LIVE.  A remove: group
  * 0's meta line (fingerprint matches only), group 1's when the key is not
- * there, the matching slots' ctl and key, one CAS LIVE -> BUSY, one release
+ * there, the matching slots' ctl, key and owner pid (only the caller's own
+ * entry is removed), one CAS LIVE -> BUSY, one release
  * store of FREE.  The ctl values of these transitions are one add each (the
  * low word is known exactly).  Anything else (the key already there, a lost
  * CAS race, full groups) hands over, before changing anything, to
@@ -345,14 +346,19 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 				if (TTMEM_CTL_STATE(c) != TTMEM_SLOT_LIVE || TTMEM_CTL_TAG(c) != etag ||
 				    !key_matches(s, addr, kw))
 					break;
+				/* Only our own entry (see ttmem_remove). */
+				uint64_t w3 = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+				if ((uint32_t)w3 != t->pid)
+					break;
 				if (!ttmem_slot_claim(t, si, &c, &busy))
 					continue; /* c reloaded: look again */
-				/* Ours (BUSY): read what we need before FREE. */
+				/* Ours (BUSY; the claim validated the sequence, so
+				 * w3 is this entry's): read what we need before FREE. */
 				if (out) {
 					ttmem_payload_load(s, w);
 				} else {
 					w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
-					w[3] = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+					w[3] = w3;
 				}
 				ttmem_slot_release_free(t, si, busy);
 				if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
@@ -374,9 +380,11 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 }
 
 /* The slot of group `g` among the fingerprint matches `mb` that holds the
- * key live in the current epoch (ctl in *c), or -1. */
+ * key live in the current epoch and owned by this process (ctl in *c, payload
+ * word 3 in *w3), or -1. */
 static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, uint64_t g,
-				uint64_t mb, uint64_t addr, uint64_t kw, uint32_t etag, uint64_t *c)
+				uint64_t mb, uint64_t addr, uint64_t kw, uint32_t etag, uint64_t *c,
+				uint64_t *w3)
 {
 	for (; mb; mb &= mb - 1) {
 		uint64_t si = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
@@ -384,14 +392,20 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
 		*c = atomic_load_explicit(&s->ctl, memory_order_acquire);
 		b->dbg.slots_visited++;
 		if (TTMEM_CTL_STATE(*c) == TTMEM_SLOT_LIVE && TTMEM_CTL_TAG(*c) == etag &&
-		    key_matches(s, addr, kw))
-			return (int64_t)si;
+		    key_matches(s, addr, kw)) {
+			*w3 = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+			if ((uint32_t)*w3 == t->pid)
+				return (int64_t)si;
+		}
 	}
 	return -1;
 }
 
 /* The fast path: find the key (group 0's meta line first, group 1's only
- * when not there), claim it at the first try, free it. */
+ * when not there), claim it at the first try, free it.  Only an entry of
+ * this process (its pid in payload word 3, read with the key: one compare)
+ * is removed; another process's entry of the key is left alone and the
+ * remove is unmatched. */
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
 	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
@@ -401,13 +415,15 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
 	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
 	struct ttmem_probe p;
-	uint64_t addr = k->address, kw = ttmem_keyword(k), c = 0, busy;
+	uint64_t addr = k->address, kw = ttmem_keyword(k), c = 0, w3 = 0, busy;
 
 	ttmem_probe_init(t, k, &p);
-	int64_t si = find_live(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw, etag, &c);
+	int64_t si = find_live(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw, etag,
+			       &c, &w3);
 	if (si < 0) {
 		b->dbg_rm_g1++;
-		si = find_live(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw, etag, &c);
+		si = find_live(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw, etag,
+			       &c, &w3);
 		if (si < 0) {
 			b->unmatched++;
 			ttmem_batch_event(b);
@@ -426,14 +442,15 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 								      memory_order_acquire), 0))
 		return remove_full(t, k, out, b, p, etag);
 
-	/* Ours (BUSY): read what we need, then meta = 0 and FREE with release
+	/* Ours (BUSY; the claim validated the sequence, so w3 is this
+	 * entry's): read what we need, then meta = 0 and FREE with release
 	 * (as ttmem_slot_release_free). */
 	uint64_t w[TTMEM_PAYLOAD_WORDS];
 	if (out) {
 		ttmem_payload_load(s, w);
 	} else {
 		w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
-		w[3] = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+		w[3] = w3;
 	}
 	ttmem_meta_set(t->meta, (uint64_t)si, 0);
 	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);

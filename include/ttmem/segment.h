@@ -56,6 +56,11 @@
  *   insert: FREE -> BUSY(me); write payload; meta = fingerprint;
  *           ctl = LIVE(epoch) with release.
  *   remove: LIVE -> BUSY(me); read payload; meta = 0; ctl = FREE with release.
+ *           Only an entry owned by the remover's process (its pid in payload
+ *           word 3, read with the key before the CAS) is removed: a process
+ *           never frees another's entry (a forked child destroying an object
+ *           it inherited leaves the parent's entry alone); dead processes'
+ *           entries are reclaimed by inserts and reap.
  *   Meta is set while the slot is BUSY, before LIVE, and cleared before FREE,
  *   so a LIVE slot always has a non-zero meta byte.
  *

@@ -179,9 +179,13 @@ enum ttmem_insert_result {
 int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e);
 
 /*
- * Remove the live entry with this key; when `out` is not NULL, copy it there.
- * Returns 0, or TTMEM_ENOTFOUND (counted as unmatched) when the key is not
- * live in the current epoch (never inserted, already removed, or cleared).
+ * Remove the live entry with this key owned by the calling process (the pid
+ * the handle registered); when `out` is not NULL, copy it there.  Returns 0,
+ * or TTMEM_ENOTFOUND (counted as unmatched) when the key is not live in the
+ * current epoch (never inserted, already removed, or cleared) or its entry
+ * belongs to another process: that entry is left alone (one process owns a
+ * chip's buffer; entries of dead processes are reclaimed by insert and
+ * ttmem_reap, never by another process's remove).
  */
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 

@@ -436,3 +436,62 @@ Test(table, modules_intern)
 	cr_assert_eq(last, -ENOSPC);
 	cr_assert_eq(CNT(t, module_drops), 7);
 }
+
+/* Process B (a forked child, registered by itself) removes key K that process
+ * A (the parent) inserted: unmatched, A's entry intact; then A removes it. */
+static int remove_others_child(void *arg)
+{
+	const struct ttmem_key *k = arg;
+	struct ttmem_table *c = NULL;
+	struct ttmem_entry out;
+	if (ttmem_table_open(&c, path, NULL, NULL, 0) != 0)
+		return 1;
+	int idx = ttmem_proc_register(c);
+	if (idx < 0 || idx == ttmem_table_proc_index(t))
+		return 2;
+	if (ttmem_remove(c, k, &out) != TTMEM_ENOTFOUND)
+		return 3;
+	if (ttmem_remove(c, k, NULL) != TTMEM_ENOTFOUND)
+		return 4;
+	ttmem_flush(c);
+	const struct ttmem_proc *p = &ttmem_table_procs(c)[idx];
+	if (atomic_load(&p->unmatched) != 2 || atomic_load(&p->frees) != 0)
+		return 5;
+	ttmem_proc_exit(c, idx);
+	ttmem_table_close(c);
+	return 0;
+}
+
+Test(table, remove_leaves_other_process_entry)
+{
+	struct ttmem_entry e = mk_entry(0, TTMEM_SPACE_DRAM, 0x4000000, 64 << 20), out;
+	cr_assert_eq(ttmem_insert(t, &e), TTMEM_INSERTED);
+	ttmem_flush(t);
+
+	cr_assert_eq(wait_child(fork_child(remove_others_child, &e.key)), 0);
+
+	/* A's entry: still there, still A's, A's live bytes untouched. */
+	struct ttmem_snapshot s = { 0 };
+	cr_assert_eq(ttmem_snapshot(t, &s), 0);
+	cr_assert_eq(s.count, 1);
+	cr_assert_eq(s.entries[0].key.address, e.key.address);
+	cr_assert_eq(s.entries[0].pid, (uint32_t)getpid());
+	cr_assert_eq(s.entries[0].proc, (uint16_t)ttmem_table_proc_index(t));
+	cr_assert_eq(s.entries[0].size, e.size);
+	ttmem_snapshot_free(&s);
+	uint64_t live = atomic_load(&me()->live_bytes), frees = atomic_load(&me()->frees);
+	cr_assert_eq(live, e.size);
+	cr_assert_eq(frees, 0);
+	uint64_t unmatched = atomic_load(&ttmem_table_header(t)->counters.unmatched);
+	cr_assert_eq(unmatched, 2);
+
+	/* The owner's remove. */
+	cr_assert_eq(ttmem_remove(t, &e.key, &out), 0);
+	cr_assert_eq(out.size, e.size);
+	cr_assert_eq(out.pid, (uint32_t)getpid());
+	ttmem_flush(t);
+	live = atomic_load(&me()->live_bytes);
+	frees = atomic_load(&me()->frees);
+	cr_assert_eq(live, 0);
+	cr_assert_eq(frees, 1);
+}
