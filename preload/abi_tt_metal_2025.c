@@ -149,7 +149,25 @@ struct check_state {
 	unsigned generation;    /* forget_generation when it was checked */
 	unsigned countdown;     /* unchecked buffers left before the next check */
 };
-static __thread struct check_state tls_check __attribute__((tls_model("initial-exec")));
+
+/*
+ * A thread's buffers mostly live on one chip: the last chip pointer and its
+ * id are kept per thread, valid while no device was closed since (a closed
+ * device's address may be reused by a new device with another id).
+ */
+struct last_chip_state {
+	uintptr_t dev;
+	unsigned generation;
+	uint32_t id;
+};
+
+/* All of this file's per-thread state in one block: one TLS address per
+ * event instead of one per variable. */
+static __thread struct {
+	struct check_state check;
+	struct last_chip_state chip;
+	uintptr_t note_a, note_d;   /* allocator and device of the last note */
+} abi_tls __attribute__((tls_model("initial-exec")));
 
 static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
 {
@@ -199,7 +217,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			if (passed < CHECK_FIRST)
 				passed = atomic_fetch_add_explicit(&checks_passed, 1,
 								   memory_order_relaxed) + 1;
-			tls_check = (struct check_state){ (uintptr_t)out->device, gen,
+			abi_tls.check = (struct check_state){ (uintptr_t)out->device, gen,
 				passed < CHECK_FIRST ? 1u : CHECK_EVERY };
 			return 0;
 		}
@@ -223,7 +241,7 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 	const void *dev;
 	uint64_t size_f;
 	uint32_t type_f;
-	struct check_state *cs = &tls_check;
+	struct check_state *cs = &abi_tls.check;
 
 	if (!b)
 		return -1;
@@ -433,18 +451,6 @@ static int mesh_resolve(const void *dev, struct abi_chips *out)
 	return 0;
 }
 
-/*
- * A thread's buffers mostly live on one chip: the last chip pointer and its
- * id are kept per thread, valid while no device was closed since (a closed
- * device's address may be reused by a new device with another id).
- */
-struct last_chip {
-	uintptr_t dev;
-	unsigned generation;
-	uint32_t id;
-};
-static __thread struct last_chip last_chip __attribute__((tls_model("initial-exec")));
-
 static __attribute__((noinline)) int device_chips_slow(const void *dev, struct abi_chips *out,
 							unsigned gen)
 {
@@ -456,7 +462,7 @@ static __attribute__((noinline)) int device_chips_slow(const void *dev, struct a
 		out->n = 1;
 		out->is_mesh = 0;
 		out->id[0] = (uint32_t)device_id(dev);
-		last_chip = (struct last_chip){ (uintptr_t)dev, gen, out->id[0] };
+		abi_tls.chip = (struct last_chip_state){ (uintptr_t)dev, gen, out->id[0] };
 		return 0;
 	default:
 		return -1;
@@ -470,10 +476,11 @@ __attribute__((always_inline)) inline int abi_device_chips(const void *dev, stru
 
 	if (!dev)
 		return -1;
-	if (__builtin_expect(last_chip.dev == (uintptr_t)dev && last_chip.generation == gen, 1)) {
+	if (__builtin_expect(abi_tls.chip.dev == (uintptr_t)dev &&
+			     abi_tls.chip.generation == gen, 1)) {
 		out->n = 1;
 		out->is_mesh = 0;
-		out->id[0] = last_chip.id;
+		out->id[0] = abi_tls.chip.id;
 		return 0;
 	}
 	return device_chips_slow(dev, out, gen);
@@ -587,14 +594,14 @@ static inline unsigned alloc_hash(uintptr_t a)
 	return (unsigned)(h >> 56) % NALLOCATORS;
 }
 
-/* The same allocator and device as this thread's last buffer: known. */
-static __thread uintptr_t note_last_a, note_last_d __attribute__((tls_model("initial-exec")));
+/* The same allocator and device as this thread's last buffer: known
+ * (abi_tls.note_a, abi_tls.note_d). */
 
 static __attribute__((noinline)) void allocator_note_slow(uintptr_t a, const void *device,
 							  const struct abi_chips *c)
 {
-	note_last_a = a;
-	note_last_d = (uintptr_t)device;
+	abi_tls.note_a = a;
+	abi_tls.note_d = (uintptr_t)device;
 	int64_t chip = c->is_mesh ? -1 : (int64_t)c->id[0];
 	unsigned h = alloc_hash(a);
 
@@ -632,7 +639,8 @@ __attribute__((always_inline)) inline void abi_allocator_note(const void *alloca
 {
 	uintptr_t a = (uintptr_t)allocator;
 
-	if (__builtin_expect(a == note_last_a && (uintptr_t)device == note_last_d && !c->is_mesh, 1))
+	if (__builtin_expect(a == abi_tls.note_a && (uintptr_t)device == abi_tls.note_d &&
+			     !c->is_mesh, 1))
 		return;
 	allocator_note_slow(a, device, c);
 }

@@ -72,13 +72,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* `note`: remember the buffer's allocator for bulk frees (allocations only:
+ * a free leaves no entry for a bulk free to release). */
 static inline __attribute__((always_inline)) int chips_of(const struct abi_buffer *b,
-							   struct abi_chips *c)
+							   struct abi_chips *c, int note)
 {
 	if (b->trusted & ABI_T_DEVICE) {
 		if (abi_device_chips(b->device, c) != 0)
 			return -1;
-		abi_allocator_note(b->allocator, b->device, c);
+		if (note)
+			abi_allocator_note(b->allocator, b->device, c);
 		return 0;
 	}
 	/* The ABI profile no longer vouches for the device: partly tracked. */
@@ -314,7 +317,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	struct abi_chips c;
 	struct ttmem_entry e;
 
-	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c) != 0)
+	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c, 1) != 0)
 		goto leave_;
 	if (b.device)
 		note_chips(b.device, &c);
@@ -330,7 +333,7 @@ void tracker_on_free(const void *buffer)
 	struct abi_chips c;
 	struct ttmem_key k;
 
-	if (abi_buffer_key(buffer, &b) != 0 || chips_of(&b, &c) != 0)
+	if (abi_buffer_key(buffer, &b) != 0 || chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
