@@ -132,17 +132,21 @@ static uint8_t coarse_type(const void *b)
  * binary, not of a buffer: the first CHECK_FIRST buffers of the process are
  * all checked against the getters, which proves the profile (or switches it
  * off) at the very first buffer.  After that a thread checks one buffer in
- * CHECK_EVERY, and every buffer whose device pointer is not the one of its
- * last checked buffer: a device pointer read from a field is only ever
- * called through (abi_device_chips) after a buffer carrying it passed the
- * check.  The countdown and the last checked device are per thread, so the
- * unchecked path touches no shared cache line that is written.
+ * CHECK_EVERY, every buffer whose device pointer is not the one of its last
+ * checked buffer, every buffer read after a device close, and every buffer
+ * whose size (allocations) or type field looks wrong: a device pointer read
+ * from a field is only ever called through (abi_device_chips) after a buffer
+ * carrying it passed the check.  The countdown and the last checked device
+ * are per thread, so the unchecked path writes no shared cache line; it
+ * reads one shared word, forget_generation.
  */
 #define CHECK_FIRST 256u
 #define CHECK_EVERY 64u
 
 static atomic_uint checks_passed;        /* saturates at CHECK_FIRST */
-static atomic_uint forget_generation;    /* bumped by abi_device_forget */
+/* Bumped by abi_device_forget (closes) and when the profile is switched
+ * off: voids every thread's last chip and last check. */
+static atomic_uint forget_generation;
 
 struct check_state {
 	uintptr_t dev;          /* device of the last checked buffer */
