@@ -140,6 +140,25 @@ TTMEM_HIDDEN void ttmem_batch_flush_for(struct ttmem_table *t);
 TTMEM_HIDDEN void ttmem_handles_add(struct ttmem_table *t);
 TTMEM_HIDDEN void ttmem_handles_remove(struct ttmem_table *t);
 
+/* ---- registry.c ------------------------------------------------------------------ */
+
+/* A registry entry's ctl: state, generation, pid (segment.h). */
+#define PCTL_STATE(c) ((uint32_t)((c) & 0xffu))
+#define PCTL_GEN(c) ((uint32_t)(((c) >> 8) & 0xffffffu))
+#define PCTL_PID(c) ((uint32_t)((c) >> 32))
+#define PCTL_MAKE(pid, gen, state) \
+	(((uint64_t)(pid) << 32) | ((uint64_t)((gen) & 0xffffffu) << 8) | (uint64_t)(state))
+
+/* ---- reap.c ---------------------------------------------------------------------- */
+
+/* Test hook (NULL in production): called by ttmem_reap at its check-then-act
+ * points, so that a test can recycle a registry entry exactly there.
+ * `where`: TTMEM_REAP_HOOK_SLOT after a dead owner's slot was claimed, before
+ * its live_at_exit is added; TTMEM_REAP_HOOK_PROC after registry entry
+ * `proc` was judged dead, before it is claimed and marked. */
+enum { TTMEM_REAP_HOOK_SLOT = 1, TTMEM_REAP_HOOK_PROC = 2 };
+extern TTMEM_HIDDEN void (*ttmem_reap_test_hook)(struct ttmem_table *t, int where, uint32_t proc);
+
 /* ---- liveness.c ------------------------------------------------------------------ */
 
 /* 1 when the process that owns slot entries (registry `proc`, `pid`) is gone:

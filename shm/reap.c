@@ -13,22 +13,33 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "hash.h"
 
 enum { V_UNKNOWN = 0, V_KEEP, V_REAP, V_REAP_KILLED };
 
+void (*ttmem_reap_test_hook)(struct ttmem_table *t, int where, uint32_t proc);
+
 /* What to do with entries of (proc, pid); verdicts of RUNNING entries cached
- * per call in v[] (pid + verdict) since they cost system calls. */
+ * per call in v[] (pid, the registry entry's generation when judged, and the
+ * verdict) since they cost system calls.  *gen: that generation. */
 static int verdict(struct ttmem_table *t, uint64_t *v, uint32_t proc, uint32_t pid,
-		   int include_exited)
+		   int include_exited, uint32_t *gen)
 {
+	*gen = 0;
 	if ((int32_t)proc == t->proc_idx && pid == t->pid)
 		return V_KEEP;
 	if (proc >= t->proc_capacity)
 		return V_REAP;
-	if (v && (uint32_t)(v[proc] >> 32) == pid && (v[proc] & 0xff))
+	if (v && (uint32_t)(v[proc] >> 32) == pid && (v[proc] & 0xff)) {
+		*gen = PCTL_GEN(v[proc]);
 		return (int)(v[proc] & 0xff);
+	}
+	/* The generation before the verdict: if the entry is recycled after
+	 * this load, liveness sees another pid (UNKNOWN: no live_at_exit). */
+	uint64_t c0 = atomic_load_explicit(&t->procs[proc].ctl, memory_order_acquire);
+	*gen = PCTL_GEN(c0);
 	int r;
 	switch (ttmem_proc_liveness(t, (uint16_t)proc, pid)) {
 	case TTMEM_LIVENESS_RUNNING: r = V_KEEP; break;
@@ -37,8 +48,22 @@ static int verdict(struct ttmem_table *t, uint64_t *v, uint32_t proc, uint32_t p
 	default: r = V_REAP; break;
 	}
 	if (v)
-		v[proc] = ((uint64_t)pid << 32) | (uint64_t)r;
+		v[proc] = PCTL_MAKE(pid, *gen, (uint32_t)r);
 	return r;
+}
+
+/* Whether registry entry `proc` is still the one judged (pid, generation)
+ * and not being re-filled: then what its process held at its death may be
+ * added to its live_at_exit.  (A recycle needs the entry dead or EXITED and
+ * a full registry; one between this check and the add is not excluded: that
+ * would take a second recycle-worthy event within a few instructions.) */
+static int still_judged(struct ttmem_table *t, uint32_t proc, uint32_t pid, uint32_t gen)
+{
+	uint64_t c = atomic_load_explicit(&t->procs[proc].ctl, memory_order_acquire);
+	uint32_t st = PCTL_STATE(c);
+	return PCTL_PID(c) == pid && PCTL_GEN(c) == gen &&
+	       (st == TTMEM_PROC_RUNNING || st == TTMEM_PROC_EXITED) &&
+	       __atomic_load_n(&t->procs[proc].pid, __ATOMIC_RELAXED) == pid;
 }
 
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally)
@@ -77,8 +102,8 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 				break;
 			}
 			ttmem_payload_load(s, w);
-			uint32_t proc = (uint16_t)(w[3] >> 32), pid = (uint32_t)w[3];
-			int vd = verdict(t, v, proc, pid, include_exited);
+			uint32_t proc = (uint16_t)(w[3] >> 32), pid = (uint32_t)w[3], gen;
+			int vd = verdict(t, v, proc, pid, include_exited, &gen);
 			if (vd == V_KEEP)
 				break;
 			if (!ttmem_slot_claim(t, si, &c, &busy))
@@ -87,7 +112,10 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 			ttmem_slot_release_free(t, si, busy);
 			ttmem_owner_release(t, b, proc, pid, w[2]);
 			uint8_t type = (uint8_t)(w[1] >> 40), owner = (uint8_t)(w[1] >> 48);
-			if (vd == V_REAP_KILLED && type < TTMEM_MAX_TYPES && owner < TTMEM_MAX_OWNERS)
+			if (ttmem_reap_test_hook)
+				ttmem_reap_test_hook(t, TTMEM_REAP_HOOK_SLOT, proc);
+			if (vd == V_REAP_KILLED && type < TTMEM_MAX_TYPES && owner < TTMEM_MAX_OWNERS &&
+			    still_judged(t, proc, pid, gen))
 				atomic_fetch_add_explicit(&t->procs[proc].live_at_exit[owner][type], w[2],
 							  memory_order_relaxed);
 			if (tally) {
@@ -101,21 +129,34 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 		}
 	}
 
-	/* Registry entries of processes that died without exiting. */
+	/* Registry entries of processes that died without exiting.  Claim
+	 * first, write after: the entry is taken from RUNNING (the exact ctl
+	 * judged: same pid and generation) to CLAIMING by this process, which
+	 * no one recycles while we live (and anyone may once we are dead), so
+	 * the writes below can only land in the dead process's entry; then
+	 * EXITED with its pid and generation, with release.  Writing first (as
+	 * before) could mark a process that had recycled the entry meanwhile
+	 * (registry full) KILLED, with its live bytes zeroed. */
+	uint32_t self = (uint32_t)getpid();
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];
 		uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
-		if ((c & 0xff) != TTMEM_PROC_RUNNING || i == me)
+		if (PCTL_STATE(c) != TTMEM_PROC_RUNNING || i == me)
 			continue;
-		if (ttmem_proc_liveness(t, (uint16_t)i, (uint32_t)(c >> 32)) != TTMEM_LIVENESS_DEAD)
+		if (ttmem_proc_liveness(t, (uint16_t)i, PCTL_PID(c)) != TTMEM_LIVENESS_DEAD)
 			continue;
+		if (ttmem_reap_test_hook)
+			ttmem_reap_test_hook(t, TTMEM_REAP_HOOK_PROC, i);
+		uint64_t held = PCTL_MAKE(self, PCTL_GEN(c), TTMEM_PROC_CLAIMING);
+		if (!atomic_compare_exchange_strong_explicit(&p->ctl, &c, held, memory_order_acq_rel,
+							     memory_order_relaxed))
+			continue; /* recycled, exited or reaped meanwhile: not ours */
 		__atomic_fetch_or(&p->flags, TTMEM_PROC_F_KILLED, __ATOMIC_RELAXED);
 		atomic_store_explicit(&p->exited_ns, ttmem_now_ns(), memory_order_relaxed);
 		atomic_store_explicit(&p->live_bytes, 0, memory_order_relaxed);
 		/* Release: flags and exited_ns before the state. */
-		atomic_compare_exchange_strong_explicit(&p->ctl, &c,
-							(c & ~UINT64_C(0xff)) | TTMEM_PROC_EXITED,
-							memory_order_release, memory_order_relaxed);
+		atomic_store_explicit(&p->ctl, PCTL_MAKE(PCTL_PID(c), PCTL_GEN(c), TTMEM_PROC_EXITED),
+				      memory_order_release);
 	}
 	free(v);
 	ttmem_batch_flush(b);

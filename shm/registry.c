@@ -14,12 +14,6 @@
 
 #include "internal.h"
 
-#define PCTL_STATE(c) ((uint32_t)((c) & 0xffu))
-#define PCTL_GEN(c) ((uint32_t)(((c) >> 8) & 0xffffffu))
-#define PCTL_PID(c) ((uint32_t)((c) >> 32))
-#define PCTL_MAKE(pid, gen, state) \
-	(((uint64_t)(pid) << 32) | ((uint64_t)((gen) & 0xffffffu) << 8) | (uint64_t)(state))
-
 static ssize_t read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -253,7 +253,9 @@ struct ttmem_device_info {
 
 enum ttmem_proc_state {
 	TTMEM_PROC_FREE = 0,
-	TTMEM_PROC_CLAIMING = 1,         /* being filled by `ctl` pid */
+	TTMEM_PROC_CLAIMING = 1,         /* being filled (registration) or marked
+					  * (reap: KILLED, then EXITED with the
+					  * dead pid) by `ctl` pid */
 	TTMEM_PROC_RUNNING = 2,
 	TTMEM_PROC_EXITED = 3,           /* exited normally (atexit ran) */
 };

@@ -242,7 +242,10 @@ int ttmem_clear(struct ttmem_table *t);
  * Reclaim entries of dead processes (and of exited ones when `include_exited`),
  * slots left BUSY by dead writers, and registry entries of dead processes
  * (marked exited, with TTMEM_PROC_F_KILLED; what they still held is added to
- * their live_at_exit).  Also frees slots of cleared epochs.  Adds what it
+ * their live_at_exit).  A registry entry is claimed (CAS from the RUNNING
+ * value judged to CLAIMING by the reaper) before anything is written to it,
+ * and live_at_exit is only added to while the entry still has the dead pid
+ * and generation: an entry recycled meanwhile by a new process is left alone.  Also frees slots of cleared epochs.  Adds what it
  * removed to *tally per owner and type (may be NULL).  Reads every slot:
  * O(capacity).  Returns the number of entries reclaimed (counted in
  * header.counters.reclaimed; reset BUSY slots in stuck_freed).

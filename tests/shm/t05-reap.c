@@ -228,3 +228,92 @@ Test(reap, reap_dead_and_exited)
 	ttmem_table_close(t);
 	unlink(path);
 }
+
+/* ---- a registry entry recycled in the middle of a reap ---------------------- */
+
+/* The library's test hook and its points (shm/internal.h; NULL in
+ * production). */
+extern void (*ttmem_reap_test_hook)(struct ttmem_table *t, int where, uint32_t proc);
+enum { HOOK_SLOT = 1, HOOK_PROC = 2 };
+
+static struct {
+	int where;                /* HOOK_SLOT or HOOK_PROC */
+	uint32_t target;          /* registry index to recycle */
+	int fired;
+	struct child_plan plan;   /* the recycler */
+	pid_t pid;
+	int idx;
+} rh;
+
+/* At the chosen point, once: start a live process that registers into the
+ * full registry, recycling the dead process's entry `target`. */
+static void recycle_hook(struct ttmem_table *t, int where, uint32_t proc)
+{
+	(void)t;
+	if (rh.fired || where != rh.where || proc != rh.target)
+		return;
+	rh.fired = 1;
+	rh.pid = start_child(&rh.plan, &rh.idx);
+}
+
+/* Registry of 2: this process and A.  A dies; at `where` the reap has judged
+ * A (its registry entry, or one of its slots) and a new process takes A's
+ * entry before the reap writes anything about A.  The recycler's entry must
+ * stay exactly what it made of it: not marked, its live bytes its own,
+ * nothing added to its live_at_exit. */
+static void recycled_during_reap(int where, int a_entries)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "recyc");
+	struct ttmem_table *t = seg_open_cap(path, 1024, 2);
+	cr_assert_geq(ttmem_proc_register(t), 0);
+	struct child_plan a = { .path = path, .n = a_entries, .dev = 1 };
+	int aidx;
+	pid_t apid = start_child(&a, &aidx);
+	kill_child(apid);
+	memset(&rh, 0, sizeof(rh));
+	rh.where = where;
+	rh.target = (uint32_t)aidx;
+	rh.plan.path = path;
+	rh.plan.n = 1;   /* one entry of 100 bytes */
+	rh.plan.dev = 5;
+	ttmem_reap_test_hook = recycle_hook;
+	int64_t n = ttmem_reap(t, 0, NULL);
+	ttmem_reap_test_hook = NULL;
+	cr_assert(rh.fired, "the hook did not run");
+
+	/* Read it all while the recycler lives, then end it (before any
+	 * assertion: a failing one must not leave it behind). */
+	const struct ttmem_proc *p = &ttmem_table_procs(t)[rh.idx];
+	uint64_t ctl = atomic_load(&p->ctl);
+	uint32_t flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
+	uint64_t exited = atomic_load(&p->exited_ns), live = atomic_load(&p->live_bytes);
+	uint64_t at_exit = 0;
+	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
+		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
+			at_exit += atomic_load(&p->live_at_exit[o][ty]);
+	enum ttmem_liveness lv = ttmem_proc_liveness(t, (uint16_t)rh.idx, (uint32_t)rh.pid);
+	kill_child(rh.pid);
+
+	cr_assert_eq(n, a_entries);
+	cr_assert_eq((uint32_t)rh.idx, rh.target, "the recycler did not take the dead entry");
+	cr_assert_eq((uint32_t)(ctl >> 32), (uint32_t)rh.pid);
+	cr_assert_eq(ctl & 0xff, TTMEM_PROC_RUNNING);
+	cr_assert_eq(lv, TTMEM_LIVENESS_RUNNING);
+	cr_assert(!(flags & TTMEM_PROC_F_KILLED), "recycled entry marked killed");
+	cr_assert_eq(exited, 0, "recycled entry given an exit time");
+	cr_assert_eq(live, 100, "recycled entry's live bytes: %llu", (unsigned long long)live);
+	cr_assert_eq(at_exit, 0, "recycled entry's live_at_exit: %llu", (unsigned long long)at_exit);
+	ttmem_table_close(t);
+	unlink(path);
+}
+
+Test(reap, entry_recycled_before_marking)
+{
+	recycled_during_reap(HOOK_PROC, 0);
+}
+
+Test(reap, entry_recycled_before_live_at_exit)
+{
+	recycled_during_reap(HOOK_SLOT, 2);
+}
