@@ -169,6 +169,9 @@ TTMEM_HIDDEN int ttmem_owner_dead(struct ttmem_table *t, uint32_t proc, uint32_t
 TTMEM_HIDDEN int ttmem_claimer_dead(struct ttmem_table *t, uint32_t idx);
 /* kill(pid, 0) plus /proc start time: 1 alive, 0 dead. */
 TTMEM_HIDDEN int ttmem_pid_alive(uint32_t pid, uint64_t start_time);
+/* 1 when the process claiming a registry entry (ctl pid `pid`, no start time
+ * published yet) is gone: kill(pid, 0) alone.  errno preserved. */
+TTMEM_HIDDEN int ttmem_claiming_pid_dead(uint32_t pid);
 
 /* ---- slot.c: the transitions shared by table, sweep, reap ------------------------ */
 

@@ -88,6 +88,15 @@ static int proc_mounted(void)
 	return k == 1;
 }
 
+int ttmem_claiming_pid_dead(uint32_t pid)
+{
+	int saved = errno;
+	int dead = pid == 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+
+	errno = saved;
+	return dead;
+}
+
 int ttmem_pid_alive(uint32_t pid, uint64_t start_time)
 {
 	char state = 0;
@@ -173,12 +182,8 @@ int ttmem_claimer_dead(struct ttmem_table *t, uint32_t idx)
 	case TTMEM_PROC_EXITED:
 		/* An EXITED process may still have threads writing: ask. */
 		return !entry_alive(t, idx, c);
-	case TTMEM_PROC_CLAIMING: {
-		int saved = errno;
-		int dead = pid == 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
-		errno = saved;
-		return dead;
-	}
+	case TTMEM_PROC_CLAIMING:
+		return ttmem_claiming_pid_dead(pid);
 	default:
 		return 1; /* never registered: no one can hold the slot */
 	}

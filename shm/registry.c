@@ -78,12 +78,8 @@ static int recyclable(const struct ttmem_proc *p, uint64_t c)
 		return 1;
 	case TTMEM_PROC_RUNNING:
 		return !ttmem_pid_alive(pid, __atomic_load_n(&p->start_time, __ATOMIC_RELAXED));
-	case TTMEM_PROC_CLAIMING: {
-		int saved = errno;
-		int dead = pid == 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
-		errno = saved;
-		return dead;
-	}
+	case TTMEM_PROC_CLAIMING:
+		return ttmem_claiming_pid_dead(pid);
 	default:
 		return 0;
 	}

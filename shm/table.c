@@ -133,6 +133,30 @@ static inline uint64_t entry_w1(const struct ttmem_entry *e)
 }
 
 /*
+ * Publish an entry into slot `idx`, which the caller holds BUSY: payload
+ * straight from the entry (the handle's identity in word 3, whatever e->pid /
+ * e->proc say), meta, then `live` (the LIVE ctl value) with release, which
+ * pairs with the acquire ctl loads of readers and removers.
+ */
+static inline void publish_entry(struct ttmem_table *t, const struct ttmem_batch *b,
+				 uint64_t idx, const struct ttmem_entry *e, uint8_t fp,
+				 uint64_t live)
+{
+	struct ttmem_slot *s = &t->slots[idx];
+	uint64_t *dst = ttmem_slot_words(s);
+
+	__atomic_store_n(&dst[0], e->key.address, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[1], entry_w1(e), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[2], e->size, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[3], b->self_w3 | ((uint64_t)e->module << 48), __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[5], e->callsite, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
+	ttmem_meta_set(t->meta, idx, fp);
+	atomic_store_explicit(&s->ctl, live, memory_order_release);
+}
+
+/*
  * The whole insert, every case: the key live (replace in place) or of a
  * cleared epoch (reuse its slot), CAS races, full groups (claim_slow), drops.
  * ttmem_insert's fast path hands over here, having changed nothing, as soon
@@ -223,22 +247,9 @@ again:
 			return TTMEM_EFULL;
 		}
 	}
-claimed: {
-	/* Publish (as publish_live, the payload straight from the entry): the
-	 * handle's identity in word 3, whatever e->pid / e->proc say. */
-	struct ttmem_slot *s = &t->slots[idx];
-	uint64_t *dst = ttmem_slot_words(s);
-	__atomic_store_n(&dst[0], addr, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[1], entry_w1(e), __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[2], e->size, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[3], b->self_w3 | ((uint64_t)e->module << 48), __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[5], e->callsite, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
-	ttmem_meta_set(t->meta, (uint64_t)idx, p.fp);
-	atomic_store_explicit(&s->ctl, ttmem_ctl_next_low(busy, ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)),
-			      memory_order_release);
-}
+claimed:
+	publish_entry(t, b, (uint64_t)idx, e, p.fp,
+		      ttmem_ctl_next_low(busy, ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)));
 counted:
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
@@ -307,19 +318,8 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 								      memory_order_acquire), 0))
 		return insert_full(t, e, b, p, etag);
 
-	/* Publish (as publish_live, the payload straight from the entry): the
-	 * handle's identity in word 3, whatever e->pid / e->proc say. */
-	uint64_t *dst = ttmem_slot_words(s);
-	__atomic_store_n(&dst[0], addr, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[1], entry_w1(e), __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[2], e->size, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[3], b->self_w3 | ((uint64_t)e->module << 48), __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[5], e->callsite, __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
-	ttmem_meta_set(t->meta, idx, p.fp);
-	atomic_store_explicit(&s->ctl, c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)),
-			      memory_order_release);
+	publish_entry(t, b, idx, e, p.fp,
+		      c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)));
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
 	return TTMEM_INSERTED;
