@@ -122,7 +122,6 @@ static int name_identity(const char *name, dev_t *dev, ino_t *ino)
 
 static void sample(struct top *tp)
 {
-	struct ttmem_snapshot snap;
 	struct model_opts mo = { .device = -1, .pid = -1 };
 	struct timespec ts;
 	uint64_t bucket;
@@ -154,15 +153,14 @@ static void sample(struct top *tp)
 			return;
 		}
 	}
-	rc = ttmem_snapshot(tp->t, &snap);
+	rc = ttmem_snapshot_refresh(tp->t, &tp->snap);
 	if (rc < 0) {
 		snprintf(tp->status, sizeof(tp->status), "snapshot: %s", ttmem_strerror(rc));
 		return;
 	}
 	if (tp->have_model)
 		model_release(&tp->m);
-	tp->have_model = model_build(&tp->m, tp->t, &snap, &mo) == 0;
-	ttmem_snapshot_free(&snap);
+	tp->have_model = model_build(&tp->m, tp->t, &tp->snap, &mo) == 0;
 	if (!tp->have_model) {
 		snprintf(tp->status, sizeof(tp->status), "out of memory");
 		return;
@@ -344,6 +342,7 @@ int cmd_top(int argc, char **argv)
 	delscreen(scr);
 	if (tp.have_model)
 		model_release(&tp.m);
+	ttmem_snapshot_free(&tp.snap);
 	free(tp.hist);
 	ttmem_table_close(tp.t);
 	return VX_OK;

@@ -31,6 +31,7 @@ struct top {
 	struct ttmem_table *t;
 	dev_t dev;                     /* identity of the file behind the name */
 	ino_t ino;
+	struct ttmem_snapshot snap;    /* reused every refresh (no allocation, no page faults) */
 	int have_model;
 	struct model m;
 	char status[256];              /* the last error, shown on the title line */
