@@ -28,7 +28,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkfifo "$tmp/ready"
 
-banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	banner() { printf '\n== %s\n' "$*"; }
+fi
 
 echo "Watch it live from another terminal: $TTMEM top --shm $TTMEM_SHM"
 banner "ttmem clear: start from an empty table ($TTMEM_SHM)"
