@@ -298,6 +298,16 @@ void assert_usage_is_truth(const struct usage *u, const struct truth *t, const c
 				     where, d, type_names[ty], (unsigned long long)u->bytes[d][ty]);
 }
 
+const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid)
+{
+	const struct ttmem_proc *p = ttmem_table_procs(t);
+
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
+		if (p[i].pid == pid && (atomic_load(&p[i].ctl) & 0xff) != TTMEM_PROC_FREE)
+			return &p[i];
+	return NULL;
+}
+
 void assert_usage_zero(const struct usage *u, const char *where)
 {
 	for (unsigned d = 0; d < TTMEM_MAX_DEVICES; d++)

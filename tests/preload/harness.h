@@ -86,6 +86,9 @@ void assert_usage_is_truth(const struct usage *u, const struct truth *t, const c
 /* Assert every device and type is 0. */
 void assert_usage_zero(const struct usage *u, const char *where);
 
+/* The registry entry of `pid` (any state but free), or NULL. */
+const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid);
+
 /* Path of a build product, e.g. bpath("examples/bin/leak"). */
 const char *bpath(const char *rel);
 int file_exists(const char *path);

@@ -12,15 +12,6 @@
 
 #include "harness.h"
 
-static const struct ttmem_proc *registered(struct ttmem_table *t, uint32_t pid)
-{
-	const struct ttmem_proc *p = ttmem_table_procs(t);
-
-	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
-		if (p[i].pid == pid && (atomic_load(&p[i].ctl) & 0xff) != TTMEM_PROC_FREE)
-			return &p[i];
-	return NULL;
-}
 
 Test(p08_fork, child_frees_inherited_buffer, .timeout = 60)
 {
@@ -52,7 +43,7 @@ Test(p08_fork, child_frees_inherited_buffer, .timeout = 60)
 			int child = 0;
 			cr_assert_eq(sscanf(out, "child %d", &child), 1, "stdout: %s", out);
 			free(out);
-			const struct ttmem_proc *c = registered(t, (uint32_t)child);
+			const struct ttmem_proc *c = proc_of(t, (uint32_t)child);
 			cr_assert_not_null(c, "the child (pid %d) did not register", child);
 			cr_expect_eq(atomic_load(&c->ctl) & 0xff, TTMEM_PROC_EXITED);
 			cr_expect_eq(atomic_load(&c->frees), 0, "the child freed the parent's entry");
@@ -62,7 +53,7 @@ Test(p08_fork, child_frees_inherited_buffer, .timeout = 60)
 					cr_expect_eq(atomic_load(&c->live_at_exit[o][ty]), 0,
 						     "child live_at_exit[%d][%d] = %llu", o, ty,
 						     (unsigned long long)atomic_load(&c->live_at_exit[o][ty]));
-			const struct ttmem_proc *p = registered(t, (uint32_t)r.pid);
+			const struct ttmem_proc *p = proc_of(t, (uint32_t)r.pid);
 			cr_assert_not_null(p);
 			cr_expect_eq(atomic_load(&p->unmatched), 0);
 		}

@@ -15,15 +15,6 @@
 
 #include "harness.h"
 
-static const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid)
-{
-	const struct ttmem_proc *p = ttmem_table_procs(t);
-
-	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
-		if (p[i].pid == pid && (atomic_load(&p[i].ctl) & 0xff) != TTMEM_PROC_FREE)
-			return &p[i];
-	return NULL;
-}
 
 /* Follow every hold point, checking usage == truth; returns the status. */
 static int follow(struct run *r, const struct seg *s, int *holds)

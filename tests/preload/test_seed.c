@@ -16,15 +16,6 @@
 
 #include "harness.h"
 
-static const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid)
-{
-	const struct ttmem_proc *p = ttmem_table_procs(t);
-
-	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
-		if (p[i].pid == pid)
-			return &p[i];
-	return NULL;
-}
 
 /*
  * The device table: the preload published exactly the chips of the ground
