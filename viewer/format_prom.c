@@ -12,6 +12,8 @@
  * timestamps: the textfile collector refuses them.
  */
 #include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "viewer.h"
 
@@ -41,6 +43,40 @@ static void proc_labels(FILE *f, const struct model_proc *p)
 	fprintf(f, "pid=\"%" PRIu32 "\",name=", p->pid);
 	label_value(f, p->name, sizeof(p->name));
 	fprintf(f, ",state=\"%s\"", liveness_name(p->state));
+}
+
+/* One sample per process of the uint64_t field at `off` in model_proc. */
+static void proc_metric(FILE *f, const struct model *m, const char *name, const char *type,
+			const char *help, size_t off)
+{
+	family(f, name, type, help);
+	for (size_t i = 0; i < m->nproc; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&m->proc[i] + off, sizeof(v));
+		fprintf(f, "%s{", name);
+		proc_labels(f, &m->proc[i]);
+		fprintf(f, "} %" PRIu64 "\n", v);
+	}
+}
+
+/* One sample per process and owner kind of the [owner][type] byte array at
+ * `off` in model_proc, summed over types. */
+static void proc_owner_metric(FILE *f, const struct model *m, const char *name, const char *type,
+			      const char *help, size_t off)
+{
+	family(f, name, type, help);
+	for (size_t i = 0; i < m->nproc; i++) {
+		const uint64_t (*by_owner)[MODEL_TYPES] =
+			(const uint64_t (*)[MODEL_TYPES])(const void *)((const char *)&m->proc[i] + off);
+
+		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
+			fprintf(f, "%s{", name);
+			proc_labels(f, &m->proc[i]);
+			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
+				model_sum(by_owner[o]));
+		}
+	}
 }
 
 static void seg_counter(FILE *f, const char *name, const char *help, uint64_t v)
@@ -118,51 +154,22 @@ void format_prom(FILE *f, const struct model *m, const char *shm)
 		fprintf(f, ",device=\"%s\"} %" PRIu64 "\n", DEV(m->dev[c->dev_ix].device),
 			c->total);
 	}
-	family(f, "ttmem_process_live_bytes", "gauge",
-	       "Device memory in use by a process, all chips.");
-	for (size_t i = 0; i < m->nproc; i++) {
-		fputs("ttmem_process_live_bytes{", f);
-		proc_labels(f, &m->proc[i]);
-		fprintf(f, "} %" PRIu64 "\n", m->proc[i].live_bytes);
-	}
-	family(f, "ttmem_process_peak_bytes", "gauge",
-	       "Highest device memory a process held at once, all chips.");
-	for (size_t i = 0; i < m->nproc; i++) {
-		fputs("ttmem_process_peak_bytes{", f);
-		proc_labels(f, &m->proc[i]);
-		fprintf(f, "} %" PRIu64 "\n", m->proc[i].peak_bytes);
-	}
-	family(f, "ttmem_process_released_bulk_bytes_total", "counter",
-	       "Bytes the runtime freed in bulk at close without reporting, per owner.");
-	for (size_t i = 0; i < m->nproc; i++)
-		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
-			fputs("ttmem_process_released_bulk_bytes_total{", f);
-			proc_labels(f, &m->proc[i]);
-			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
-				model_sum(m->proc[i].released[o]));
-		}
-	family(f, "ttmem_process_live_at_exit_bytes", "gauge",
-	       "Bytes still live when a process exited, per owner.");
-	for (size_t i = 0; i < m->nproc; i++)
-		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
-			fputs("ttmem_process_live_at_exit_bytes{", f);
-			proc_labels(f, &m->proc[i]);
-			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
-				model_sum(m->proc[i].at_exit[o]));
-		}
-	family(f, "ttmem_process_allocations_total", "counter",
-	       "Allocations recorded for a process.");
-	for (size_t i = 0; i < m->nproc; i++) {
-		fputs("ttmem_process_allocations_total{", f);
-		proc_labels(f, &m->proc[i]);
-		fprintf(f, "} %" PRIu64 "\n", m->proc[i].allocs);
-	}
-	family(f, "ttmem_process_frees_total", "counter", "Matched frees recorded for a process.");
-	for (size_t i = 0; i < m->nproc; i++) {
-		fputs("ttmem_process_frees_total{", f);
-		proc_labels(f, &m->proc[i]);
-		fprintf(f, "} %" PRIu64 "\n", m->proc[i].frees);
-	}
+	proc_metric(f, m, "ttmem_process_live_bytes", "gauge",
+		    "Device memory in use by a process, all chips.",
+		    offsetof(struct model_proc, live_bytes));
+	proc_metric(f, m, "ttmem_process_peak_bytes", "gauge",
+		    "Highest device memory a process held at once, all chips.",
+		    offsetof(struct model_proc, peak_bytes));
+	proc_owner_metric(f, m, "ttmem_process_released_bulk_bytes_total", "counter",
+			  "Bytes the runtime freed in bulk at close without reporting, per owner.",
+			  offsetof(struct model_proc, released));
+	proc_owner_metric(f, m, "ttmem_process_live_at_exit_bytes", "gauge",
+			  "Bytes still live when a process exited, per owner.",
+			  offsetof(struct model_proc, at_exit));
+	proc_metric(f, m, "ttmem_process_allocations_total", "counter",
+		    "Allocations recorded for a process.", offsetof(struct model_proc, allocs));
+	proc_metric(f, m, "ttmem_process_frees_total", "counter",
+		    "Matched frees recorded for a process.", offsetof(struct model_proc, frees));
 
 	family(f, "ttmem_segment_slots", "gauge", "Slots in the allocation table.");
 	fprintf(f, "ttmem_segment_slots %" PRIu64 "\n", g->capacity);
