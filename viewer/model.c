@@ -221,78 +221,107 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-int model_build(struct model *m, const struct ttmem_table *t,
-		const struct ttmem_snapshot *s, const struct model_opts *o)
+/* What model_build carries from one phase to the next. */
+struct builder {
+	struct model *m;
+	const struct ttmem_table *t;
+	const struct ttmem_snapshot *s;
+	const struct model_opts *o;
+	const struct ttmem_device_info *di;
+	uint32_t nreg, ndi;            /* registry and device table sizes, clamped */
+	int32_t *regmap;               /* registry index -> m->proc index, or -1 */
+	size_t proccap, cellcap;
+	struct u64map devset;          /* chip id -> m->dev index */
+	struct u64map pseudo;          /* pid of an unregistered owner -> m->proc index */
+	struct u64map cells;           /* (proc index << 32 | dev index) -> m->cell index */
+};
+
+/* The registry: every claimed entry, classified once. */
+static int add_registry(struct builder *b)
 {
-	const struct ttmem_header *h = ttmem_table_header(t);
-	const struct ttmem_proc *reg = ttmem_table_procs(t);
-	const struct ttmem_device_info *di = ttmem_table_devices(t);
-	model_liveness_fn live = o->liveness ? o->liveness : ttmem_proc_liveness;
-	uint32_t nreg = h->proc_capacity, ndi = h->device_capacity;
-	int32_t *regmap = NULL;
-	uint32_t *devids = NULL;
-	size_t ndevids = 0, devcap = 0, proccap = 0, cellcap = 0;
-	struct u64map devset = { 0 }, pseudo = { 0 }, cells = { 0 };
-	int rc = -ENOMEM;
+	const struct ttmem_proc *reg = ttmem_table_procs(b->t);
+	model_liveness_fn live = b->o->liveness ? b->o->liveness : ttmem_proc_liveness;
+	struct model *m = b->m;
 
-	memset(m, 0, sizeof(*m));
-	if (nreg > TTMEM_MAX_PROC_CAPACITY)
-		nreg = TTMEM_MAX_PROC_CAPACITY;
-	if (ndi > TTMEM_MAX_DEVICES)
-		ndi = TTMEM_MAX_DEVICES;
-	read_segment(&m->seg, h, s);
-	/* Acquire: pairs with the release store in `ttmem baseline`. */
-	m->baseline_ns = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&h->baseline_ns,
-					      memory_order_acquire);
-
-	regmap = malloc((nreg ? nreg : 1) * sizeof(*regmap));
-	if (!regmap)
-		goto out;
-
-	/* The registry: every claimed entry, classified once. */
-	for (uint32_t i = 0; i < nreg; i++) {
+	b->regmap = malloc((b->nreg ? b->nreg : 1) * sizeof(*b->regmap));
+	if (!b->regmap)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->nreg; i++) {
 		uint64_t ctl = ld64(&reg[i].ctl);
 		uint32_t st = (uint32_t)(ctl & 0xff);
 		struct model_proc *p;
 
-		regmap[i] = -1;
+		b->regmap[i] = -1;
 		if (st != TTMEM_PROC_RUNNING && st != TTMEM_PROC_EXITED)
 			continue;
 		m->seg.procs_registered++;
-		if (grow((void **)&m->proc, &proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
-			goto out;
+		if (grow((void **)&m->proc, &b->proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
+			return -ENOMEM;
 		p = &m->proc[m->nproc];
 		p->reg = (int32_t)i;
 		read_proc(p, &reg[i]);
-		p->state = (int)live(t, (uint16_t)i, p->pid);
+		p->state = (int)live(b->t, (uint16_t)i, p->pid);
 		/* Reaped after a kill: the registry says exited, the truth is dead. */
 		if (p->state == TTMEM_LIVENESS_EXITED && (p->flags & TTMEM_PROC_F_KILLED))
 			p->state = TTMEM_LIVENESS_DEAD;
-		regmap[i] = (int32_t)m->nproc++;
+		b->regmap[i] = (int32_t)m->nproc++;
 	}
+	return 0;
+}
 
-	/* Devices: the published ones, those with a baseline (so that a delta
-	 * stays visible after everything was freed), and any an entry names. */
-	for (uint32_t d = 0; d < ndi; d++) {
-		int listed = ld32(&di[d].state) == 1;
+/* Capacity (published, else from the arch table) and baseline of chip k. */
+static void read_device(const struct builder *b, struct model_dev *dv)
+{
+	const struct ttmem_device_info *d = dv->device < b->ndi ? &b->di[dv->device] : NULL;
+
+	if (d && ld32(&d->state) == 1) {
+		dv->published = 1;
+		dv->arch = d->arch;
+	}
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+		uint64_t c = d && dv->published ? ld64(&d->capacity[ty]) : 0;
+
+		if (c) {
+			dv->capacity[ty] = c;
+			dv->cap_source[ty] = CAP_SEGMENT;
+		} else if ((c = arch_capacity(dv->arch, ty)) != 0) {
+			dv->capacity[ty] = c;
+			dv->cap_source[ty] = CAP_ARCH;
+		}
+		if (b->m->baseline_ns && d)
+			dv->baseline[ty] = ld64(&d->baseline[ty]);
+	}
+}
+
+/* Devices: the published ones, those with a baseline (so that a delta stays
+ * visible after everything was freed), and any an entry names; sorted. */
+static int add_devices(struct builder *b)
+{
+	const struct model_opts *o = b->o;
+	struct model *m = b->m;
+	uint32_t *devids = NULL;
+	size_t ndevids = 0, devcap = 0;
+	int rc = -ENOMEM;
+
+	for (uint32_t d = 0; d < b->ndi; d++) {
+		int listed = ld32(&b->di[d].state) == 1;
 
 		for (unsigned ty = 0; !listed && m->baseline_ns && ty < MODEL_TYPES; ty++)
-			listed = ld64(&di[d].baseline[ty]) != 0;
+			listed = ld64(&b->di[d].baseline[ty]) != 0;
 		if (listed && (o->device < 0 || o->device == d))
-			if (map_put(&devset, d, 0) < 0)
+			if (map_put(&b->devset, d, 0) < 0)
 				goto out;
 	}
-	for (size_t i = 0; i < s->count; i++) {
-		uint32_t d = s->entries[i].key.device;
+	for (size_t i = 0; i < b->s->count; i++) {
+		uint32_t d = b->s->entries[i].key.device;
 
-		if (o->device >= 0 && o->device != d)
-			continue;
-		if (map_put(&devset, d, 0) < 0)
+		if ((o->device < 0 || o->device == d) && map_put(&b->devset, d, 0) < 0)
 			goto out;
 	}
-	if (o->device >= 0 && o->device <= UINT32_MAX && map_put(&devset, (uint64_t)o->device, 0) < 0)
+	if (o->device >= 0 && o->device <= UINT32_MAX &&
+	    map_put(&b->devset, (uint64_t)o->device, 0) < 0)
 		goto out;
-	for (struct u64map_item *it = devset.head; it; it = it->hh.next) {
+	for (struct u64map_item *it = b->devset.head; it; it = it->hh.next) {
 		if (grow((void **)&devids, &devcap, ndevids + 1, sizeof(*devids)) < 0)
 			goto out;
 		devids[ndevids++] = (uint32_t)it->key;
@@ -304,35 +333,73 @@ int model_build(struct model *m, const struct ttmem_table *t,
 		goto out;
 	m->ndev = ndevids;
 	for (size_t k = 0; k < ndevids; k++) {
-		struct model_dev *dv = &m->dev[k];
-
-		dv->device = devids[k];
-		if (map_put(&devset, devids[k], (uint32_t)k) < 0)
+		m->dev[k].device = devids[k];
+		if (map_put(&b->devset, devids[k], (uint32_t)k) < 0)
 			goto out;
-		if (devids[k] < ndi && ld32(&di[devids[k]].state) == 1) {
-			dv->published = 1;
-			dv->arch = di[devids[k]].arch;
-		}
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
-			uint64_t c = devids[k] < ndi && dv->published ?
-					     ld64(&di[devids[k]].capacity[ty]) : 0;
-
-			if (c) {
-				dv->capacity[ty] = c;
-				dv->cap_source[ty] = CAP_SEGMENT;
-			} else if ((c = arch_capacity(dv->arch, ty)) != 0) {
-				dv->capacity[ty] = c;
-				dv->cap_source[ty] = CAP_ARCH;
-			}
-			if (m->baseline_ns && devids[k] < ndi)
-				dv->baseline[ty] = ld64(&di[devids[k]].baseline[ty]);
-		}
+		read_device(b, &m->dev[k]);
 	}
+	rc = 0;
+out:
+	free(devids);
+	return rc;
+}
 
-	/* Entries. */
-	for (size_t i = 0; i < s->count; i++) {
-		const struct ttmem_entry *e = &s->entries[i];
-		uint32_t pix, dix, cix;
+/* The process an entry belongs to: its registry entry when the pid still
+ * matches, else a pseudo-process for its pid (registry entry recycled, or
+ * never registered: orphaned). */
+static int owner_of(struct builder *b, const struct ttmem_entry *e, uint32_t *pix)
+{
+	struct model *m = b->m;
+	struct model_proc *p;
+
+	if (e->proc < b->nreg && b->regmap[e->proc] >= 0 &&
+	    m->proc[b->regmap[e->proc]].pid == e->pid) {
+		*pix = (uint32_t)b->regmap[e->proc];
+		return 0;
+	}
+	if (map_get(&b->pseudo, e->pid, pix))
+		return 0;
+	if (grow((void **)&m->proc, &b->proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
+		return -ENOMEM;
+	p = &m->proc[m->nproc];
+	p->reg = -1;
+	p->pid = e->pid;
+	p->state = TTMEM_LIVENESS_UNKNOWN;
+	strcpy(p->name, "?");
+	*pix = (uint32_t)m->nproc++;
+	return map_put(&b->pseudo, e->pid, *pix);
+}
+
+/* The (process, chip) cell, made on first use. */
+static int cell_of(struct builder *b, uint32_t pix, uint32_t dix, struct model_cell **out)
+{
+	struct model *m = b->m;
+	uint64_t key = ((uint64_t)pix << 32) | dix;
+	uint32_t cix;
+
+	if (!map_get(&b->cells, key, &cix)) {
+		if (grow((void **)&m->cell, &b->cellcap, m->ncell + 1, sizeof(*m->cell)) < 0)
+			return -ENOMEM;
+		cix = (uint32_t)m->ncell++;
+		m->cell[cix].proc_ix = pix;
+		m->cell[cix].dev_ix = dix;
+		if (map_put(&b->cells, key, cix) < 0)
+			return -ENOMEM;
+	}
+	*out = &m->cell[cix];
+	return 0;
+}
+
+/* Every entry into its chip (in use, exited or orphaned, by its process's
+ * state), its process and its (process, chip) cell. */
+static int add_entries(struct builder *b)
+{
+	const struct model_opts *o = b->o;
+	struct model *m = b->m;
+
+	for (size_t i = 0; i < b->s->count; i++) {
+		const struct ttmem_entry *e = &b->s->entries[i];
+		uint32_t pix, dix;
 		struct model_proc *p;
 		struct model_dev *dv;
 		struct model_cell *c;
@@ -346,23 +413,9 @@ int model_build(struct model *m, const struct ttmem_table *t,
 			m->seg.invalid++;
 			continue;
 		}
-		if (e->proc < nreg && regmap[e->proc] >= 0 &&
-		    m->proc[regmap[e->proc]].pid == e->pid) {
-			pix = (uint32_t)regmap[e->proc];
-		} else if (!map_get(&pseudo, e->pid, &pix)) {
-			/* Its registry entry was recycled (or never was): orphaned. */
-			if (grow((void **)&m->proc, &proccap, m->nproc + 1, sizeof(*m->proc)) < 0)
-				goto out;
-			p = &m->proc[m->nproc];
-			p->reg = -1;
-			p->pid = e->pid;
-			p->state = TTMEM_LIVENESS_UNKNOWN;
-			strcpy(p->name, "?");
-			pix = (uint32_t)m->nproc++;
-			if (map_put(&pseudo, e->pid, pix) < 0)
-				goto out;
-		}
-		if (!map_get(&devset, e->key.device, &dix))
+		if (owner_of(b, e, &pix) < 0)
+			return -ENOMEM;
+		if (!map_get(&b->devset, e->key.device, &dix))
 			continue; /* cannot happen: every entry's device is in the set */
 		p = &m->proc[pix];
 		dv = &m->dev[dix];
@@ -386,59 +439,54 @@ int model_build(struct model *m, const struct ttmem_table *t,
 			dv->orphaned_entries++;
 			break;
 		}
-		if (!map_get(&cells, ((uint64_t)pix << 32) | dix, &cix)) {
-			if (grow((void **)&m->cell, &cellcap, m->ncell + 1, sizeof(*m->cell)) < 0)
-				goto out;
-			cix = (uint32_t)m->ncell++;
-			m->cell[cix].proc_ix = pix;
-			m->cell[cix].dev_ix = dix;
-			if (map_put(&cells, ((uint64_t)pix << 32) | dix, cix) < 0)
-				goto out;
-		}
-		c = &m->cell[cix];
+		if (cell_of(b, pix, dix, &c) < 0)
+			return -ENOMEM;
 		c->bytes[e->type] += e->size;
 		c->total += e->size;
 		c->entries++;
 	}
+	return 0;
+}
 
-	/* Keep the processes asked for; renumber their cells. */
-	{
-		uint32_t *newix = malloc((m->nproc ? m->nproc : 1) * sizeof(*newix));
-		size_t n = 0, nc = 0;
+/* Keep the processes asked for, renumber their cells, and index each
+ * process's run of cells (sorted by process, then chip). */
+static int keep_processes(struct model *m, const struct model_opts *o)
+{
+	uint32_t *newix = malloc((m->nproc ? m->nproc : 1) * sizeof(*newix));
+	size_t n = 0, nc = 0;
 
-		if (!newix)
-			goto out;
-		for (size_t i = 0; i < m->nproc; i++) {
-			struct model_proc *p = &m->proc[i];
-			int keep = 1;
+	if (!newix)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nproc; i++) {
+		struct model_proc *p = &m->proc[i];
+		int keep = 1;
 
-			if (p->state == TTMEM_LIVENESS_RUNNING)
-				p->live_bytes = p->table_bytes;
-			/* The registry's peak lags by a writer's counter batch
-			 * (segment.h, "Counters"); the table is exact now. */
-			if (p->peak_bytes < p->live_bytes)
-				p->peak_bytes = p->live_bytes;
-			if (o->pid >= 0 && o->pid != p->pid)
-				keep = 0;
-			else if (!o->all_procs && p->state != TTMEM_LIVENESS_RUNNING &&
-				 !p->allocs && !p->entries && !p->released_total && !p->at_exit_total)
-				keep = 0;
-			newix[i] = keep ? (uint32_t)n : UINT32_MAX;
-			if (keep)
-				m->proc[n++] = *p;
-		}
-		m->nproc = n;
-		for (size_t i = 0; i < m->ncell; i++) {
-			uint32_t ni = newix[m->cell[i].proc_ix];
-
-			if (ni == UINT32_MAX)
-				continue;
-			m->cell[nc] = m->cell[i];
-			m->cell[nc++].proc_ix = ni;
-		}
-		m->ncell = nc;
-		free(newix);
+		if (p->state == TTMEM_LIVENESS_RUNNING)
+			p->live_bytes = p->table_bytes;
+		/* The registry's peak lags by a writer's counter batch
+		 * (segment.h, "Counters"); the table is exact now. */
+		if (p->peak_bytes < p->live_bytes)
+			p->peak_bytes = p->live_bytes;
+		if (o->pid >= 0 && o->pid != p->pid)
+			keep = 0;
+		else if (!o->all_procs && p->state != TTMEM_LIVENESS_RUNNING &&
+			 !p->allocs && !p->entries && !p->released_total && !p->at_exit_total)
+			keep = 0;
+		newix[i] = keep ? (uint32_t)n : UINT32_MAX;
+		if (keep)
+			m->proc[n++] = *p;
 	}
+	m->nproc = n;
+	for (size_t i = 0; i < m->ncell; i++) {
+		uint32_t ni = newix[m->cell[i].proc_ix];
+
+		if (ni == UINT32_MAX)
+			continue;
+		m->cell[nc] = m->cell[i];
+		m->cell[nc++].proc_ix = ni;
+	}
+	m->ncell = nc;
+	free(newix);
 	if (m->ncell)
 		qsort(m->cell, m->ncell, sizeof(*m->cell), cmp_cell);
 	for (size_t i = 0; i < m->ncell; i++) {
@@ -448,13 +496,40 @@ int model_build(struct model *m, const struct ttmem_table *t,
 			p->cell_first = i;
 		p->cell_count++;
 	}
-	rc = 0;
-out:
-	free(regmap);
-	free(devids);
-	map_free(&devset);
-	map_free(&pseudo);
-	map_free(&cells);
+	return 0;
+}
+
+int model_build(struct model *m, const struct ttmem_table *t,
+		const struct ttmem_snapshot *s, const struct model_opts *o)
+{
+	const struct ttmem_header *h = ttmem_table_header(t);
+	struct builder b = {
+		.m = m, .t = t, .s = s, .o = o, .di = ttmem_table_devices(t),
+		.nreg = h->proc_capacity, .ndi = h->device_capacity,
+	};
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (b.nreg > TTMEM_MAX_PROC_CAPACITY)
+		b.nreg = TTMEM_MAX_PROC_CAPACITY;
+	if (b.ndi > TTMEM_MAX_DEVICES)
+		b.ndi = TTMEM_MAX_DEVICES;
+	read_segment(&m->seg, h, s);
+	/* Acquire: pairs with the release store in `ttmem baseline`. */
+	m->baseline_ns = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&h->baseline_ns,
+					      memory_order_acquire);
+
+	rc = add_registry(&b);
+	if (rc == 0)
+		rc = add_devices(&b);
+	if (rc == 0)
+		rc = add_entries(&b);
+	if (rc == 0)
+		rc = keep_processes(m, o);
+	free(b.regmap);
+	map_free(&b.devset);
+	map_free(&b.pseudo);
+	map_free(&b.cells);
 	if (rc < 0)
 		model_release(m);
 	return rc;
