@@ -3,7 +3,8 @@
  * Clear in O(1) of the table's capacity: bump the clear epoch.  Slots tagged
  * with an older epoch read as free from then on (segment.h design note) and
  * are reused lazily by inserts.  The per-process live/peak counters are reset
- * too (bounded by the registry, not by the table).
+ * too, and exited processes leave the registry (bounded by the registry, not
+ * by the table).
  *
  * Race, documented: a writer thread flushes its batch (batch.c) with the
  * epoch it accumulated in.  A flush that checked the epoch just before the
@@ -35,8 +36,19 @@ int ttmem_clear(struct ttmem_table *t)
 	atomic_store_explicit(&c->stuck_freed, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];
-		uint32_t st = (uint32_t)(atomic_load_explicit(&p->ctl, memory_order_relaxed) & 0xff);
-		if (st != TTMEM_PROC_RUNNING && st != TTMEM_PROC_EXITED)
+		uint64_t pc = atomic_load_explicit(&p->ctl, memory_order_relaxed);
+
+		/* An exited process's record (its live-at-exit entries went
+		 * with the epoch) is history of the runs being cleared: free
+		 * its registry entry, keeping the generation.  The CAS leaves
+		 * an entry that was recycled meanwhile alone. */
+		if (PCTL_STATE(pc) == TTMEM_PROC_EXITED) {
+			atomic_compare_exchange_strong_explicit(
+				&p->ctl, &pc, PCTL_MAKE(0, PCTL_GEN(pc), TTMEM_PROC_FREE),
+				memory_order_acq_rel, memory_order_relaxed);
+			continue;
+		}
+		if (PCTL_STATE(pc) != TTMEM_PROC_RUNNING)
 			continue;
 		atomic_store_explicit(&p->live_bytes, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->peak_bytes, 0, memory_order_relaxed);

@@ -116,7 +116,7 @@ int cmd_clear(int argc, char **argv)
 	struct admin_opts o;
 	struct ttmem_table *t = NULL;
 	struct ttmem_snapshot snap;
-	int rc = admin_parse("clear", NULL, help, argc, argv, &o), idx;
+	int rc = admin_parse("clear", NULL, help, argc, argv, &o);
 	size_t before = 0;
 
 	if (PARSED_DONE(rc))
@@ -135,13 +135,9 @@ int cmd_clear(int argc, char **argv)
 		before = snap.count;
 		ttmem_snapshot_free(&snap);
 	}
-	idx = register_self("clear", t, o.shm);
-	if (idx < 0) {
-		ttmem_table_close(t);
-		return viewer_exit_code(idx);
-	}
+	/* No registration: clear holds no slot, and the viewer is not a
+	 * process whose memory anyone wants to see. */
 	rc = ttmem_clear(t);
-	ttmem_proc_exit(t, idx);
 	ttmem_table_close(t);
 	if (rc < 0) {
 		viewer_err("clear", "%s: %s", o.shm, ttmem_strerror(rc));

@@ -234,7 +234,8 @@ int64_t ttmem_tally(struct ttmem_table *t, const struct ttmem_filter *f,
  * and zero the live/peak counters of the registered processes.  Safe while
  * writers are active: an insert racing with it lands in the old or the new
  * epoch; a remove of an entry from before the clear is unmatched and touches
- * nothing else.  Processes stay registered.
+ * nothing else.  Running processes stay registered (counters reset); exited
+ * ones leave the registry: their records belong to the runs being cleared.
  */
 int ttmem_clear(struct ttmem_table *t);
 
@@ -245,9 +246,10 @@ int ttmem_clear(struct ttmem_table *t);
  * their live_at_exit).  A registry entry is claimed (CAS from the RUNNING
  * value judged to CLAIMING by the reaper) before anything is written to it,
  * and live_at_exit is only added to while the entry still has the dead pid
- * and generation: an entry recycled meanwhile by a new process is left alone.  Also frees slots of cleared epochs.  Adds what it
- * removed to *tally per owner and type (may be NULL).  Reads every slot:
- * O(capacity).  Returns the number of entries reclaimed (counted in
+ * and generation: an entry recycled meanwhile by a new process is left
+ * alone.  Also frees slots of cleared epochs.  Adds what it removed to
+ * *tally per owner and type (may be NULL).  Reads every slot: O(capacity).
+ * Returns the number of entries reclaimed (counted in
  * header.counters.reclaimed; reset BUSY slots in stuck_freed).
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);

@@ -212,3 +212,59 @@ Test(clear, during_activity)
 	ttmem_table_close(t);
 	unlink(path);
 }
+
+/* A child that registers, records one entry and exits normally. */
+static const char *exiting_path;
+
+static int exiting_child(void *arg)
+{
+	(void)arg;
+	struct ttmem_table *t = seg_open_cap(exiting_path, 1024, 64);
+	int idx = ttmem_proc_register(t);
+	struct ttmem_entry e = mk_entry(1, 0, 4096, 4096);
+	if (idx < 0 || ttmem_insert(t, &e) != TTMEM_INSERTED)
+		return 1;
+	ttmem_proc_exit(t, idx);
+	ttmem_table_close(t);
+	return 0;
+}
+
+static int registered(const struct ttmem_table *t, uint32_t pid)
+{
+	const struct ttmem_proc *p = ttmem_table_procs(t);
+	int n = 0;
+	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++) {
+		uint64_t c = atomic_load(&p[i].ctl);
+		if ((c & 0xff) != TTMEM_PROC_FREE && (uint32_t)(c >> 32) == pid)
+			n++;
+	}
+	return n;
+}
+
+/* Clearing between runs forgets the runs: exited processes leave the
+ * registry with their records; running ones stay, counters reset. */
+Test(clear, exited_processes_leave_the_registry)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "clear-exited");
+	struct ttmem_table *t = seg_writer(path, 1024);
+	exiting_path = path;
+	pid_t child = fork_child(exiting_child, NULL);
+	cr_assert_eq(wait_child(child), 0);
+	cr_assert_eq(registered(t, (uint32_t)child), 1);
+	cr_assert_eq(registered(t, (uint32_t)getpid()), 1);
+
+	cr_assert_eq(ttmem_clear(t), 0);
+	cr_assert_eq(registered(t, (uint32_t)child), 0, "the exited child is forgotten");
+	cr_assert_eq(registered(t, (uint32_t)getpid()), 1, "the running writer stays");
+	/* The writer still writes under its registry entry. */
+	struct ttmem_entry e = mk_entry(0, 0, 64, 100);
+	cr_assert_eq(ttmem_insert(t, &e), TTMEM_INSERTED);
+	struct ttmem_snapshot s;
+	cr_assert_eq(ttmem_snapshot(t, &s), 0);
+	cr_assert_eq(s.count, 1);
+	cr_assert_eq(s.entries[0].pid, (uint32_t)getpid());
+	ttmem_snapshot_free(&s);
+	ttmem_table_close(t);
+	unlink(path);
+}

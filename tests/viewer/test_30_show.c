@@ -307,6 +307,13 @@ Test(show, clear_empties_everything)
 	out = show(NULL, NULL, NULL);
 	cr_assert(strstr(out, "runner           running         0 B"), "%s", out);
 	free(out);
+	/* The exited process belonged to the cleared runs: gone from the
+	 * registry, like the viewer itself, which never registered. */
+	out = show("--all", NULL, NULL);
+	cr_assert_null(strstr(out, "exiter"), "%s", out);
+	cr_assert_null(strstr(out, "ttmem "), "%s", out);
+	cr_assert(strstr(out, "victim"), "%s", out);
+	free(out);
 }
 
 Test(show, reap_reclaims_the_dead_only)
