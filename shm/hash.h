@@ -218,22 +218,33 @@ static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1
 	const __m128i *b = (const __m128i *)(const void *)(meta + g1 * TTMEM_GROUP_SLOTS);
 	const __m128i z = _mm_setzero_si128();
 	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
-	__m128i a0 = _mm_load_si128(a), a1 = _mm_load_si128(a + 1);
-	__m128i a2 = _mm_load_si128(a + 2), a3 = _mm_load_si128(a + 3);
-	__m128i b0 = _mm_load_si128(b), b1 = _mm_load_si128(b + 1);
-	__m128i b2 = _mm_load_si128(b + 2), b3 = _mm_load_si128(b + 3);
-	__m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a0, f), _mm_cmpeq_epi8(a1, f)),
-					      _mm_or_si128(_mm_cmpeq_epi8(a2, f), _mm_cmpeq_epi8(a3, f))),
-				 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b0, f), _mm_cmpeq_epi8(b1, f)),
-					      _mm_or_si128(_mm_cmpeq_epi8(b2, f), _mm_cmpeq_epi8(b3, f))));
-	*zero0 = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a0, z)) |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a1, z)) << 16 |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a2, z)) << 32 |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a3, z)) << 48;
-	*zero1 = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b0, z)) |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b1, z)) << 16 |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b2, z)) << 32 |
-		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b3, z)) << 48;
+	/* One vector at a time (its fp compare OR-ed in, its zero mask taken):
+	 * few live registers, so nothing is spilled to the stack. */
+	__m128i v = _mm_load_si128(a), m = _mm_cmpeq_epi8(v, f);
+	uint64_t za = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z));
+	v = _mm_load_si128(a + 1);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 16;
+	v = _mm_load_si128(a + 2);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 32;
+	v = _mm_load_si128(a + 3);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 48;
+	v = _mm_load_si128(b);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	uint64_t zb = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z));
+	v = _mm_load_si128(b + 1);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 16;
+	v = _mm_load_si128(b + 2);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 32;
+	v = _mm_load_si128(b + 3);
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 48;
+	*zero0 = za;
+	*zero1 = zb;
 	return _mm_movemask_epi8(m) != 0;
 }
 

@@ -18,6 +18,8 @@
  * event and its live bytes, a remove its free, event and live bytes.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "hash.h"
 
@@ -125,11 +127,23 @@ static int64_t claim_slow(struct ttmem_table *t, struct ttmem_batch *b,
 	return -1;
 }
 
-/* Payload word 1 of an entry: the key word plus type, owner_kind, flags. */
+/* Payload word 1 of an entry: the key word plus type, owner_kind, flags.
+ * Two loads instead of five: device and space are the 5 bytes at offset 8
+ * (the key's padding after them is masked off), type, owner_kind and flags
+ * the 3 bytes at offset 16 (the byte after them is shifted out). */
+_Static_assert(offsetof(struct ttmem_entry, key) == 0 &&
+	       offsetof(struct ttmem_key, device) == 8 && offsetof(struct ttmem_key, space) == 12 &&
+	       offsetof(struct ttmem_entry, type) == 16 &&
+	       offsetof(struct ttmem_entry, owner_kind) == 17 &&
+	       offsetof(struct ttmem_entry, flags) == 18 && sizeof(struct ttmem_key) == 16,
+	       "entry_w1 reads the entry's fields as two words");
 static inline uint64_t entry_w1(const struct ttmem_entry *e)
 {
-	return ttmem_keyword(&e->key) | ((uint64_t)e->type << 40) |
-	       ((uint64_t)e->owner_kind << 48) | ((uint64_t)e->flags << 56);
+	uint64_t k;
+	uint32_t x;
+	memcpy(&k, (const char *)e + 8, sizeof(k));
+	memcpy(&x, (const char *)e + 16, sizeof(x));
+	return (k & TTMEM_KEYWORD_MASK) | ((uint64_t)x << 40);
 }
 
 /*
@@ -300,14 +314,21 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	idx = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb | (UINT64_C(1) << 63));
 	struct ttmem_slot *s = &t->slots[idx];
 	__builtin_prefetch(s, 1, 3);
+	/* dbg.slots_visited: every insert is taken to read its slot's ctl
+	 * (ttmem_debug_thread_stats adds one per insert), so the fast path
+	 * counts nothing and the hand-overs made before that read take their
+	 * one back. */
 	if (__builtin_expect(any, 0) &&
 	    (key_present(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw) ||
-	     key_present(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw)))
+	     key_present(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw))) {
+		b->dbg.slots_visited--;
 		return insert_full(t, e, b, p, etag);
-	if (__builtin_expect(!zb, 0))
+	}
+	if (__builtin_expect(!zb, 0)) {
+		b->dbg.slots_visited--;
 		return insert_full(t, e, b, p, etag);
+	}
 	uint64_t c = atomic_load_explicit(&s->ctl, memory_order_relaxed);
-	b->dbg.slots_visited++;
 	/* FREE (tag 0): its low word is 0, so each transition is one add to
 	 * the high word (sequence + 1, wrapping like TTMEM_CTL_SEQ) and the new
 	 * low word.  acq_rel as ttmem_slot_claim. */
@@ -391,7 +412,8 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
 		const struct ttmem_slot *s = &t->slots[si];
 		*c = atomic_load_explicit(&s->ctl, memory_order_acquire);
 		b->dbg.slots_visited++;
-		if (TTMEM_CTL_STATE(*c) == TTMEM_SLOT_LIVE && TTMEM_CTL_TAG(*c) == etag &&
+		/* LIVE in this epoch: the low word is exactly LIVE(etag). */
+		if ((uint32_t)*c == ttmem_ctl_low(etag, TTMEM_SLOT_LIVE) &&
 		    key_matches(s, addr, kw)) {
 			*w3 = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
 			if ((uint32_t)*w3 == t->pid)
