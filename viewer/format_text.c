@@ -154,8 +154,9 @@ static void print_segment(FILE *f, const struct model *m, const char *shm)
 		exited += model_sum(m->dev[i].exited);
 	}
 	fprintf(f, "\nSegment %s (ABI %u.%u): %" PRIu64 " of %" PRIu64 " slots used (%.2f%%), "
-		   "%" PRIu64 " processes registered\n",
-		shm, g->abi_major, g->abi_minor, g->entries, g->capacity, fill, g->procs_registered);
+		   "%" PRIu64 " process%s registered\n",
+		shm, g->abi_major, g->abi_minor, g->entries, g->capacity, fill, g->procs_registered,
+		g->procs_registered == 1 ? "" : "es");
 	fprintf(f, "  events %" PRIu64 ", drops %" PRIu64 ", unmatched frees %" PRIu64
 		   ", reclaimed %" PRIu64 ", replaced %" PRIu64 ", unstable %" PRIu64 "\n",
 		g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->unstable);
