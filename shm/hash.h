@@ -211,39 +211,6 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
  * when one does: ttmem_meta_match then).  The fp compares are OR-ed into one
  * vector and one movemask instead of eight movemasks and their shifts.
  */
-#if defined(__AVX2__)
-#include <immintrin.h>
-
-/* AVX2 (table-avx2.c): a meta line is two 32-byte vectors. */
-static inline uint64_t ttmem_meta_mask32(__m256i lo, __m256i hi, __m256i x)
-{
-	return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, x)) |
-	       (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, x)) << 32;
-}
-
-static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
-				   uint64_t *zero0, uint64_t *zero1)
-{
-	const __m256i *a = (const __m256i *)(const void *)(meta + g0 * TTMEM_GROUP_SLOTS);
-	const __m256i *b = (const __m256i *)(const void *)(meta + g1 * TTMEM_GROUP_SLOTS);
-	const __m256i z = _mm256_setzero_si256();
-	const __m256i f = _mm256_set1_epi8((char)fp);
-	__m256i a0 = _mm256_load_si256(a), a1 = _mm256_load_si256(a + 1);
-	__m256i b0 = _mm256_load_si256(b), b1 = _mm256_load_si256(b + 1);
-	__m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a0, f), _mm256_cmpeq_epi8(a1, f)),
-				    _mm256_or_si256(_mm256_cmpeq_epi8(b0, f), _mm256_cmpeq_epi8(b1, f)));
-	*zero0 = ttmem_meta_mask32(a0, a1, z);
-	*zero1 = ttmem_meta_mask32(b0, b1, z);
-	return !_mm256_testz_si256(m, m);
-}
-
-static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uint8_t fp)
-{
-	const __m256i *line = (const __m256i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
-	return ttmem_meta_mask32(_mm256_load_si256(line), _mm256_load_si256(line + 1),
-				 _mm256_set1_epi8((char)fp));
-}
-#else
 static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
 				   uint64_t *zero0, uint64_t *zero1)
 {
@@ -291,7 +258,6 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 2), f)) << 32 |
 	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 3), f)) << 48;
 }
-#endif /* __AVX2__ */
 
 /* Number of zero meta bytes in a group (for the two-choice decision). */
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)

@@ -183,20 +183,6 @@ TTMEM_HIDDEN int ttmem_claiming_pid_dead(uint32_t pid);
 TTMEM_HIDDEN void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b,
 				      uint32_t proc, uint32_t pid, uint64_t size);
 
-/* ---- table.c / table-avx2.c --------------------------------------------------- */
-
-/* ttmem_insert / ttmem_remove are also built for AVX2 + popcnt (table-avx2.c:
- * table.c again, under a target pragma: three-operand 32-byte meta scans,
- * about 60 fewer instructions per pair); the baseline ones hand over to them
- * when the CPU has both (checked once at load, slot.c).  gcc only. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TTMEM_TABLE_AVX2 1
-TTMEM_HIDDEN extern int ttmem_have_avx2;
-TTMEM_HIDDEN int ttmem_insert_avx2(struct ttmem_table *t, const struct ttmem_entry *e);
-TTMEM_HIDDEN int ttmem_remove_avx2(struct ttmem_table *t, const struct ttmem_key *k,
-				   struct ttmem_entry *out);
-#endif
-
 /* ---- errors --------------------------------------------------------------------- */
 TTMEM_HIDDEN int ttmem_set_err(char *buf, size_t len, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -27,17 +27,11 @@ void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t 
 }
 
 int ttmem_have_popcnt;
-#ifdef TTMEM_TABLE_AVX2
-int ttmem_have_avx2;
-#endif
 
 #if defined(__x86_64__)
 __attribute__((constructor)) static void ttmem_detect_popcnt(void)
 {
 	__builtin_cpu_init();
 	ttmem_have_popcnt = __builtin_cpu_supports("popcnt") != 0;
-#ifdef TTMEM_TABLE_AVX2
-	ttmem_have_avx2 = ttmem_have_popcnt && __builtin_cpu_supports("avx2") != 0;
-#endif
 }
 #endif

@@ -23,19 +23,6 @@
 
 #include "hash.h"
 
-/* table-avx2.c builds this file again as ttmem_insert_avx2 / _remove_avx2;
- * then this build's are ttmem_insert_base / _remove_base, and ttmem_insert /
- * ttmem_remove (at the end) pick one: two tail calls. */
-#if defined(TTMEM_TABLE_VARIANT)
-#define TTMEM_TABLE_LINKAGE
-#elif defined(TTMEM_TABLE_AVX2)
-#define TTMEM_TABLE_FN(name) name##_base
-#define TTMEM_TABLE_LINKAGE static __attribute__((noinline))
-#else
-#define TTMEM_TABLE_FN(name) name
-#define TTMEM_TABLE_LINKAGE
-#endif
-
 #define RETRIES 16   /* CAS races on the same slot before giving up a step */
 
 static inline int key_matches(const struct ttmem_slot *s, uint64_t addr, uint64_t kw)
@@ -303,8 +290,7 @@ static inline int key_present(struct ttmem_table *t, struct ttmem_batch *b, uint
  * FREE slot whose claim succeeds at once.  Anything else goes to
  * insert_full (nothing was changed before that hand-over).
  */
-TTMEM_TABLE_LINKAGE int TTMEM_TABLE_FN(ttmem_insert)(struct ttmem_table *t,
-						     const struct ttmem_entry *e)
+int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 {
 	if (__builtin_expect(!t || !e || !t->writable || t->proc_idx < 0, 0))
 		return -EINVAL;
@@ -442,9 +428,7 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
  * this process (its pid in payload word 3, read with the key: one compare)
  * is removed; another process's entry of the key is left alone and the
  * remove is unmatched. */
-TTMEM_TABLE_LINKAGE int TTMEM_TABLE_FN(ttmem_remove)(struct ttmem_table *t,
-						     const struct ttmem_key *k,
-						     struct ttmem_entry *out)
+int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
 	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
 		return -EINVAL;
@@ -502,19 +486,3 @@ TTMEM_TABLE_LINKAGE int TTMEM_TABLE_FN(ttmem_remove)(struct ttmem_table *t,
 		ttmem_entry_unpack(w, out, (uint32_t)si);
 	return 0;
 }
-
-#if defined(TTMEM_TABLE_AVX2) && !defined(TTMEM_TABLE_VARIANT)
-int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
-{
-	if (__builtin_expect(ttmem_have_avx2, 1))
-		return ttmem_insert_avx2(t, e);
-	return ttmem_insert_base(t, e);
-}
-
-int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
-{
-	if (__builtin_expect(ttmem_have_avx2, 1))
-		return ttmem_remove_avx2(t, k, out);
-	return ttmem_remove_base(t, k, out);
-}
-#endif
