@@ -32,3 +32,8 @@ install-shm: $(SHM_LIB)
 	$(Q)install -d $(DESTDIR)$(INCDIR)/ttmem $(DESTDIR)$(LIBDIR)
 	$(Q)install -m 0644 include/ttmem/segment.h include/ttmem/table.h $(DESTDIR)$(INCDIR)/ttmem/
 	$(Q)install -m 0644 $(SHM_LIB) $(DESTDIR)$(LIBDIR)/
+	$(Q)install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(Q)printf '%s\n' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+		'Name: ttmem' 'Description: ttmem shared-memory allocation table (segment layout and core API)' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
+		'Libs: -L$${libdir} -lttmem_shm -pthread' >$(DESTDIR)$(LIBDIR)/pkgconfig/ttmem.pc

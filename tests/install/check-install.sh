@@ -25,7 +25,8 @@ check() {
 
 	(cd "$root" && find . -type f | sort) >"$tmp/files"
 	printf '%s\n' ".$1/bin/ttmem" ".$1/include/ttmem/segment.h" ".$1/include/ttmem/table.h" \
-		".$2/libttmem.so" ".$2/libttmem_shm.a" ".$1/share/man/man1/ttmem.1" |
+		".$2/libttmem.so" ".$2/libttmem_shm.a" ".$2/pkgconfig/ttmem.pc" \
+		".$1/share/man/man1/ttmem.1" |
 		sort >"$tmp/want"
 	diff -u "$tmp/want" "$tmp/files" >&2 || fail "PREFIX=$1 LIBDIR=$2: installed files differ"
 
@@ -49,6 +50,17 @@ check() {
 		>"$tmp/h.c"
 	${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$root$1/include" "$tmp/h.c" ||
 		fail "PREFIX=$1: the installed headers do not compile"
+	# pkg-config finds the core library: a program built with its flags
+	# (pointed at the staged tree) links and runs.
+	printf '#include <ttmem/table.h>\nint main(void) { return ttmem_strerror(TTMEM_EMAGIC)[0] ? 0 : 1; }\n' \
+		>"$tmp/pc.c"
+	flags=$(PKG_CONFIG_PATH="$root$2/pkgconfig" pkg-config \
+		--define-variable=libdir="$root$2" --define-variable=includedir="$root$1/include" \
+		--cflags --libs ttmem) || fail "PREFIX=$1 LIBDIR=$2: pkg-config ttmem"
+	${CC:-cc} -std=c11 -o "$tmp/pc" "$tmp/pc.c" $flags && "$tmp/pc" ||
+		fail "PREFIX=$1 LIBDIR=$2: a program built with pkg-config's flags"
+	grep -qx "libdir=$2" "$root$2/pkgconfig/ttmem.pc" ||
+		fail "PREFIX=$1 LIBDIR=$2: ttmem.pc does not name the install libdir"
 	printf '  %-8s %s\n' PASS "install PREFIX=$1 LIBDIR=$2"
 }
 
