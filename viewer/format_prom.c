@@ -85,6 +85,25 @@ static void seg_counter(FILE *f, const char *name, const char *help, uint64_t v)
 	fprintf(f, "%s %" PRIu64 "\n", name, v);
 }
 
+/* One sample per chip and buffer type of the uint64_t[MODEL_TYPES] array at
+ * `off` in model_dev; zeros are left out when `skip_zero` (unknown values). */
+static void dev_type_metric(FILE *f, const struct model *m, const char *name, const char *help,
+			    size_t off, int skip_zero)
+{
+	char devbuf[16];
+
+	family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->ndev; i++) {
+		const uint64_t *v = (const uint64_t *)(const void *)((const char *)&m->dev[i] + off);
+
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			if (v[ty] || !skip_zero)
+				fprintf(f, "%s{device=\"%s\",type=\"%s\"} %" PRIu64 "\n", name,
+					device_name(devbuf, sizeof(devbuf), m->dev[i].device),
+					type_name(ty), v[ty]);
+	}
+}
+
 /* The device label: the chip id, or "unknown" (viewer.h, device_name).
  * One use per fprintf: the buffer is shared. */
 #define DEV(d) device_name(devbuf, sizeof(devbuf), (d))
@@ -112,37 +131,19 @@ void format_prom(FILE *f, const struct model *m, const char *shm)
 				   "\",type=\"%s\",owner=\"application\"} %" PRIu64 "\n",
 				DEV(d->device), type_name(ty), d->application[ty]);
 		}
-	family(f, "ttmem_device_capacity_bytes", "gauge",
-	       "What a chip can hold per buffer type (only where known).");
-	for (size_t i = 0; i < m->ndev; i++)
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			if (m->dev[i].capacity[ty])
-				fprintf(f, "ttmem_device_capacity_bytes{device=\"%s"
-					   "\",type=\"%s\"} %" PRIu64 "\n",
-					DEV(m->dev[i].device), type_name(ty), m->dev[i].capacity[ty]);
-	family(f, "ttmem_device_orphaned_bytes", "gauge",
-	       "Entries left by dead processes (not in use; ttmem reap reclaims them).");
-	for (size_t i = 0; i < m->ndev; i++)
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			fprintf(f, "ttmem_device_orphaned_bytes{device=\"%s"
-				   "\",type=\"%s\"} %" PRIu64 "\n",
-				DEV(m->dev[i].device), type_name(ty), m->dev[i].orphaned[ty]);
-	family(f, "ttmem_device_exited_bytes", "gauge",
-	       "Entries still live when their process exited (leak records, not in use).");
-	for (size_t i = 0; i < m->ndev; i++)
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			fprintf(f, "ttmem_device_exited_bytes{device=\"%s"
-				   "\",type=\"%s\"} %" PRIu64 "\n",
-				DEV(m->dev[i].device), type_name(ty), m->dev[i].exited[ty]);
-	if (m->baseline_ns) {
-		family(f, "ttmem_device_baseline_bytes", "gauge",
-		       "In-use bytes recorded by ttmem baseline.");
-		for (size_t i = 0; i < m->ndev; i++)
-			for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-				fprintf(f, "ttmem_device_baseline_bytes{device=\"%s"
-					   "\",type=\"%s\"} %" PRIu64 "\n",
-					DEV(m->dev[i].device), type_name(ty), m->dev[i].baseline[ty]);
-	}
+	dev_type_metric(f, m, "ttmem_device_capacity_bytes",
+			"What a chip can hold per buffer type (only where known).",
+			offsetof(struct model_dev, capacity), 1);
+	dev_type_metric(f, m, "ttmem_device_orphaned_bytes",
+			"Entries left by dead processes (not in use; ttmem reap reclaims them).",
+			offsetof(struct model_dev, orphaned), 0);
+	dev_type_metric(f, m, "ttmem_device_exited_bytes",
+			"Entries still live when their process exited (leak records, not in use).",
+			offsetof(struct model_dev, exited), 0);
+	if (m->baseline_ns)
+		dev_type_metric(f, m, "ttmem_device_baseline_bytes",
+				"In-use bytes recorded by ttmem baseline.",
+				offsetof(struct model_dev, baseline), 0);
 
 	family(f, "ttmem_process_device_bytes", "gauge",
 	       "Bytes of a process's entries per chip (in use while it runs).");
