@@ -238,6 +238,10 @@ struct show_opts {
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
 void format_json(FILE *f, const struct model *m, const char *shm);
+/* Prometheus text: format_prom_ex lists the processes `which` selects of
+ * those in the model, format_prom all of them (format_prom.c). */
+enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 2 };
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 
 /* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
@@ -323,5 +327,6 @@ int cmd_reap(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif /* TTMEM_VIEWER_H */
