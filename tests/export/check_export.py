@@ -295,10 +295,12 @@ def main():
         if not os.path.exists(os.path.join(build, need)):
             print(f"  SKIP     export tests: {build}/{need} is not built")
             return 0
+    t0 = time.time()
     shm = f"/ttmem-test-export-{os.getpid()}"
     tmp = tempfile.mkdtemp(prefix="ttmem-test-export-")
     truth = os.path.join(tmp, "truth.json")
     try:
+        real = False
         wl, ready, url, ex = part_http(build, shm, truth)
         t_peak = time.time()
         missing = [b for b in ("prometheus", "promtool", "prometheus-node-exporter")
@@ -308,6 +310,7 @@ def main():
                   "installed (apt-get install prometheus prometheus-node-exporter)")
         else:
             part_prometheus(build, shm, truth, tmp, wl, ready, url, t_peak)
+            real = True
         rc = stop(ex)
         if rc != 0:
             fail(f"ttmem export --listen: exit {rc} on SIGTERM")
@@ -324,7 +327,11 @@ def main():
         except FileNotFoundError:
             pass
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+    if failures:
+        return 1
+    print(f"  PASS     export: HTTP{' and a real Prometheus (both paths against the truth)' if real else ''}"
+          f" ({time.time() - t0:.1f} s)")
+    return 0
 
 
 if __name__ == "__main__":
