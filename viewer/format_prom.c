@@ -210,12 +210,43 @@ static void proc_state_metric(struct prom *p)
 	}
 }
 
-static void seg_metric(struct prom *p, const char *name, const char *type, const char *help,
-		       uint64_t v)
+/* The segment's own figures: one sample each, a uint64_t of model_seg. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} seg_metrics[] = {
+	{ "ttmem_segment_slots", "gauge", "Slots in the allocation table.",
+	  offsetof(struct model_seg, capacity) },
+	{ "ttmem_segment_entries", "gauge", "Live entries in the allocation table.",
+	  offsetof(struct model_seg, entries) },
+	{ "ttmem_segment_processes", "gauge", "Registered processes.",
+	  offsetof(struct model_seg, procs_registered) },
+	{ "ttmem_events_total", "counter", "Allocations and frees recorded.",
+	  offsetof(struct model_seg, events) },
+	{ "ttmem_drops_total", "counter", "Allocations not recorded: table full.",
+	  offsetof(struct model_seg, drops) },
+	{ "ttmem_unmatched_frees_total", "counter", "Frees of allocations not in the table.",
+	  offsetof(struct model_seg, unmatched) },
+	{ "ttmem_reclaimed_total", "counter", "Entries of dead processes reclaimed.",
+	  offsetof(struct model_seg, reclaimed) },
+	{ "ttmem_replaced_total", "counter", "Live entries replaced by a new allocation.",
+	  offsetof(struct model_seg, replaced) },
+	{ "ttmem_process_drops_total", "counter", "Processes not registered: registry full.",
+	  offsetof(struct model_seg, proc_drops) },
+	{ "ttmem_module_drops_total", "counter", "Modules not recorded: module table full.",
+	  offsetof(struct model_seg, module_drops) },
+};
+
+static void seg_figures(struct prom *p)
 {
-	family(p->f, name, type, help);
-	open_sample(p, name);
-	fprintf(p->f, "} %" PRIu64 "\n", v);
+	for (size_t i = 0; i < sizeof(seg_metrics) / sizeof(seg_metrics[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&p->m->seg + seg_metrics[i].off, sizeof(v));
+		family(p->f, seg_metrics[i].name, seg_metrics[i].type, seg_metrics[i].help);
+		open_sample(p, seg_metrics[i].name);
+		fprintf(p->f, "} %" PRIu64 "\n", v);
+	}
 }
 
 /* One sample per chip and buffer type of the uint64_t[MODEL_TYPES] array at
@@ -323,26 +354,7 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 			    offsetof(struct model_proc, frees));
 	}
 
-	seg_metric(&p, "ttmem_segment_slots", "gauge", "Slots in the allocation table.",
-		   g->capacity);
-	seg_metric(&p, "ttmem_segment_entries", "gauge", "Live entries in the allocation table.",
-		   g->entries);
-	seg_metric(&p, "ttmem_segment_processes", "gauge", "Registered processes.",
-		   g->procs_registered);
-	seg_metric(&p, "ttmem_events_total", "counter", "Allocations and frees recorded.",
-		   g->events);
-	seg_metric(&p, "ttmem_drops_total", "counter", "Allocations not recorded: table full.",
-		   g->drops);
-	seg_metric(&p, "ttmem_unmatched_frees_total", "counter",
-		   "Frees of allocations not in the table.", g->unmatched);
-	seg_metric(&p, "ttmem_reclaimed_total", "counter", "Entries of dead processes reclaimed.",
-		   g->reclaimed);
-	seg_metric(&p, "ttmem_replaced_total", "counter",
-		   "Live entries replaced by a new allocation.", g->replaced);
-	seg_metric(&p, "ttmem_process_drops_total", "counter",
-		   "Processes not registered: registry full.", g->proc_drops);
-	seg_metric(&p, "ttmem_module_drops_total", "counter",
-		   "Modules not recorded: module table full.", g->module_drops);
+	seg_figures(&p);
 }
 
 void format_prom(FILE *f, const struct model *m, const char *shm)
