@@ -7,7 +7,8 @@ peak) while:
 
  1. `ttmem export --listen 127.0.0.1:0` answers over HTTP: 503 with the
     reason while the segment does not exist (and keeps running), then 200
-    with the exposition; 404, 405 elsewhere; SIGTERM stops it with exit 0.
+    with the exposition; 404, 405 elsewhere; SIGTERM stops it with exit 0
+    (SIGINT the textfile exporter of part 2).
  2. Debian's `prometheus` (its own port and temporary storage) scrapes that
     exporter, and `prometheus-node-exporter` (textfile collector only)
     reading the files of `ttmem export --textfile DIR --interval 1`.  Once
@@ -263,7 +264,7 @@ def part_prometheus(build, shm, truth_path, tmp, wl, ready, url, t_peak):
     # After the workload: its series go, every chip holds 0.
     os.kill(wl.pid, signal.SIGUSR1)
     expect_line(ready, "closed")
-    os.kill(wl.pid, signal.SIGUSR1)
+    os.kill(wl.pid, signal.SIGUSR1)  # past the last hold point
     for _ in ready:
         pass
     if wl.wait(10) != 0:
@@ -281,10 +282,9 @@ def part_prometheus(build, shm, truth_path, tmp, wl, ready, url, t_peak):
         if left:
             fail(f"after exit, job {job}: the exited process is still listed: {left}")
 
-    for p, name in ((tf, "ttmem export --textfile"),):
-        rc = stop(p)
-        if rc != 0:
-            fail(f"{name}: exit {rc} on SIGTERM")
+    rc = stop(tf, signal.SIGINT)
+    if rc != 0:
+        fail(f"ttmem export --textfile: exit {rc} on SIGINT")
     stop(ne)
     stop(pr)
 
