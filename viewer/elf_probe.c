@@ -29,7 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../preload/abi.h"
+#include "abi.h"
 #include "probe.h"
 #include "viewer.h"
 

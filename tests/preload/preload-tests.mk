@@ -48,6 +48,14 @@ $(PT_DIR)/fake/fake_main: tests/preload/fake/main.cpp $(PT_DIR)/fake/libtt_metal
 	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $< -L$(PT_DIR)/fake -ltt_metal \
 		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
 
+# The same without the marks of any known generation.
+$(PT_DIR)/fake-unknown/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DFAKE_UNKNOWN -o $@ $<
+
+PT_FAKE += $(PT_DIR)/fake-unknown/libtt_metal.so
+
 ALL_TARGETS += $(PT_FAKE)
 
 # A workload linked with the preload's objects instead of preloading them,
@@ -68,7 +76,7 @@ $(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/
 $(PT_DIR)/inproc/attach_fork.o: tests/preload/inproc/attach_fork.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -Iabi -c -o $@ $<
 
 $(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
