@@ -120,7 +120,6 @@ typedef void (*abi_ctor_fn)(void *self, uint64_t a1, uint64_t a2, uint64_t a3, u
 typedef void (*abi_dtor_fn)(void *self);
 typedef _Bool (*abi_close_fn)(void *self);
 typedef void (*abi_allocator_fn)(void *self);
-typedef void (*abi_member_fn)(void *self);
 
 /* ---- reading the runtime's objects ---------------------------------------- */
 

@@ -30,7 +30,8 @@
  *     uint32_t), virtual out-of-line destructor.
  * Older trees: HWCommandQueue(IDevice*, uint32_t, NOC, uint32_t).
  * G3: HWCommandQueue(IDevice*, uint32_t, NOC), destructor `= default` in the
- *     header (inline: no exported D0/D1/D2).
+ *     header (inline: no exported D0/D1/D2); in one tree
+ *     HWCommandQueue(ContextId, IDevice*, uint32_t, NOC).
  */
 #define ABI_CQ "_ZN2tt8tt_metal14HWCommandQueue"
 #define ABI_CQ_ARGS_2025 "EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj"
@@ -42,6 +43,9 @@
 #define ABI_SYM_CQ4_C2 ABI_CQ "C2" ABI_CQ_ARGS_4
 #define ABI_SYM_CQ26_C1 ABI_CQ "C1" ABI_CQ_ARGS_2026
 #define ABI_SYM_CQ26_C2 ABI_CQ "C2" ABI_CQ_ARGS_2026
+#define ABI_CQ_ARGS_CTX  "EN4ttsl10StrongTypeIiNS0_12ContextIdTagEEEPNS0_7IDeviceEjNS0_3NOCE"
+#define ABI_SYM_CQCTX_C1 ABI_CQ "C1" ABI_CQ_ARGS_CTX
+#define ABI_SYM_CQCTX_C2 ABI_CQ "C2" ABI_CQ_ARGS_CTX
 #define ABI_SYM_CQ_D0 ABI_CQ "D0Ev"
 #define ABI_SYM_CQ_D1 ABI_CQ "D1Ev"
 #define ABI_SYM_CQ_D2 ABI_CQ "D2Ev"
@@ -64,12 +68,14 @@
 
 /* ---- device open: the boundary of "system" where no owner constructor binds.
  * void Device::init_command_queue_host() builds the system memory manager
- * and the command queues; void Device::init_command_queue_device() builds
- * and runs the dispatch programs.  Both take only `this`, in every
- * generation seen.
+ * and the command queues; void Device::init_command_queue_device() (G1, G2)
+ * or init_command_queue_device_with_topology(DispatchTopology*) (G3) builds
+ * the dispatch programs, which G3 keeps until close.
  */
 #define ABI_SYM_DEVICE_INIT_CQ_HOST   "_ZN2tt8tt_metal6Device23init_command_queue_hostEv"
 #define ABI_SYM_DEVICE_INIT_CQ_DEVICE "_ZN2tt8tt_metal6Device25init_command_queue_deviceEv"
+#define ABI_SYM_DEVICE_INIT_CQ_TOPO \
+	"_ZN2tt8tt_metal6Device39init_command_queue_device_with_topologyEPNS0_16DispatchTopologyE"
 
 /* ---- closes and bulk frees: what the runtime frees without reporting -------- */
 

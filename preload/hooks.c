@@ -48,6 +48,8 @@
 	X(CQ4_C2,              ABI_SYM_CQ4_C2,              0)                \
 	X(CQ26_C1,             ABI_SYM_CQ26_C1,             0)                \
 	X(CQ26_C2,             ABI_SYM_CQ26_C2,             0)                \
+	X(CQCTX_C1,            ABI_SYM_CQCTX_C1,            0)                \
+	X(CQCTX_C2,            ABI_SYM_CQCTX_C2,            0)                \
 	X(CQ_D0,               ABI_SYM_CQ_D0,               0)                \
 	X(CQ_D1,               ABI_SYM_CQ_D1,               0)                \
 	X(CQ_D2,               ABI_SYM_CQ_D2,               0)                \
@@ -65,7 +67,8 @@
 	X(ALLOCI_BULK_FREE,    ABI_SYM_ALLOCI_BULK_FREE,    0)                \
 	X(ALLOCI_CLEAR,        ABI_SYM_ALLOCI_CLEAR,        0)                \
 	X(DEVICE_INIT_CQ_HOST, ABI_SYM_DEVICE_INIT_CQ_HOST, 0)                \
-	X(DEVICE_INIT_CQ_DEVICE, ABI_SYM_DEVICE_INIT_CQ_DEVICE, 0)
+	X(DEVICE_INIT_CQ_DEVICE, ABI_SYM_DEVICE_INIT_CQ_DEVICE, 0)            \
+	X(DEVICE_INIT_CQ_TOPO, ABI_SYM_DEVICE_INIT_CQ_TOPO, 0)
 
 enum hook_id {
 #define X(id, sym, req) H_##id,
@@ -176,10 +179,12 @@ void hook_track_deallocate_cb(void *self, const void *device)
 
 /* ---- owners: command queues and system memory managers ------------------------ */
 
-/* Every constructor shape seen (abi/symbols.h) takes only integer-class
- * arguments, at most five after `this`: all argument registers are passed
- * on unchanged, whatever the shape. */
-#define CTOR(name, ID, kind)                                                         \
+/* Every constructor and device-open shape seen (abi/symbols.h) takes only
+ * integer-class arguments, at most five after `this`: all argument
+ * registers are passed on unchanged, whatever the shape.  `owner`: the
+ * scope's owner id is the object being built (constructors), or the
+ * device being opened. */
+#define SCOPED(name, ID, kind)                                                       \
 	EXPORT void hook_##name(void *self, uint64_t a1, uint64_t a2, uint64_t a3,     \
 				uint64_t a4, uint64_t a5) __asm__(ABI_SYM_##ID);      \
 	void hook_##name(void *self, uint64_t a1, uint64_t a2, uint64_t a3,            \
@@ -190,37 +195,33 @@ void hook_track_deallocate_cb(void *self, const void *device)
 		if (orig)                                                              \
 			orig(self, a1, a2, a3, a4, a5);                                \
 	}
-CTOR(cq_c1, CQ_C1, TTMEM_OWNER_CQ)
-CTOR(cq_c2, CQ_C2, TTMEM_OWNER_CQ)
-CTOR(cq4_c1, CQ4_C1, TTMEM_OWNER_CQ)
-CTOR(cq4_c2, CQ4_C2, TTMEM_OWNER_CQ)
-CTOR(cq26_c1, CQ26_C1, TTMEM_OWNER_CQ)
-CTOR(cq26_c2, CQ26_C2, TTMEM_OWNER_CQ)
-CTOR(smm_c1, SMM_C1, TTMEM_OWNER_SYSMEM)
-CTOR(smm_c2, SMM_C2, TTMEM_OWNER_SYSMEM)
-CTOR(smm26_c1, SMM26_C1, TTMEM_OWNER_SYSMEM)
-CTOR(smm26_c2, SMM26_C2, TTMEM_OWNER_SYSMEM)
+SCOPED(cq_c1, CQ_C1, TTMEM_OWNER_CQ)
+SCOPED(cq_c2, CQ_C2, TTMEM_OWNER_CQ)
+SCOPED(cq4_c1, CQ4_C1, TTMEM_OWNER_CQ)
+SCOPED(cq4_c2, CQ4_C2, TTMEM_OWNER_CQ)
+SCOPED(cq26_c1, CQ26_C1, TTMEM_OWNER_CQ)
+SCOPED(cq26_c2, CQ26_C2, TTMEM_OWNER_CQ)
+SCOPED(cqctx_c1, CQCTX_C1, TTMEM_OWNER_CQ)
+SCOPED(cqctx_c2, CQCTX_C2, TTMEM_OWNER_CQ)
+SCOPED(smm_c1, SMM_C1, TTMEM_OWNER_SYSMEM)
+SCOPED(smm_c2, SMM_C2, TTMEM_OWNER_SYSMEM)
+SCOPED(smm26_c1, SMM26_C1, TTMEM_OWNER_SYSMEM)
+SCOPED(smm26_c2, SMM26_C2, TTMEM_OWNER_SYSMEM)
 
 /*
- * The device-open entry points that build a device's system memory manager
- * and command queues (Device::init_command_queue_host/device, `this` only,
- * every generation).  Where an owner constructor binds, its scope is
- * innermost and wins; where none does (a constructor inlined, or of a shape
- * not seen), what the device allocates in here is still "system": owned by
- * the device's command queues (kind CQ, owner id = the Device), released
- * when the device closes.
+ * The device-open entry points that build a device's system memory manager,
+ * command queues and dispatch programs (Device::init_command_queue_host,
+ * init_command_queue_device, init_command_queue_device_with_topology).
+ * Where an owner constructor binds, its scope is innermost and wins; where
+ * none does (G3's constructors allocate nothing, its dispatch programs do;
+ * or a constructor inlined, or of a shape not seen), what the device
+ * allocates in here is still "system": owned by the device's command
+ * queues (kind CQ, owner id = the Device), released when the device
+ * closes.
  */
-#define OPEN_SCOPE(name, ID)                                                         \
-	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
-	void hook_##name(void *self)                                                   \
-	{                                                                              \
-		abi_member_fn orig = ORIG(ID, abi_member_fn);                           \
-		SCOPE_OPEN(TTMEM_OWNER_CQ, self);                                       \
-		if (orig)                                                              \
-			orig(self);                                                    \
-	}
-OPEN_SCOPE(device_init_cq_host, DEVICE_INIT_CQ_HOST)
-OPEN_SCOPE(device_init_cq_device, DEVICE_INIT_CQ_DEVICE)
+SCOPED(device_init_cq_host, DEVICE_INIT_CQ_HOST, TTMEM_OWNER_CQ)
+SCOPED(device_init_cq_device, DEVICE_INIT_CQ_DEVICE, TTMEM_OWNER_CQ)
+SCOPED(device_init_cq_topo, DEVICE_INIT_CQ_TOPO, TTMEM_OWNER_CQ)
 
 /* Destructors release what their object still owns once they returned (a
  * D0 that calls D1 releases twice; the second sweep finds nothing). */
