@@ -178,6 +178,28 @@ Test(e2e, mesh_allocation_clang_matches_ground_truth)
 	mesh_run("examples/clang");
 }
 
+/* The other generations of the runtime: `show --json` is the ground truth
+ * on all 8 chips at the peak and 0 after close there too. */
+Test(e2e, mesh_allocation_2025b_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2025b/gcc");
+}
+
+Test(e2e, mesh_allocation_2025b_clang_matches_ground_truth)
+{
+	mesh_run("examples/2025b/clang");
+}
+
+Test(e2e, mesh_allocation_2026_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2026/gcc");
+}
+
+Test(e2e, mesh_allocation_2026_clang_matches_ground_truth)
+{
+	mesh_run("examples/2026/clang");
+}
+
 Test(e2e, killed_process_is_orphaned_then_reaped)
 {
 	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--hold", (char *)"60000",
