@@ -28,29 +28,18 @@
 #include "impl/command_queue.hpp"
 #include "impl/device_impl.hpp"
 #include "impl/system_memory_manager.hpp"
+#include "runtime_probe.hpp"
 #include "ttemu.h"
 
 using namespace tt::tt_metal;
 using namespace tt::tt_metal::distributed;
 using BufferPtr = std::shared_ptr<Buffer>;
+using th::field;
 
 namespace {
 
 constexpr uint64_t KiB = 1024, MiB = 1024 * KiB;
 constexpr uint64_t kSystemBuffers = 12;  // per chip with one command queue
-
-uint64_t counts(int which) {
-    uint64_t c[4];
-    ttemu_tracker_counts(c);
-    return c[which];
-}
-
-template <typename T>
-T field(const void* base, size_t offset) {
-    T v;
-    std::memcpy(&v, static_cast<const char*>(base) + offset, sizeof v);
-    return v;
-}
 
 // Upstream's names (abi/GENERATIONS.md), not derived from the code under test.
 #if TTEMU_GEN == 1
@@ -121,21 +110,21 @@ Test(generation, system_buffers_on_the_open_path) {
     cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
     auto* chip = dynamic_cast<Device*>(dev);
     cr_assert_not_null(chip);
-    uint64_t before = counts(0);
+    uint64_t before = th::tracker_count(0);
 #if TTEMU_DISPATCH_2026
     {
         SystemMemoryManager sysmem(ContextId{0}, 2, 1);
         HWCommandQueue cq(dev, 1, NOC::NOC_0);
     }
-    cr_assert_eq(counts(0) - before, 0u, "the 2026 constructors allocate no device memory");
+    cr_assert_eq(th::tracker_count(0) - before, 0u, "the 2026 constructors allocate no device memory");
     chip->init_command_queue_device_with_topology(nullptr);
-    cr_assert_eq(counts(0) - before, kSystemBuffers, "the dispatch program holds the system buffers");
+    cr_assert_eq(th::tracker_count(0) - before, kSystemBuffers, "the dispatch program holds the system buffers");
 #else
     {
         SystemMemoryManager sysmem(2, 1);
-        cr_assert_eq(counts(0) - before, 3u, "SystemMemoryManager(ChipId, uint8_t) allocates 3");
+        cr_assert_eq(th::tracker_count(0) - before, 3u, "SystemMemoryManager(ChipId, uint8_t) allocates 3");
         HWCommandQueue cq(dev, std::make_shared<CQSharedState>(), 1, NOC::NOC_0);
-        cr_assert_eq(counts(0) - before, kSystemBuffers, "HWCommandQueue allocates 9");
+        cr_assert_eq(th::tracker_count(0) - before, kSystemBuffers, "HWCommandQueue allocates 9");
     }
 #endif
     CloseDevice(dev);
@@ -159,10 +148,10 @@ Test(generation, close_paths) {
     detail::LaunchProgram(solo, *program);
     solo->get_program_cache().insert(1, std::move(program));
 
-    const uint64_t frees = counts(1);
+    const uint64_t frees = th::tracker_count(1);
     bulk_frees = 0;
     cr_assert(CloseDevice(solo));
-    cr_assert_eq(counts(1) - frees, 1u, "only the cached program's kernel binaries are reported freed");
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "only the cached program's kernel binaries are reported freed");
 #if TTEMU_CLOSE_DROPS_ALLOCATOR
     cr_assert_eq(bulk_frees, 0, "a 2026 chip close frees nothing in bulk");
     cr_assert_null(solo->allocator().get(), "the allocator is destroyed");
@@ -173,7 +162,7 @@ Test(generation, close_paths) {
     cr_assert(!kept->is_allocated());
 
     cr_assert(mesh->close());
-    cr_assert_eq(counts(1) - frees, 1u, "the mesh close reports no per-buffer free");
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "the mesh close reports no per-buffer free");
 #if TTEMU_CLOSE_DROPS_ALLOCATOR
     cr_assert_eq(bulk_frees, 1, "only the mesh's sub-device manager frees in bulk");
     for (IDevice* chip : mesh->get_devices()) cr_assert_null(chip->allocator().get());
@@ -183,11 +172,11 @@ Test(generation, close_paths) {
 #endif
     kept.reset();
     kept_mesh.reset();
-    cr_assert_eq(counts(1) - frees, 1u, "buffers destroyed after close report nothing");
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "buffers destroyed after close report nothing");
 }
 
 Test(generation, command_queue_failure) {
-    const uint64_t allocs = counts(0), frees = counts(1);
+    const uint64_t allocs = th::tracker_count(0), frees = th::tracker_count(1);
     ttemu_inject_cq_failure(4);
     try {
         CreateDevice(0);
@@ -198,13 +187,13 @@ Test(generation, command_queue_failure) {
     }
 #if TTEMU_DISPATCH_2026
     // The dispatch program's first 4 were reported and freed by unwinding.
-    cr_assert_eq(counts(0) - allocs, 4u);
-    cr_assert_eq(counts(1) - frees, 4u);
+    cr_assert_eq(th::tracker_count(0) - allocs, 4u);
+    cr_assert_eq(th::tracker_count(1) - frees, 4u);
 #else
     // 3 SystemMemoryManager buffers + 4 command-queue buffers were reported;
     // the 4 were freed by unwinding (reported), the 3 by the bulk free.
-    cr_assert_eq(counts(0) - allocs, 7u);
-    cr_assert_eq(counts(1) - frees, 4u);
+    cr_assert_eq(th::tracker_count(0) - allocs, 7u);
+    cr_assert_eq(th::tracker_count(1) - frees, 4u);
 #endif
     IDevice* dev = CreateDevice(0);
     cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
