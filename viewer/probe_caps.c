@@ -52,6 +52,19 @@ static void set(struct probe_report *r, enum probe_cap c, enum probe_status st,
 	va_end(ap);
 }
 
+/* A capability that rests on one hook: works when it is reached, else
+ * `otherwise` for `why`; unavailable when no allocation is seen at all. */
+static void one_hook(struct probe_report *r, enum probe_cap c, int allocs, const char *name,
+		     enum probe_status otherwise, const char *why)
+{
+	if (!allocs)
+		set(r, c, CAP_UNAVAILABLE, "no allocations are seen");
+	else if (reached(r, name))
+		set(r, c, CAP_WORKS, "%s is reached through the PLT/GOT", name);
+	else
+		set(r, c, otherwise, "%s", why);
+}
+
 /* The first owner constructor (any shape) or device-open entry reached. */
 static const char *first_reached(const struct probe_report *r, const char *const *names)
 {
@@ -108,12 +121,8 @@ void probe_capabilities(struct probe_report *r)
 			    "GraphTracker::track_allocate is not exported" :
 		    !exported(r, "Buffer::address") ? "Buffer::address() is not exported" :
 			    "calls to GraphTracker::track_allocate are bound at link time");
-	if (allocs && reached(r, "GraphTracker::track_deallocate"))
-		set(r, CAP_FREES, CAP_WORKS, "GraphTracker::track_deallocate is reached through "
-		    "the PLT/GOT");
-	else
-		set(r, CAP_FREES, CAP_UNAVAILABLE, "%s", !allocs ? "no allocations are seen" :
-		    "GraphTracker::track_deallocate is missing or bound at link time");
+	one_hook(r, CAP_FREES, allocs, "GraphTracker::track_deallocate", CAP_UNAVAILABLE,
+		 "GraphTracker::track_deallocate is missing or bound at link time");
 
 	chips = allocs && (g->reading == ABI_READ_FIELDS_2025 || exported(r, "Buffer::device"));
 	if (!allocs)
@@ -157,23 +166,12 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_UNAVAILABLE, "neither Device::close nor a bulk "
 		    "free is interposed: what close frees silently stays in use");
 
-	if (!allocs)
-		set(r, CAP_CBS, CAP_UNAVAILABLE, "no allocations are seen");
-	else if (reached(r, "GraphTracker::track_allocate_cb"))
-		set(r, CAP_CBS, CAP_WORKS, "GraphTracker::track_allocate_cb is reached through the "
-		    "PLT/GOT");
-	else
-		set(r, CAP_CBS, CAP_UNAVAILABLE, "GraphTracker::track_allocate_cb is missing or "
-		    "bound at link time");
-
-	if (!allocs)
-		set(r, CAP_CAPTURE_FILTER, CAP_UNAVAILABLE, "no allocations are seen");
-	else if (reached(r, "GraphTracker::hook_allocate"))
-		set(r, CAP_CAPTURE_FILTER, CAP_WORKS, "GraphTracker::hook_allocate is reached "
-		    "through the PLT/GOT");
-	else
-		set(r, CAP_CAPTURE_FILTER, CAP_DEGRADED, "GraphTracker::hook_allocate is %s: "
-		    "captured allocations are told apart by their address 0 only",
-		    exported(r, "GraphTracker::hook_allocate") ? "not reached through the PLT/GOT" :
-								  "not exported");
+	one_hook(r, CAP_CBS, allocs, "GraphTracker::track_allocate_cb", CAP_UNAVAILABLE,
+		 "GraphTracker::track_allocate_cb is missing or bound at link time");
+	one_hook(r, CAP_CAPTURE_FILTER, allocs, "GraphTracker::hook_allocate", CAP_DEGRADED,
+		 exported(r, "GraphTracker::hook_allocate") ?
+			 "GraphTracker::hook_allocate is not reached through the PLT/GOT: captured "
+			 "allocations are told apart by their address 0 only" :
+			 "GraphTracker::hook_allocate is not exported: captured allocations are "
+			 "told apart by their address 0 only");
 }

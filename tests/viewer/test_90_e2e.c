@@ -380,6 +380,31 @@ Test(e2e, probe_tells_the_seven_builds_apart)
 	}
 }
 
+/* A runtime of no known generation (tests/preload/fake-unknown): named
+ * unknown, read through its getters, and what it lacks said per capability. */
+Test(e2e, probe_names_an_unknown_generation)
+{
+	const char *lib = "tests/preload/fake-unknown/libtt_metal.so";
+	char *out = NULL, *err = NULL;
+
+	if (!segfix_have(lib))
+		cr_skip_test("build/%s (the preload tests' fixture) is not built", lib);
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "probe", "--json", segfix_build_path(lib), NULL),
+		     20, "%s", err);
+	free(err);
+	cr_assert_eq(segfix_check(out, &err, "subset",
+				  "{\"generation\":\"unknown\",\"tracking\":\"partial\","
+				  "\"capabilities\":{\"allocations\":{\"status\":\"works\","
+				  "\"why\":\"GraphTracker::track_allocate is reached through the "
+				  "PLT/GOT; Buffer read through its exported getters\"},"
+				  "\"chips\":{\"status\":\"unavailable\",\"why\":\"Buffer::device() is "
+				  "not exported: every allocation is shown on an unknown chip\"},"
+				  "\"release_at_close\":{\"status\":\"unavailable\"}}}", NULL),
+		     0, "%s", err);
+	free(err);
+	free(out);
+}
+
 /* Between runs: a baseline at the first peak, the delta after the close;
  * a clear in the middle of the second run leaves nothing in use and counts
  * the frees that follow as unmatched, corrupting nothing. */
