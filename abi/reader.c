@@ -336,7 +336,9 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->allocator = NULL;
 	if (g.device) {
 		out->device = (const void *)(uintptr_t)g.device(b);
-		out->allocator = g.allocator ? (const void *)(uintptr_t)g.allocator(b) : NULL;
+		/* Only allocations note their allocator (for bulk frees). */
+		out->allocator = with_size && g.allocator ?
+					 (const void *)(uintptr_t)g.allocator(b) : NULL;
 		if (out->device)
 			out->trusted |= ABI_T_DEVICE;
 	}
