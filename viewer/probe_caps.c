@@ -65,13 +65,21 @@ static void one_hook(struct probe_report *r, enum probe_cap c, int allocs, const
 		set(r, c, otherwise, "%s", why);
 }
 
-/* The first owner constructor (any shape) or device-open entry reached. */
-static const char *first_reached(const struct probe_report *r, const char *const *names)
+/* Every one of `names` that is reached, comma-separated into buf (empty
+ * when none); returns buf, or NULL when none is reached. */
+static const char *all_reached(const struct probe_report *r, const char *const *names,
+			       char *buf, size_t len)
 {
+	size_t used = 0;
+
+	buf[0] = '\0';
 	for (; *names; names++)
-		if (reached(r, *names))
-			return *names;
-	return NULL;
+		if (reached(r, *names) && used < len) {
+			int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *names);
+			if (w > 0)
+				used += (size_t)w;
+		}
+	return buf[0] ? buf : NULL;
 }
 
 static const char *const owner_ctors[] = {
@@ -106,6 +114,7 @@ void probe_capabilities(struct probe_report *r)
 	const struct abi_generation *g = r->generation;
 	int allocs, chips;
 	const char *owner, *open, *bulk;
+	char owner_buf[160], open_buf[160], bulk_buf[96];
 
 	for (int c = 0; c < CAP_COUNT; c++)
 		r->caps[c].name = names[c];
@@ -137,13 +146,13 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_CHIPS, CAP_UNAVAILABLE, "Buffer::device() is not exported: every "
 		    "allocation is shown on an unknown chip");
 
-	owner = first_reached(r, owner_ctors);
-	open = first_reached(r, open_entries);
+	owner = all_reached(r, owner_ctors, owner_buf, sizeof(owner_buf));
+	open = all_reached(r, open_entries, open_buf, sizeof(open_buf));
 	if (!allocs)
 		set(r, CAP_OWNERS, CAP_UNAVAILABLE, "no allocations are seen");
 	else if (owner)
 		set(r, CAP_OWNERS, CAP_WORKS, "interposed: %s%s%s", owner,
-		    open ? "; outside it, " : "", open ? open : "");
+		    open ? "; outside them, " : "", open ? open : "");
 	else if (open)
 		set(r, CAP_OWNERS, CAP_DEGRADED, "no owner constructor is interposed: \"system\" "
 		    "is what %s allocates, owned per device", open);
@@ -151,7 +160,7 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_OWNERS, CAP_UNAVAILABLE, "no owner constructor or device-open entry "
 		    "point is interposed: system buffers count as the application's");
 
-	bulk = first_reached(r, bulk_frees);
+	bulk = all_reached(r, bulk_frees, bulk_buf, sizeof(bulk_buf));
 	if (!chips)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_UNAVAILABLE, "chips are unknown, so what a closing "
 		    "chip held cannot be told apart");
