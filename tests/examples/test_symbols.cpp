@@ -189,6 +189,11 @@ Test(symbols, per_generation_exports) {
         cr_expect(syms.count("_ZNK2tt8tt_metal6Buffer9allocatorEv") == (b.gen >= 2 ? 1u : 0u),
                   "%s: Buffer::allocator() is inline in G1 only", b.dir);
         cr_expect(!syms.count("_ZN2tt8tt_metal13AllocatorImplD0Ev"), "%s: ~AllocatorImpl is not virtual", b.dir);
+        // The emulator's own plumbing is never exported: a probe must not
+        // find names upstream does not have.
+        for (const std::string& sym : syms)
+            cr_expect(sym.find("BufferAccess") == std::string::npos && sym.find("maybe_fail") == std::string::npos,
+                      "%s: internal %s is exported", b.dir, sym.c_str());
     }
 }
 
