@@ -102,7 +102,14 @@ std::shared_ptr<Buffer> Buffer::create(
 }
 
 void Buffer::allocate_impl() {
-    address_ = allocator_->allocate_buffer(this);
+    // A graph capture hook (ttnn's NO_DISPATCH) takes the allocation over:
+    // no device memory, address 0, and still reported below (as upstream).
+    if (GraphTracker::instance().hook_allocate(this)) {
+        address_ = 0;
+        hooked_allocation_ = true;
+    } else {
+        address_ = allocator_->allocate_buffer(this);
+    }
     allocation_status_ = AllocationStatus::ALLOCATED;
     // Reported after the address is set: a tracker reads it from the buffer.
     GraphTracker::instance().track_allocate(this);
@@ -119,9 +126,9 @@ void Buffer::deallocate_impl() {
     // report, nothing to release.  A tensor outliving its device lands here.
     if (device_->is_initialized() && size_ != 0) {
         GraphTracker::instance().track_deallocate(this);
-        // A graph hook may have taken the allocation over (upstream); the
-        // emulator registers none, so this is always the allocator's.
-        if (!hooked_allocation_) allocator_->deallocate_buffer(this);
+        // A hook may take the free over; a hooked allocation holds nothing.
+        if (!GraphTracker::instance().hook_deallocate(this) && !hooked_allocation_)
+            allocator_->deallocate_buffer(this);
     }
     allocation_status_ = AllocationStatus::DEALLOCATED;
 }
