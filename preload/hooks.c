@@ -27,6 +27,7 @@
 #include "ttmem/segment.h"
 
 #include "abi.h"
+#include "capture.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
@@ -40,6 +41,10 @@
 	X(TRACK_DEALLOCATE,    ABI_SYM_TRACK_DEALLOCATE,    1)                \
 	X(TRACK_ALLOCATE_CB,   ABI_SYM_TRACK_ALLOCATE_CB,   0)                \
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
+	X(HOOK_ALLOCATE,       ABI_SYM_HOOK_ALLOCATE,       0)                \
+	X(TRACK_PROGRAM,       ABI_SYM_TRACK_PROGRAM,       0)                \
+	X(PROGRAM_D1,          ABI_SYM_PROGRAM_D1,          0)                \
+	X(PROGRAM_D2,          ABI_SYM_PROGRAM_D2,          0)                \
 	X(CQ_C1,               ABI_SYM_CQ_C1,               0)                \
 	X(CQ_C2,               ABI_SYM_CQ_C2,               0)                \
 	X(CQ_D0,               ABI_SYM_CQ_D0,               0)                \
@@ -161,6 +166,44 @@ void hook_track_deallocate_cb(void *self, const void *device)
 		orig(self, device);
 	tracker_on_cb_free_all(device);
 }
+
+/* ---- graph capture and op launches (capture.h, cb_model.h) ---------------------- */
+
+/* Only notes the verdict: the track_allocate that follows on this thread
+ * does the rest. */
+EXPORT _Bool hook_hook_allocate(void *self, const void *buffer) __asm__(ABI_SYM_HOOK_ALLOCATE);
+_Bool hook_hook_allocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = ORIG(HOOK_ALLOCATE, abi_hook_buffer_fn);
+	_Bool hooked = orig ? orig(self, buffer) : 0;
+
+	if (hooked)
+		capture_note_hooked(buffer);
+	return hooked;
+}
+
+EXPORT void hook_track_program(void *self, void *program, const void *device)
+	__asm__(ABI_SYM_TRACK_PROGRAM);
+void hook_track_program(void *self, void *program, const void *device)
+{
+	abi_track_program_fn orig = ORIG(TRACK_PROGRAM, abi_track_program_fn);
+
+	if (orig)
+		orig(self, program, device);
+	tracker_on_program(program, device, __builtin_return_address(0), __builtin_dwarf_cfa());
+}
+
+#define PROGRAM_DTOR(variant)                                                        \
+	EXPORT void hook_program_##variant(void *self) __asm__(ABI_SYM_PROGRAM_##variant); \
+	void hook_program_##variant(void *self)                                         \
+	{                                                                              \
+		abi_dtor_fn orig = ORIG(PROGRAM_##variant, abi_dtor_fn);                \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		tracker_program_destroyed(self);                                       \
+	}
+PROGRAM_DTOR(D1)
+PROGRAM_DTOR(D2)
 
 /* ---- owners: command queues and system memory managers ------------------------ */
 

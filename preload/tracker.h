@@ -8,9 +8,9 @@
  * Keys: (physical chip, space, address).  A mesh buffer of S bytes on an
  * N-chip mesh is N entries of S bytes, flagged TTMEM_SLOT_F_MESH.  A circular
  * buffer's key is its L1 address with a per-process sequence number in the
- * high 32 bits (CB addresses repeat across programs; all of a device's CBs
- * are freed at once by track_deallocate_cb: the tracker keeps the keys it
- * inserted per chip and removes exactly those).
+ * high 32 bits (CB addresses repeat across programs); what evicts a CB
+ * entry is described in cb_model.h.  Allocations that a graph capture hook
+ * took over are not recorded (capture.h).
  */
 #ifndef TTMEM_PRELOAD_TRACKER_H
 #define TTMEM_PRELOAD_TRACKER_H
@@ -26,6 +26,9 @@ void tracker_on_free(const void *buffer);
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
+/* GraphTracker::track_program(program, device): an op launches `program`. */
+void tracker_on_program(const void *program, const void *device, void *ret, void *cfa);
+void tracker_program_destroyed(const void *program);
 
 /*
  * Device close: resolve the chips before the original runs (the object is
@@ -41,8 +44,8 @@ void tracker_allocator_freed(const void *allocator);
 /* A command queue / system memory manager was destroyed. */
 void tracker_owner_destroyed(uint8_t owner_kind, const void *owner);
 
-/* pthread_atfork handlers (lifecycle.c): the CB index's lock; the child
- * starts with an empty index. */
+/* pthread_atfork handlers (lifecycle.c): the CB model's lock; the child
+ * starts with an empty model. */
 void tracker_atfork_prepare(void);
 void tracker_atfork_parent(void);
 void tracker_atfork_child(void);
