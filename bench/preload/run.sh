@@ -82,8 +82,8 @@ awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$RE
 		printf "BENCH compare_added_ns_per_event %.1f ns\n", c - b
 }'
 
-# Program launches on an 8-chip mesh: each frees the previous program's
-# circular buffers (track_deallocate_cb) and allocates 8 new ones per chip.
+# Program launches on an 8-chip mesh: each reports 8 circular buffers, which
+# replace the previous program's on every chip (8 evicted, 8 inserted per chip).
 LAUNCH="$B/bench/preload/launch"
 LAUNCHES=${TTMEM_BENCH_LAUNCHES:-2000}
 launch_us() {
