@@ -43,10 +43,12 @@
 #define ABI_SYM_TRACK_DEALLOCATE_CB ABI_GT "19track_deallocate_cbEPKNS0_7IDeviceE"
 /* Graph capture and program launches (see preload/capture.c, cb_model.c):
  * bool hook_allocate(const Buffer*); void track_program(Program*, const
- * IDevice*), which ttnn calls before every op launch; Program's destructor
- * (Program is a pimpl upstream, so its destructor is out of line). */
+ * IDevice*) and bool hook_program(Program*), which ttnn calls before every
+ * op launch; Program's destructor (Program is a pimpl upstream, so its
+ * destructor is out of line). */
 #define ABI_SYM_HOOK_ALLOCATE       ABI_GT "13hook_allocateEPKNS0_6BufferE"
 #define ABI_SYM_TRACK_PROGRAM       ABI_GT "13track_programEPNS0_7ProgramEPKNS0_7IDeviceE"
+#define ABI_SYM_HOOK_PROGRAM        ABI_GT "12hook_programEPNS0_7ProgramE"
 #define ABI_SYM_PROGRAM_D1          "_ZN2tt8tt_metal7ProgramD1Ev"
 #define ABI_SYM_PROGRAM_D2          "_ZN2tt8tt_metal7ProgramD2Ev"
 
@@ -107,6 +109,7 @@ typedef void (*abi_track_cb_fn)(void *tracker, const void *core_ranges, uint64_t
 typedef void (*abi_track_dev_fn)(void *tracker, const void *device);
 typedef _Bool (*abi_hook_buffer_fn)(void *tracker, const void *buffer);
 typedef void (*abi_track_program_fn)(void *tracker, void *program, const void *device);
+typedef _Bool (*abi_hook_program_fn)(void *tracker, void *program);
 typedef void (*abi_cq_ctor_fn)(void *self, void *device, void *shared_state_ref,
 			       uint64_t cq_id, uint64_t noc, uint64_t reader_core);
 typedef void (*abi_smm_ctor_fn)(void *self, uint64_t device_id, uint64_t num_hw_cqs);

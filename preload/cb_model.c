@@ -212,20 +212,40 @@ void cb_model_place(const struct abi_chips *c, struct ttmem_entry *e, uint64_t a
 	pthread_mutex_unlock(&cb_lock);
 }
 
-void cb_model_program_launch(const void *program, const struct abi_chips *c,
-			     struct ttmem_entry *e)
+/* The replay track_program announced on this thread, until hook_program
+ * says whether the program runs. */
+static __thread struct {
+	const void *program;
+	struct abi_chips chips;
+	struct ttmem_entry tmpl;
+} pending __attribute__((tls_model("initial-exec")));
+
+void cb_model_program_announced(const void *program, const struct abi_chips *c,
+				const struct ttmem_entry *e)
+{
+	announced = program;
+	announced_fresh = 1;
+	pending.program = program;
+	pending.chips = *c;
+	pending.tmpl = *e;
+	if (c->is_mesh)
+		pending.tmpl.flags |= TTMEM_SLOT_F_MESH;
+}
+
+void cb_model_program_dispatched(const void *program, int launched)
 {
 	struct cb_program *p;
 
-	announced = program;
-	announced_fresh = 1;
-	if (c->is_mesh)
-		e->flags |= TTMEM_SLOT_F_MESH;
+	if (!program || pending.program != program)
+		return;
+	pending.program = NULL;
+	if (!launched)
+		return;
 	pthread_mutex_lock(&cb_lock);
 	p = program_get(program, 0);
 	for (uint32_t i = 0; p && i < p->n; i++) {
-		e->size = p->spans[i].size;
-		place_locked(c, e, p->spans[i].addr);
+		pending.tmpl.size = p->spans[i].size;
+		place_locked(&pending.chips, &pending.tmpl, p->spans[i].addr);
 	}
 	pthread_mutex_unlock(&cb_lock);
 }
@@ -236,6 +256,8 @@ void cb_model_program_gone(const void *program)
 
 	if (announced == program)
 		announced = NULL;
+	if (pending.program == program)
+		pending.program = NULL;
 	pthread_mutex_lock(&cb_lock);
 	p = program_get(program, 0);
 	if (p)
@@ -298,5 +320,6 @@ void cb_model_atfork_child(void)
 	cb_chips = NULL;
 	cb_programs = NULL;
 	announced = NULL;
+	pending.program = NULL;
 	pthread_mutex_unlock(&cb_lock);
 }

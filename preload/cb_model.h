@@ -20,10 +20,12 @@
  *    same addresses at once; the report carries the cores but ttmem does
  *    not read them, so it keeps only the last one's (an undercount).
  *  - Launches from the program cache.  ttnn calls
- *    GraphTracker::track_program(program, device) before every op launch;
- *    the CBs reported on that thread after it are remembered per program,
- *    and a later track_program of that program replays them (it holds its
- *    CBs on the device again, unreported).  A program destroyed
+ *    GraphTracker::track_program(program, device) then hook_program(program)
+ *    before every op launch; the CBs reported on that thread after it are
+ *    remembered per program, and a later launch of that program replays
+ *    them (it holds its CBs on the device again, unreported) once
+ *    hook_program said it will run (a graph capture in NO_DISPATCH mode
+ *    skips it; where hook_program cannot be hooked, at track_program).  A program destroyed
  *    (~Program hooked when exported) is forgotten.  Without track_program
  *    (launches outside ttnn, older trees with a one-argument track_program)
  *    a cached launch shows the CBs last reported on those cores.
@@ -55,11 +57,17 @@
  * and remember it for the program this thread announced last. */
 void cb_model_place(const struct abi_chips *c, struct ttmem_entry *e, uint64_t addr);
 
-/* track_program(program, device): replays the program's remembered CBs on
- * the chips `c` (each from the template `e`), and makes it the program the
- * CBs reported next on this thread belong to. */
-void cb_model_program_launch(const void *program, const struct abi_chips *c,
-			     struct ttmem_entry *e);
+/* track_program(program, device): makes it the program the CBs reported
+ * next on this thread belong to, and keeps the replay of its remembered CBs
+ * on the chips `c` (each from the template `e`) pending until
+ * cb_model_program_dispatched. */
+void cb_model_program_announced(const void *program, const struct abi_chips *c,
+				const struct ttmem_entry *e);
+
+/* hook_program(program) returned: `launched` = 0 when a capture hook took
+ * the launch over (the program will not run: nothing to replay).  Replays
+ * the pending CBs of `program` announced on this thread. */
+void cb_model_program_dispatched(const void *program, int launched);
 
 /* The program was destroyed: forget its CBs. */
 void cb_model_program_gone(const void *program);

@@ -43,6 +43,7 @@
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
 	X(HOOK_ALLOCATE,       ABI_SYM_HOOK_ALLOCATE,       0)                \
 	X(TRACK_PROGRAM,       ABI_SYM_TRACK_PROGRAM,       0)                \
+	X(HOOK_PROGRAM,        ABI_SYM_HOOK_PROGRAM,        0)                \
 	X(PROGRAM_D1,          ABI_SYM_PROGRAM_D1,          0)                \
 	X(PROGRAM_D2,          ABI_SYM_PROGRAM_D2,          0)                \
 	X(CQ_C1,               ABI_SYM_CQ_C1,               0)                \
@@ -184,13 +185,25 @@ _Bool hook_hook_allocate(void *self, const void *buffer)
 
 EXPORT void hook_track_program(void *self, void *program, const void *device)
 	__asm__(ABI_SYM_TRACK_PROGRAM);
+/* The tracker first: a runtime whose track_program asks hook_program
+ * itself (seen in a 2026 tree) then finds the launch announced. */
 void hook_track_program(void *self, void *program, const void *device)
 {
 	abi_track_program_fn orig = ORIG(TRACK_PROGRAM, abi_track_program_fn);
 
+	tracker_on_program(program, device, __builtin_return_address(0), __builtin_dwarf_cfa());
 	if (orig)
 		orig(self, program, device);
-	tracker_on_program(program, device, __builtin_return_address(0), __builtin_dwarf_cfa());
+}
+
+EXPORT _Bool hook_hook_program(void *self, void *program) __asm__(ABI_SYM_HOOK_PROGRAM);
+_Bool hook_hook_program(void *self, void *program)
+{
+	abi_hook_program_fn orig = ORIG(HOOK_PROGRAM, abi_hook_program_fn);
+	_Bool hooked = orig ? orig(self, program) : 0;
+
+	tracker_on_program_hooked(program, hooked);
+	return hooked;
 }
 
 #define PROGRAM_DTOR(variant)                                                        \

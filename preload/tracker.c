@@ -22,6 +22,7 @@
 #include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
 
@@ -272,6 +273,19 @@ void tracker_on_cb_free_all(const void *device)
 	TRACKER_END;
 }
 
+/* Whether the runtime exports GraphTracker::hook_program (looked up once). */
+static int hook_program_seen(void)
+{
+	static atomic_int seen = -1;
+	int v = atomic_load_explicit(&seen, memory_order_relaxed);
+
+	if (v < 0) {
+		v = runtime_find(ABI_SYM_HOOK_PROGRAM) != NULL;
+		atomic_store_explicit(&seen, v, memory_order_relaxed);
+	}
+	return v;
+}
+
 void tracker_on_program(const void *program, const void *device, void *ret, void *cfa)
 {
 	TRACKER_BEGIN;
@@ -281,7 +295,18 @@ void tracker_on_program(const void *program, const void *device, void *ret, void
 	if (!program || !device || abi_device_chips(device, &c) != 0)
 		goto leave_;
 	fill_entry(&e, 0, TTMEM_SPACE_CB, TTMEM_TYPE_CB, 0, ret, cfa);
-	cb_model_program_launch(program, &c, &e);
+	cb_model_program_announced(program, &c, &e);
+	/* Without an interposable hook_program nothing will say whether the
+	 * program runs: assume it does. */
+	if (!hook_program_seen())
+		cb_model_program_dispatched(program, 1);
+	TRACKER_END;
+}
+
+void tracker_on_program_hooked(const void *program, int hooked)
+{
+	TRACKER_BEGIN;
+	cb_model_program_dispatched(program, !hooked);
 	TRACKER_END;
 }
 

@@ -26,8 +26,11 @@ void tracker_on_free(const void *buffer);
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
-/* GraphTracker::track_program(program, device): an op launches `program`. */
+/* GraphTracker::track_program(program, device): an op is about to launch
+ * `program`; hook_program(program) then said whether a capture hook took
+ * the launch over. */
 void tracker_on_program(const void *program, const void *device, void *ret, void *cfa);
+void tracker_on_program_hooked(const void *program, int hooked);
 void tracker_program_destroyed(const void *program);
 
 /*

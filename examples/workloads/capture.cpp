@@ -6,7 +6,8 @@
 // installed on it (GraphTracker::add_hook), makes N captured allocations:
 // mesh and chip buffers that take no device memory (address 0) yet are
 // reported to track_allocate, half of them freed while capturing (the hook
-// takes the free over), the rest kept; a captured op launch is skipped.
+// takes the free over), the rest kept; captured op launches (a new program,
+// and one launched for real before) are skipped.
 // Meanwhile a second thread, without a hook, allocates and frees real
 // buffers.  The real work is the same whatever N.
 // After the capture ends, the kept captured buffers are freed (a hooked
@@ -94,6 +95,14 @@ void one_run(int run, uint64_t chips, uint64_t captures, const wl::Options& opts
     real.chips = real.mesh->get_devices();
     for (IDevice* chip : real.chips) real.expect[chip->id()] = {};
     for (int i = 0; i < 8; i++) real.allocate(rng);
+    // Two real ops: y's CBs replace x's on every chip.
+    Program x, y;
+    x.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 96 * 1024);
+    x.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 32 * 1024);
+    y.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 16 * 1024);
+    detail::LaunchOp(real.mesh.get(), x);
+    detail::LaunchOp(real.mesh.get(), y);
+    for (IDevice* chip : real.chips) real.expect[chip->id()].cb = y.circular_buffer_bytes();
 
     // A thread without a hook: its allocations are real while the main
     // thread captures (the hook is per thread, as upstream).
@@ -128,6 +137,8 @@ void one_run(int run, uint64_t chips, uint64_t captures, const wl::Options& opts
     op.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 64 * 1024);
     op.set_kernel_binary_size(8 * 2048);
     if (detail::LaunchOp(real.mesh.get(), op)) throw std::runtime_error("capture: the captured op was launched");
+    // A cached op, captured: not launched, y's CBs stay.
+    if (detail::LaunchOp(real.mesh.get(), x)) throw std::runtime_error("capture: the captured op was launched");
     GraphTracker::instance().clear_hook();
     worker.join();
     if (other_error) std::rethrow_exception(other_error);
