@@ -226,6 +226,8 @@ int ttemu_capture_begin(void) {
 
 void ttemu_capture_end(void) { GraphTracker::instance().clear_hook(); }
 
+const char* ttemu_generation(void) { return TTEMU_GEN_NAME; }
+
 void ttemu_tracker_counts(uint64_t counts[4]) {
     for (int i = 0; i < 4; i++) counts[i] = GraphTracker::instance().count(i);
 }

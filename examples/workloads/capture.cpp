@@ -39,12 +39,22 @@ public:
     bool hook_program(Program*) override { return true; }
 };
 
+// A buffer and what it was created with (a workload runs on every
+// generation, so it does not read Buffer fields).
+template <class T>
+struct Held {
+    std::shared_ptr<T> buffer;
+    int chip;  // -1: on every chip of the mesh
+    BufferType type;
+    uint64_t size;
+};
+
 struct Tensors {
     std::shared_ptr<MeshDevice> mesh;
     std::vector<IDevice*> chips;
     wl::ExpectByChip expect;
-    std::vector<std::shared_ptr<MeshBuffer>> mesh_buffers;
-    std::vector<std::shared_ptr<Buffer>> chip_buffers;
+    std::vector<Held<MeshBuffer>> mesh_buffers;
+    std::vector<Held<Buffer>> chip_buffers;
     bool real = true;  // false while capturing: nothing is expected
 
     void count(int chip, BufferType type, uint64_t size, int64_t sign) {
@@ -63,13 +73,13 @@ struct Tensors {
         const uint64_t size = rng.range(1, 32) * page;
         if (rng.below(3) == 0) {
             IDevice* chip = chips[rng.below(chips.size())];
-            chip_buffers.push_back(Buffer::create(chip, size, page, type));
+            chip_buffers.push_back({Buffer::create(chip, size, page, type), chip->id(), type, size});
             count(chip->id(), type, size, +1);
         } else {
             DeviceLocalBufferConfig local;
             local.page_size = page;
             local.buffer_type = type;
-            mesh_buffers.push_back(MeshBuffer::create(ReplicatedBufferConfig{size}, local, mesh.get()));
+            mesh_buffers.push_back({MeshBuffer::create(ReplicatedBufferConfig{size}, local, mesh.get()), -1, type, size});
             for (IDevice* chip : chips) count(chip->id(), type, size, +1);
         }
     }
@@ -77,12 +87,12 @@ struct Tensors {
     // Frees the newest allocation of either kind.
     void free_one(wl::Rng& rng) {
         if (rng.below(2) == 0 && !chip_buffers.empty()) {
-            auto& b = chip_buffers.back();
-            count(b->device()->id(), b->buffer_type(), b->size(), -1);
+            const auto& b = chip_buffers.back();
+            count(b.chip, b.type, b.size, -1);
             chip_buffers.pop_back();
         } else if (!mesh_buffers.empty()) {
-            auto& m = mesh_buffers.back();
-            for (IDevice* chip : chips) count(chip->id(), m->get_backing_buffer()->buffer_type(), m->size(), -1);
+            const auto& m = mesh_buffers.back();
+            for (IDevice* chip : chips) count(chip->id(), m.type, m.size, -1);
             mesh_buffers.pop_back();
         }
     }
