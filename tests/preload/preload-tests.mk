@@ -35,6 +35,22 @@ $(PT_DIR)/flavours/noplt/libtt_metal.so: $(PT_NOPLT_OBJS)
 
 ALL_TARGETS += $(PT_FLAVOURS)
 
+# Every generation's builds linked again with -Bsymbolic-functions (a link
+# flag: the same objects), for the symbolic warning on each:
+# $(PT_DIR)/symbolic/<folder under examples>/libtt_metal.so.
+PT_SYM_BUILDS := gcc clang 2025b/gcc 2025b/clang 2026/gcc 2026/clang
+PT_SYMBOLIC   := $(foreach b,$(PT_SYM_BUILDS),$(PT_DIR)/symbolic/$(b)/libtt_metal.so)
+
+define pt_symbolic
+$(PT_DIR)/symbolic/$(1)/libtt_metal.so: $$(patsubst examples/runtime/%.cpp,$(EX_DIR)/$(1)/obj/%.o,$$(EX_RT_SRCS))
+	$$(call msg,LD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CXX) -shared $$(EX_SONAME) -Wl,-Bsymbolic-functions -pthread -o $$@ $$^
+endef
+$(foreach b,$(PT_SYM_BUILDS),$(eval $(call pt_symbolic,$(b))))
+
+ALL_TARGETS += $(PT_SYMBOLIC)
+
 # A stand-in runtime with another Buffer layout (the ABI-mismatch path).
 PT_FAKE := $(PT_DIR)/fake/libtt_metal.so $(PT_DIR)/fake/fake_main
 
@@ -47,6 +63,14 @@ $(PT_DIR)/fake/fake_main: tests/preload/fake/main.cpp $(PT_DIR)/fake/libtt_metal
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $< -L$(PT_DIR)/fake -ltt_metal \
 		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
+
+# The same without the marks of any known generation.
+$(PT_DIR)/fake-unknown/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DFAKE_UNKNOWN -o $@ $<
+
+PT_FAKE += $(PT_DIR)/fake-unknown/libtt_metal.so
 
 ALL_TARGETS += $(PT_FAKE)
 
@@ -68,7 +92,7 @@ $(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/
 $(PT_DIR)/inproc/attach_fork.o: tests/preload/inproc/attach_fork.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -Iabi -c -o $@ $<
 
 $(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
@@ -87,7 +111,7 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS_PTHREAD)
 
-check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_FAKE) $(PT_INPROC)
+check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_SYMBOLIC) $(PT_FAKE) $(PT_INPROC)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
 else
