@@ -9,7 +9,11 @@
 // programs that do not enter the thread's cache are destroyed after their
 // launch; their CBs stay on the chips until the next launch (as upstream).
 // Everything is a function of the seed except, with T > 1, which launch on a
-// chip comes last.
+// chip comes last.  With --direct, every launch is a new program launched
+// with detail::LaunchProgram (tt-metal's own entry, no op layer, no cache)
+// from all threads at once: which one a chip holds last is decided inside
+// the allocators' locks, so the expect lines say CB=0 (unknown) and only
+// the ground truth knows.
 // Hold points per run: "peak R" after every thread finished, "closed R".
 #include <cstdio>
 #include <memory>
@@ -43,6 +47,7 @@ struct Shared {
 
 struct Worker {
     uint64_t seed = 0, launches = 0, cache = 0;
+    bool direct = false;
     std::vector<Cached> cached;
     std::exception_ptr error;
 
@@ -53,7 +58,7 @@ struct Worker {
                 const bool on_chip = rng.below(4) == 0;
                 IDevice* device = on_chip ? s.chips[rng.below(s.chips.size())] : s.mesh.get();
                 Cached c;
-                const bool again = !cached.empty() && rng.below(2) == 0;
+                const bool again = !direct && !cached.empty() && rng.below(2) == 0;
                 if (again) {
                     c = cached[rng.below(cached.size())];
                 } else {
@@ -64,6 +69,10 @@ struct Worker {
                         c.program->add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), rng.range(1, 16) * 2 * KiB);
                     if (on_chip) c.kernel_chips.push_back(device->id());
                     else for (IDevice* chip : s.chips) c.kernel_chips.push_back(chip->id());
+                }
+                if (direct) {
+                    detail::LaunchProgram(device, *c.program);
+                    continue;
                 }
                 {
                     // LaunchOp runs one op at a time anyway; the lock only
@@ -82,7 +91,8 @@ struct Worker {
     }
 };
 
-void one_run(int run, uint64_t chips, uint64_t threads, uint64_t launches, uint64_t cache, const wl::Options& opts) {
+void one_run(
+    int run, uint64_t chips, uint64_t threads, uint64_t launches, uint64_t cache, bool direct, const wl::Options& opts) {
     Shared s;
     s.mesh = MeshDevice::create(MeshDeviceConfig(MeshShape(1, static_cast<uint32_t>(chips))), 0, 0, 1);
     s.chips = s.mesh->get_devices();
@@ -91,6 +101,7 @@ void one_run(int run, uint64_t chips, uint64_t threads, uint64_t launches, uint6
         workers[t].seed = (opts.seed * 1000003u + static_cast<uint64_t>(run)) * 7919u + t;
         workers[t].launches = launches;
         workers[t].cache = cache;
+        workers[t].direct = direct;
     }
     std::vector<std::thread> pool;
     for (auto& w : workers) pool.emplace_back(&Worker::run, &w, std::ref(s));
@@ -118,9 +129,10 @@ int main(int argc, char** argv) {
     wl::init_signals();
     wl::Options opts;
     uint64_t runs = 1, chips = 8, threads = 1, launches = 1000, cache = 8;
+    bool direct = false;
     wl::parse(
         argc, argv,
-        "[--runs K] [--chips C] [--threads T] [--launches L] [--cache P] [--seed N] [--hold MS]\n\n"
+        "[--runs K] [--chips C] [--threads T] [--launches L] [--cache P] [--direct] [--seed N] [--hold MS]\n\n"
         "T threads launch L ops each on a C-chip mesh (or on one of its chips): new programs with\n"
         "circular buffers, or one of the thread's P cached programs again.  K open/close cycles.\n"
         "Hold points: \"peak RUN\" after the launches, \"closed RUN\" after the close.",
@@ -128,10 +140,12 @@ int main(int argc, char** argv) {
          {"chips", "chips in the mesh (default 8)", &chips, 1, 64},
          {"threads", "threads launching ops (default 1)", &threads, 1, 64},
          {"launches", "launches per thread (default 1000)", &launches, 0, 1ull << 32},
-         {"cache", "programs each thread keeps and launches again (default 8)", &cache, 0, 1024}},
+         {"cache", "programs each thread keeps and launches again (default 8)", &cache, 0, 1024},
+         {"direct", "new programs only, launched with detail::LaunchProgram, unserialized (CB=0 in expect lines)",
+          nullptr, 0, 0, &direct}},
         opts);
     try {
-        for (uint64_t run = 0; run < runs; run++) one_run(static_cast<int>(run), chips, threads, launches, cache, opts);
+        for (uint64_t run = 0; run < runs; run++) one_run(static_cast<int>(run), chips, threads, launches, cache, direct, opts);
     } catch (const std::exception& ex) {
         std::fprintf(stderr, "programs: %s\n", ex.what());
         return 1;

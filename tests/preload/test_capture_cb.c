@@ -10,7 +10,8 @@
  *  - CB usage over 1,000 program launches on one 8-chip mesh (new programs
  *    and launches from the program cache) equals the truth, never holds
  *    more entries than one program's CBs per chip, and is 0 after close;
- *  - 4 threads launching on one shared mesh: exact at each of 30 peaks;
+ *  - 4 threads launching on one shared mesh: exact at each of 30 peaks,
+ *    through the op layer and straight through LaunchProgram;
  *  - the fork's track_deallocate_cb reports (TTEMU_CB_FREE_REPORTS=1): the
  *    same, through the preload's free-all path.
  */
@@ -175,6 +176,20 @@ static void cb_four_threads_shared_mesh(const char *flavour)
 	cr_expect_leq(o.max_cb_entries, MAX_CBS_PER_PROGRAM);
 }
 
+/* Launches straight from 4 threads, unserialized (detail::LaunchProgram):
+ * the runtime reports each launch's CBs inside the critical section that
+ * replaces a chip's CBs, and the table follows that order. */
+static void cb_four_threads_direct(const char *flavour)
+{
+	const char *const argv[] = { bpath("examples/bin/programs"), "--direct", "--threads", "4",
+				     "--launches", "200", "--chips", "4", "--runs", "30",
+				     "--seed", "10", "--hold", "60000", NULL };
+	struct outcome o = run_exact(flavour, argv, NULL);
+
+	cr_expect_eq(o.peaks, 30);
+	cr_expect_leq(o.max_cb_entries, MAX_CBS_PER_PROGRAM);
+}
+
 #define ON_EVERY_BUILD(suite, name, fn)                                                     \
 	Test(suite, name##_gcc, .timeout = 120) { fn("examples/gcc"); }                      \
 	Test(suite, name##_clang, .timeout = 120) { fn("examples/clang"); }                  \
@@ -186,6 +201,7 @@ static void cb_four_threads_shared_mesh(const char *flavour)
 ON_EVERY_BUILD(p14_capture, captured_allocations_leave_no_trace, captured_allocations_leave_no_trace)
 ON_EVERY_BUILD(p15_cb, flat_over_1000_launches, cb_flat_over_1000_launches)
 ON_EVERY_BUILD(p15_cb, four_threads_shared_mesh, cb_four_threads_shared_mesh)
+ON_EVERY_BUILD(p15_cb, four_threads_direct, cb_four_threads_direct)
 
 /* The fork's reports (track_deallocate_cb before every launch) through the
  * preload's free-all path: as exact. */
