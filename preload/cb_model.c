@@ -57,7 +57,8 @@ struct cb_program {
 	UT_hash_handle hh;
 };
 
-static struct cb_chip *cb_chips;
+static struct cb_chip *cb_chip_by_id[TTMEM_MAX_DEVICES];   /* the usual chip ids */
+static struct cb_chip *cb_chips;                            /* uthash: any other id */
 static struct cb_program *cb_programs;   /* in insertion order (uthash keeps it) */
 static unsigned cb_program_count;
 static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -85,17 +86,27 @@ static int reserve(void **v, uint32_t *cap, uint32_t n, size_t size)
 	return 0;
 }
 
+/* The chip's record (created if `create`); NULL when absent or out of
+ * memory.  Looked up once per chip per CB report: a direct index for ids
+ * below TTMEM_MAX_DEVICES. */
 static struct cb_chip *chip_get(uint32_t chip, int create)
 {
 	struct cb_chip *r;
 
-	HASH_FIND(hh, cb_chips, &chip, sizeof(chip), r);
+	if (chip < TTMEM_MAX_DEVICES)
+		r = cb_chip_by_id[chip];
+	else
+		HASH_FIND(hh, cb_chips, &chip, sizeof(chip), r);
 	if (r || !create)
 		return r;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->chip = chip;
+	if (chip < TTMEM_MAX_DEVICES) {
+		cb_chip_by_id[chip] = r;
+		return r;
+	}
 	cb_oom = 0;
 	HASH_ADD(hh, cb_chips, chip, sizeof(r->chip), r);
 	if (cb_oom) {
@@ -310,6 +321,13 @@ void cb_model_atfork_child(void)
 	struct cb_chip *r, *rt;
 	struct cb_program *p, *pt;
 
+	for (unsigned i = 0; i < TTMEM_MAX_DEVICES; i++) {
+		if (cb_chip_by_id[i]) {
+			free(cb_chip_by_id[i]->live);
+			free(cb_chip_by_id[i]);
+			cb_chip_by_id[i] = NULL;
+		}
+	}
 	HASH_ITER(hh, cb_chips, r, rt) {
 		HASH_DEL(cb_chips, r);
 		free(r->live);
