@@ -6,7 +6,8 @@
  *  - 10,000 allocations a NO_DISPATCH capture hook took over leave the
  *    table and the counters exactly as a run without them, while the real
  *    allocations around them (same thread before and after, another thread
- *    during) equal the ground truth at every hold point;
+ *    during) equal the ground truth at every hold point, also on a runtime
+ *    that does not export GraphTracker::hook_allocate;
  *  - CB usage over 1,000 program launches on one 8-chip mesh (new programs
  *    and launches from the program cache) equals the truth, never holds
  *    more entries than one program's CBs per chip, and is 0 after close;
@@ -202,6 +203,14 @@ ON_EVERY_BUILD(p14_capture, captured_allocations_leave_no_trace, captured_alloca
 ON_EVERY_BUILD(p15_cb, flat_over_1000_launches, cb_flat_over_1000_launches)
 ON_EVERY_BUILD(p15_cb, four_threads_shared_mesh, cb_four_threads_shared_mesh)
 ON_EVERY_BUILD(p15_cb, four_threads_direct, cb_four_threads_direct)
+
+/* A runtime that does not export GraphTracker::hook_allocate (linked with
+ * it local): captured allocations are told apart by their address 0 alone,
+ * as exactly. */
+Test(p14_capture, without_an_exported_hook_allocate, .timeout = 120)
+{
+	captured_allocations_leave_no_trace("tests/preload/flavours/nohook");
+}
 
 /* The fork's reports (track_deallocate_cb before every launch) through the
  * preload's free-all path: as exact. */
