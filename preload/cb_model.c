@@ -3,8 +3,8 @@
  * Circular buffers as upstream reports them (see cb_model.h).
  *
  * Two indexes, both private to this process and under cb_lock:
- *  - per chip, the CB entries this process has in the table (key, range,
- *    mesh flag): a chip holds the CBs of one program at a time, so a few
+ *  - per chip, the CB entries this process has in the table (key, end of
+ *    the range, mesh flag): a chip holds the CBs of one program at a time, so a few
  *    dozen at most, and eviction scans them;
  *  - per program announced by track_program, the CBs reported for it
  *    (address, size), to replay a launch from the program cache.
@@ -35,7 +35,7 @@ static int cb_oom;
 
 struct cb_live {
 	uint64_t key;            /* table key address (with the sequence) */
-	uint64_t start, end;     /* L1 range */
+	uint64_t end;            /* end of its L1 range */
 	uint8_t mesh;            /* inserted with TTMEM_SLOT_F_MESH */
 };
 
@@ -199,8 +199,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;
 		}
-		r->live[r->n++] = (struct cb_live){ .key = e->key.address, .start = addr,
-						    .end = addr + e->size,
+		r->live[r->n++] = (struct cb_live){ .key = e->key.address, .end = addr + e->size,
 						    .mesh = (uint8_t)!!c->is_mesh };
 	}
 }
