@@ -8,3 +8,15 @@ void capture_note_hooked(const void *buffer)
 {
 	capture_hooked_buffer = buffer;
 }
+
+atomic_int capture_hooks_installed;
+
+void capture_hook_added(void)
+{
+	atomic_store_explicit(&capture_hooks_installed, 1, memory_order_relaxed);
+}
+
+void capture_hook_cleared(void)
+{
+	atomic_store_explicit(&capture_hooks_installed, 0, memory_order_relaxed);
+}

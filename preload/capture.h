@@ -24,6 +24,7 @@
 #ifndef TTMEM_PRELOAD_CAPTURE_H
 #define TTMEM_PRELOAD_CAPTURE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,25 @@ static inline int capture_free_swallowed(uint64_t address)
 {
 	return address == 0;
 }
+
+/*
+ * A real buffer freed on a capturing thread: upstream reports its free
+ * (track_deallocate), then the hook takes the free over (hook_deallocate
+ * returns true) and the allocator keeps the memory until close (recent
+ * trees warn; older ones abort).  While any thread has a hook installed
+ * (add_hook succeeded, no clear_hook/clear since), the tracker keeps the
+ * entries a free removed, per thread, until hook_deallocate says whether
+ * the free really happened; if a hook took it over, they go back.
+ */
+extern atomic_int capture_hooks_installed;
+
+static inline int capture_hook_installed(void)
+{
+	return atomic_load_explicit(&capture_hooks_installed, memory_order_relaxed) != 0;
+}
+
+/* add_hook succeeded / clear_hook or clear ran. */
+void capture_hook_added(void);
+void capture_hook_cleared(void);
 
 #endif /* TTMEM_PRELOAD_CAPTURE_H */

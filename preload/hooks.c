@@ -44,6 +44,10 @@
 	X(TRACK_ALLOCATE_CB,   ABI_SYM_TRACK_ALLOCATE_CB,   0)                \
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
 	X(HOOK_ALLOCATE,       ABI_SYM_HOOK_ALLOCATE,       0)                \
+	X(HOOK_DEALLOCATE,     ABI_SYM_HOOK_DEALLOCATE,     0)                \
+	X(ADD_HOOK,            ABI_SYM_ADD_HOOK,            0)                \
+	X(CLEAR_HOOK,          ABI_SYM_CLEAR_HOOK,          0)                \
+	X(GT_CLEAR,            ABI_SYM_GT_CLEAR,            0)                \
 	X(TRACK_PROGRAM,       ABI_SYM_TRACK_PROGRAM,       0)                \
 	X(HOOK_PROGRAM,        ABI_SYM_HOOK_PROGRAM,        0)                \
 	X(PROGRAM_D1,          ABI_SYM_PROGRAM_D1,          0)                \
@@ -197,6 +201,41 @@ _Bool hook_hook_allocate(void *self, const void *buffer)
 		capture_note_hooked(buffer);
 	return hooked;
 }
+
+EXPORT _Bool hook_hook_deallocate(void *self, const void *buffer)
+	__asm__(ABI_SYM_HOOK_DEALLOCATE);
+_Bool hook_hook_deallocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = ORIG(HOOK_DEALLOCATE, abi_hook_buffer_fn);
+	_Bool taken_over = orig ? orig(self, buffer) : 0;
+
+	if (taken_over)
+		tracker_on_free_taken_over(buffer);
+	return taken_over;
+}
+
+EXPORT _Bool hook_add_hook(void *self, const void *hook) __asm__(ABI_SYM_ADD_HOOK);
+_Bool hook_add_hook(void *self, const void *hook)
+{
+	abi_add_hook_fn orig = ORIG(ADD_HOOK, abi_add_hook_fn);
+	_Bool added = orig ? orig(self, hook) : 0;
+
+	if (added)
+		capture_hook_added();
+	return added;
+}
+
+#define HOOK_CLEARED(name, ID)                                                       \
+	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
+	void hook_##name(void *self)                                                   \
+	{                                                                              \
+		abi_tracker_fn orig = ORIG(ID, abi_tracker_fn);                        \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		capture_hook_cleared();                                                \
+	}
+HOOK_CLEARED(clear_hook, CLEAR_HOOK)
+HOOK_CLEARED(graph_tracker_clear, GT_CLEAR)
 
 EXPORT void hook_track_program(void *self, void *program, const void *device)
 	__asm__(ABI_SYM_TRACK_PROGRAM);

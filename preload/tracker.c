@@ -223,25 +223,60 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	TRACKER_END;
 }
 
+/* The entries the last free on this thread removed while a capture hook
+ * was installed (capture.h), until hook_deallocate says whether the free
+ * happened. */
+static __thread struct {
+	const void *buffer;
+	struct ttmem_entry e;
+	struct abi_chips chips;
+} held_free __attribute__((tls_model("initial-exec")));
+
 void tracker_on_free(const void *buffer)
 {
 	TRACKER_BEGIN;
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
+	int keep = 0;
 
 	if (abi_buffer_key(buffer, &b) != 0 || capture_free_swallowed(b.address) ||
 	    chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
+	if (__builtin_expect(capture_hook_installed(), 0)) {
+		held_free.buffer = NULL;
+		keep = 1;
+	}
 	/* Only our own entries go: a forked child destroying a buffer object
 	 * it inherited leaves its parent's entry alone (ttmem_remove removes
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		ttmem_remove(lc.table, &k, NULL);
+		if (keep && ttmem_remove(lc.table, &k, &held_free.e) == 0) {
+			held_free.buffer = buffer;
+			held_free.chips = c;
+			keep = 0;
+		} else {
+			ttmem_remove(lc.table, &k, NULL);
+		}
 	}
+	TRACKER_END;
+}
+
+void tracker_on_free_taken_over(const void *buffer)
+{
+	TRACKER_BEGIN;
+	struct abi_chips c;
+
+	if (!buffer || held_free.buffer != buffer)
+		goto leave_;
+	held_free.buffer = NULL;
+	/* Every chip had the same entry but for its device. */
+	c = held_free.chips;
+	held_free.e.flags &= (uint8_t)~TTMEM_SLOT_F_MESH;
+	insert_on_chips(&held_free.e, &c);
 	TRACKER_END;
 }
 

@@ -146,6 +146,11 @@ void Self::deallocate_buffer(Buffer* buffer) {
     }
 }
 
+void Self::abandon_buffer(Buffer* buffer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    allocated_buffers_.erase(buffer);
+}
+
 void Self::deallocate_buffers() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);

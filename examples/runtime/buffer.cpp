@@ -80,8 +80,13 @@ __attribute__((always_inline)) inline void deallocate_body(Buffer* self, BufferI
     if (s.device_->is_initialized() && s.size_ != 0) {
         GraphTracker::instance().track_deallocate(self);
         // A hook may take the free over; a hooked allocation holds nothing.
-        if (!GraphTracker::instance().hook_deallocate(self) && !s.hooked_allocation_)
-            s.allocator_->deallocate_buffer(self);
+        // A real buffer whose free a hook took over stays allocated (upstream
+        // keeps a dangling pointer to it; the allocator here forgets it).
+        const bool taken_over = GraphTracker::instance().hook_deallocate(self);
+        if (!s.hooked_allocation_) {
+            if (taken_over) s.allocator_->abandon_buffer(self);
+            else s.allocator_->deallocate_buffer(self);
+        }
     }
     s.allocation_status_ = BufferImpl::AllocationStatus::DEALLOCATED;
 }

@@ -77,8 +77,8 @@ void ttemu_inject_cq_failure(int after_buffers);
 /* Graph capture on the calling thread, as ttnn's NO_DISPATCH mode: until
  * ttemu_capture_end, a GraphTracker hook takes every allocation over (no
  * device memory, address 0; track_allocate is still called), every free of
- * such a buffer, and every program launch.  Freeing a buffer that was
- * really allocated while capturing is an error (upstream: fatal).
+ * such a buffer, and every program launch.  A real buffer freed while
+ * capturing stays allocated until close (a warning on stderr), as upstream.
  * ttemu_capture_begin returns 0, or -EBUSY if the thread already captures.
  * Buffers captured and freed after ttemu_capture_end release nothing. */
 int ttemu_capture_begin(void);

@@ -81,6 +81,9 @@ public:
     DeviceAddr allocate_buffer(Buffer* buffer);
     // Releases what allocate_buffer reserved for this buffer.
     void deallocate_buffer(Buffer* buffer);
+    // The buffer object goes away but its memory stays held until the bulk
+    // free (a graph hook took its free over).
+    void abandon_buffer(Buffer* buffer);
     // Bulk free: every buffer still allocated is marked deallocated and all
     // memory released.  Reports nothing (the runtime's unreported path).
     void deallocate_buffers();

@@ -12,9 +12,10 @@
 // memory (address 0, hooked allocation) yet still calls track_allocate.
 // ttnn's graph capture in NO_DISPATCH mode installs such a hook to estimate
 // an op's memory without running it.  As in upstream's later trees the hook
-// is per thread, and the set of hooked buffers is process-wide; hooking the
-// free of a buffer whose allocation was not hooked is an error (upstream:
-// TT_FATAL; here: std::runtime_error).
+// is per thread, and the set of hooked buffers is process-wide; a hook that
+// takes over the free of a buffer whose allocation was not hooked (a real
+// buffer freed while capturing) gets a warning on stderr and the buffer's
+// memory stays allocated until close (older trees: TT_FATAL).
 #pragma once
 
 #include <atomic>
