@@ -109,7 +109,9 @@ BufferImpl initial_state(
 
 }  // namespace
 
-#if !TTEMU_BUFFER_PIMPL
+#if TTEMU_BUFFER_PIMPL
+std::atomic<size_t> BufferImpl::next_unique_id{0};
+#else
 std::atomic<size_t> Buffer::next_unique_id{0};
 #endif
 

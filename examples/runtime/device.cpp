@@ -72,32 +72,23 @@ void Device::init_command_queue_host() {
 
 #endif
 
-#if TTEMU_CLOSE_DROPS_ALLOCATOR
-
 bool Device::close() {
     if (!initialized_) return false;
     if (program_cache_) program_cache_->clear();
+#if TTEMU_CLOSE_DROPS_ALLOCATOR
+    // Upstream's default_allocator_.reset(): whatever it still holds dies
+    // with it, unreported; then the dispatch program, whose buffers are gone.
     allocator_.reset();
     command_queue_programs_.clear();
-    command_queues_.clear();
-    sysmem_manager_.reset();
-    initialized_ = false;
-    return true;
-}
-
 #else
-
-bool Device::close() {
-    if (!initialized_) return false;
-    if (program_cache_) program_cache_->clear();
+    // ~SubDeviceManager: the bulk free, unreported.
     sub_device_manager_.reset();
+#endif
     command_queues_.clear();
     sysmem_manager_.reset();
     initialized_ = false;
     return true;
 }
-
-#endif
 
 void Device::enable_program_cache() { program_cache_->enable(); }
 void Device::clear_program_cache() { program_cache_->clear(); }

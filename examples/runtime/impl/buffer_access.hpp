@@ -17,12 +17,11 @@ struct BufferAccess {
     static void mark_deallocated(Buffer& b) {
         b.state().allocation_status_ = BufferImpl::AllocationStatus::DEALLOCATED;
     }
-    // The source of Buffer::unique_id() (a static member of Buffer in
-    // G1/G2, as upstream; internal in G3).
+    // The source of Buffer::unique_id(): a static member of Buffer in G1/G2
+    // and of BufferImpl in G3, as upstream.
     static std::atomic<size_t>& next_unique_id() {
 #if TTEMU_BUFFER_PIMPL
-        static std::atomic<size_t> next{0};
-        return next;
+        return BufferImpl::next_unique_id;
 #else
         return Buffer::next_unique_id;
 #endif

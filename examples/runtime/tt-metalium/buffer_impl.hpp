@@ -73,6 +73,10 @@ struct BufferImpl {
     DeviceAddr root_buffer_offset_ = 0;
 
     size_t unique_id_ = 0;
+#if TTEMU_BUFFER_PIMPL
+    // Where upstream's 2026 BufferImpl keeps it (G1/G2: Buffer's).
+    static std::atomic<size_t> next_unique_id;
+#endif
 };
 
 }  // namespace tt::tt_metal
