@@ -113,7 +113,12 @@ int abi_bind(void *handle)
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
-	g.op_delete = (op_delete_fn)sym(handle, ABI_SYM_OPERATOR_DELETE);
+	/* The ::operator delete the runtime's own calls bind to: the global
+	 * scope's first (an allocator interposed there, e.g. ASan's, pairs it
+	 * with its operator new), else the one of the runtime's scope. */
+	g.op_delete = (op_delete_fn)dlsym(RTLD_DEFAULT, ABI_SYM_OPERATOR_DELETE);
+	if (!g.op_delete)
+		g.op_delete = (op_delete_fn)dlsym(handle, ABI_SYM_OPERATOR_DELETE);
 	if (!g.address || (!g.size && (!g.num_pages || !g.page_size))) {
 		log_warn_once("the tt-metal runtime does not export Buffer::address() and size() "
 			      "(or num_pages() and page_size()): buffers are not tracked");
@@ -331,7 +336,9 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->allocator = NULL;
 	if (g.device) {
 		out->device = (const void *)(uintptr_t)g.device(b);
-		out->allocator = g.allocator ? (const void *)(uintptr_t)g.allocator(b) : NULL;
+		/* Only allocations note their allocator (for bulk frees). */
+		out->allocator = with_size && g.allocator ?
+					 (const void *)(uintptr_t)g.allocator(b) : NULL;
 		if (out->device)
 			out->trusted |= ABI_T_DEVICE;
 	}

@@ -33,7 +33,8 @@ $(BP_CLIENT): bench/preload/sockclient.c bench/preload/sockproto.h \
 	$(Q)$(CC) $(ALL_CFLAGS) -Iabi -fPIC -fvisibility=hidden -flto -shared -o $@ $< \
 		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
 
-bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn
+bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn \
+		$(EX_DIR)/2026/gcc/libtt_metal.so
 	$(Q)sh bench/preload/run.sh $(BUILD)
 else
 bench-preload:

@@ -54,7 +54,7 @@ enum probe_cap {
 struct probe_capability {
 	const char *name;        /* "allocations", "frees", "chips", ... */
 	enum probe_status status;
-	char why[200];
+	char why[320];
 };
 
 struct probe_report {

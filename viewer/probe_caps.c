@@ -52,13 +52,34 @@ static void set(struct probe_report *r, enum probe_cap c, enum probe_status st,
 	va_end(ap);
 }
 
-/* The first owner constructor (any shape) or device-open entry reached. */
-static const char *first_reached(const struct probe_report *r, const char *const *names)
+/* A capability that rests on one hook: works when it is reached, else
+ * `otherwise` for `why`; unavailable when no allocation is seen at all. */
+static void one_hook(struct probe_report *r, enum probe_cap c, int allocs, const char *name,
+		     enum probe_status otherwise, const char *why)
 {
+	if (!allocs)
+		set(r, c, CAP_UNAVAILABLE, "no allocations are seen");
+	else if (reached(r, name))
+		set(r, c, CAP_WORKS, "%s is reached through the PLT/GOT", name);
+	else
+		set(r, c, otherwise, "%s", why);
+}
+
+/* Every one of `names` that is reached, comma-separated into buf (empty
+ * when none); returns buf, or NULL when none is reached. */
+static const char *all_reached(const struct probe_report *r, const char *const *names,
+			       char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
 	for (; *names; names++)
-		if (reached(r, *names))
-			return *names;
-	return NULL;
+		if (reached(r, *names) && used < len) {
+			int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *names);
+			if (w > 0)
+				used += (size_t)w;
+		}
+	return buf[0] ? buf : NULL;
 }
 
 static const char *const owner_ctors[] = {
@@ -93,6 +114,7 @@ void probe_capabilities(struct probe_report *r)
 	const struct abi_generation *g = r->generation;
 	int allocs, chips;
 	const char *owner, *open, *bulk;
+	char owner_buf[160], open_buf[160], bulk_buf[96];
 
 	for (int c = 0; c < CAP_COUNT; c++)
 		r->caps[c].name = names[c];
@@ -108,12 +130,8 @@ void probe_capabilities(struct probe_report *r)
 			    "GraphTracker::track_allocate is not exported" :
 		    !exported(r, "Buffer::address") ? "Buffer::address() is not exported" :
 			    "calls to GraphTracker::track_allocate are bound at link time");
-	if (allocs && reached(r, "GraphTracker::track_deallocate"))
-		set(r, CAP_FREES, CAP_WORKS, "GraphTracker::track_deallocate is reached through "
-		    "the PLT/GOT");
-	else
-		set(r, CAP_FREES, CAP_UNAVAILABLE, "%s", !allocs ? "no allocations are seen" :
-		    "GraphTracker::track_deallocate is missing or bound at link time");
+	one_hook(r, CAP_FREES, allocs, "GraphTracker::track_deallocate", CAP_UNAVAILABLE,
+		 "GraphTracker::track_deallocate is missing or bound at link time");
 
 	chips = allocs && (g->reading == ABI_READ_FIELDS_2025 || exported(r, "Buffer::device"));
 	if (!allocs)
@@ -128,13 +146,13 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_CHIPS, CAP_UNAVAILABLE, "Buffer::device() is not exported: every "
 		    "allocation is shown on an unknown chip");
 
-	owner = first_reached(r, owner_ctors);
-	open = first_reached(r, open_entries);
+	owner = all_reached(r, owner_ctors, owner_buf, sizeof(owner_buf));
+	open = all_reached(r, open_entries, open_buf, sizeof(open_buf));
 	if (!allocs)
 		set(r, CAP_OWNERS, CAP_UNAVAILABLE, "no allocations are seen");
 	else if (owner)
 		set(r, CAP_OWNERS, CAP_WORKS, "interposed: %s%s%s", owner,
-		    open ? "; outside it, " : "", open ? open : "");
+		    open ? "; outside them, " : "", open ? open : "");
 	else if (open)
 		set(r, CAP_OWNERS, CAP_DEGRADED, "no owner constructor is interposed: \"system\" "
 		    "is what %s allocates, owned per device", open);
@@ -142,7 +160,7 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_OWNERS, CAP_UNAVAILABLE, "no owner constructor or device-open entry "
 		    "point is interposed: system buffers count as the application's");
 
-	bulk = first_reached(r, bulk_frees);
+	bulk = all_reached(r, bulk_frees, bulk_buf, sizeof(bulk_buf));
 	if (!chips)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_UNAVAILABLE, "chips are unknown, so what a closing "
 		    "chip held cannot be told apart");
@@ -157,23 +175,12 @@ void probe_capabilities(struct probe_report *r)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_UNAVAILABLE, "neither Device::close nor a bulk "
 		    "free is interposed: what close frees silently stays in use");
 
-	if (!allocs)
-		set(r, CAP_CBS, CAP_UNAVAILABLE, "no allocations are seen");
-	else if (reached(r, "GraphTracker::track_allocate_cb"))
-		set(r, CAP_CBS, CAP_WORKS, "GraphTracker::track_allocate_cb is reached through the "
-		    "PLT/GOT");
-	else
-		set(r, CAP_CBS, CAP_UNAVAILABLE, "GraphTracker::track_allocate_cb is missing or "
-		    "bound at link time");
-
-	if (!allocs)
-		set(r, CAP_CAPTURE_FILTER, CAP_UNAVAILABLE, "no allocations are seen");
-	else if (reached(r, "GraphTracker::hook_allocate"))
-		set(r, CAP_CAPTURE_FILTER, CAP_WORKS, "GraphTracker::hook_allocate is reached "
-		    "through the PLT/GOT");
-	else
-		set(r, CAP_CAPTURE_FILTER, CAP_DEGRADED, "GraphTracker::hook_allocate is %s: "
-		    "captured allocations are told apart by their address 0 only",
-		    exported(r, "GraphTracker::hook_allocate") ? "not reached through the PLT/GOT" :
-								  "not exported");
+	one_hook(r, CAP_CBS, allocs, "GraphTracker::track_allocate_cb", CAP_UNAVAILABLE,
+		 "GraphTracker::track_allocate_cb is missing or bound at link time");
+	one_hook(r, CAP_CAPTURE_FILTER, allocs, "GraphTracker::hook_allocate", CAP_DEGRADED,
+		 exported(r, "GraphTracker::hook_allocate") ?
+			 "GraphTracker::hook_allocate is not reached through the PLT/GOT: captured "
+			 "allocations are told apart by their address 0 only" :
+			 "GraphTracker::hook_allocate is not exported: captured allocations are "
+			 "told apart by their address 0 only");
 }

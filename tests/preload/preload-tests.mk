@@ -122,6 +122,40 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_SYMBOLIC) $(PT_FAKE) $(PT_INPROC)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
+
+# The heap over-read check: libttmem.so built with ASan+UBSan, preloaded
+# after the ASan runtime, runs the generation suite on the 2026 builds,
+# whose Buffer is a 24-byte heap object: a read of a 2025 field offset
+# (16..88) past it lands in ASan's redzone and fails the workload.
+PT_ASAN_DIR   := $(PT_DIR)/asan
+PT_ASAN_LIB   := $(PT_ASAN_DIR)/libttmem.so
+PT_ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+PT_ASAN_OBJS  := $(patsubst %.c,$(PT_ASAN_DIR)/obj/%.o,$(PRELOAD_SRCS) $(ABI_TABLE_SRCS) \
+                   abi/reader.c $(SHM_SRCS))
+PT_ASAN_RT    := $(shell $(CC) -print-file-name=libasan.so)
+
+$(PT_ASAN_DIR)/obj/preload/hooks.o: PT_ASAN_EXTRA := -fexceptions
+$(PT_ASAN_DIR)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+		-fno-strict-aliasing -Iabi -Ipreload $(PT_ASAN_FLAGS) $(PT_ASAN_EXTRA) -c -o $@ $<
+
+$(PT_ASAN_LIB): $(PT_ASAN_OBJS) preload/libttmem.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -fsanitize=address,undefined -o $@ $(PT_ASAN_OBJS) \
+		-Wl,--version-script=preload/libttmem.map $(PRELOAD_LDLIBS)
+
+ALL_TARGETS += $(PT_ASAN_LIB)
+CHECK_TARGETS += check-preload-asan
+.PHONY: check-preload-asan
+PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads)/*
+check-preload-asan: $(PT_BIN) $(PT_ASAN_LIB) $(PT_SYMBOLIC) $(PT_INPROC)
+	$(call msg,TEST,preload-asan-2026)
+	$(Q)ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		TTMEM_TEST_BUILDS="examples/2026/gcc examples/2026/clang" \
+		TTMEM_TEST_PRELOAD="$(PT_ASAN_RT) $(abspath $(PT_ASAN_LIB))" \
+		$(PT_BIN) --jobs 2 --filter '$(PT_ASAN_SUITES)' $(if $(V),--verbose,)
 else
 check-preload:
 	@echo "  SKIP     preload tests: needs the table core (shm/) and the emulator (examples/), not landed yet"

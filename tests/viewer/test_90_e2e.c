@@ -178,6 +178,28 @@ Test(e2e, mesh_allocation_clang_matches_ground_truth)
 	mesh_run("examples/clang");
 }
 
+/* The other generations of the runtime: `show --json` is the ground truth
+ * on all 8 chips at the peak and 0 after close there too. */
+Test(e2e, mesh_allocation_2025b_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2025b/gcc");
+}
+
+Test(e2e, mesh_allocation_2025b_clang_matches_ground_truth)
+{
+	mesh_run("examples/2025b/clang");
+}
+
+Test(e2e, mesh_allocation_2026_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2026/gcc");
+}
+
+Test(e2e, mesh_allocation_2026_clang_matches_ground_truth)
+{
+	mesh_run("examples/2026/clang");
+}
+
 Test(e2e, killed_process_is_orphaned_then_reaped)
 {
 	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--hold", (char *)"60000",
@@ -356,6 +378,31 @@ Test(e2e, probe_tells_the_seven_builds_apart)
 		free(err);
 		free(out);
 	}
+}
+
+/* A runtime of no known generation (tests/preload/fake-unknown): named
+ * unknown, read through its getters, and what it lacks said per capability. */
+Test(e2e, probe_names_an_unknown_generation)
+{
+	const char *lib = "tests/preload/fake-unknown/libtt_metal.so";
+	char *out = NULL, *err = NULL;
+
+	if (!segfix_have(lib))
+		cr_skip_test("build/%s (the preload tests' fixture) is not built", lib);
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "probe", "--json", segfix_build_path(lib), NULL),
+		     20, "%s", err);
+	free(err);
+	cr_assert_eq(segfix_check(out, &err, "subset",
+				  "{\"generation\":\"unknown\",\"tracking\":\"partial\","
+				  "\"capabilities\":{\"allocations\":{\"status\":\"works\","
+				  "\"why\":\"GraphTracker::track_allocate is reached through the "
+				  "PLT/GOT; Buffer read through its exported getters\"},"
+				  "\"chips\":{\"status\":\"unavailable\",\"why\":\"Buffer::device() is "
+				  "not exported: every allocation is shown on an unknown chip\"},"
+				  "\"release_at_close\":{\"status\":\"unavailable\"}}}", NULL),
+		     0, "%s", err);
+	free(err);
+	free(out);
 }
 
 /* Between runs: a baseline at the first peak, the delta after the close;
