@@ -345,6 +345,18 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	return 0;
 }
 
+/* Every read the unchecked path does not take: by the bound generation's
+ * reading (none bound yet: nothing is read). */
+static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_buffer *out,
+						      int with_size)
+{
+	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
+
+	if (mode == MODE_FIELDS)
+		return buffer_read_checked(b, out, with_size);
+	return mode == MODE_GETTERS ? buffer_read_getters(b, out, with_size) : -1;
+}
+
 static inline int buffer_read(const void *b, struct abi_buffer *out, int with_size)
 {
 	const void *dev;
@@ -354,11 +366,12 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 
 	if (!b)
 		return -1;
-	/* Set once at bind: a predictable branch.  Nothing is read from the
-	 * object before its generation is known. */
-	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
-	if (__builtin_expect(mode != MODE_FIELDS, 0))
-		return mode == MODE_GETTERS ? buffer_read_getters(b, out, with_size) : -1;
+	/* A thread remembers a checked device only once a generation read
+	 * by fields is bound and one of its buffers passed the check: until
+	 * then (no generation yet, or one read through getters) nothing is
+	 * read from the object here. */
+	if (__builtin_expect(cs->dev == 0, 0))
+		return buffer_read_slow(b, out, with_size);
 	dev = field_ptr(b, OFF_DEVICE);
 	size_f = field64(b, OFF_SIZE);
 	type_f = (uint32_t)field64(b, OFF_TYPE);
@@ -379,7 +392,7 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
 		return 0;
 	}
-	return buffer_read_checked(b, out, with_size);
+	return buffer_read_slow(b, out, with_size);
 }
 
 int abi_buffer_read(const void *b, struct abi_buffer *out)
