@@ -19,7 +19,8 @@
  *    address 0 is a captured buffer.  This covers runtimes where
  *    hook_allocate is not exported or its call is inlined (an LTO build).
  * A captured buffer is neither recorded nor, when freed, looked up: its
- * free is not an unmatched free.  Thread-safe (per-thread state only).
+ * free is not an unmatched free.  Thread-safe (per-thread state and one
+ * atomic flag).
  */
 #ifndef TTMEM_PRELOAD_CAPTURE_H
 #define TTMEM_PRELOAD_CAPTURE_H

@@ -209,8 +209,7 @@ _Bool hook_hook_deallocate(void *self, const void *buffer)
 	abi_hook_buffer_fn orig = ORIG(HOOK_DEALLOCATE, abi_hook_buffer_fn);
 	_Bool taken_over = orig ? orig(self, buffer) : 0;
 
-	if (taken_over)
-		tracker_on_free_taken_over(buffer);
+	tracker_on_free_settled(buffer, taken_over);
 	return taken_over;
 }
 

@@ -23,9 +23,10 @@
  * __builtin_dwarf_cfa(), where the callsite search starts. */
 void tracker_on_alloc(const void *buffer, void *ret, void *cfa);
 void tracker_on_free(const void *buffer);
-/* hook_deallocate(buffer) returned true: a capture hook took the free over,
- * so the memory of a real buffer stays allocated (capture.h). */
-void tracker_on_free_taken_over(const void *buffer);
+/* hook_deallocate(buffer) returned: `taken_over` when a capture hook took
+ * the free over, so the memory of a real buffer stays allocated and its
+ * entries go back (capture.h). */
+void tracker_on_free_settled(const void *buffer, int taken_over);
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
