@@ -209,7 +209,9 @@ _Bool hook_hook_deallocate(void *self, const void *buffer)
 	abi_hook_buffer_fn orig = ORIG(HOOK_DEALLOCATE, abi_hook_buffer_fn);
 	_Bool taken_over = orig ? orig(self, buffer) : 0;
 
-	tracker_on_free_settled(buffer, taken_over);
+	/* Nothing was kept unless a hook is installed (capture.h). */
+	if (__builtin_expect(taken_over || capture_hook_installed(), 0))
+		tracker_on_free_settled(buffer, taken_over);
 	return taken_over;
 }
 

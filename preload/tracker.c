@@ -240,13 +240,15 @@ void tracker_on_free(const void *buffer)
 	struct ttmem_key k;
 	int keep = 0;
 
-	held_free.buffer = NULL;
+	if (__builtin_expect(capture_hook_installed(), 0)) {
+		held_free.buffer = NULL;
+		keep = 1;
+	}
 	if (abi_buffer_key(buffer, &b) != 0 || capture_free_swallowed(b.address) ||
 	    chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
-	keep = capture_hook_installed();
 	/* Only our own entries go: a forked child destroying a buffer object
 	 * it inherited leaves its parent's entry alone (ttmem_remove removes
 	 * only the calling process's entry; the free counts as unmatched). */
