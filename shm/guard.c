@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -134,7 +135,16 @@ void ttmem_guard_remove(struct ttmem_table *t)
 
 int ttmem_table_intact(const struct ttmem_table *t)
 {
-	if (!t || t->guard_ix < 0)
+	struct stat st;
+
+	if (!t)
 		return 1;
-	return !atomic_load_explicit(&guarded[t->guard_ix].lost, memory_order_relaxed);
+	if (t->guard_ix >= 0 && atomic_load_explicit(&guarded[t->guard_ix].lost, memory_order_relaxed))
+		return 0;
+	/* Shorter than mapped, even if no read faulted (the data map skips
+	 * pages past the end): what was read may be stale or zeros. */
+	int saved = errno;
+	int shorter = t->fd >= 0 && fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->len;
+	errno = saved;
+	return !shorter;
 }

@@ -382,6 +382,9 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 	atomic_store_explicit(&h->clear_epoch, 1, memory_order_relaxed);
 	/* Publish last; pairs with the acquire load in ttmem_segment_validate. */
 	atomic_store_explicit(&h->ready, TTMEM_READY, memory_order_release);
+	/* Drop the build lock now: closing the fd would not (the mapping keeps
+	 * the open file, and with it the lock, alive). */
+	flock(fd, LOCK_UN);
 
 	t->writable = 1;
 	t->owns_mapping = 1;
@@ -393,6 +396,7 @@ fail:
 	if (p != MAP_FAILED)
 		munmap(p, l.total_size);
 	ttmem_table_unlink(name);
+	flock(fd, LOCK_UN);
 	return rc;
 }
 

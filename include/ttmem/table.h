@@ -131,8 +131,9 @@ int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen);
  */
 int ttmem_sigbus_guard(void (*on_lost)(const char *name));
 
-/* 0 when the handle's mapping was lost to a shrinking file (see above): what
- * was read through it since may be zeros, not the segment.  1 otherwise. */
+/* 0 when the handle's mapping was lost to a shrinking file (see above), or
+ * (handles that keep the file) the file is now shorter than the mapping:
+ * what was read through it may be zeros, not the segment.  1 otherwise. */
 int ttmem_table_intact(const struct ttmem_table *t);
 
 /* Remove the segment name (shm_unlink / unlink).  Mappings stay valid. */
