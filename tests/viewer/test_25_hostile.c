@@ -279,3 +279,40 @@ Test(hostile, sparse_max_geometry_bounded, .timeout = 60)
 	cr_assert_lt(grown, 1024, "reading made the segment grow by %lld KiB", grown);
 	unlink(path);
 }
+
+/* ---- a host program under the preload ------------------------------------------- */
+
+/* Its segment truncated under it, a tracked program runs on to its normal
+ * end (no SIGBUS), and says once on stderr that tracking stopped. */
+Test(hostile, preload_host_survives_shrink, .timeout = 120)
+{
+	char path[128], env[200], *out = NULL, *err = NULL;
+	const char *churn = "examples/bin/churn";
+
+	if (!segfix_have("libttmem.so") || !segfix_have(churn))
+		cr_skip_test("needs build/libttmem.so and %s", churn);
+	file_path(path, sizeof(path), "host");
+	snprintf(env, sizeof(env), "TTMEM_SHM=%s", path);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The shrink lands while the storm runs (it lasts seconds). */
+		for (int i = 0; i < 400 && access(path, F_OK) != 0; i++)
+			usleep(5000);
+		usleep(100000);
+		_exit(truncate(path, 4096) == 0 ? 0 : 1);
+	}
+	char pre[256];
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", segfix_build_path("libttmem.so"));
+	char *argv[] = { (char *)"env", env, pre, (char *)segfix_build_path(churn),
+			 (char *)"--events", (char *)"5000000", NULL };
+	int rc = segfix_run(argv, &out, &err);
+	int st;
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the segment was not truncated");
+	cr_assert_eq(rc, 0, "the tracked program ended with %d: %s", rc, err);
+	cr_assert(strstr(err, "shrank under this process"), "%s", err);
+	cr_assert_eq(segfix_lines(err), 1, "%s", err);
+	free(out);
+	free(err);
+	unlink(path);
+}
