@@ -460,14 +460,15 @@ static enum seg_kind seg_classify(int fd, const struct stat *st, const char **wh
 
 /*
  * Attach an existing object: checks; an unpublished one is waited for while
- * its build lock is held (bounded), else reported stale (SEG_STALE for a
+ * its build lock is held (until the budget counted from `t0`, the start of
+ * the whole open, runs out), else reported stale (SEG_STALE for a
  * creating writer, which re-creates it; TTMEM_ENOTREADY for the others).
  */
 static int seg_attach(struct ttmem_table *t, int fd, const char *name,
-		      const struct ttmem_open_opts *o, char *eb, size_t el)
+		      const struct ttmem_open_opts *o, uint64_t t0, char *eb, size_t el)
 {
 	int creating = !o->readonly && !o->no_create;
-	uint64_t t0 = ttmem_mono_ms(), budget = creating ? WRITER_WAIT_MS : READER_WAIT_MS;
+	uint64_t budget = creating ? WRITER_WAIT_MS : READER_WAIT_MS;
 	int stale_seen = 0;
 	struct stat st;
 	void *p = MAP_FAILED;
@@ -600,6 +601,7 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 	if (!t)
 		return ttmem_set_err(errbuf, errlen, -ENOMEM, "%s: out of memory", name);
 
+	uint64_t t0 = ttmem_mono_ms(); /* one wait budget for all attempts */
 	for (int attempt = 0; attempt < 100; attempt++) {
 		int notreg = 0;
 		if (fd >= 0)
@@ -625,7 +627,7 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 		}
 		fd = seg_open(name, o->readonly ? O_RDONLY : O_RDWR, 0, &notreg);
 		if (fd >= 0) {
-			rc = seg_attach(t, fd, name, o, errbuf, errlen);
+			rc = seg_attach(t, fd, name, o, t0, errbuf, errlen);
 			if (rc == SEG_STALE) {
 				rc = seg_recreate(t, fd, name, o, errbuf, errlen);
 				if (rc == -EAGAIN)
