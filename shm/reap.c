@@ -202,8 +202,11 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 	 * before) could mark a process that had recycled the entry meanwhile
 	 * (registry full) KILLED, with its live bytes zeroed. */
 	uint32_t self = (uint32_t)getpid();
+	uint64_t proc_off = (uint64_t)((uint8_t *)t->procs - t->base);
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];
+		if (ttmem_datamap_hole(t, proc_off + (uint64_t)i * sizeof(*p), sizeof(*p)))
+			continue; /* never written: FREE */
 		uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
 		if (PCTL_STATE(c) != TTMEM_PROC_RUNNING || i == me)
 			continue;

@@ -274,6 +274,12 @@ Test(hostile, sparse_max_geometry_bounded, .timeout = 60)
 	cr_assert_lt(rss, 32 * 1024, "show --json: %ld KiB resident", rss);
 	cr_assert_eq(run_rss("leaks", path, NULL, &rss), 0);
 	cr_assert_lt(rss, 32 * 1024, "leaks: %ld KiB resident", rss);
+	/* The write operations too: reap reads every slot and registry
+	 * entry that holds data, clear every registry entry. */
+	cr_assert_eq(run_rss("reap", path, NULL, &rss), 0);
+	cr_assert_lt(rss, 32 * 1024, "reap: %ld KiB resident", rss);
+	cr_assert_eq(run_rss("clear", path, NULL, &rss), 0);
+	cr_assert_lt(rss, 32 * 1024, "clear: %ld KiB resident", rss);
 	cr_assert_eq(stat(path, &st), 0);
 	long long grown = ((long long)st.st_blocks - before) / 2;
 	cr_assert_lt(grown, 1024, "reading made the segment grow by %lld KiB", grown);
