@@ -449,3 +449,38 @@ Test(hostile, sparse_max_geometry_costs_what_is_written)
 	ttmem_table_close(r);
 	unlink(path);
 }
+
+/* ---- another user's segment ----------------------------------------------------- */
+
+/* A stale segment another (unprivileged) user left under the name: a
+ * writer refuses it at once (it writes only its own user's segments) and
+ * never waits on it nor touches it; ttmem_table_remove_stale leaves it. */
+Test(hostile, other_users_stale_segment_refused_at_once)
+{
+	char path[128], err[512] = "";
+	seg_path(path, sizeof(path), "otheruser");
+	if (geteuid() != 0)
+		cr_skip_test("needs root to act as another user (setresuid)");
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(1);
+		int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0644);
+		_exit(fd < 0 ? 2 : 0);
+	}
+	cr_assert_eq(wait_child(pid), 0, "could not create the file as uid 65534");
+	struct ttmem_table *t = NULL;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ttmem_table_open(&t, path, NULL, err, sizeof(err)), TTMEM_EOWNER, "%s", err);
+	cr_assert_lt(ms_since(&t0), 20.0);
+	cr_assert_eq(ttmem_table_remove_stale(path, err, sizeof(err)), 0);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_uid, 65534);
+	/* Readers may look: they say it is stale. */
+	struct ttmem_open_opts ro = { .readonly = 1 };
+	cr_assert_eq(ttmem_table_open(&t, path, &ro, err, sizeof(err)), TTMEM_ENOTREADY);
+	cr_assert(strstr(err, "stale"), "%s", err);
+	unlink(path);
+}

@@ -124,6 +124,47 @@ Test(hostile, shrinking_segment_never_kills_a_command, .timeout = 120)
 	unlink(path);
 }
 
+/* The issue's setting: an unprivileged user owns the segment and truncates it
+ * in a loop while root's viewer reads it. */
+Test(hostile, other_users_shrinking_segment_never_kills_root, .timeout = 120)
+{
+	char path[128];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to act as another user (setresuid)");
+	file_path(path, sizeof(path), "usershrink");
+	struct ttmem_table *t = segfix_create(path, 2, 0);
+	cr_assert_not_null(t);
+	struct segfix_alloc a[16];
+	for (unsigned i = 0; i < 16; i++)
+		a[i] = (struct segfix_alloc){ i % 2, TTMEM_TYPE_L1, TTMEM_OWNER_APP, (i + 1) << 12, 512 };
+	segfix_child(path, "user", a, 16, SEGFIX_EXIT);
+	off_t size = (off_t)ttmem_table_header(t)->total_size;
+	ttmem_table_close(t);
+	cr_assert_eq(chown(path, 65534, 65534), 0);
+
+	pid_t shrinker = fork();
+	if (shrinker == 0) {
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(1);
+		shrink_loop(path, size, 3000);
+	}
+	int seen13 = 0;
+	for (int round = 0; round < 12; round++) {
+		char *out = NULL, *err = NULL;
+		int rc = segfix_ttmem_run(&out, &err, round % 2 ? "leaks" : "show", "--shm", path, NULL);
+		cr_assert(rc == 0 || rc == 7 || rc == 8 || rc == 13, "exit %d: %s", rc, err);
+		seen13 += rc == 13;
+		free(out);
+		free(err);
+	}
+	int st;
+	waitpid(shrinker, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other user could not truncate");
+	cr_log_info("shrank under root's viewer: %d of 12", seen13);
+	unlink(path);
+}
+
 /* ---- reap ------------------------------------------------------------------------ */
 
 static int registered(const char *path)
