@@ -37,7 +37,8 @@
 #include "internal.h"
 
 #define READER_WAIT_MS 2000   /* viewer: a live creator may be slow */
-#define WRITER_WAIT_MS 100    /* host program: never held longer */
+#define WRITER_WAIT_MS 50     /* host program: never held longer (a creation
+				 * of the default 64 MiB takes ~15 ms) */
 
 /* seg_attach's verdict on an unpublished segment no one is building: the
  * caller (a creating writer) re-creates it. */

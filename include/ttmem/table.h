@@ -96,7 +96,7 @@ struct ttmem_open_opts {
  * creating writer (neither readonly nor no_create) re-creates it in place at
  * once, under that lock; the others get TTMEM_ENOTREADY at once, with what
  * was found in errbuf (ttmem_table_remove_stale() removes it).  One being
- * built by a live process is waited for: at most 100 ms by a creating writer
+ * built by a live process is waited for: at most 50 ms by a creating writer
  * (a host program is never held longer: it then gets TTMEM_ENOTREADY), 2 s
  * by the others.
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
