@@ -437,7 +437,11 @@ static enum seg_kind seg_classify(int fd, const struct stat *st, const char **wh
 	int zero = 1;
 	for (ssize_t i = 0; i < n && zero; i++)
 		zero = page[i] == 0;
-	if (zero && (n == (ssize_t)sizeof(page) ? st->st_size % TTMEM_HEADER_SIZE == 0 : 1)) {
+	/* Zeros where a creator killed after sizing leaves them: the whole
+	 * file when shorter than a page, else a zero first page and a size a
+	 * creator would have given (pages; a segment's size always is). */
+	int whole = n < (ssize_t)sizeof(page);
+	if (zero && (whole || st->st_size % TTMEM_HEADER_SIZE == 0)) {
 		*what = "all zeros";
 		return SEG_UNPUBLISHED;
 	}

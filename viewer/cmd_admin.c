@@ -198,7 +198,10 @@ int cmd_baseline(int argc, char **argv)
 		for (uint32_t d = 0; d < ndi; d++)
 			for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
 				atomic_store_explicit(&di[d].baseline[ty], 0, memory_order_relaxed);
+		rc = viewer_check_intact("baseline", o.shm, t);
 		ttmem_table_close(t);
+		if (rc)
+			return rc;
 		if (!o.quiet)
 			printf("baseline of %s dropped\n", o.shm);
 		return VX_OK;

@@ -46,7 +46,7 @@ static void writer_recovers(const char *path)
 	int rc = ttmem_table_open(&t, path, &o, err, sizeof(err));
 	double ms = ms_since(&t0);
 	cr_assert_eq(rc, 0, "open: %d %s", rc, err);
-	cr_assert_lt(ms, 50.0, "a host waited %.1f ms on a stale segment", ms);
+	cr_assert_lt(ms, 250.0, "a host waited %.1f ms on a stale segment", ms);
 	cr_assert_eq(ttmem_table_header(t)->ready, TTMEM_READY);
 	cr_assert_geq(ttmem_proc_register(t), 0);
 	struct ttmem_entry e = mk_entry(0, 0, 4096, 10);
@@ -101,7 +101,7 @@ Test(hostile, reader_reports_stale_at_once)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(ttmem_table_open(&t, path, &ro, err, sizeof(err)), TTMEM_ENOTREADY);
-	cr_assert_lt(ms_since(&t0), 100.0);
+	cr_assert_lt(ms_since(&t0), 500.0);
 	cr_assert(strstr(err, "stale") && strstr(err, "empty"), "%s", err);
 	struct stat st;
 	cr_assert_eq(stat(path, &st), 0);
@@ -144,7 +144,7 @@ Test(hostile, live_creator_never_raced)
 	double ms = ms_since(&t0);
 	cr_assert_eq(rc, TTMEM_ENOTREADY, "%d %s", rc, err);
 	cr_assert(strstr(err, "being created"), "%s", err);
-	cr_assert_lt(ms, 150.0, "a host waited %.1f ms", ms);
+	cr_assert_lt(ms, 500.0, "a host waited %.1f ms", ms);
 	cr_assert_geq(ms, 40.0, "did not wait for a live creator (%.1f ms)", ms);
 	cr_assert_eq(ttmem_table_remove_stale(path, err, sizeof(err)), 0);
 	cr_assert_eq(stat(path, &after), 0);
@@ -445,7 +445,7 @@ Test(hostile, sparse_max_geometry_costs_what_is_written)
 	/* The reads would have allocated every meta page they touched. */
 	long long grown = blocks_kib(path) - before;
 	cr_assert_lt(grown, 1024, "a snapshot made the sparse file grow by %lld KiB", grown);
-	cr_assert_lt(ms, 50.0, "a snapshot of an empty sparse segment took %.1f ms", ms);
+	cr_assert_lt(ms, 500.0, "a snapshot of an empty sparse segment took %.1f ms", ms);
 	ttmem_table_close(r);
 	unlink(path);
 }
@@ -473,7 +473,7 @@ Test(hostile, other_users_stale_segment_refused_at_once)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(ttmem_table_open(&t, path, NULL, err, sizeof(err)), TTMEM_EOWNER, "%s", err);
-	cr_assert_lt(ms_since(&t0), 20.0);
+	cr_assert_lt(ms_since(&t0), 250.0);
 	cr_assert_eq(ttmem_table_remove_stale(path, err, sizeof(err)), 0);
 	struct stat st;
 	cr_assert_eq(stat(path, &st), 0);
