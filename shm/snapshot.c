@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 
 #include "hash.h"
@@ -43,21 +44,42 @@ static void *entries_alloc(size_t n)
 	return p;
 }
 
+/* Whether a reaper is at work: it holds flock(LOCK_EX) on the file for its
+ * pass (reap.c).  Unknown without the file: assume so. */
+static int reaper_at_work(const struct ttmem_table *t)
+{
+	int saved = errno, busy = 1;
+
+	if (t->fd >= 0 && flock(t->fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(t->fd, LOCK_UN);
+		busy = 0;
+	}
+	errno = saved;
+	return busy;
+}
+
 /* Whether the BUSY slot with ctl `c` was left by a claimer that is gone;
  * verdicts per registry index cached in *cache (allocated on first use,
- * 2 bits per index: known, dead). */
+ * 2 bits per index: known, dead; the reaper's verdict after them). */
 static int busy_stuck(const struct ttmem_table *t, uint64_t c, uint8_t **cache)
 {
 	uint32_t tag = TTMEM_CTL_TAG(c), ix = TTMEM_TAG_IX(tag);
+	if (!*cache && !(*cache = calloc((size_t)t->proc_capacity + 1, 1)))
+		return 0;
+	if (ix == TTMEM_TAG_REAPER) {
+		/* An unregistered reaper's: stuck when no reaper holds the lock. */
+		uint8_t *rv = &(*cache)[t->proc_capacity];
+		if (!*rv)
+			*rv = (uint8_t)(1 | !reaper_at_work(t) << 1);
+		return *rv >> 1;
+	}
 	if (ix >= t->proc_capacity)
-		return ix != TTMEM_TAG_REAPER; /* a reaper's: it holds it for a moment */
+		return 1;
 	const struct ttmem_proc *p = &t->procs[ix];
 	uint64_t pc = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&p->ctl,
 					   memory_order_acquire);
 	if (TTMEM_TAG_GEN(tag) != (PCTL_GEN(pc) & 0x3fffu))
 		return 1; /* its registry entry was claimed anew since */
-	if (!*cache && !(*cache = calloc(t->proc_capacity, 1)))
-		return 0;
 	uint8_t *v = &(*cache)[ix];
 	if (!*v) {
 		int dead;

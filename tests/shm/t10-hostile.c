@@ -484,3 +484,46 @@ Test(hostile, other_users_stale_segment_refused_at_once)
 	cr_assert(strstr(err, "stale"), "%s", err);
 	unlink(path);
 }
+
+/* A reaper killed mid-claim leaves a slot BUSY with the reserved reaper
+ * index: readers count it stuck (no reaper holds the lock), writers never
+ * take it (a live reaper may hold it), and the next reap resets it. */
+Test(hostile, dead_reapers_slot)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "reaper");
+	struct ttmem_table *t = seg_writer(path, 128);
+	struct ttmem_slot *s = (struct ttmem_slot *)(uintptr_t)ttmem_table_slots(t);
+	uint8_t *meta = (uint8_t *)(uintptr_t)ttmem_table_meta(t);
+	/* Slot 5: as a reaper leaves it after LIVE -> BUSY(reaper). */
+	atomic_store(&s[5].ctl, TTMEM_CTL_MAKE(3, 0xffffu, TTMEM_SLOT_BUSY));
+	meta[5] = 0x11;
+
+	struct ttmem_open_opts ro = { .readonly = 1 };
+	struct ttmem_table *r = NULL;
+	cr_assert_eq(ttmem_table_open(&r, path, &ro, NULL, 0), 0);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(r, &snap), 0);
+	cr_assert_eq(snap.stuck, 1);
+	cr_assert_eq(snap.unstable, 0);
+	/* While a reaper holds the lock, the same slot may be its own: racing. */
+	int fd = open(path, O_RDWR);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	cr_assert_eq(ttmem_snapshot_refresh(r, &snap), 0);
+	cr_assert_eq(snap.stuck, 0);
+	cr_assert_eq(snap.unstable, 1);
+	close(fd);
+
+	struct ttmem_open_opts nc = { .no_create = 1 };
+	struct ttmem_table *v = NULL;
+	cr_assert_eq(ttmem_table_open(&v, path, &nc, NULL, 0), 0);
+	cr_assert_geq(ttmem_reap(v, 0, NULL), 0);
+	cr_assert_eq(TTMEM_CTL_STATE(atomic_load(&s[5].ctl)), TTMEM_SLOT_FREE);
+	cr_assert_eq(ttmem_snapshot_refresh(r, &snap), 0);
+	cr_assert_eq(snap.stuck + snap.unstable, 0);
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(v);
+	ttmem_table_close(r);
+	ttmem_table_close(t);
+	unlink(path);
+}
