@@ -527,3 +527,43 @@ Test(hostile, dead_reapers_slot)
 	ttmem_table_close(t);
 	unlink(path);
 }
+
+/* Many programs starting at once on a stale segment: one re-creates it, the
+ * others wait for it (or re-create it first: the lock picks one); all end
+ * on the same segment, every insert in it. */
+static int stale_racer(void *arg)
+{
+	const char *p = arg;
+	struct ttmem_open_opts o = { .capacity = 1 << 14, .proc_capacity = 64, .module_capacity = 4 };
+	struct ttmem_table *t = NULL;
+	if (ttmem_table_open(&t, p, &o, NULL, 0) != 0)
+		return 1;
+	if (ttmem_proc_register(t) < 0)
+		return 2;
+	struct ttmem_entry e = mk_entry(0, 0, (uint64_t)getpid() << 12, 1);
+	int rc = ttmem_insert(t, &e) == TTMEM_INSERTED ? 0 : 3;
+	ttmem_flush(t);
+	ttmem_table_close(t);
+	return rc;
+}
+
+Test(hostile, stale_segment_race, .timeout = 60)
+{
+	char path[128];
+	for (int round = 0; round < 5; round++) {
+		seg_path(path, sizeof(path), "stalerace");
+		write_file(path, round % 2 ? 0 : 8192);
+		pid_t pids[12];
+		for (int i = 0; i < 12; i++)
+			pids[i] = fork_child(stale_racer, path);
+		for (int i = 0; i < 12; i++)
+			cr_assert_eq(wait_child(pids[i]), 0, "round %d child %d", round, i);
+		struct ttmem_table *t = seg_open_cap(path, 0, 0);
+		struct ttmem_snapshot s;
+		cr_assert_eq(ttmem_snapshot(t, &s), 0);
+		cr_assert_eq(s.count, 12, "round %d: %zu entries: the racers split", round, s.count);
+		ttmem_snapshot_free(&s);
+		ttmem_table_close(t);
+		unlink(path);
+	}
+}
