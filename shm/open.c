@@ -581,7 +581,9 @@ static int seg_recreate(struct ttmem_table *t, int fd, const char *name,
 	if (!name_is_fd(name, fd) || fstat(fd, &st) != 0 ||
 	    seg_classify(fd, &st, &what, &creator) != SEG_UNPUBLISHED)
 		return -EAGAIN;
-	if (ftruncate(fd, 0) != 0)
+	/* The mode a creator gives it, whatever the stale file had (it may
+	 * have been planted writable by others). */
+	if (ftruncate(fd, 0) != 0 || fchmod(fd, o->mode ? (mode_t)o->mode : 0600) != 0)
 		return ttmem_set_err(eb, el, -errno, "%s: cannot empty the stale segment: %s", name,
 				     strerror(errno));
 	return seg_create(t, fd, name, o, eb, el);

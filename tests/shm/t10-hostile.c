@@ -57,9 +57,14 @@ static void writer_recovers(const char *path)
 Test(hostile, stale_empty_file_recreated_at_once)
 {
 	char path[128];
+	struct stat st;
 	seg_path(path, sizeof(path), "empty");
 	write_file(path, 0);
+	cr_assert_eq(chmod(path, 0666), 0);
 	writer_recovers(path);
+	/* Re-created with a creator's mode, not the planted file's. */
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
 	unlink(path);
 }
 
