@@ -45,6 +45,15 @@ int export_render(const struct export_src *src, char **buf, size_t *len, char *w
 	}
 	rc = model_build(&m, t, &snap, &mo);
 	ttmem_snapshot_free(&snap);
+	/* A file that shrank under the mapping read as zeros (main.c's SIGBUS
+	 * guard): nothing of this round may be served as the segment. */
+	if (!ttmem_table_intact(t)) {
+		model_release(&m); /* safe on a failed model (viewer.h) */
+		ttmem_table_close(t);
+		snprintf(why, whylen, "%s: the segment shrank while being read (its owner truncated "
+			 "or replaced it)", src->shm);
+		return VX_RESIZED;
+	}
 	ttmem_table_close(t);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s: %s", src->shm, ttmem_strerror(rc));

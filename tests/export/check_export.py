@@ -19,6 +19,10 @@ peak) while:
     exits, its process series are gone (running processes only) and every
     chip holds 0.  `promtool check metrics` passes on both expositions.
 
+ 3. A segment file truncated and restored in a loop while the exporter
+    serves it: every scrape is a whole exposition (200) or 503 with the
+    reason, and the exporter is still running at the end.
+
 Every process started here is stopped by its pid.  Part 2 is skipped, with
 the reason, only where prometheus, promtool or prometheus-node-exporter is
 not installed (mk/deps.sh installs them).
@@ -289,6 +293,52 @@ def part_prometheus(build, shm, truth_path, tmp, wl, ready, url, t_peak):
     stop(pr)
 
 
+def part_shrinking(build, tmp):
+    seg = os.path.join(tmp, "shrinking.seg")
+    wl = start([f"{build}/examples/bin/mesh_allocation"], stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL,
+               env=dict(os.environ, LD_PRELOAD=os.path.realpath(f"{build}/libttmem.so"),
+                        TTMEM_SHM=seg))
+    if wl.wait(60) != 0:
+        raise RuntimeError(f"mesh_allocation on {seg}: exit {wl.returncode}")
+    size = os.path.getsize(seg)
+    p, line = exporter(build, seg, "--listen", "127.0.0.1:0", "--processes=all")
+    if "serving http://" not in line:
+        raise RuntimeError(f"ttmem export --listen: {line!r}")
+    url = line.split("serving ", 1)[1].split()[0]
+
+    def slots(body):
+        for ln in body.split("\n"):
+            if ln.startswith("ttmem_segment_slots{"):
+                return ln.rsplit(" ", 1)[1]
+        return None
+    code, _, body = http(url)
+    want = slots(body)
+    if code != 200 or not want or want == "0":
+        raise RuntimeError(f"segment {seg} before shrinking: HTTP {code}, slots {want}")
+    shrinker = start(["sh", "-c", f'while :; do truncate -s 4096 "$0"; truncate -s {size} "$0"; '
+                      'done', seg])
+    codes = {}
+    for _ in range(40):
+        code, _, body = http(url)
+        codes[code] = codes.get(code, 0) + 1
+        if code == 200 and not (body.endswith("\n") and "ttmem_module_drops_total{" in body
+                                and slots(body) == want):
+            fail(f"shrinking segment: a 200 that is not the segment (slots {slots(body)}, "
+                 f"not {want})")
+        elif code == 503 and not body.startswith("ttmem export: "):
+            fail(f"shrinking segment: 503 without a reason: {body!r}")
+        elif code not in (200, 503):
+            fail(f"shrinking segment: HTTP {code} {body!r}")
+            break
+    stop(shrinker, signal.SIGKILL)
+    if p.poll() is not None:
+        fail(f"shrinking segment: the exporter died (status {p.returncode})")
+    elif stop(p) != 0:
+        fail(f"shrinking segment: exit {p.returncode} on SIGTERM")
+    return codes
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     for need in ("ttmem", "libttmem.so", "examples/bin/mesh_allocation"):
@@ -314,6 +364,7 @@ def main():
         rc = stop(ex)
         if rc != 0:
             fail(f"ttmem export --listen: exit {rc} on SIGTERM")
+        codes = part_shrinking(build, tmp)
     except (RuntimeError, TimeoutError, OSError) as e:
         fail(str(e))
         log = os.path.join(tmp, "prometheus.log")
@@ -330,7 +381,7 @@ def main():
     if failures:
         return 1
     print(f"  PASS     export: HTTP{' and a real Prometheus (both paths against the truth)' if real else ''}"
-          f" ({time.time() - t0:.1f} s)")
+          f", a shrinking segment (HTTP {codes}) ({time.time() - t0:.1f} s)")
     return 0
 
 
