@@ -16,6 +16,15 @@
  * a version string (abi_generation_select).  A new generation gets a file
  * of its own and a row in select.c's table.
  *
+ * Binding (reader.c): every runtime function the reader calls is looked up
+ * in the runtime object and its dependencies only (dlsym on its handle),
+ * never in the process's global scope, where another library's copy of an
+ * inline getter of another tt-metal may answer first; ::operator delete is
+ * the global scope's, used only when it comes from the same library as the
+ * global scope's ::operator new.  A device pointer answered by a runtime of
+ * no known generation is called through only after its vtable is found in
+ * the runtime object with the RTTI name of a Device or MeshDevice.
+ *
  * Trust (reader.c): where a Buffer field has an exported getter it is read
  * through the getter; only where the getter is inline (hidden) is the field
  * read at its offset, and then only on a generation whose layout is known

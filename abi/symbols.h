@@ -115,6 +115,7 @@
 
 #define ABI_SYM_MESH_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
 #define ABI_SYM_OPERATOR_DELETE  "_ZdlPv"
+#define ABI_SYM_OPERATOR_NEW     "_Znwm"   /* operator new(size_t), LP64 */
 
 /* ---- reported by `ttmem probe` for diagnosis only (never bound) ------------- */
 

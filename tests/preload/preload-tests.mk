@@ -72,6 +72,23 @@ $(PT_DIR)/fake-unknown/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
 
 PT_FAKE += $(PT_DIR)/fake-unknown/libtt_metal.so
 
+# Not a runtime: exports Buffer getters of another layout under the
+# runtime's names (preloaded next to libttmem.so, never to be called).
+$(PT_DIR)/fake/libforeign.so: tests/preload/fake/foreign.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
+# A runtime of no known generation whose exported Buffer::device() answers
+# a pointer that is not a device (the BufferImpl): never called through.
+$(PT_DIR)/fake-baddev/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DFAKE_UNKNOWN \
+		-DFAKE_BAD_DEVICE -o $@ $<
+
+PT_FAKE += $(PT_DIR)/fake/libforeign.so $(PT_DIR)/fake-baddev/libtt_metal.so
+
 ALL_TARGETS += $(PT_FAKE)
 
 # A workload linked with the preload's objects instead of preloading them,
