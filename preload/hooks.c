@@ -113,7 +113,11 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 		p = h ? dlsym(h, name) : NULL;
 	}
 	if (p) {
-		runtime_attach(p);
+		/* The runtime is the object that defines GraphTracker's
+		 * track_allocate, not whichever object answered first for
+		 * this name (a library with its own copy of an inline
+		 * destructor of another tt-metal). */
+		runtime_probe();
 		atomic_store_explicit(&originals[id], p, memory_order_release);
 	} else if (!atomic_exchange(&missing_warned[id], 1)) {
 		log_warn("cannot find the original of %s: the call is skipped", name);

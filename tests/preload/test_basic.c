@@ -361,6 +361,9 @@ Test(p10_abi, unknown_generation_getters_only_one_warning)
  * known generation exports neither).  They are never called: the buffers
  * are the ones the runtime's own getters vouch for, and the process runs
  * as without ttmem (device() of that layout would answer 0x7, a crash).
+ * The library also calls its own copy of an inline runtime destructor
+ * while it loads, through libttmem.so's hook: ttmem still attaches to the
+ * runtime, not to that library.
  */
 Test(p10_abi, getters_of_another_library_never_bound)
 {

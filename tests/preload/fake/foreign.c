@@ -26,3 +26,23 @@ uint64_t foreign_buffer_size(const void *self)
 	(void)self;
 	return 1;
 }
+
+/*
+ * Its own out-of-line copy of the command queue's inline destructor of
+ * another tt-metal, called (through its PLT, so through libttmem.so's hook)
+ * while the library is loaded: the original the hook finds is this copy,
+ * which must not make this library the runtime ttmem attaches to.
+ */
+__attribute__((visibility("default"))) void
+foreign_queue_destructor(void *self) __asm__("_ZN2tt8tt_metal14HWCommandQueueD1Ev");
+void foreign_queue_destructor(void *self)
+{
+	(void)self;
+}
+
+static __attribute__((constructor)) void foreign_drop_a_queue(void)
+{
+	static char queue[64];
+
+	foreign_queue_destructor(queue);
+}
