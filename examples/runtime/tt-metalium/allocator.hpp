@@ -65,7 +65,7 @@ class TTEMU_ALLOCATOR {
 public:
     explicit TTEMU_ALLOCATOR(const AllocatorConfig& config);
     explicit TTEMU_ALLOCATOR(std::vector<TTEMU_ALLOCATOR*> chips);
-#if TTEMU_GEN == 1
+#if TTEMU_ALLOCATOR_VIRTUAL_DTOR
     virtual ~TTEMU_ALLOCATOR();
 #else
     // Upstream's AllocatorImpl declares a plain out-of-line destructor:
