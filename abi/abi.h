@@ -192,6 +192,11 @@ int abi_buffer_key(const void *buffer, struct abi_buffer *out);
 /* True once a cross-check failed (the process is only partly tracked). */
 int abi_degraded(void);
 
+/* True when the bound generation is read through getters (2026, unknown):
+ * a free must not call them (the Buffer is being destroyed), so the
+ * preload keys frees on what the allocation recorded. */
+int abi_frees_by_record(void);
+
 /*
  * The physical chips of a device pointer.  Chips: id() through the vtable.
  * Meshes (told apart by the RTTI name of the dynamic type): the chips from

@@ -187,6 +187,11 @@ int abi_bind(void *handle)
 	return 0;
 }
 
+int abi_frees_by_record(void)
+{
+	return atomic_load_explicit(&g.mode, memory_order_acquire) == MODE_GETTERS;
+}
+
 int abi_degraded(void)
 {
 	return atomic_load_explicit(&degraded, memory_order_relaxed);

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -127,7 +128,11 @@ private:
     AllocatorConfig config_;
     BankManager dram_, l1_, l1_small_, trace_;
     std::vector<TTEMU_ALLOCATOR*> chips_;  // non-empty: a mesh allocator
-    std::unordered_set<Buffer*> allocated_buffers_;
+    struct Placed {
+        BufferType type;
+        DeviceAddr address;
+    };
+    std::unordered_map<Buffer*, Placed> allocated_buffers_;
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
     // The CBs this chip holds (one program's); unused in a mesh allocator.
     std::vector<uint64_t> cb_sizes_;
