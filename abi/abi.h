@@ -197,6 +197,13 @@ int abi_degraded(void);
  * preload keys frees on what the allocation recorded. */
 int abi_frees_by_record(void);
 
+/* The key under which the buffers of AllocatorImpl `impl` were noted (what
+ * its bulk frees release): on a generation read through getters, whose
+ * Buffer::allocator() answers the AllocatorImpl's view, the view (through
+ * the exported AllocatorImpl::view(); NULL when it is not exported); else
+ * `impl` itself (2025b reads the allocator_ field, an AllocatorImpl*). */
+const void *abi_allocator_impl_key(const void *impl);
+
 /*
  * The physical chips of a device pointer.  Chips: id() through the vtable.
  * Meshes (told apart by the RTTI name of the dynamic type): the chips from

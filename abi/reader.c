@@ -61,6 +61,7 @@ typedef struct std_vector (*get_devices_fn)(const void *mesh);
 typedef void (*op_delete_fn)(void *p);
 typedef int (*id_fn)(const void *dev);
 typedef uint32_t (*arch_fn)(const void *dev);
+typedef void *const *(*view_fn)(const void *impl);
 
 enum read_mode { MODE_NONE = 0, MODE_FIELDS = 1, MODE_GETTERS = 2 };
 
@@ -75,6 +76,7 @@ static struct {
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	get_devices_fn get_devices;
+	view_fn alloc_view;                      /* AllocatorImpl::view() */
 	op_delete_fn op_delete;
 	const void *runtime_base;                /* load base of the runtime object */
 } g;
@@ -150,6 +152,7 @@ int abi_bind(void *handle)
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
+	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
 	g.op_delete = bind_operator_delete(handle);
 	{
 		Dl_info di;
@@ -185,6 +188,16 @@ int abi_bind(void *handle)
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
 	return 0;
+}
+
+const void *abi_allocator_impl_key(const void *impl)
+{
+	if (!impl || atomic_load_explicit(&g.mode, memory_order_acquire) != MODE_GETTERS)
+		return impl;
+	if (!g.alloc_view)
+		return NULL;
+	void *const *view = g.alloc_view(impl);   /* the unique_ptr: its pointer first */
+	return view ? *view : NULL;
 }
 
 int abi_frees_by_record(void)
@@ -270,13 +283,13 @@ static __thread struct {
 	unsigned valid_generation;  /* forget_generation when it was */
 } abi_tls __attribute__((tls_model("initial-exec")));
 
-/* The allocator of a buffer of the 2025 layout: through Buffer::allocator()
- * where it is exported (2025b), else the field (2025, whose allocator() is
- * inline); the field is read only for a buffer that passed the check. */
+/* The allocator of a buffer of the 2025 layout: the allocator_ field
+ * (2025: an Allocator*, 2025b: an AllocatorImpl*, the object whose bulk
+ * frees are hooked), read only for a buffer that passed the check.  Never
+ * 2025b's exported Buffer::allocator(): it answers the AllocatorImpl's view,
+ * another object. */
 static inline const void *allocator_of(const void *b)
 {
-	if (g.allocator)
-		return (const void *)(uintptr_t)g.allocator(b);
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 

@@ -359,16 +359,19 @@ DTOR(smm, SMM, D2, TTMEM_OWNER_SYSMEM)
 CLOSE(device_close, DEVICE_CLOSE)
 CLOSE(mesh_close, MESH_CLOSE)
 
-#define BULK(name, ID)                                                               \
+/* `KEY`: the allocator as buffers were noted under it (an AllocatorImpl
+ * through its view where Buffer::allocator() answers the view). */
+#define BULK(name, ID, KEY)                                                          \
 	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
 	void hook_##name(void *self)                                                   \
 	{                                                                              \
 		abi_allocator_fn orig = ORIG(ID, abi_allocator_fn);                    \
 		if (orig)                                                              \
 			orig(self);                                                    \
-		tracker_allocator_freed(self);                                         \
+		tracker_allocator_freed(KEY(self));                                    \
 	}
-BULK(allocator_bulk_free, ALLOC_BULK_FREE)
-BULK(allocator_clear, ALLOC_CLEAR)
-BULK(allocator_impl_bulk_free, ALLOCI_BULK_FREE)
-BULK(allocator_impl_clear, ALLOCI_CLEAR)
+#define SAME(self) (self)
+BULK(allocator_bulk_free, ALLOC_BULK_FREE, SAME)
+BULK(allocator_clear, ALLOC_CLEAR, SAME)
+BULK(allocator_impl_bulk_free, ALLOCI_BULK_FREE, abi_allocator_impl_key)
+BULK(allocator_impl_clear, ALLOCI_CLEAR, abi_allocator_impl_key)

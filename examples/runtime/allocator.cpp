@@ -47,6 +47,12 @@ Self::TTEMU_ALLOCATOR(std::vector<Self*> chips) : chips_(std::move(chips)) {
     config_ = chips_.front()->config();
 }
 
+#if TTEMU_ALLOCATOR_VIEW
+const std::unique_ptr<Allocator>& Self::view() const { return view_; }
+
+uint32_t Allocator::get_num_banks(BufferType type) const { return impl_->num_banks(type); }
+#endif
+
 Self::~TTEMU_ALLOCATOR() {
     // Whatever is still held dies here unreported (G3's close); the buffers
     // must not free into this allocator later.

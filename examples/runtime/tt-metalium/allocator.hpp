@@ -63,6 +63,25 @@ struct AllocatorUsage {
     uint64_t buffers = 0;
 };
 
+#if TTEMU_ALLOCATOR_VIEW
+class AllocatorImpl;
+
+// The public face of an AllocatorImpl (upstream G2/G3: class Allocator,
+// owned by the AllocatorImpl, what Buffer::allocator() returns).
+class Allocator {
+public:
+    explicit Allocator(AllocatorImpl& impl) : impl_(&impl) {}
+    Allocator(const Allocator&) = delete;
+    Allocator& operator=(const Allocator&) = delete;
+
+    // Queries forward to the AllocatorImpl (upstream's view has many).
+    uint32_t get_num_banks(BufferType type) const;
+
+private:
+    AllocatorImpl* impl_;
+};
+#endif
+
 class TTEMU_ALLOCATOR {
 public:
     explicit TTEMU_ALLOCATOR(const AllocatorConfig& config);
@@ -113,6 +132,11 @@ public:
 
     AllocatorUsage usage() const;
 
+#if TTEMU_ALLOCATOR_VIEW
+    // Out of line (exported), as upstream declares it.
+    const std::unique_ptr<Allocator>& view() const;
+#endif
+
 private:
     struct Held {
         BufferType type;
@@ -136,6 +160,9 @@ private:
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
     // The CBs this chip holds (one program's); unused in a mesh allocator.
     std::vector<uint64_t> cb_sizes_;
+#if TTEMU_ALLOCATOR_VIEW
+    std::unique_ptr<Allocator> view_ = std::make_unique<Allocator>(*this);
+#endif
 };
 
 }  // namespace tt::tt_metal
