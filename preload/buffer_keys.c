@@ -2,12 +2,14 @@
 /*
  * Buffer -> what it was recorded under (buffer_keys.h).  Open addressing
  * with linear probing and backward-shift deletion (no tombstones), split in
- * stripes by the Buffer address's hash, one mutex each: an event locks one
- * stripe for a few loads.  A stripe doubles at 3/4 full; if it cannot grow
+ * stripes by the Buffer address's hash, one spin lock each (held for a few
+ * loads and stores; a waiter yields after a short spin): an event locks one
+ * stripe.  A stripe doubles at 3/4 full; if it cannot grow
  * the record is not kept (one warning): that buffer's free is then not
  * seen, and its entries go when its device closes.
  */
-#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -23,18 +25,29 @@ struct record {
 };
 
 static struct stripe {
-	pthread_mutex_t lock;
+	atomic_int busy;
 	struct record *slot;
 	size_t cap;                  /* a power of two, or 0 */
 	size_t n;
 } stripes[NSTRIPES];
 
-static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
-
-static void stripes_init(void)
+static void stripe_lock(struct stripe *s)
 {
-	for (unsigned i = 0; i < NSTRIPES; i++)
-		pthread_mutex_init(&stripes[i].lock, NULL);
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire)) {
+		while (atomic_load_explicit(&s->busy, memory_order_relaxed)) {
+			if (++spins < 128)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
+	}
+}
+
+static inline void stripe_unlock(struct stripe *s)
+{
+	atomic_store_explicit(&s->busy, 0, memory_order_release);
 }
 
 static inline uint64_t hash_of(uintptr_t p)
@@ -108,10 +121,9 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
 
 	if (!p)
 		return;
-	pthread_once(&stripes_once, stripes_init);
-	pthread_mutex_lock(&s->lock);
+	stripe_lock(s);
 	if ((s->n + 1) * 4 > s->cap * 3 && grow(s) != 0) {
-		pthread_mutex_unlock(&s->lock);
+		stripe_unlock(s);
 		log_warn_once("out of memory: the frees of some buffers are not seen until their "
 			      "device closes");
 		return;
@@ -121,7 +133,7 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
 		s->n++;
 	s->slot[i].buffer = p;
 	s->slot[i].b = *b;
-	pthread_mutex_unlock(&s->lock);
+	stripe_unlock(s);
 }
 
 int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take)
@@ -133,8 +145,7 @@ int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take)
 
 	if (!p)
 		return -1;
-	pthread_once(&stripes_once, stripes_init);
-	pthread_mutex_lock(&s->lock);
+	stripe_lock(s);
 	if (s->cap) {
 		size_t i = find(s, p, h);
 
@@ -145,7 +156,7 @@ int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take)
 			rc = 0;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	stripe_unlock(s);
 	return rc;
 }
 
@@ -158,11 +169,10 @@ void buffer_keys_drop(const void *buffer)
 
 void buffer_keys_forget_device(const void *device)
 {
-	pthread_once(&stripes_once, stripes_init);
 	for (unsigned k = 0; k < NSTRIPES; k++) {
 		struct stripe *s = &stripes[k];
 
-		pthread_mutex_lock(&s->lock);
+		stripe_lock(s);
 		/* A deletion shifts a later record into slot i: look at i
 		 * again.  Records shifted across the end of the array come
 		 * from slots already looked at, and stay. */
@@ -172,19 +182,18 @@ void buffer_keys_forget_device(const void *device)
 			else
 				i++;
 		}
-		pthread_mutex_unlock(&s->lock);
+		stripe_unlock(s);
 	}
 }
 
 void buffer_keys_atfork_prepare(void)
 {
-	pthread_once(&stripes_once, stripes_init);
 	for (unsigned k = 0; k < NSTRIPES; k++)
-		pthread_mutex_lock(&stripes[k].lock);
+		stripe_lock(&stripes[k]);
 }
 
 void buffer_keys_atfork_release(void)
 {
 	for (unsigned k = NSTRIPES; k-- > 0;)
-		pthread_mutex_unlock(&stripes[k].lock);
+		stripe_unlock(&stripes[k]);
 }

@@ -13,7 +13,7 @@
  *
  * A record outlives its buffer when the free is never reported (bulk free,
  * device close): a new buffer at the same address replaces it, and closing
- * a device drops every record on it.  Thread-safe (striped locks).
+ * a device drops every record on it.  Thread-safe (striped spin locks).
  */
 #ifndef TTMEM_PRELOAD_BUFFER_KEYS_H
 #define TTMEM_PRELOAD_BUFFER_KEYS_H
