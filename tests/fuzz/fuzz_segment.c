@@ -81,7 +81,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		e.type = (uint8_t)(i % 6);
 		e.owner_kind = (uint8_t)(i % 3);
 		e.size = 4096u << (i % 5);
-		e.callsite = i;
+		e.callsite = (uint32_t)i;
 		ttmem_insert(t, &e);
 	}
 	if (idx >= 0)
