@@ -227,7 +227,9 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 	uintptr_t ip = _Unwind_GetIP(ctx);
 	uintptr_t cfa = _Unwind_GetCFA(ctx);
 
-	if (++w->frames > MAX_FRAMES || ip == 0) {
+	if (ip == 0)
+		return _URC_END_OF_STACK;   /* no caller: the last frame was the outermost */
+	if (++w->frames > MAX_FRAMES) {
 		w->more = 1;
 		return _URC_END_OF_STACK;
 	}

@@ -85,3 +85,8 @@ const struct ttmem_stack *ttmem_table_stacks(const struct ttmem_table *t)
 {
 	return t->stacks;
 }
+
+uint32_t ttmem_table_stack_capacity(const struct ttmem_table *t)
+{
+	return t->stack_capacity;
+}

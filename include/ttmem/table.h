@@ -369,8 +369,11 @@ int ttmem_stack_intern(struct ttmem_table *t, const uint64_t *frames, uint32_t d
 uint64_t ttmem_stack_hash(const uint64_t *frames, uint32_t depth);
 /* The stack table's capacity for a table of `capacity` slots (segment.h). */
 uint32_t ttmem_stack_capacity_for(uint64_t capacity);
-/* The stack table (header.stack_capacity entries); read ctl with acquire. */
+/* The stack table; read ctl with acquire.  Its size as validated at open
+ * (readers must not trust header.stack_capacity, which a writer may change
+ * after the fact). */
 const struct ttmem_stack *ttmem_table_stacks(const struct ttmem_table *t);
+uint32_t ttmem_table_stack_capacity(const struct ttmem_table *t);
 
 /* ---- devices ------------------------------------------------------------------ */
 
