@@ -384,6 +384,17 @@ static int intern_slow(uintptr_t map, uintptr_t base)
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = '\0';
 		path = exe;
+	} else {
+		/* The file itself, not a link to it (libffi.so.8 ->
+		 * libffi.so.8.1.2): the viewer opens module paths without
+		 * following links. */
+		char *real = realpath(path, NULL);
+
+		if (real && strlen(real) < sizeof(exe)) {
+			strcpy(exe, real);
+			path = exe;
+		}
+		free(real);
 	}
 	idx = ttmem_module_intern(lc.table, path, id.build_id_len ? id.build_id : NULL,
 				  id.build_id_len);

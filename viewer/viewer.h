@@ -56,6 +56,7 @@ enum viewer_exit {
 	VX_NOTREADY = 10,     /* never published */
 	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
 	VX_NOTERM = 12,       /* top: no terminal */
+	VX_LEAKS = 13,        /* run --check: the command left device memory */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
