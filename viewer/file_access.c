@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +54,14 @@ void file_access_for_segment(struct file_access *fa, const char *shm)
 	file_access_for(fa, st.st_uid, st.st_gid, geteuid());
 }
 
+/* procfs and sysfs files look regular but are views of the kernel. */
+static int pseudo_fs(int fd)
+{
+	struct statfs fs;
+
+	return fstatfs(fd, &fs) != 0 || fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC;
+}
+
 /* The checks every opener makes, as whoever it runs as. */
 static int open_checked(const char *path, const char **why)
 {
@@ -62,13 +72,19 @@ static int open_checked(const char *path, const char **why)
 		*why = "not-absolute";
 		return -1;
 	}
+	/* Kernel interfaces are never a module: not even opened (/proc/self/mem
+	 * passes for a regular file). */
+	if (!strncmp(path, "/proc/", 6) || !strncmp(path, "/sys/", 5) || !strncmp(path, "/dev/", 5)) {
+		*why = "not-regular";
+		return -1;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*why = errno == EACCES || errno == EPERM ? "not-permitted" :
 		       errno == ELOOP ? "symlink" : "no-file";
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || pseudo_fs(fd)) {
 		*why = "not-regular";
 		close(fd);
 		return -1;
@@ -209,7 +225,7 @@ static int open_as_owner(const struct file_access *fa, const char *path, const c
 
 		/* Checked again on this side: the child is trusted to open,
 		 * not to judge. */
-		if (fstat(fd, &s) != 0 || !S_ISREG(s.st_mode) ||
+		if (fstat(fd, &s) != 0 || !S_ISREG(s.st_mode) || pseudo_fs(fd) ||
 		    (uint64_t)s.st_size > FILE_ACCESS_MAX_SIZE) {
 			close(fd);
 			*why = "not-regular";

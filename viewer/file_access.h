@@ -11,10 +11,11 @@
  *     (so a file the owner cannot read stays closed).
  *   - Otherwise (another unprivileged user): not opened at all.
  *
- * Whoever opens: absolute paths only, O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
- * then fstat before any read: regular files only (never a device such as
- * /dev/kmsg or /dev/tty, a FIFO, /proc/self/mem), at most FILE_ACCESS_MAX_SIZE
- * bytes; the child has FILE_ACCESS_TIMEOUT_MS per file.
+ * Whoever opens: absolute paths only, never under /proc, /sys or /dev,
+ * O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, then fstat and fstatfs before any
+ * read: regular files only, not on procfs or sysfs (never a device such as
+ * /dev/kmsg or /dev/tty, a FIFO, /proc/self/mem), at most
+ * FILE_ACCESS_MAX_SIZE bytes; the child has FILE_ACCESS_TIMEOUT_MS per file.
  */
 #ifndef TTMEM_VIEWER_FILE_ACCESS_H
 #define TTMEM_VIEWER_FILE_ACCESS_H
