@@ -439,7 +439,9 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 	if (g->truncated)
 		fprintf(f, "        from ... (deeper frames not recorded)\n");
 	if (g->stack && !g->depth)
-		fprintf(f, "        (stack not shown: %s stack table entry)\n", g->stack_status);
+		fprintf(f, "        (stack not shown: its stack table entry %s)\n",
+			strcmp(g->stack_status, "mismatch") ? "is corrupt" :
+							      "does not start at this callsite");
 	free(s);
 }
 

@@ -7,6 +7,8 @@
  * `run --check`.
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -251,4 +253,105 @@ Test(stacks, run_check_exit_codes)
 	cr_assert_eq(rc, 2, "a usage error of the command: exit %d: %s", rc, err);
 	free(out);
 	free(err);
+}
+
+/*
+ * A stack table a writer corrupted (or a foreign one) is never followed and
+ * never shown as the allocation's: each group falls back to its slot's own
+ * callsite and says why.
+ */
+Test(stacks, corrupt_stack_table_is_not_followed)
+{
+	static const char *const want[] = { "ok", "corrupt", "mismatch", "corrupt", "corrupt" };
+	Dl_info di;
+	uint32_t cs;
+	pid_t pid;
+	int st, ia = -1;
+	char *out = NULL, *err = NULL;
+	struct ttmem_table *t;
+
+	cr_assert(dladdr((void *)(uintptr_t)segfix_leaky_function, &di));
+	cs = (uint32_t)((uintptr_t)segfix_leaky_function + 4 - (uintptr_t)di.dli_fbase);
+	t = segfix_create(shm, 1, 0);
+	cr_assert_not_null(t);
+	{
+		char exe[4096];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		int m;
+		uint64_t good[2], bad[2], other[2];
+
+		cr_assert_gt(n, 0);
+		exe[n] = 0;
+		m = ttmem_module_intern(t, exe, NULL, 0);
+		cr_assert_geq(m, 0);
+		good[0] = bad[0] = TTMEM_FRAME(m, cs);
+		good[1] = TTMEM_FRAME(m, cs + 16);
+		bad[1] = TTMEM_FRAME(m, cs + 32);
+		other[0] = TTMEM_FRAME(m, cs + 8);
+		other[1] = good[1];
+		ia = ttmem_stack_intern(t, good, 2, 0);
+		int ib = ttmem_stack_intern(t, bad, 2, 0);
+		int ic = ttmem_stack_intern(t, other, 2, 0);
+		cr_assert(ia >= 0 && ib >= 0 && ic >= 0);
+		/* The writer's children: one entry per stack case, told by size. */
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			uint32_t stacks[] = { (uint32_t)ia + 1, (uint32_t)ib + 1, (uint32_t)ic + 1,
+					      60000, 0 };
+			int idx = ttmem_proc_register(t);
+
+			/* A free entry of the table: its index is neither of ours. */
+			for (uint32_t k = 0; k < ttmem_table_stack_capacity(t); k++)
+				if (k != (uint32_t)ia && k != (uint32_t)ib && k != (uint32_t)ic) {
+					stacks[4] = k + 1;
+					break;
+				}
+			for (size_t i = 0; idx >= 0 && i < 5; i++) {
+				struct ttmem_entry e;
+
+				memset(&e, 0, sizeof(e));
+				e.key.address = 0x1000 * (i + 1);
+				e.type = TTMEM_TYPE_DRAM;
+				e.size = 4096 * (i + 1);
+				e.module = (uint16_t)m;
+				e.callsite = cs;
+				e.stack = stacks[i];
+				if (ttmem_insert(t, &e) < 0)
+					_exit(2);
+			}
+			ttmem_flush(t);
+			ttmem_proc_exit(t, idx);
+			_exit(idx >= 0 ? 0 : 1);
+		}
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		/* Corrupt the second stack after the fact: its hash no longer fits. */
+		((struct ttmem_stack *)(uintptr_t)&ttmem_table_stacks(t)[ib])->frame[1] ^= 0x10;
+	}
+	ttmem_table_close(t);
+
+	cr_assert_eq(leaks_rc(&out, "--json", NULL), 0);
+	{
+		char prog[2048];
+		char *argv[] = { (char *)"python3", (char *)"-c", prog, NULL };
+
+		snprintf(prog, sizeof(prog),
+			 "import json,sys\ns=json.load(sys.stdin)\n"
+			 "g={x['bytes']//4096-1:x for p in s['processes'] for x in p['groups']}\n"
+			 "want=['%s','%s','%s','%s','%s']\n"
+			 "for i,w in enumerate(want):\n"
+			 "  x=g[i]\n"
+			 "  assert x['stack_status']==w,(i,x)\n"
+			 "  assert x['function']=='segfix_leaky_function',(i,x)\n"
+			 "  assert (len(x['stack'])==2) if w=='ok' else (x['stack']==[]),(i,x)\n",
+			 want[0], want[1], want[2], want[3], want[4]);
+		cr_assert_eq(segfix_pipe(argv, out, NULL, &err), 0, "%s\n%s", err, out);
+		free(err);
+	}
+	free(out);
+	cr_assert_eq(leaks_rc(&out, NULL, NULL), 0);
+	cr_assert(strstr(out, "(stack not shown: its stack table entry is corrupt)"), "%s", out);
+	cr_assert(strstr(out, "(stack not shown: its stack table entry does not start at this callsite)"), "%s", out);
+	free(out);
 }
