@@ -355,3 +355,47 @@ Test(stacks, corrupt_stack_table_is_not_followed)
 	cr_assert(strstr(out, "(stack not shown: its stack table entry does not start at this callsite)"), "%s", out);
 	free(out);
 }
+
+/* TTMEM_STACK_DEPTH=0: only the first frame, no stack table; a bad value
+ * warns and keeps the default. */
+Test(stacks, stack_depth_zero_keeps_the_callsite_only)
+{
+	char *argv[] = { (char *)"examples/bin/leak", (char *)"--count", (char *)"2", NULL };
+	struct segfix_wl w;
+	char *out = NULL, *err = NULL;
+
+	need("examples/bin/leak");
+	setenv("TTMEM_STACK_DEPTH", "0", 1);
+	cr_assert_eq(segfix_wl_start(&w, shm, truth, NULL, argv), 0);
+	cr_assert_eq(segfix_wl_wait(&w), 0);
+	unsetenv("TTMEM_STACK_DEPTH");
+	cr_assert_eq(leaks_rc(&out, "--json", NULL), 0);
+	{
+		char *argv2[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\ns=json.load(sys.stdin)\n"
+				"gs=[g for p in s['processes'] for g in p['groups']]\n"
+				"assert gs and all(g['stack_status']=='none' and g['stack']==[] for g in gs),gs\n"
+				"assert any('forget_dram_tensor' in (g['function'] or '') for g in gs),gs\n",
+			NULL };
+
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "%s", err);
+		free(err);
+	}
+	free(out);
+	{
+		const char *leak = segfix_build_path("examples/bin/leak");
+		char *av[] = { (char *)"env", (char *)"TTMEM_STACK_DEPTH=9", (char *)"LD_PRELOAD=",
+			       (char *)leak, (char *)"--count", (char *)"0", NULL };
+		char pre[4200];
+
+		cr_assert(realpath(segfix_build_path("libttmem.so"), pre + 11));
+		memcpy(pre, "LD_PRELOAD=", 11);
+		av[2] = pre;
+		setenv("TTMEM_SHM", shm, 1);
+		cr_assert_eq(segfix_run(av, &out, &err), 0, "%s", err);
+		cr_assert(strstr(err, "TTMEM_STACK_DEPTH=9 is not a number in [0, 8]: using 8"), "%s",
+			  err);
+		free(out);
+		free(err);
+	}
+}
