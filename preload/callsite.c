@@ -30,6 +30,7 @@
 #include "callsite.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "pyframes.h"
 #include "runtime.h"
 
 #define MAX_FRAMES 32
@@ -486,8 +487,10 @@ void callsite_configure(int depth)
  */
 #define MEMO 16u
 struct stack_memo {
-	uintptr_t pc[TTMEM_STACK_FRAMES];
+	uintptr_t pc[TTMEM_STACK_FRAMES];   /* addresses, then Python code objects */
+	uint32_t lasti[TTMEM_STACK_FRAMES]; /* Python frames: instruction index */
 	uint32_t depth;           /* 0: empty */
+	uint32_t native;          /* frames that are addresses */
 	uint32_t stack;           /* slot.stack */
 	uint32_t callsite;
 	uint16_t module;
@@ -503,12 +506,41 @@ static inline unsigned memo_hash(const uintptr_t *pcs, int n)
 	return (unsigned)(h >> 60) & (MEMO - 1);
 }
 
+/* A Python source line as a frame: its file interned as a module (by its
+ * real path, so the viewer can find it from anywhere). */
+static uint64_t source_frame(uintptr_t code, uint32_t lasti)
+{
+	char path[416], real[416];
+	char *r;
+	uint32_t line = 0;
+	int idx = -1;
+
+	if (pyframes_source(code, lasti, path, sizeof(path), &line) == 0) {
+		r = realpath(path, NULL);
+		if (r && strlen(r) < sizeof(real)) {
+			strcpy(real, r);
+			idx = ttmem_module_intern(lc.table, real, NULL, 0);
+		}
+		free(r);
+	}
+	if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE)
+		return TTMEM_FRAME(TTMEM_MODULE_NONE, TTMEM_FRAME_SOURCE_LINE | line);
+	return TTMEM_FRAME(idx, TTMEM_FRAME_SOURCE_LINE | line);
+}
+
 static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const uintptr_t *pcs,
-						     int n, int more)
+						     const uint32_t *lasti, int n, int native,
+						     int more)
 {
 	uint64_t frames[TTMEM_STACK_FRAMES];
 
-	for (int i = 0; i < n; i++) {
+	for (int i = native; i < n; i++) {
+		frames[i] = source_frame(pcs[i], lasti[i]);
+		m->pc[i] = pcs[i];
+		m->lasti[i] = lasti[i];
+	}
+	m->native = (uint32_t)native;
+	for (int i = 0; i < native; i++) {
 		uint64_t offset = 0;
 		int idx = module_of(pcs[i], &offset);
 
@@ -537,19 +569,70 @@ static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const 
 	}
 }
 
+/*
+ * Where the native stack enters the Python interpreter, its frames there say
+ * nothing: replace them by the Python source lines the thread is running,
+ * keeping the native frames before (libffi, the extension module that
+ * called in), at most all but four slots when there are Python frames.
+ * pcs[0..n) native on entry; returns the new depth, *native the native part.
+ */
+static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *lasti, int n,
+						    int want, int *native, int *more)
+{
+	uintptr_t code[TTMEM_STACK_FRAMES];
+	uint32_t li[TTMEM_STACK_FRAMES];
+	int cut = n, npy, keep;
+
+	*native = n;
+	for (int i = 0; i < n; i++)
+		if (pyframes_in_interpreter(pcs[i])) {
+			cut = i;
+			break;
+		}
+	if (cut == n && !*more)
+		return n;   /* the stack never reached the interpreter */
+	npy = pyframes_capture(code, li, TTMEM_STACK_FRAMES);
+	if (npy <= 0)
+		return n;
+	keep = want - (npy < 4 ? npy : 4);
+	if (keep > cut)
+		keep = cut;
+	if (keep < 1)
+		keep = 1;   /* frame 0 stays an address: the slot's callsite */
+	if (npy > want - keep) {
+		npy = want - keep;
+		*more = 1;
+	} else {
+		*more = 0;
+	}
+	for (int i = 0; i < npy; i++) {
+		pcs[keep + i] = code[i];
+		lasti[keep + i] = li[i];
+	}
+	*native = keep;
+	return keep + npy;
+}
+
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
 __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, uint16_t *module,
 							uint32_t *callsite, uint32_t *stack)
 {
 	uintptr_t pcs[TTMEM_STACK_FRAMES];
-	int more = 0;
-	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, stack_depth > 0 ? stack_depth : 1,
-			   &more);
+	uint32_t lasti[TTMEM_STACK_FRAMES];
+	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
+	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more);
+	int native = n;
+
+	if (__builtin_expect(pyframes_active(), 0) && want > 1)
+		n = python_frames(pcs, lasti, n, want, &native, &more);
 	struct stack_memo *m = &memo[memo_hash(pcs, n)];
 
-	if (__builtin_expect(m->depth != (uint32_t)n ||
-			     memcmp(m->pc, pcs, (size_t)n * sizeof(*pcs)) != 0, 0))
-		stack_resolve(m, pcs, n, more);
+	if (__builtin_expect(m->depth != (uint32_t)n || m->native != (uint32_t)native ||
+			     memcmp(m->pc, pcs, (size_t)n * sizeof(*pcs)) != 0 ||
+			     (native < n && memcmp(m->lasti + native, lasti + native,
+						   (size_t)(n - native) * sizeof(*lasti)) != 0),
+			     0))
+		stack_resolve(m, pcs, lasti, n, native, more);
 	*module = m->module;
 	*callsite = m->callsite;
 	*stack = m->stack;

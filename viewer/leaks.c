@@ -322,7 +322,8 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 				  &s->si[i]);
 		else
 			symbolize(sy, g->module, g->callsite, &s->si[i]);
-		s->kind[i] = sy ? frame_kind_of(s->si[i].module) : FRAME_USER;
+		/* A source line is the user's code, whatever its file is named. */
+		s->kind[i] = sy && !s->si[i].is_source ? frame_kind_of(s->si[i].module) : FRAME_USER;
 		if (s->kind[i] == FRAME_PYTHON)
 			s->python = 1;
 		if (s->first < 0 && s->kind[i] == FRAME_USER)
@@ -344,12 +345,26 @@ static void json_frame(FILE *f, const struct symbol_info *si)
 		json_str(f, si->file, sizeof(si->file));
 	else
 		fputs("null", f);
-	fprintf(f, ",\"line\":%" PRIu32 ",\"symbolization\":\"%s\"", si->line, si->status);
+	fprintf(f, ",\"line\":%" PRIu32 ",\"source_text\":", si->line);
+	if (si->text[0])
+		json_str(f, si->text, sizeof(si->text));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"symbolization\":\"%s\"", si->status);
 }
 
 static void text_frame(FILE *f, const struct symbol_info *si)
 {
-	if (si->function[0]) {
+	if (si->is_source) {
+		put_clean(f, si->module);
+		fprintf(f, ":%" PRIu32, si->line);
+		if (si->text[0]) {
+			fputs("  | ", f);
+			put_clean(f, si->text);
+		} else if (strcmp(si->status, "ok")) {
+			fprintf(f, "  [%s]", si->status);
+		}
+	} else if (si->function[0]) {
 		put_clean(f, si->function);
 		fprintf(f, "+0x%" PRIx64 "  (", si->sym_offset);
 		put_clean(f, si->module);
@@ -409,7 +424,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 		if (g->types[ty])
 			fprintf(f, "  %s %s", type_name(ty), fmt_bytes(b, sizeof(b), g->types[ty]));
 	fputc('\n', f);
-	if (!use_script && s->si[head].file[0]) {
+	if (!use_script && s->si[head].file[0] && !s->si[head].is_source) {
 		fputs("        at ", f);
 		put_clean(f, s->si[head].file);
 		fprintf(f, ":%" PRIu32 "\n", s->si[head].line);
@@ -429,7 +444,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 		}
 		fputs("        from ", f);
 		text_frame(f, &s->si[i]);
-		if (s->si[i].file[0]) {
+		if (s->si[i].file[0] && !s->si[i].is_source) {
 			fputs("  at ", f);
 			put_clean(f, s->si[i].file);
 			fprintf(f, ":%" PRIu32, s->si[i].line);

@@ -37,8 +37,15 @@ struct modcache {
 	const char *status;        /* why there are no symbols, or "ok" */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
+	/* A source file (Python script) instead: its first bytes. */
+	int text_loaded;
+	const char *text_status;
+	char *text;
+	size_t text_len;
 	char path[417];
 };
+
+#define SOURCE_MAX_BYTES (UINT64_C(1) << 20)
 
 struct symbolizer {
 	const struct ttmem_module *mods;
@@ -256,6 +263,65 @@ static void load_module(struct modcache *mc, const struct ttmem_module *m,
 	mc->status = "ok";
 }
 
+/* A source file: up to SOURCE_MAX_BYTES of it, if it is still the file the
+ * writer saw (device, inode, size, modification time). */
+static void load_source(struct modcache *mc, const struct ttmem_module *m,
+			const struct file_access *fa)
+{
+	struct stat st;
+	const char *why = "no-file";
+	int fd;
+
+	mc->text_loaded = 1;
+	memcpy(mc->path, m->path, sizeof(m->path));
+	mc->path[sizeof(m->path)] = 0;
+	fd = file_access_open(fa, mc->path, &why);
+	if (fd < 0) {
+		mc->text_status = why;
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !same_file(m, &st)) {
+		mc->text_status = "file-changed";
+		close(fd);
+		return;
+	}
+	mc->text = malloc(SOURCE_MAX_BYTES);
+	if (mc->text) {
+		ssize_t n;
+
+		while (mc->text_len < SOURCE_MAX_BYTES &&
+		       (n = read(fd, mc->text + mc->text_len, SOURCE_MAX_BYTES - mc->text_len)) > 0)
+			mc->text_len += (size_t)n;
+	}
+	close(fd);
+	mc->text_status = "ok";
+}
+
+/* The text of line `line` (1-based), spaces trimmed at the start. */
+static void source_text(const struct modcache *mc, uint32_t line, char *out, size_t len)
+{
+	const char *p = mc->text, *end = mc->text + mc->text_len, *e;
+	size_t n;
+
+	out[0] = 0;
+	if (!p)
+		return;
+	for (uint32_t l = 1; l < line && p < end; l++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return;
+		p++;
+	}
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	e = memchr(p, '\n', (size_t)(end - p));
+	n = (size_t)((e ? e : end) - p);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = 0;
+}
+
 /* ---- the symbolizer ------------------------------------------------------------- */
 
 struct symbolizer *symbolizer_new(const struct ttmem_table *t, const struct file_access *fa)
@@ -291,18 +357,11 @@ void symbolizer_free(struct symbolizer *sy)
 			continue;
 		if (mc->dwfl)
 			dwfl_end(mc->dwfl);
+		free(mc->text);
 		free(mc);
 	}
 	free(sy->cache);
 	free(sy);
-}
-
-const char *symbolizer_module_path(struct symbolizer *sy, uint16_t module)
-{
-	struct symbol_info si;
-
-	symbolize(sy, module, 0, &si);
-	return module < (sy ? sy->nmods : 0) && sy->cache[module] ? sy->cache[module]->path : NULL;
 }
 
 void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct symbol_info *out)
@@ -317,6 +376,11 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct s
 	memset(out, 0, sizeof(*out));
 	out->offset = offset;
 	snprintf(out->module, sizeof(out->module), "?");
+	if (offset & TTMEM_FRAME_SOURCE_LINE) {
+		out->is_source = 1;
+		out->line = (uint32_t)offset;
+		out->offset = out->line;
+	}
 	if (!sy || module == TTMEM_MODULE_NONE || module >= sy->nmods ||
 	    atomic_load_explicit((_Atomic uint32_t *)(uintptr_t)&sy->mods[module].state,
 				 memory_order_acquire) != 2) {
@@ -332,8 +396,19 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct s
 			return;
 		}
 		sy->cache[module] = mc;
-		load_module(mc, &sy->mods[module], &sy->access);
 	}
+	if (offset & TTMEM_FRAME_SOURCE_LINE) {
+		/* A Python line: the module is the script. */
+		if (!mc->text_loaded)
+			load_source(mc, &sy->mods[module], &sy->access);
+		snprintf(out->module, sizeof(out->module), "%s", mc->path);
+		snprintf(out->file, sizeof(out->file), "%s", mc->path);
+		out->status = mc->text_status;
+		source_text(mc, out->line, out->text, sizeof(out->text));
+		return;
+	}
+	if (!mc->loaded)
+		load_module(mc, &sy->mods[module], &sy->access);
 	snprintf(out->module, sizeof(out->module), "%s", mc->path);
 	out->status = mc->status;
 	if (!mc->mod || !offset)

@@ -316,6 +316,8 @@ struct symbol_info {
 	uint64_t sym_offset;       /* offset within function */
 	char file[512];            /* source file (DWARF), "" when unknown */
 	uint32_t line;             /* its line, 0 when unknown */
+	int is_source;             /* a source-line frame (a Python script's line) */
+	char text[160];            /* that line's text, "" when not read */
 	const char *status;        /* "ok", "no-symbol", "file-changed", "no-module",
 				    * or why the file was not opened (file_access.h) */
 };

@@ -346,7 +346,10 @@ struct ttmem_module {
  * module's load bias (link_map l_addr), i.e. the ELF virtual address; frame
  * 0 is the first frame outside the runtime (where the application asked),
  * then its callers, at most TTMEM_STACK_FRAMES.  Since frames are module
- * relative, one program run many times shares its stacks.
+ * relative, one program run many times shares its stacks.  Where the
+ * stack enters a Python interpreter, the interpreter's own frames are
+ * replaced by the Python source lines it was running (innermost first),
+ * flagged TTMEM_FRAME_SOURCE_LINE; frame 0 is always an address.
  *
  * An open-addressed hash table over stack_capacity entries (a power of two),
  * probed linearly from hash & (capacity - 1), at most TTMEM_STACK_PROBES
@@ -374,6 +377,9 @@ struct ttmem_module {
 	(((uint64_t)(module) << TTMEM_FRAME_OFFSET_BITS) | \
 	 ((uint64_t)(offset) & ((UINT64_C(1) << TTMEM_FRAME_OFFSET_BITS) - 1)))
 #define TTMEM_FRAME_MODULE(f) ((uint16_t)((f) >> TTMEM_FRAME_OFFSET_BITS))
+/* In the offset: the frame is a source line, not an address: its module is
+ * a source file (a Python script) and the offset's low 32 bits its line. */
+#define TTMEM_FRAME_SOURCE_LINE (UINT64_C(1) << 47)
 #define TTMEM_FRAME_OFFSET(f) ((f) & ((UINT64_C(1) << TTMEM_FRAME_OFFSET_BITS) - 1))
 
 struct ttmem_stack {

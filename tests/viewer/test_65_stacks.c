@@ -171,54 +171,71 @@ Test(stacks, killed_process_leaks_fail_the_gate)
 	free(out);
 }
 
-Test(stacks, ctypes_client_shows_the_script_not_libffi)
+/* Each group's headline line of `out` (the lines of two-space indent). */
+static int headlines(const char *out, char lines[][512], int max)
+{
+	int n = 0;
+
+	for (const char *p = strchr(out, '\n'); p && n < max; p = strchr(p + 1, '\n')) {
+		const char *l = p + 1, *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+
+		if (strncmp(l, "  ", 2) || !strncmp(l, "        ", 8))
+			continue;
+		snprintf(lines[n++], 512, "%.*s", (int)len, l);
+	}
+	return n;
+}
+
+Test(stacks, ctypes_client_shows_the_python_lines_not_libffi)
 {
 	char *argv[] = { (char *)"examples/bin/ctypes_alloc.py", (char *)"--chips", (char *)"2",
 			 (char *)"--hold", (char *)"60000", NULL };
+	const char *src = "examples/workloads/ctypes_alloc.py";
 	struct segfix_wl w;
-	char *out = NULL, *err = NULL, *line, *end;
-	int groups = 0;
+	char *out = NULL, *err = NULL, head[16][512], want[128];
+	char alloc[16], dram[16], mesh[16];
+	int n;
 
 	need("examples/bin/ctypes_alloc.py");
+	snprintf(alloc, sizeof(alloc), "%d",
+		 source_line(src, "h = check(lib, lib.ttemu_alloc(mesh, kind, size, page)"));
+	snprintf(dram, sizeof(dram), "%d", source_line(src, "bufs = [alloc(DRAM, "));
+	snprintf(mesh, sizeof(mesh), "%d", source_line(src, "mesh = check(lib, lib.ttemu_open_mesh("));
 	cr_assert_eq(segfix_wl_start(&w, shm, truth, NULL, argv), 0);
 	cr_assert_eq(segfix_wl_expect(&w, "peak"), 0);
 	kill(w.pid, SIGKILL);
 	cr_assert_eq(segfix_wl_wait(&w), 128 + SIGKILL);
 
 	cr_assert_eq(leaks_rc(&out, "--fail", NULL), 1, "%s", out);
-	/* Every group's headline names the script, none libffi or the
-	 * interpreter. */
-	line = strstr(out, "\n    ");
-	cr_assert_not_null(line, "%s", out);
-	for (; (line = strstr(line, "\n  ")) != NULL; line = end) {
-		line++;
-		end = strchr(line, '\n');
-		cr_assert_not_null(end);
-		if (!strncmp(line, "        ", 8))
-			continue;   /* a frame under a headline */
-		if (strncmp(line, "  ", 2))
-			continue;
-		groups++;
-		cr_assert(strstr(line, "python script ") && strstr(line, "ctypes_alloc.py") &&
-			  strstr(line, "ctypes_alloc.py") < end,
-			  "headline without the script: %.*s", (int)(end - line), line);
-		cr_assert(!memmem(line, (size_t)(end - line), "libffi", 6), "%.*s",
-			  (int)(end - line), line);
+	n = headlines(out, head, 16);
+	cr_assert_geq(n, 3, "application, command queue and system memory groups:\n%s", out);
+	/* Every headline is a line of the script, none libffi or Python. */
+	snprintf(want, sizeof(want), "ctypes_alloc.py:");
+	for (int i = 0; i < n; i++) {
+		cr_assert(strstr(head[i], want), "headline without the script's line: %s", head[i]);
+		cr_assert_null(strstr(head[i], "libffi"), "%s", head[i]);
+		cr_assert_null(strstr(head[i], "libpython"), "%s", head[i]);
 	}
-	cr_assert_geq(groups, 3, "application, command queue and system memory groups:\n%s", out);
-	cr_assert(strstr(out, "from [libffi: "), "collapsed libffi frames said so:\n%s", out);
 	free(out);
 	cr_assert_eq(leaks_rc(&out, "--json", NULL), 0);
 	{
 		char *argv2[] = { (char *)"python3", (char *)"-c",
 			(char *)"import json,sys\n"
-				"s=json.load(sys.stdin)\n"
+				"s=json.load(sys.stdin);a,d,m=map(int,sys.argv[1:4])\n"
 				"gs=[g for p in s['processes'] for g in p['groups']]\n"
-				"assert gs and all((g['python_script'] or '').endswith('ctypes_alloc.py') for g in gs),gs\n"
-				"assert all(any(f['kind']=='libffi' for f in g['stack']) for g in gs),gs\n",
-			NULL };
+				"py=lambda g:g['file'] and g['file'].endswith('ctypes_alloc.py')\n"
+				"assert gs and all(py(g) for g in gs),gs\n"
+				"dr=[g for g in gs if g['owner']=='application' and g['types']['DRAM'] and not g['types']['CB']]\n"
+				"assert dr and all(g['line']==a for g in dr),dr\n"
+				"assert any(f['line']==d and py(f) for g in dr for f in g['stack']),dr\n"
+				"cq=[g for g in gs if g['owner']=='command_queue']\n"
+				"assert cq and all(g['line']==m for g in cq),cq\n"
+				"assert all(any(f['kind']=='libffi' for f in g['stack']) for g in gs),gs\n"
+				"assert all('ttemu_alloc' in g['source_text'] for g in dr),dr\n",
+			alloc, dram, mesh, NULL };
 
-		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "%s", err);
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "%s\n%s", err, out);
 		free(err);
 	}
 	free(out);
