@@ -416,3 +416,76 @@ Test(stacks, stack_depth_zero_keeps_the_callsite_only)
 		free(err);
 	}
 }
+
+/*
+ * Debug information in a separate file, found through .gnu_debuglink (and
+ * checked by build-id): the stripped program's leaks still show file:line.
+ * The program is run from a copy of examples/bin (its RUNPATH is
+ * $ORIGIN/../gcc, so the copy sits in a sibling directory of a link to the
+ * runtime's).
+ */
+Test(stacks, separate_debug_file_through_debuglink)
+{
+	char dir[256], cmd[16384], prog[512], line[16], *out = NULL, *err = NULL;
+	char gcc[4096], preload[4096];
+	int rc;
+
+	need("examples/bin/leak");
+	snprintf(line, sizeof(line), "%d",
+		 source_line("examples/workloads/leak.cpp",
+			     "forgotten->push_back(Buffer::create(device, size, 2048, BufferType::DRAM));"));
+	snprintf(dir, sizeof(dir), "/tmp/ttmem-test-viewer-%d-debuglink", (int)getpid());
+	cr_assert(realpath(segfix_build_path("examples/gcc"), gcc));
+	cr_assert(realpath(segfix_build_path("libttmem.so"), preload));
+	snprintf(prog, sizeof(prog), "%s/bin/leak", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s' && mkdir -p '%s/bin' && ln -s '%s' '%s/gcc' && cp '%s' '%s' && cd '%s/bin' && "
+		 "objcopy --only-keep-debug leak leak.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=leak.debug leak && "
+		 "! readelf -S leak | grep -q debug_info",
+		 dir, dir, gcc, dir, segfix_build_path("examples/bin/leak"), prog, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	{
+		char *av[] = { (char *)"env", NULL, NULL, prog, (char *)"--count", (char *)"2", NULL };
+		char e1[4200], e2[300];
+
+		snprintf(e1, sizeof(e1), "LD_PRELOAD=%s", preload);
+		snprintf(e2, sizeof(e2), "TTMEM_SHM=%s", shm);
+		av[1] = e1;
+		av[2] = e2;
+		rc = segfix_run(av, &out, &err);
+		cr_assert_eq(rc, 0, "%s", err);
+		free(out);
+		free(err);
+	}
+	cr_assert_eq(leaks_rc(&out, "--json", NULL), 0);
+	{
+		char *argv2[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\ns=json.load(sys.stdin)\n"
+				"g=[g for p in s['processes'] for g in p['groups'] if 'forget_dram_tensor' in (g['function'] or '')]\n"
+				"assert len(g)==1 and g[0]['module'].endswith('/bin/leak'),g\n"
+				"assert g[0]['file'].endswith('examples/workloads/leak.cpp') and g[0]['line']==int(sys.argv[1]),g\n",
+			line, NULL };
+
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "%s\n%s", err, out);
+		free(err);
+	}
+	free(out);
+	/* Without the debug file: the function (symbol table) but no line. */
+	snprintf(cmd, sizeof(cmd), "rm -f '%s/bin/leak.debug'", dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(leaks_rc(&out, "--json", NULL), 0);
+	{
+		char *argv2[] = { (char *)"python3", (char *)"-c",
+			(char *)"import json,sys\ns=json.load(sys.stdin)\n"
+				"g=[g for p in s['processes'] for g in p['groups'] if 'forget_dram_tensor' in (g['function'] or '')]\n"
+				"assert len(g)==1 and g[0]['file'] is None and g[0]['line']==0,g\n",
+			NULL };
+
+		cr_assert_eq(segfix_pipe(argv2, out, NULL, &err), 0, "%s\n%s", err, out);
+		free(err);
+	}
+	free(out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
