@@ -2,8 +2,10 @@
 /*
  * `ttmem leaks`: the entries no running process holds any more: those still
  * live when their process exited normally (the preload keeps them, with
- * their callsites, as the leak record) and those of dead processes.  Grouped
- * by process, owner kind and callsite; callsites symbolized (symbolize.c).
+ * their call stacks, as the leak record) and those of dead processes.
+ * Grouped by process, owner kind and call stack; frames symbolized
+ * (symbolize.c) from files opened as the segment's owner could
+ * (file_access.c).  --fail makes it a CI gate.
  */
 #include <getopt.h>
 #include <inttypes.h>

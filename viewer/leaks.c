@@ -2,11 +2,13 @@
 /*
  * The leak report: from a snapshot, the entries no running process holds any
  * more (still live when their process exited normally, or left by a dead
- * one), grouped by process, then owner kind, module and callsite.  Rendered
- * by cmd_leaks.c; fuzzed with the model (tests/fuzz).
+ * one), grouped by process, then owner kind and call stack (module and
+ * callsite when there is none).  Rendered here, each group headed by its
+ * first frame of the user's code; fuzzed with the model (tests/fuzz).
  *
  * Like model.c, trusts nothing in the segment: registry indices are
- * bounds-checked, names copied with a terminator, memory O(entries).
+ * bounds-checked, names copied with a terminator, stacks copied out and
+ * checked (stack_copy), memory O(entries).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -279,7 +279,7 @@ struct leak_report {
 	size_t nproc;
 	struct leak_proc *procs;          /* by pid */
 	size_t ngroups;
-	struct leak_group *groups;        /* by process, owner, module, callsite */
+	struct leak_group *groups;        /* by process, owner, stack, module, callsite */
 };
 
 /*
