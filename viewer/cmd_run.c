@@ -46,9 +46,10 @@ static void run_usage(FILE *f)
 {
 	fputs("usage: ttmem run [--shm NAME] [--quiet] [--check] -- COMMAND [ARGS...]\n\n"
 	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
-	      "status (with --check, 13 when it succeeded but left device memory).  The preload is looked up next to the ttmem binary, then in\n"
-	      "the install libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and\n"
-	      "absolute (" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
+	      "status (with --check, 13 when it succeeded but left device memory).\n"
+	      "The preload is looked up next to the ttmem binary, then in the install\n"
+	      "libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and absolute\n"
+	      "(" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
 	      "  -q, --quiet     do not print where to look\n"
 	      "  -c, --check     afterwards, report on stderr what COMMAND and the\n"
 	      "                  processes it started left allocated (ttmem leaks) and\n"
