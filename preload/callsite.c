@@ -2,11 +2,15 @@
 /*
  * Callsites (see callsite.h).
  *
- * Finding the application frame: the hook's return address is inside the
+ * Finding the application's frames: the hook's return address is inside the
  * runtime (allocate_impl, or Buffer::create where clang inlined it); the
- * unwinder walks up to the first frame outside the runtime.  Frame pointers
- * cannot be trusted (tt-metal is built without them), so this is the DWARF
- * unwinder, bounded to MAX_FRAMES.
+ * walk goes up to the first frame outside the runtime and records it and its
+ * callers, up to TTMEM_STACK_FRAMES (TTMEM_STACK_DEPTH).  Frame pointers
+ * cannot be trusted (tt-metal is built without them), so frame sizes come
+ * from the DWARF unwinder (below), bounded to MAX_FRAMES.  Where the stack
+ * enters a Python interpreter, its Python lines replace its frames
+ * (pyframes.c).  Each thread remembers the stacks it resolved (the memo), so
+ * the module lookups and the stack table are touched once per new stack.
  *
  * Module lookup: _dl_find_object (lock-free) gives the link map of an
  * address; a small lock-free array caches link map -> module index, backed
@@ -481,9 +485,10 @@ void callsite_configure(int depth)
  * What a raw stack (return addresses) was recorded as, per thread: most
  * events of a program come from few stacks, and resolving one costs a
  * module lookup per frame plus the shared table's probe.  Keyed by the
- * addresses themselves; a library unloaded and another loaded at the same
- * addresses could make an entry stale (its callsites would then be named
- * in the old module).
+ * addresses themselves (and Python code objects with instruction indices);
+ * a library unloaded and another loaded at the same addresses, or a code
+ * object freed and another made at its address, could make an entry stale
+ * (its frames would then be named after the old one).
  */
 #define MEMO 16u
 struct stack_memo {
