@@ -46,14 +46,14 @@ static void run_usage(FILE *f)
 {
 	fputs("usage: ttmem run [--shm NAME] [--quiet] [--check] -- COMMAND [ARGS...]\n\n"
 	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
-	      "status (with --check, 13 when it succeeded but left device memory).\n"
+	      "status (with --check, 14 when it succeeded but left device memory).\n"
 	      "The preload is looked up next to the ttmem binary, then in the install\n"
 	      "libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and absolute\n"
 	      "(" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
 	      "  -q, --quiet     do not print where to look\n"
 	      "  -c, --check     afterwards, report on stderr what COMMAND and the\n"
 	      "                  processes it started left allocated (ttmem leaks) and\n"
-	      "                  exit 13 if anything (a CI gate)\n"
+	      "                  exit 14 if anything (a CI gate)\n"
 	      "      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help      this help\n"
 	      "  -V, --version   version\n", f);
@@ -103,7 +103,8 @@ static int find_preload(char *buf, size_t len)
 /*
  * --check: what the command (pid `root`) and the processes it forked left
  * in the segment, reported on stderr as `ttmem leaks` does.  VX_LEAKS when
- * anything, VX_OK when nothing, another code when the segment is unusable.
+ * anything, VX_OK when nothing, another code when the segment is unusable
+ * or changed size while read.
  */
 static int run_check(const char *shm, pid_t root)
 {
@@ -157,11 +158,33 @@ static int run_check(const char *shm, pid_t root)
 	}
 	leaks_keep_pids(&r, pids, n);
 	if (r.entries) {
-		leaks_print(stderr, &r, sy, shm, 0);
-		rc = VX_LEAKS;
+		/* Rendered aside, shown only if the mapping held (as leaks). */
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&text, &len);
+
+		if (!mem) {
+			viewer_err("run", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		leaks_print(mem, &r, sy, shm, 0);
+		if (fclose(mem) != 0) {
+			free(text);
+			viewer_err("run", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		rc = viewer_check_intact("run", shm, t);
+		if (rc == VX_OK) {
+			fwrite(text, 1, len, stderr);
+			rc = VX_LEAKS;
+		}
+		free(text);
 	} else {
-		fprintf(stderr, "ttmem run: --check: no device memory left by the command\n");
-		rc = VX_OK;
+		rc = viewer_check_intact("run", shm, t);
+		if (rc == VX_OK)
+			fprintf(stderr, "ttmem run: --check: no device memory left by the command\n");
 	}
 out:
 	leaks_release(&r);

@@ -327,7 +327,7 @@ static void source_text(const struct modcache *mc, uint32_t line, char *out, siz
 struct symbolizer *symbolizer_new(const struct ttmem_table *t, const struct file_access *fa)
 {
 	struct symbolizer *sy = calloc(1, sizeof(*sy));
-	uint32_t n = ttmem_table_header(t)->module_capacity;
+	uint32_t n = ttmem_table_module_capacity(t); /* validated, not re-read */
 
 	if (!sy)
 		return NULL;

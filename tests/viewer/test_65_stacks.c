@@ -252,7 +252,7 @@ Test(stacks, run_check_exit_codes)
 	leak = segfix_build_path("examples/bin/leak");
 	rc = segfix_ttmem_run(&out, &err, "run", "--check", "--shm", shm, "--", leak, "--count", "2",
 			      NULL);
-	cr_assert_eq(rc, 13, "exit %d: %s", rc, err);
+	cr_assert_eq(rc, 14, "exit %d: %s", rc, err);
 	cr_assert(strstr(err, "forget_dram_tensor"), "the report goes to stderr: %s", err);
 	cr_assert(strstr(out, "leaked 2 buffers"), "the command's stdout stays its own: %s", out);
 	free(out);
