@@ -26,6 +26,7 @@ static int cb_index_oom;
 #include "callsite.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "owned.h"
 #include "scope.h"
 #include "tracker.h"
 
@@ -143,7 +144,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (ttmem_insert(lc.table, e) == TTMEM_EFULL)
+		if (owned_insert(lc.table, e) == TTMEM_EFULL)
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 	}
@@ -173,7 +174,7 @@ static void release(const struct ttmem_filter *f)
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
-	if (ttmem_sweep(lc.table, f, &t) <= 0 || !lc.proc)
+	if (owned_sweep(lc.table, f, &t) <= 0 || !lc.proc)
 		return;
 	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
@@ -342,7 +343,7 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		ttmem_remove(lc.table, &k, NULL);
+		owned_remove(lc.table, &k, NULL);
 	}
 	TRACKER_END;
 }
@@ -369,13 +370,13 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 		int rc;
 
 		e.key.device = c.id[i];
-		rc = ttmem_insert(lc.table, &e);
+		rc = owned_insert(lc.table, &e);
 		if (rc == TTMEM_EFULL) {
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 		} else if (rc >= 0 && cb_index_add(c.id[i], e.key.address, c.is_mesh) != 0) {
 			/* Unindexed, it could only be freed by a sweep: not at all. */
-			ttmem_remove(lc.table, &e.key, NULL);
+			owned_remove(lc.table, &e.key, NULL);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 		}
 	}
@@ -401,7 +402,7 @@ void tracker_on_cb_free_all(const void *device)
 		k.device = c.id[i];
 		for (uint32_t j = 0; j < r->n; j++) {
 			k.address = r->keys[j].address;
-			ttmem_remove(lc.table, &k, NULL);
+			owned_remove(lc.table, &k, NULL);
 		}
 		r->n = 0;
 	}
