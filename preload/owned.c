@@ -17,8 +17,12 @@
  *   - per chip two lists, mesh and chip-local entries (a device close takes
  *     both, an allocator's bulk free one of them), chips beyond the device
  *     table share one list;
- *   - per owner (kind, id) a list, found through a second hash set; an owner
- *     whose list empties is dropped, so closed devices leave nothing behind.
+ *   - per system owner (command queue, memory manager: kind, id) a list,
+ *     found through a second hash set (the last one used is cached: its
+ *     constructor allocates several buffers in a row); an owner whose list
+ *     empties is dropped, so closed devices leave nothing behind.  The
+ *     application owner has no list (nothing destroys it; a release by it
+ *     walks all nodes), which keeps the common event cheap.
  * A release walks exactly the list its filter names and passes the keys to
  * the table's keyed sweep in chunks; the exit record walks all nodes.
  *
@@ -68,8 +72,8 @@ struct node {
 	uint8_t space, type, owner_kind, flags;
 	ref_t chip_prev, chip_next;      /* chip list; chip_next links the free list */
 	ref_t own_prev, own_next;        /* owner list */
-	ref_t owner;                     /* 0: the node is free */
-	uint32_t pad_;
+	ref_t owner;                     /* its list; 0: the application (no list) */
+	uint8_t used;                    /* 0: on the free list */
 };
 
 struct owner {
@@ -98,6 +102,7 @@ static struct {
 	ref_t free_owners;
 	struct set keys, owner_set;
 	ref_t chip_head[CHIP_BUCKETS][2];        /* [chip][mesh] */
+	struct owner last;                       /* the owner found last (head = its ref) */
 	uint32_t pid;                            /* whose keys; 0: none yet */
 } ix;
 
@@ -162,15 +167,20 @@ static inline int node_is(const struct node *n, uint64_t address, uint32_t devic
 	return n->address == address && n->device == device && n->space == space;
 }
 
-/* Position of the node with this key in ix.keys, or -1. */
-static inline int64_t keys_find(uint32_t h, uint64_t address, uint32_t device, uint8_t space)
+/* Position of the node with this key in ix.keys, or -1 (then *empty, when
+ * not NULL, is where it would go). */
+static inline int64_t keys_find(uint32_t h, uint64_t address, uint32_t device, uint8_t space,
+				uint32_t *empty)
 {
 	if (!ix.keys.mask)
 		return -1;
 	for (uint32_t pos = h & ix.keys.mask;; pos = (pos + 1) & ix.keys.mask) {
 		uint64_t s = ix.keys.slot[pos];
-		if (!s)
+		if (!s) {
+			if (empty)
+				*empty = pos;
 			return -1;
+		}
 		if ((uint32_t)(s >> 32) == h &&
 		    node_is(&ix.nodes[(uint32_t)s - 1], address, device, space))
 			return pos;
@@ -202,10 +212,8 @@ static void set_put(struct set *st, uint64_t s)
 }
 
 /* Room for one more at <= 50% load; -1 out of memory. */
-static int set_reserve(struct set *st)
+static __attribute__((noinline)) int set_grow(struct set *st)
 {
-	if (st->mask && (st->used + 1) * 2 <= st->mask + 1)
-		return 0;
 	uint32_t cap = st->mask ? (st->mask + 1) * 2 : 256;
 	struct set grown = { calloc(cap, sizeof(uint64_t)), cap - 1, 0 };
 	if (!grown.slot)
@@ -216,6 +224,13 @@ static int set_reserve(struct set *st)
 	free(st->slot);
 	*st = grown;
 	return 0;
+}
+
+static inline int set_reserve(struct set *st)
+{
+	if (__builtin_expect(st->mask && (st->used + 1) * 2 <= st->mask + 1, 1))
+		return 0;
+	return set_grow(st);
 }
 
 /* Backward-shift deletion: later members of the run move up, so lookups
@@ -253,13 +268,16 @@ static inline ref_t *chip_head_of(const struct node *n)
 static inline void link_node(ref_t r)
 {
 	struct node *n = NODE(r);
-	ref_t *ch = chip_head_of(n), *oh = &ix.owners[n->owner - 1].head;
+	ref_t *ch = chip_head_of(n), *oh;
 
 	n->chip_prev = 0;
 	n->chip_next = *ch;
 	if (*ch)
 		NODE(*ch)->chip_prev = r;
 	*ch = r;
+	if (!n->owner)
+		return;
+	oh = &ix.owners[n->owner - 1].head;
 	n->own_prev = 0;
 	n->own_next = *oh;
 	if (*oh)
@@ -272,7 +290,7 @@ static void owner_release(ref_t o);
 static inline void unlink_node(ref_t r)
 {
 	struct node *n = NODE(r);
-	struct owner *o = &ix.owners[n->owner - 1];
+	struct owner *o;
 
 	if (n->chip_prev)
 		NODE(n->chip_prev)->chip_next = n->chip_next;
@@ -280,6 +298,9 @@ static inline void unlink_node(ref_t r)
 		*chip_head_of(n) = n->chip_next;
 	if (n->chip_next)
 		NODE(n->chip_next)->chip_prev = n->chip_prev;
+	if (!n->owner)
+		return;
+	o = &ix.owners[n->owner - 1];
 	if (n->own_prev)
 		NODE(n->own_prev)->own_next = n->own_next;
 	else
@@ -295,12 +316,18 @@ static inline void unlink_node(ref_t r)
 /* The owner record of (kind, id), created when needed; 0 out of memory. */
 static ref_t owner_get(uint8_t kind, uint64_t id)
 {
-	uint32_t h = owner_hash(kind, id);
-	int64_t pos = owners_find(h, kind, id);
+	uint32_t h;
+	int64_t pos;
 	ref_t r;
 
-	if (pos >= 0)
-		return (ref_t)ix.owner_set.slot[pos];
+	if (ix.last.head && ix.last.kind == kind && ix.last.id == id)
+		return ix.last.head;
+	h = owner_hash(kind, id);
+	pos = owners_find(h, kind, id);
+	if (pos >= 0) {
+		r = (ref_t)ix.owner_set.slot[pos];
+		goto found;
+	}
 	if (set_reserve(&ix.owner_set) != 0)
 		return 0;
 	if (ix.free_owners) {
@@ -319,6 +346,8 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 	}
 	ix.owners[r - 1] = (struct owner){ .id = id, .kind = kind };
 	set_put(&ix.owner_set, (uint64_t)h << 32 | r);
+found:
+	ix.last = (struct owner){ .id = id, .kind = kind, .head = r };
 	return r;
 }
 
@@ -330,6 +359,8 @@ static void owner_release(ref_t r)
 
 	if (pos >= 0)
 		set_erase(&ix.owner_set, (uint32_t)pos);
+	if (ix.last.head == r)
+		ix.last.head = 0;
 	o->next_free = ix.free_owners;
 	ix.free_owners = r;
 }
@@ -359,7 +390,7 @@ static void node_drop(ref_t r, uint32_t pos)
 {
 	unlink_node(r);
 	set_erase(&ix.keys, pos);
-	NODE(r)->owner = 0;
+	NODE(r)->used = 0;
 	NODE(r)->chip_next = ix.free_nodes;
 	ix.free_nodes = r;
 }
@@ -368,7 +399,7 @@ static void node_drop_ref(ref_t r)
 {
 	const struct node *n = NODE(r);
 	int64_t pos = keys_find(key_hash(n->address, n->device, n->space), n->address, n->device,
-				n->space);
+				n->space, NULL);
 
 	if (pos >= 0)
 		node_drop(r, (uint32_t)pos);
@@ -394,30 +425,38 @@ static void give_up(void)
 }
 
 /* Remember (insert or update) the entry's key; under the lock. */
-static void remember(const struct ttmem_entry *e)
+static inline __attribute__((always_inline)) void remember(const struct ttmem_entry *e)
 {
 	const struct ttmem_key *k = &e->key;
-	uint32_t h = key_hash(k->address, k->device, k->space);
-	int64_t pos = keys_find(h, k->address, k->device, k->space);
-	ref_t r, o;
+	uint32_t h = key_hash(k->address, k->device, k->space), empty = 0;
+	int64_t pos;
+	ref_t r, o = 0;
 
-	if (!ix.pid)
+	if (__builtin_expect(!ix.pid, 0))
 		ix.pid = (uint32_t)getpid();
+	if (set_reserve(&ix.keys) != 0) {
+		give_up();
+		return;
+	}
+	pos = keys_find(h, k->address, k->device, k->space, &empty);
 	if (pos >= 0) {
 		/* The key again (replaced in place): it may have changed owner. */
 		r = (ref_t)ix.keys.slot[pos];
 		unlink_node(r);
 	} else {
-		if (set_reserve(&ix.keys) != 0 || !(r = node_alloc())) {
+		if (!(r = node_alloc())) {
 			give_up();
 			return;
 		}
-		set_put(&ix.keys, (uint64_t)h << 32 | r);
+		ix.keys.slot[empty] = (uint64_t)h << 32 | r;
+		ix.keys.used++;
 	}
-	o = owner_get(e->owner_kind, e->owner_id);
-	if (!o) {
-		give_up();
-		return;
+	if (e->owner_kind != TTMEM_OWNER_APP || e->owner_id) {
+		o = owner_get(e->owner_kind, e->owner_id);
+		if (!o) {
+			give_up();
+			return;
+		}
 	}
 	struct node *n = NODE(r);
 	n->address = k->address;
@@ -428,6 +467,7 @@ static void remember(const struct ttmem_entry *e)
 	n->flags = e->flags;
 	n->owner_id = e->owner_id;
 	n->owner = o;
+	n->used = 1;
 	link_node(r);
 }
 
@@ -459,10 +499,10 @@ int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	if (!broken()) {
 		uint32_t h = key_hash(k->address, k->device, k->space);
 		lock();
-		int64_t pos = broken() ? -1 : keys_find(h, k->address, k->device, k->space);
+		int64_t pos = broken() ? -1 : keys_find(h, k->address, k->device, k->space, NULL);
 		if (pos >= 0) {
 			const struct node *n = NODE((ref_t)ix.keys.slot[pos]);
-			memset(&again, 0, sizeof(again));
+			/* What remember() reads, for the rare failure below. */
 			again.key = *k;
 			again.type = n->type;
 			again.owner_kind = n->owner_kind;
@@ -545,7 +585,7 @@ static void walk_index(struct walk *w)
 	const struct ttmem_filter *f = w->f;
 	ref_t r, next;
 
-	if (f->match_owner) {
+	if (f->match_owner && (f->owner_kind != TTMEM_OWNER_APP || f->owner_id)) {
 		int64_t pos = owners_find(owner_hash(f->owner_kind, f->owner_id), f->owner_kind,
 					  f->owner_id);
 		for (r = pos >= 0 ? ix.owners[(uint32_t)ix.owner_set.slot[pos] - 1].head : 0; r;
@@ -566,7 +606,7 @@ static void walk_index(struct walk *w)
 		}
 	} else {
 		for (r = 1; r <= ix.n_nodes; r++)
-			if (NODE(r)->owner)
+			if (NODE(r)->used)
 				walk_node(w, r);
 	}
 	walk_flush(w);
