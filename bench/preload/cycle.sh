@@ -14,6 +14,9 @@
 # TTMEM_BENCH_RUNS (mesh cycles per process, default 20),
 # TTMEM_BENCH_STARTS (process starts per timing, default 40).
 # Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
+# Ratios come twice: of wall times, and ("_cpu") of the CPU time the
+# processes themselves used (wait4), which other load on a shared machine
+# disturbs less.
 set -eu
 
 B=${1:-build}
@@ -37,24 +40,30 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# ns of one run of a command: "timeit N [VAR=VALUE]... CMD..." / N (timeit
-# itself never preloaded).
+# "WALL CPU" ns of one run of a command: timeit N [VAR=VALUE]... CMD...
+# (timeit itself never preloaded).
 ns() {
-	env -u LD_PRELOAD "$TIMEIT" "$@" | awk '$1 == "ns_per_run" { print $2 }'
+	env -u LD_PRELOAD "$TIMEIT" "$@" | awk '$1 == "ns_per_run" { print $2, $4 }'
 }
 
-# The segments, created once (creation is measured on its own below).
+# The segments, created once (creation is measured on its own below) and
+# used once, untimed: a segment in service has had its pages touched (the
+# first touch of a tmpfs page anywhere zeroes it, a cost of the segment's
+# first user, not of each program).
 for s in "$SEG" "$SEG-small" "$SEG-large" "$SEG-cmp"; do
 	case $s in
 	*-small) cap=$SMALL ;; *-large) cap=$LARGE ;; *) cap= ;;
 	esac
 	env TTMEM_SHM="$s" ${cap:+TTMEM_CAPACITY=$cap} LD_PRELOAD="$PRELOAD" "$IDLE"
+	env TTMEM_SHM="$s" LD_PRELOAD="$PRELOAD" "$MESH" --chips 32 --runs "$RUNS" >/dev/null
 done
 
-# rec NAME CMD...: one timing of CMD appended to $tmp/NAME.
+# rec NAME N CMD...: one timing of CMD appended to $tmp/NAME.{wall,cpu}.
 rec() {
 	name=$1; shift
-	ns "$@" >>"$tmp/$name"
+	set -- $(ns "$@")
+	echo "$1" >>"$tmp/$name.wall"
+	echo "$2" >>"$tmp/$name.cpu"
 }
 
 i=0
@@ -85,43 +94,55 @@ while [ "$i" -lt "$REPS" ]; do
 	i=$((i + 1))
 done
 
+# best NAME: the least disturbed run, wall and CPU.
 best() {
-	[ -s "$tmp/$1" ] && sort -n "$tmp/$1" | head -n 1 || echo 0
+	for k in wall cpu; do
+		if [ -s "$tmp/$1.$k" ]; then sort -n "$tmp/$1.$k" | head -n 1; else echo 0; fi
+	done | paste -sd' '
 }
 
-awk -v runs="$RUNS" -v starts="$STARTS" -v reps="$REPS" \
-    -v b32="$(best mesh32.base)" -v t32="$(best mesh32.ttmem)" -v c32="$(best mesh32.cmp)" \
-    -v b8="$(best mesh8.base)" -v t8="$(best mesh8.ttmem)" -v c8="$(best mesh8.cmp)" \
-    -v sm="$(best small)" -v lg="$(best large)" -v smc="$(best small.cmp)" -v lgc="$(best large.cmp)" \
-    -v sb="$(best start.base)" -v st="$(best start.ttmem)" -v so="$(best start.off)" \
-    -v sc="$(best start.cmp)" -v cr="$(best start.create)" -v cmp="$COMPARE" \
-    -v small="$SMALL" -v large="$LARGE" 'BEGIN {
+{
+	for n in mesh32.base mesh32.ttmem mesh32.cmp mesh8.base mesh8.ttmem mesh8.cmp small large \
+		 small.cmp large.cmp start.base start.ttmem start.off start.cmp start.create; do
+		echo "$n $(best "$n")"
+	done
+} | awk -v runs="$RUNS" -v reps="$REPS" -v cmp="$COMPARE" -v small="$SMALL" -v large="$LARGE" '
+{ wall[$1] = $2; cpu[$1] = $3 }
+function ratio(a, b) { return b > 0 ? a / b : 0 }
+# line NAME A B: both ratios (wall, CPU) of runs A and B
+function pair(name, a, b) {
+	printf "BENCH %s %.2f x\n", name, ratio(wall[a], wall[b])
+	printf "BENCH %s_cpu %.2f x\n", name, ratio(cpu[a], cpu[b])
+}
+END {
 	ms = 1e6; us = 1e3
 	printf "BENCH cycle_repetitions %d runs\n", reps
 	printf "BENCH mesh_cycles_per_process %d cycles\n", runs
-	printf "BENCH mesh32_untracked_ms %.1f ms\n", b32 / ms
-	printf "BENCH mesh32_ttmem_ms %.1f ms\n", t32 / ms
-	printf "BENCH mesh32_tracked_vs_untracked %.2f x\n", t32 / b32
-	printf "BENCH mesh32_added_ms_per_cycle %.2f ms\n", (t32 - b32) / runs / ms
-	printf "BENCH mesh8_untracked_ms %.1f ms\n", b8 / ms
-	printf "BENCH mesh8_ttmem_ms %.1f ms\n", t8 / ms
-	printf "BENCH mesh8_tracked_vs_untracked %.2f x\n", t8 / b8
-	printf "BENCH mesh8_added_ms_per_cycle %.2f ms\n", (t8 - b8) / runs / ms
-	printf "BENCH mesh32_ttmem_ms_at_%d_slots %.1f ms\n", small, sm / ms
-	printf "BENCH mesh32_ttmem_ms_at_%d_slots %.1f ms\n", large, lg / ms
-	printf "BENCH mesh32_slots_%d_vs_%d %.2f x\n", large, small, lg / sm
-	printf "BENCH process_start_exit_untracked_us %.0f us\n", sb / us
-	printf "BENCH process_start_exit_ttmem_us %.0f us\n", st / us
-	printf "BENCH process_start_exit_added_us %.0f us\n", (st - sb) / us
-	printf "BENCH process_start_exit_disabled_added_us %.0f us\n", (so - sb) / us
-	printf "BENCH process_start_creating_segment_us %.0f us\n", cr / us
-	if (cmp != "") {
-		printf "BENCH compare_mesh32_tracked_vs_untracked %.2f x\n", c32 / b32
-		printf "BENCH compare_mesh8_tracked_vs_untracked %.2f x\n", c8 / b8
-		printf "BENCH compare_mesh32_ttmem_ms_at_%d_slots %.1f ms\n", small, smc / ms
-		printf "BENCH compare_mesh32_ttmem_ms_at_%d_slots %.1f ms\n", large, lgc / ms
-		printf "BENCH compare_mesh32_slots_%d_vs_%d %.2f x\n", large, small, lgc / smc
-		printf "BENCH compare_process_start_exit_added_us %.0f us\n", (sc - sb) / us
+	for (c = 32; c >= 8; c -= 24) {
+		b = "mesh" c ".base"; t = "mesh" c ".ttmem"
+		printf "BENCH mesh%d_untracked_ms %.1f ms\n", c, wall[b] / ms
+		printf "BENCH mesh%d_ttmem_ms %.1f ms\n", c, wall[t] / ms
+		printf "BENCH mesh%d_untracked_cpu_ms %.1f ms\n", c, cpu[b] / ms
+		printf "BENCH mesh%d_ttmem_cpu_ms %.1f ms\n", c, cpu[t] / ms
+		pair("mesh" c "_tracked_vs_untracked", t, b)
+		printf "BENCH mesh%d_added_cpu_ms_per_cycle %.2f ms\n", c, (cpu[t] - cpu[b]) / runs / ms
+		if (cmp != "")
+			pair("compare_mesh" c "_tracked_vs_untracked", "mesh" c ".cmp", b)
 	}
+	printf "BENCH mesh32_ttmem_ms_at_%d_slots %.1f ms\n", small, wall["small"] / ms
+	printf "BENCH mesh32_ttmem_ms_at_%d_slots %.1f ms\n", large, wall["large"] / ms
+	printf "BENCH mesh32_ttmem_cpu_ms_at_%d_slots %.1f ms\n", small, cpu["small"] / ms
+	printf "BENCH mesh32_ttmem_cpu_ms_at_%d_slots %.1f ms\n", large, cpu["large"] / ms
+	pair("mesh32_slots_" large "_vs_" small, "large", "small")
+	if (cmp != "")
+		pair("compare_mesh32_slots_" large "_vs_" small, "large.cmp", "small.cmp")
+	printf "BENCH process_start_exit_untracked_us %.0f us\n", wall["start.base"] / us
+	printf "BENCH process_start_exit_ttmem_us %.0f us\n", wall["start.ttmem"] / us
+	printf "BENCH process_start_exit_added_us %.0f us\n", (wall["start.ttmem"] - wall["start.base"]) / us
+	printf "BENCH process_start_exit_added_cpu_us %.0f us\n", (cpu["start.ttmem"] - cpu["start.base"]) / us
+	printf "BENCH process_start_exit_disabled_added_us %.0f us\n", (wall["start.off"] - wall["start.base"]) / us
+	if (cmp != "")
+		printf "BENCH compare_process_start_exit_added_us %.0f us\n", (wall["start.cmp"] - wall["start.base"]) / us
+	printf "BENCH process_start_creating_segment_us %.0f us\n", wall["start.create"] / us
 }'
 echo "bench: targets: mesh32_tracked_vs_untracked <= 1.5, mesh32_slots_${LARGE}_vs_${SMALL} <= 1.2" >&2
