@@ -313,6 +313,21 @@ static inline void unlink_node(ref_t r)
 
 /* ---- records -------------------------------------------------------------------- */
 
+/* Room for element n of a growable array (doubling from `first`); -1 out of
+ * memory (the array is left as it was). */
+static int array_room(void **a, size_t size, uint32_t n, uint32_t *cap, uint32_t first)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t c = *cap ? *cap * 2 : first;
+	void *grown = realloc(*a, c * size);
+	if (!grown)
+		return -1;
+	*a = grown;
+	*cap = c;
+	return 0;
+}
+
 /* The owner record of (kind, id), created when needed; 0 out of memory. */
 static ref_t owner_get(uint8_t kind, uint64_t id)
 {
@@ -334,14 +349,9 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 		r = ix.free_owners;
 		ix.free_owners = ix.owners[r - 1].next_free;
 	} else {
-		if (ix.n_owners == ix.cap_owners) {
-			uint32_t cap = ix.cap_owners ? ix.cap_owners * 2 : 64;
-			struct owner *o = realloc(ix.owners, cap * sizeof(*o));
-			if (!o)
-				return 0;
-			ix.owners = o;
-			ix.cap_owners = cap;
-		}
+		if (array_room((void **)&ix.owners, sizeof(*ix.owners), ix.n_owners, &ix.cap_owners,
+			       64) != 0)
+			return 0;
 		r = ++ix.n_owners;
 	}
 	ix.owners[r - 1] = (struct owner){ .id = id, .kind = kind };
@@ -374,14 +384,8 @@ static ref_t node_alloc(void)
 		ix.free_nodes = NODE(r)->chip_next;
 		return r;
 	}
-	if (ix.n_nodes == ix.cap_nodes) {
-		uint32_t cap = ix.cap_nodes ? ix.cap_nodes * 2 : 256;
-		struct node *n = realloc(ix.nodes, cap * sizeof(*n));
-		if (!n)
-			return 0;
-		ix.nodes = n;
-		ix.cap_nodes = cap;
-	}
+	if (array_room((void **)&ix.nodes, sizeof(*ix.nodes), ix.n_nodes, &ix.cap_nodes, 256) != 0)
+		return 0;
 	return ++ix.n_nodes;
 }
 

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hold.h"
 #include "ttemu.h"
 
 #define THREADS 4
@@ -42,25 +43,6 @@ struct worker {
 };
 
 static struct worker workers[THREADS];
-
-static int hold_point(const char *what, int run)
-{
-	const char *fd = getenv("TTEMU_READY_FD");
-	char line[32];
-	sigset_t set;
-	int sig, n;
-
-	if (ttemu_write_truth() < 0)
-		return -1;
-	if (!fd || !*fd)
-		return 0;
-	n = snprintf(line, sizeof(line), "%s %d\n", what, run);
-	if (write(atoi(fd), line, (size_t)n) != n)
-		return -1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	return sigwait(&set, &sig) == 0 ? 0 : -1;
-}
 
 static int alloc_one(struct worker *w)
 {
