@@ -21,12 +21,9 @@
 
 int main(void)
 {
-	sigset_t set;
 	int status;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_init();
 
 	int dev = ttemu_open_chip(0, 0, 0);
 	if (dev < 1) {

@@ -2,8 +2,9 @@
 /*
  * Hold points of the C test programs, as the C++ workloads have them
  * (examples/workloads/common.hpp): write the ground truth, tell the test
- * "WHAT RUN" on $TTEMU_READY_FD, wait for SIGUSR1 (which the caller blocked
- * at start).  0, or -1 when a step failed.
+ * "WHAT RUN" on $TTEMU_READY_FD, wait for SIGUSR1 (blocked at start by
+ * hold_init, so a signal sent early waits for it).  0, or -1 when a step
+ * failed.
  */
 #ifndef TTMEM_TESTS_PRELOAD_PROGS_HOLD_H
 #define TTMEM_TESTS_PRELOAD_PROGS_HOLD_H
@@ -14,6 +15,15 @@
 #include <unistd.h>
 
 #include "ttemu.h"
+
+static inline void hold_init(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
 
 static inline int hold_point(const char *what, int run)
 {

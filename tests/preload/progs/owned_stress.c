@@ -130,12 +130,9 @@ static int open_mesh(void)
 
 int main(void)
 {
-	sigset_t set;
 	int status;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_init();
 	for (int i = 0; i < THREADS; i++)
 		workers[i].seed = 17u + (unsigned)i;
 
