@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "viewer.h"
@@ -102,4 +104,25 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 	else
 		viewer_err(sub, "%s: %s", name, ttmem_strerror(rc));
 	return viewer_exit_code(rc);
+}
+
+int viewer_check_intact(const char *sub, const char *name, const struct ttmem_table *t)
+{
+	char path[4096];
+	struct stat st;
+
+	if (ttmem_table_intact(t))
+		return VX_OK;
+	if (name[0] && strchr(name + 1, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	if (stat(path, &st) == 0)
+		viewer_err(sub, "%s: the segment shrank while being read (%lld bytes now, %llu when "
+			   "opened): nothing reported; its owner truncated or replaced it",
+			   name, (long long)st.st_size,
+			   (unsigned long long)ttmem_table_header(t)->total_size);
+	else
+		viewer_err(sub, "%s: the segment shrank while being read: nothing reported", name);
+	return VX_RESIZED;
 }

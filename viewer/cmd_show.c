@@ -140,6 +140,14 @@ int cmd_show(int argc, char **argv)
 		ttmem_table_close(t);
 		return VX_SYSTEM;
 	}
+	/* The renderings read the model only: a copy, safe from here on. */
+	rc = viewer_check_intact("show", shm, t);
+	if (rc) {
+		model_release(&m);
+		ttmem_snapshot_free(&snap);
+		ttmem_table_close(t);
+		return rc;
+	}
 	if (json)
 		format_json(stdout, &m, shm);
 	else if (prom)

@@ -39,6 +39,7 @@ struct top {
 	enum sort_key sort;
 	size_t nhist;
 	struct history *hist;
+	uint64_t resized;              /* samples dropped: the segment shrank under them */
 };
 
 /* Draw the whole screen from tp's last model (clipped to LINES x COLS). */
