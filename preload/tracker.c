@@ -23,6 +23,7 @@
 #include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "owned.h"
 #include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
@@ -139,7 +140,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (ttmem_insert(lc.table, e) == TTMEM_EFULL)
+		if (owned_insert(lc.table, e) == TTMEM_EFULL)
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 	}
@@ -169,7 +170,7 @@ static void release(const struct ttmem_filter *f)
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
-	if (ttmem_sweep(lc.table, f, &t) <= 0 || !lc.proc)
+	if (owned_sweep(lc.table, f, &t) <= 0 || !lc.proc)
 		return;
 	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
@@ -265,12 +266,12 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (keep && ttmem_remove(lc.table, &k, &held_free.e) == 0) {
+		if (keep && owned_remove(lc.table, &k, &held_free.e) == 0) {
 			held_free.buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
-			ttmem_remove(lc.table, &k, NULL);
+			owned_remove(lc.table, &k, NULL);
 		}
 	}
 	TRACKER_END;

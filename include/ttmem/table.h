@@ -276,6 +276,19 @@ int64_t ttmem_tally(struct ttmem_table *t, const struct ttmem_filter *f,
 		    struct ttmem_tally *tally);
 
 /*
+ * The same two, restricted to the distinct keys keys[0..n): only the slots
+ * where those keys may live are read, O(n) instead of O(capacity).  A key that is
+ * not live, not the filter's process's, or does not match is skipped, so
+ * passing a superset of the wanted keys gives exactly the full operation's
+ * result on the entries those keys name.  The preload passes its private
+ * index of the keys it inserted (close-time releases, exit).
+ */
+int64_t ttmem_sweep_keys(struct ttmem_table *t, const struct ttmem_filter *f,
+			 const struct ttmem_key *keys, size_t n, struct ttmem_tally *tally);
+int64_t ttmem_tally_keys(struct ttmem_table *t, const struct ttmem_filter *f,
+			 const struct ttmem_key *keys, size_t n, struct ttmem_tally *tally);
+
+/*
  * Empty the table in O(1): bump the clear epoch, reset the segment counters,
  * and zero the live/peak counters of the registered processes.  Safe while
  * writers are active: an insert racing with it lands in the old or the new

@@ -26,11 +26,7 @@ static int64_t alloc_or_die(int dev, int type, uint64_t size)
 
 int main(void)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_init();
 
 	int mesh = ttemu_open_mesh(2, 0, 0);
 	if (mesh < 1) {
@@ -39,19 +35,19 @@ int main(void)
 	}
 	int64_t dram = alloc_or_die(mesh, TTEMU_DRAM, UINT64_C(32) << 20);
 	int64_t l1 = alloc_or_die(mesh, TTEMU_L1, UINT64_C(64) << 10);
-	if (dram < 1 || l1 < 1 || hold_point("peak") != 0)
+	if (dram < 1 || l1 < 1 || hold_point("peak", 0) != 0)
 		return 1;
 	if (ttemu_renew_sub_device_manager(mesh) != 0) {
 		fprintf(stderr, "renew: %s\n", ttemu_last_error());
 		return 1;
 	}
-	if (hold_point("bulk") != 0)
+	if (hold_point("bulk", 0) != 0)
 		return 1;
 	int64_t again = alloc_or_die(mesh, TTEMU_DRAM, UINT64_C(16) << 20);
-	if (again < 1 || hold_point("again") != 0)
+	if (again < 1 || hold_point("again", 0) != 0)
 		return 1;
 	if (ttemu_free(dram) != 0 || ttemu_free(l1) != 0 || ttemu_free(again) != 0 ||
 	    ttemu_close(mesh) != 0)
 		return 1;
-	return hold_point("closed") != 0 ? 1 : 0;
+	return hold_point("closed", 0) != 0 ? 1 : 0;
 }

@@ -21,12 +21,9 @@
 
 int main(void)
 {
-	sigset_t set;
 	int status;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_init();
 
 	int dev = ttemu_open_chip(0, 0, 0);
 	if (dev < 1) {
@@ -61,9 +58,9 @@ int main(void)
 		fprintf(stderr, "child failed: status %#x\n", status);
 		return 1;
 	}
-	if (hold_point("peak") != 0)
+	if (hold_point("peak", 0) != 0)
 		return 1;
 	if (ttemu_free(buf) != 0 || ttemu_close(dev) != 0)
 		return 1;
-	return hold_point("closed") != 0 ? 1 : 0;
+	return hold_point("closed", 0) != 0 ? 1 : 0;
 }
