@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
 struct leak {
@@ -185,11 +186,17 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_group 
 	}
 	fprintf(f, "  %10s in %4zu  %-21s ", fmt_bytes(b, sizeof(b), g->bytes), g->entries,
 		owner_name(g->owner));
-	if (si.function[0])
-		fprintf(f, "%s+0x%" PRIx64 "  (%s+0x%" PRIx64 ")", si.function, si.sym_offset,
-			si.module, si.offset);
-	else
-		fprintf(f, "%s+0x%" PRIx64 "  [%s]", si.module, si.offset, si.status);
+	/* The module path comes from the segment, the function name from a file
+	 * it names: neither reaches the terminal raw. */
+	if (si.function[0]) {
+		san_term(f, si.function, sizeof(si.function), 0);
+		fprintf(f, "+0x%" PRIx64 "  (", si.sym_offset);
+		san_term(f, si.module, sizeof(si.module), 0);
+		fprintf(f, "+0x%" PRIx64 ")", si.offset);
+	} else {
+		san_term(f, si.module, sizeof(si.module), 0);
+		fprintf(f, "+0x%" PRIx64 "  [%s]", si.offset, si.status);
+	}
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 		if (g->types[ty])
 			fprintf(f, "  %s %s", type_name(ty), fmt_bytes(b, sizeof(b), g->types[ty]));
@@ -221,7 +228,9 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 			fprintf(f, ",\"state\":\"%s\",\"entries\":%zu,\"bytes\":%" PRIu64 ",\"groups\":[",
 				liveness_name(p->state), p->entries, p->bytes);
 		} else {
-			fprintf(f, "\npid %" PRIu32 " %s (%s): %s in %zu entries%s\n", p->pid, p->name,
+			fprintf(f, "\npid %" PRIu32 " ", p->pid);
+			san_term(f, p->name, sizeof(p->name), 0);
+			fprintf(f, " (%s): %s in %zu entries%s\n",
 				liveness_name(p->state), fmt_bytes(b, sizeof(b), p->bytes), p->entries,
 				p->state == TTMEM_LIVENESS_EXITED ? ", still live at exit" : ", orphaned");
 		}

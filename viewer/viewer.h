@@ -10,7 +10,8 @@
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
  *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
- *   format_*.c      the renderings of a model (text, JSON, Prometheus)
+ *   format_*.c      the renderings of a model (text, JSON, Prometheus, CSV)
+ *   sanitize.c      strings from a segment made safe per output (sanitize.h)
  *   capacity.c      what a chip can hold (segment, else a per-arch table)
  *   names.c, units.c  enum names, human-readable sizes
  *   symbolize.c     module + offset -> function name (libelf), demangling
@@ -55,6 +56,7 @@ enum viewer_exit {
 	VX_NOTREADY = 10,     /* never published */
 	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
 	VX_NOTERM = 12,       /* top: no terminal */
+	VX_NOMATCH = 13,      /* a chip or pid given as a filter is not in the segment */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
@@ -240,7 +242,34 @@ void format_text(FILE *f, const struct model *m, const char *shm, const struct s
 void format_json(FILE *f, const struct model *m, const char *shm);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 
-/* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
+/* ---- CSV and --query (format_csv.c) ---- */
+
+#define QUERY_MAX_FIELDS 64
+
+struct query_field {
+	char label[48];            /* the name as the header prints it (lower case) */
+	int what;                  /* format_csv.c, enum q_what */
+	unsigned type;             /* TYPE.KIND fields: the buffer type */
+	unsigned kind;             /* ... and the kind (used, total, ...) */
+};
+
+struct query {
+	size_t nfields;
+	int per_process;           /* a process field asked: rows per process and chip */
+	struct query_field field[QUERY_MAX_FIELDS];
+};
+
+/* Parse "f1,f2,..." (ttmem.1, QUERY FIELDS); -1 with the bad field in `bad`. */
+int query_parse(struct query *q, const char *list, char *bad, size_t badlen);
+/* The fields of `--format csv` without --query (one row per chip). */
+int query_default(struct query *q);
+/* The header line; `units`: byte fields get " [B]", percents " [%]". */
+void format_csv_header(FILE *f, const struct query *q, int units);
+/* The rows of model m. */
+void format_csv(FILE *f, const struct model *m, const struct query *q, int units);
+
+/* JSON string literal of s (at most n bytes, stops at NUL), valid UTF-8
+ * whatever the bytes (sanitize.h, san_json). */
 void json_str(FILE *f, const char *s, size_t n);
 
 /* ---- the leak report (leaks.c) --------------------------------------------------- */

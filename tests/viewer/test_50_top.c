@@ -159,8 +159,8 @@ Test(top, draws_chips_and_processes_then_quits)
 	cr_assert(strstr(s, ">   0 ["), "%s", s);
 	cr_assert(strstr(s, "    1 ["), "%s", s);
 	cr_assert(strstr(s, "    3 ["), "%s", s);
-	cr_assert(strstr(s, "] 14.0M"), "%s", s);
-	cr_assert(strstr(s, "] 512M"), "%s", s);
+	cr_assert(strstr(s, "] 14.0 MiB"), "%s", s);
+	cr_assert(strstr(s, "]  512 MiB"), "%s", s);
 	cr_assert(strstr(s, "chip 0 in use, last"), "%s", s);
 	snprintf(pid, sizeof(pid), "%-8d holder           running", (int)runner);
 	cr_assert(strstr(s, pid), "%s", s);
