@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
@@ -22,18 +23,23 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: backslash, double quote and newline escaped. */
+/* A label value: valid UTF-8 (invalid bytes and control characters as
+ * U+FFFD, sanitize.h), backslash, double quote and newline escaped. */
 static void label_value(FILE *f, const char *s, size_t n)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			fputc('\\', f);
-		if (s[i] == '\n') {
+	for (size_t i = 0, k; i < n && s[i]; i += k) {
+		uint32_t cp;
+
+		k = san_decode(s + i, n - i, &cp);
+		if (cp == '\\' || cp == '"')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp == '\n')
 			fputs("\\n", f);
-			continue;
-		}
-		fputc(s[i], f);
+		else if (san_is_unsafe(cp))
+			fputs("\xef\xbf\xbd", f);
+		else
+			fwrite(s + i, 1, k, f);
 	}
 	fputc('"', f);
 }

@@ -93,10 +93,8 @@ static void copy_str(char *dst, size_t dlen, const char *src, size_t slen)
 		n++;
 	memcpy(dst, src, n);
 	dst[n] = 0;
-	/* Control characters would break a table row or a terminal. */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
+	/* The bytes as they are: each rendering makes them safe for its output
+	 * (sanitize.h), so JSON can give back exactly what the process wrote. */
 }
 
 uint64_t model_sum(const uint64_t *v)

@@ -129,8 +129,6 @@ size_t san_term(FILE *f, const char *s, size_t n, unsigned flags)
 		uint32_t cp;
 		size_t len = san_decode(s + i, n - i, &cp);
 
-		if (cp != SAN_INVALID && memchr(s + i, 0, len))
-			len = 1, cp = SAN_INVALID; /* a NUL inside a sequence ends the string */
 		cols += (size_t)term_token(tok, s + i, len, cp, flags);
 		fputs(tok, f);
 		i += len;
@@ -153,8 +151,6 @@ char *san_cell(char *buf, size_t len, const char *s, size_t n, int width, int ri
 		int w;
 		size_t tl;
 
-		if (cp != SAN_INVALID && memchr(s + i, 0, k))
-			k = 1, cp = SAN_INVALID;
 		w = term_token(tok, s + i, k, cp, flags);
 		tl = strlen(tok);
 		if (cols + w > width || used + tl + 1 > len)
@@ -190,8 +186,6 @@ void san_json(FILE *f, const char *s, size_t n)
 		uint32_t cp;
 		size_t k = san_decode(s + i, n - i, &cp);
 
-		if (cp != SAN_INVALID && memchr(s + i, 0, k))
-			k = 1, cp = SAN_INVALID;
 		if (cp == SAN_INVALID)
 			fputs("\\ufffd", f);
 		else if (cp == '"' || cp == '\\')
@@ -220,8 +214,6 @@ static void utf8_filtered(FILE *f, const char *s, size_t n, int replace_unsafe)
 		uint32_t cp;
 		size_t k = san_decode(s + i, n - i, &cp);
 
-		if (cp != SAN_INVALID && memchr(s + i, 0, k))
-			k = 1, cp = SAN_INVALID;
 		if (cp == SAN_INVALID || (replace_unsafe && san_is_unsafe(cp)))
 			fputs("\xef\xbf\xbd", f); /* U+FFFD */
 		else

@@ -43,6 +43,8 @@
  * when n == 0) and its code point in *cp, or SAN_INVALID in *cp and 1 for a
  * byte that does not start a well-formed sequence (overlong forms,
  * surrogates and values above U+10FFFF are invalid, as RFC 3629 says).
+ * A NUL is never part of a longer sequence, so a caller that stops at NUL
+ * never reads past one.
  */
 size_t san_decode(const char *s, size_t n, uint32_t *cp);
 
