@@ -47,20 +47,9 @@ static char shm[128];
 static struct ttmem_table *seg;
 static pid_t kids[NNAMES];
 
-/* Overwrite the registry name of `pid` with raw bytes. */
 static void rename_proc(pid_t pid, const char *name)
 {
-	struct ttmem_proc *pr = ttmem_table_procs_rw(seg);
-	uint32_t n = ttmem_table_header(seg)->proc_capacity;
-
-	for (uint32_t i = 0; i < n; i++)
-		if (pr[i].pid == (uint32_t)pid) {
-			memset(pr[i].name, 0, sizeof(pr[i].name));
-			memcpy(pr[i].name, name, strlen(name));
-			snprintf(pr[i].cmdline, sizeof(pr[i].cmdline), "%s --flag", name);
-			return;
-		}
-	cr_assert_fail("pid %d not registered", (int)pid);
+	cr_assert_eq(segfix_rename(seg, pid, name), 0, "pid %d not registered", (int)pid);
 }
 
 static void up(void)
