@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -75,9 +76,16 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 	int rc;
 
 	memset(&opts, 0, sizeof(opts));
+	*out = NULL;
+	/* A writer may use a segment another user shares with its group, when
+	 * it names that group too (table.h, "Sharing a segment"). */
+	if (writable && ttmem_access_parse(&opts, getenv("TTMEM_SHM_MODE"),
+					   getenv("TTMEM_SHM_GROUP"), errbuf, sizeof(errbuf)) < 0) {
+		viewer_err(sub, "%s", errbuf);
+		return VX_USAGE;
+	}
 	opts.readonly = !writable;
 	opts.no_create = 1;
-	*out = NULL;
 	rc = ttmem_table_open(out, name, &opts, errbuf, sizeof(errbuf));
 	if (rc == 0 && *out)
 		return VX_OK;
