@@ -352,5 +352,7 @@ int cmd_reap(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif /* TTMEM_VIEWER_H */
