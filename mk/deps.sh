@@ -5,6 +5,7 @@ set -u
 
 PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev uthash-dev \
 libcriterion-dev libncurses-dev tmux python3 valgrind binutils procps"
+PKGS="$PKGS mandoc"   # tests/viewer lint the man page (mandoc -T lint)
 
 missing=""
 for p in $PKGS; do
