@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "viewer.h"
@@ -110,4 +112,20 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 	else
 		viewer_err(sub, "%s: %s", name, ttmem_strerror(rc));
 	return viewer_exit_code(rc);
+}
+
+int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino)
+{
+	char path[4096];
+	struct stat st;
+
+	if (name[0] && strchr(name + 1, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	if (stat(path, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
 }

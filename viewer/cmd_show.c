@@ -359,6 +359,8 @@ int cmd_show(int argc, char **argv)
 	struct ttmem_table *t = NULL;
 	struct ttmem_snapshot snap;
 	uint64_t next;
+	dev_t dev;
+	ino_t ino;
 	int rc;
 
 	memset(&sc, 0, sizeof(sc));
@@ -387,8 +389,27 @@ int cmd_show(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
+	if (viewer_shm_identity(sc.shm, &dev, &ino) < 0)
+		dev = 0, ino = 0;
 	next = mono_ms();
 	for (uint64_t nth = 0;; nth++) {
+		dev_t ndev;
+		ino_t nino;
+
+		/* Removed and created anew under the same name (between runs):
+		 * follow the name, as top does; while there is none, keep the
+		 * last one. */
+		if (nth && viewer_shm_identity(sc.shm, &ndev, &nino) == 0 &&
+		    (ndev != dev || nino != ino)) {
+			struct ttmem_table *nt = NULL;
+
+			if (viewer_attach("show", sc.shm, 0, &nt) == VX_OK) {
+				ttmem_table_close(t);
+				t = nt;
+				dev = ndev;
+				ino = nino;
+			}
+		}
 		rc = show_once(&sc, t, &snap, nth);
 		if (rc || !sc.loop_ms || (sc.count && nth + 1 >= sc.count))
 			break;

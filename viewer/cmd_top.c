@@ -108,23 +108,6 @@ static void hist_add(struct history *h, uint64_t bucket, uint64_t bytes)
 		h->bucket[bucket % HIST_LEN] = bytes;
 }
 
-/* The file behind the segment name (POSIX shm objects live in /dev/shm). */
-static int name_identity(const char *name, dev_t *dev, ino_t *ino)
-{
-	char path[4096];
-	struct stat st;
-
-	if (name[0] && strchr(name + 1, '/'))
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
-	if (stat(path, &st) < 0)
-		return -1;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	return 0;
-}
-
 static void sample(struct top *tp)
 {
 	struct model_opts mo = { .device = -1, .pid = -1 };
@@ -138,7 +121,7 @@ static void sample(struct top *tp)
 		dev_t dev;
 		ino_t ino;
 
-		if (name_identity(tp->shm, &dev, &ino) == 0 && (dev != tp->dev || ino != tp->ino)) {
+		if (viewer_shm_identity(tp->shm, &dev, &ino) == 0 && (dev != tp->dev || ino != tp->ino)) {
 			ttmem_table_close(tp->t);
 			tp->t = NULL;
 		}
@@ -147,7 +130,7 @@ static void sample(struct top *tp)
 		struct ttmem_open_opts oo = { .readonly = 1, .no_create = 1 };
 		char err[200] = "";
 
-		if (name_identity(tp->shm, &tp->dev, &tp->ino) < 0)
+		if (viewer_shm_identity(tp->shm, &tp->dev, &tp->ino) < 0)
 			tp->dev = 0, tp->ino = 0;
 		rc = ttmem_table_open(&tp->t, tp->shm, &oo, err, sizeof(err));
 		if (rc < 0) {
@@ -288,7 +271,7 @@ int cmd_top(int argc, char **argv)
 	{
 		int rc;
 
-		name_identity(tp.shm, &tp.dev, &tp.ino);
+		viewer_shm_identity(tp.shm, &tp.dev, &tp.ino);
 		rc = viewer_attach_ex("top", tp.shm, 0, 1, &tp.t);
 
 		if (rc && rc != VX_NOSEG)

@@ -28,6 +28,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
@@ -101,6 +102,11 @@ int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_
 /* The same; with `quiet_noseg`, a missing segment returns VX_NOSEG silently. */
 int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
 		     struct ttmem_table **out);
+
+/* The file behind a segment name (POSIX names live in /dev/shm): 0 and its
+ * identity, or -1 when there is none.  A loop that sees it change follows
+ * the name to the new segment. */
+int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino);
 
 /* ---- sizes ----------------------------------------------------------------- */
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "segfix.h"
@@ -282,4 +284,46 @@ Test(query, mesh_allocation_matches_ground_truth)
 	cr_assert_eq(segfix_wl_expect(&w, "closed"), 0);
 	segfix_wl_release(&w);
 	cr_assert_eq(segfix_wl_wait(&w), 0);
+}
+
+/* A segment removed and created anew under the same name between runs:
+ * --loop follows the name (as top does), it does not report the old one. */
+Test(query, loop_follows_a_segment_created_anew)
+{
+	char path[256], *s = NULL;
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "/tmp/ttmem-test-viewer-%d-loop.csv", (int)getpid());
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		FILE *f = freopen(path, "w", stdout);
+
+		if (!f)
+			_exit(98);
+		unsetenv("TTMEM_SHM");
+		execl(segfix_ttmem(), "ttmem", "show", "--shm", shm, "--query", "index",
+		      "--format", "csv,noheader", "--loop", "0.05", "--count", "60", (char *)NULL);
+		_exit(99);
+	}
+	for (int i = 0; i < 200 && segfix_lines(s) < 3; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		free(s);
+		nanosleep(&ts, NULL);
+		s = segfix_read_file(path);
+	}
+	cr_assert_geq(segfix_lines(s), 3, "no report from the loop");
+	free(s);
+	ttmem_table_close(seg);
+	ttmem_table_unlink(shm);
+	seg = segfix_create(shm, 5, 0);
+	cr_assert_not_null(seg);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	s = segfix_read_file(path);
+	unlink(path);
+	cr_assert(strstr(s, "\n3\n4\n"), "the new segment's chips never shown:\n%s", s);
+	free(s);
 }
