@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,4 +129,21 @@ int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino)
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	return 0;
+}
+
+void viewer_registry_each(const struct ttmem_table *t, viewer_proc_fn fn, void *arg)
+{
+	const struct ttmem_proc *pr = ttmem_table_procs(t);
+	uint32_t n = ttmem_table_header(t)->proc_capacity;
+
+	if (n > TTMEM_MAX_PROC_CAPACITY)
+		n = TTMEM_MAX_PROC_CAPACITY;
+	for (uint32_t i = 0; i < n; i++) {
+		/* Acquire: pairs with the registering writer's release of ctl. */
+		uint64_t ctl = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&pr[i].ctl,
+						    memory_order_acquire);
+
+		if ((ctl & 0xff) != TTMEM_PROC_FREE)
+			fn(&pr[i], i, (unsigned)(ctl & 0xff), arg);
+	}
 }

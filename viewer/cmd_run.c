@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,42 +172,46 @@ static int tracking_preflight(const char *shm)
 	return 1;
 }
 
+struct report_ctx {
+	uint64_t since_ns;
+	uint32_t seen;
+};
+
+/* One registry entry: registered during the run?  Tracked fully? */
+static void report_one(const struct ttmem_proc *p, uint32_t idx, unsigned state, void *arg)
+{
+	struct report_ctx *c = arg;
+	uint32_t fl = p->flags, pid = p->pid;
+
+	(void)idx;
+	(void)state;
+	if (p->registered_ns < c->since_ns)
+		return;
+	c->seen++;
+	if (fl & TTMEM_PROC_F_NOT_INTERPOSABLE)
+		viewer_err("run", "pid %u was not tracked: its runtime binds its calls directly "
+			   "(-Bsymbolic); 'ttmem probe' tells more", pid);
+	else if (fl & TTMEM_PROC_F_PRELOAD_DISABLED)
+		viewer_err("run", "pid %u was not tracked: tracking was disabled in it", pid);
+	else if (fl & TTMEM_PROC_F_ABI_PARTIAL)
+		viewer_err("run", "pid %u was partly tracked: its runtime's Buffer layout did not "
+			   "match the ABI profile (chips shown as unknown)", pid);
+}
+
 /* After COMMAND: did anything register, and was it tracked fully? */
 static void tracking_report(const char *shm, const char *cmd, uint64_t since_ns)
 {
 	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
 	struct ttmem_table *t = NULL;
-	const struct ttmem_proc *pr;
-	uint32_t n, seen = 0;
+	struct report_ctx c = { since_ns, 0 };
 
 	if (ttmem_table_open(&t, shm, &o, NULL, 0) < 0) {
 		viewer_err("run", "'%s' was not tracked: no segment %s was created (it never loaded "
 			   "tt-metal's runtime, or the preload was not loaded)", cmd, shm);
 		return;
 	}
-	pr = ttmem_table_procs(t);
-	n = ttmem_table_header(t)->proc_capacity;
-	if (n > TTMEM_MAX_PROC_CAPACITY)
-		n = TTMEM_MAX_PROC_CAPACITY;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t ctl = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&pr[i].ctl,
-						    memory_order_acquire);
-		uint32_t fl = pr[i].flags;
-
-		if ((ctl & 0xff) == TTMEM_PROC_FREE || pr[i].registered_ns < since_ns)
-			continue;
-		seen++;
-		if (fl & TTMEM_PROC_F_NOT_INTERPOSABLE)
-			viewer_err("run", "pid %u was not tracked: its runtime binds its calls "
-				   "directly (-Bsymbolic); 'ttmem probe' tells more", pr[i].pid);
-		else if (fl & TTMEM_PROC_F_PRELOAD_DISABLED)
-			viewer_err("run", "pid %u was not tracked: tracking was disabled in it",
-				   pr[i].pid);
-		else if (fl & TTMEM_PROC_F_ABI_PARTIAL)
-			viewer_err("run", "pid %u was partly tracked: its runtime's Buffer layout did "
-				   "not match the ABI profile (chips shown as unknown)", pr[i].pid);
-	}
-	if (!seen)
+	viewer_registry_each(t, report_one, &c);
+	if (!c.seen)
 		viewer_err("run", "'%s' was not tracked: no process registered in %s (it never "
 			   "loaded tt-metal's runtime, or the preload was not loaded)", cmd, shm);
 	ttmem_table_close(t);

@@ -18,7 +18,6 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,29 +41,31 @@ struct seg_info {
 	uint32_t pids[8];             /* the first live pids */
 };
 
+struct count_ctx {
+	const struct ttmem_table *t;
+	struct seg_info *si;
+};
+
+static void count_one(const struct ttmem_proc *p, uint32_t idx, unsigned state, void *arg)
+{
+	struct count_ctx *c = arg;
+	uint32_t pid = p->pid;
+
+	c->si->registered++;
+	if (state == TTMEM_PROC_RUNNING &&
+	    ttmem_proc_liveness(c->t, (uint16_t)idx, pid) == TTMEM_LIVENESS_RUNNING) {
+		if (c->si->live < sizeof(c->si->pids) / sizeof(c->si->pids[0]))
+			c->si->pids[c->si->live] = pid;
+		c->si->live++;
+	}
+}
+
 /* Live and registered processes of an open segment. */
 static void count_procs(const struct ttmem_table *t, struct seg_info *si)
 {
-	const struct ttmem_proc *pr = ttmem_table_procs(t);
-	uint32_t n = ttmem_table_header(t)->proc_capacity;
+	struct count_ctx c = { t, si };
 
-	if (n > TTMEM_MAX_PROC_CAPACITY)
-		n = TTMEM_MAX_PROC_CAPACITY;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t ctl = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&pr[i].ctl,
-						    memory_order_acquire);
-		uint32_t pid = pr[i].pid;
-
-		if ((ctl & 0xff) == TTMEM_PROC_FREE)
-			continue;
-		si->registered++;
-		if ((ctl & 0xff) == TTMEM_PROC_RUNNING &&
-		    ttmem_proc_liveness(t, (uint16_t)i, pid) == TTMEM_LIVENESS_RUNNING) {
-			if (si->live < sizeof(si->pids) / sizeof(si->pids[0]))
-				si->pids[si->live] = pid;
-			si->live++;
-		}
-	}
+	viewer_registry_each(t, count_one, &c);
 }
 
 /*

@@ -108,6 +108,13 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
  * the name to the new segment. */
 int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino);
 
+/* Call fn for every registry entry of t in use (state: TTMEM_PROC_*), the
+ * registry bounded whatever the header claims.  The entry is in the
+ * segment: read its fields, trust none. */
+typedef void (*viewer_proc_fn)(const struct ttmem_proc *p, uint32_t idx, unsigned state,
+			       void *arg);
+void viewer_registry_each(const struct ttmem_table *t, viewer_proc_fn fn, void *arg);
+
 /* ---- sizes ----------------------------------------------------------------- */
 
 /* "1.50 GiB", "512 B": human-readable bytes into buf (>= 16 bytes). */
