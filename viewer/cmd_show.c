@@ -29,7 +29,8 @@ static void show_usage(FILE *f)
 	      "per process (live, peak, released in bulk at close, live at exit), and\n"
 	      "the segment's health.  Entries of dead processes are shown as orphaned\n"
 	      "and not counted as in use.\n\n"
-	      "  -d, --device N        only chip N (an error when the segment has no chip N)\n"
+	      "  -d, --device N        only chip N (an error when the segment has no chip N;\n"
+	      "                        also -i, --id as nvidia-smi)\n"
 	      "  -p, --pid P           only process P (chip totals count only its entries;\n"
 	      "                        an error when P is not in the segment)\n"
 	      "  -j, --json            JSON, schema ttmem/1 (see ttmem(1))\n"
@@ -38,7 +39,9 @@ static void show_usage(FILE *f)
 	      "      --query FIELDS    CSV of these fields (comma-separated; implies csv;\n"
 	      "                        ttmem(1), QUERY FIELDS): e.g. index,memory.used,\n"
 	      "                        memory.total; a process field (pid, process_name,\n"
-	      "                        used_memory, ...) gives a row per process and chip\n"
+	      "                        used_memory, ...) gives a row per process and chip;\n"
+	      "                        --query-gpu is the same, --query-compute-apps always\n"
+	      "                        gives a row per process and chip\n"
 	      "  -l, --loop SECONDS    repeat every SECONDS (> 0, fractions allowed) until\n"
 	      "                        interrupted; with --json one document per line\n"
 	      "      --count N         with --loop: stop after N reports\n"
@@ -60,6 +63,7 @@ struct show_cmd {
 	int fmt_set;
 	int csv_header, csv_units;
 	const char *query;
+	int per_process;           /* --query-compute-apps: rows per process and chip */
 	struct query q;
 	uint64_t loop_ms;          /* 0: once */
 	uint64_t count;            /* 0: until interrupted */
@@ -139,6 +143,9 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 		{ "prometheus", no_argument, NULL, 'P' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "query", required_argument, NULL, 'Q' },
+		{ "query-gpu", required_argument, NULL, 'Q' },
+		{ "query-compute-apps", required_argument, NULL, 'A' },
+		{ "id", required_argument, NULL, 'd' },
 		{ "loop", required_argument, NULL, 'l' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "processes", optional_argument, NULL, 'R' },
@@ -154,9 +161,10 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:p:jPl:ahV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:i:p:jPl:ahV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
+		case 'i':
 			if (viewer_parse_u64(optarg, UINT32_MAX, &v) < 0) {
 				viewer_err("show", "--device: '%s' is not a chip id", optarg);
 				return VX_USAGE;
@@ -182,6 +190,9 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 			if (parse_format(sc, optarg) < 0)
 				return VX_USAGE;
 			break;
+		case 'A':
+			sc->per_process = 1;
+			/* fall through */
 		case 'Q':
 			sc->query = optarg;
 			break;
@@ -249,9 +260,11 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 				   bad);
 			return VX_USAGE;
 		}
+		sc->q.per_process |= sc->per_process;
 	} else if (sc->fmt == SF_CSV) {
 		query_default(&sc->q);
 	}
+	sc->q.chip_filtered = sc->mo.device >= 0;
 	if (sc->count && !sc->loop_ms) {
 		viewer_err("show", "--count needs --loop");
 		return VX_USAGE;

@@ -375,7 +375,8 @@ void format_csv(FILE *f, const struct model *m, const struct query *q, int units
 		r.d = NULL;
 		r.c = NULL;
 		if (!p->cell_count) {
-			emit_row(f, q, &r, units);
+			if (!q->chip_filtered)
+				emit_row(f, q, &r, units);
 			continue;
 		}
 		for (size_t k = 0; k < p->cell_count; k++) {

@@ -269,6 +269,7 @@ struct query_field {
 struct query {
 	size_t nfields;
 	int per_process;           /* a process field asked: rows per process and chip */
+	int chip_filtered;         /* -d: a process with nothing on the chip has no row */
 	struct query_field field[QUERY_MAX_FIELDS];
 };
 

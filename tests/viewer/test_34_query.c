@@ -109,6 +109,12 @@ Test(query, process_rows_per_chip)
 		 (int)victim, 3 * MiB, 3 * MiB, 3 * MiB);
 	cr_assert_str_eq(out, exp);
 	free(out);
+	/* nvidia-smi's spellings: per process even with chip fields only. */
+	out = run_ok("--query-compute-apps", "index,memory.used", "--format=csv,noheader,nounits",
+		     "--id=1");
+	snprintf(exp, sizeof(exp), "1,%" PRIu64 "\n", 4 * MiB);
+	cr_assert_str_eq(out, exp);
+	free(out);
 	/* --processes=none: the header and no process row. */
 	out = run_ok("--query", "pid,index", "--processes=none", NULL);
 	cr_assert_str_eq(out, "pid,index\n");
