@@ -189,3 +189,23 @@ Test(hostile_strings, leaks_module_path_and_name_are_terminal_safe)
 	free(out);
 	free(err);
 }
+
+Test(hostile_strings, prometheus_labels_are_valid_utf8)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "--prometheus", NULL), 0,
+		     "%s", err);
+	free(err);
+	err = NULL;
+	assert_terminal_safe("show --prometheus", out);
+	for (size_t i = 0; out[i];) {
+		uint32_t cp;
+
+		i += san_decode(out + i, strlen(out + i), &cp);
+		cr_assert_neq(cp, SAN_INVALID, "invalid UTF-8 at offset %zu", i);
+	}
+	cr_assert_eq(segfix_check(out, &err, "prom", NULL, NULL), 0, "%s", err);
+	free(out);
+	free(err);
+}
