@@ -1,11 +1,15 @@
 # Emulated tt-metal runtime (examples/runtime) and its workloads
-# (examples/workloads).  Three flavours of the same library, built with
-# upstream's flags (-fPIC -fvisibility-inlines-hidden, no -fvisibility=hidden):
-#   $(BUILD)/examples/gcc/libtt_metal.so       g++: intra-library calls via PLT
-#   $(BUILD)/examples/clang/libtt_metal.so     clang++: allocate_impl inlined
-#   $(BUILD)/examples/symbolic/libtt_metal.so  g++ + -Bsymbolic-functions
-# The workloads link against the gcc build (DT_RUNPATH $ORIGIN/../gcc), so
-# LD_LIBRARY_PATH=$(BUILD)/examples/clang switches them to another flavour.
+# (examples/workloads).  One source tree, built for three runtime
+# generations (TTEMU_GEN, see examples/runtime/tt-metalium/generation.hpp
+# and abi/GENERATIONS.md) with upstream's flags (-fPIC
+# -fvisibility-inlines-hidden, no -fvisibility=hidden):
+#   G1 "2025"   $(BUILD)/examples/gcc/libtt_metal.so       g++: intra-library calls via PLT
+#               $(BUILD)/examples/clang/libtt_metal.so     clang++: allocate_impl inlined
+#               $(BUILD)/examples/symbolic/libtt_metal.so  g++ + -Bsymbolic-functions
+#   G2 "2025b"  $(BUILD)/examples/2025b/{gcc,clang}/libtt_metal.so
+#   G3 "2026"   $(BUILD)/examples/2026/{gcc,clang}/libtt_metal.so
+# The workloads link against the G1 gcc build (DT_RUNPATH $ORIGIN/../gcc),
+# so LD_LIBRARY_PATH=$(BUILD)/examples/<dir> switches them to any other.
 
 EX_DIR      := $(BUILD)/examples
 EX_BIN      := $(EX_DIR)/bin
@@ -16,36 +20,36 @@ EX_SCRIPTS  := ctypes_alloc.py run_clean.sh
 
 EX_CXXFLAGS := -std=c++17 -fPIC -fvisibility-inlines-hidden -O2 -g \
                -Wall -Wextra -Werror -Wshadow -Iexamples/runtime -MMD -MP -pthread
+# Programs that use the emulator (workloads, tests).  The workloads are
+# built once and run on every generation: TTEMU_PORTABLE_CLIENT makes the
+# header-inline Buffer field readers a compile error for them.
 EX_WLFLAGS  := -std=c++17 -O2 -g -fno-omit-frame-pointer \
                -Wall -Wextra -Werror -Wshadow -Iexamples/runtime -MMD -MP -pthread
 EX_SONAME   := -Wl,-soname,libtt_metal.so
 
-EX_GCC_OBJS   := $(patsubst examples/runtime/%.cpp,$(EX_DIR)/gcc/obj/%.o,$(EX_RT_SRCS))
-EX_CLANG_OBJS := $(patsubst examples/runtime/%.cpp,$(EX_DIR)/clang/obj/%.o,$(EX_RT_SRCS))
-EX_LIBS := $(EX_DIR)/gcc/libtt_metal.so $(EX_DIR)/clang/libtt_metal.so $(EX_DIR)/symbolic/libtt_metal.so
+# The library builds: folder, compiler variable, TTEMU_GEN.
+EX_BUILDS   := gcc:CXX:1 clang:CLANGXX:1 2025b/gcc:CXX:2 2025b/clang:CLANGXX:2 2026/gcc:CXX:3 2026/clang:CLANGXX:3
+EX_GEN_LIBS := $(foreach b,$(EX_BUILDS),$(EX_DIR)/$(word 1,$(subst :, ,$(b)))/libtt_metal.so)
+EX_LIBS     := $(EX_GEN_LIBS) $(EX_DIR)/symbolic/libtt_metal.so
+EX_GCC_OBJS := $(patsubst examples/runtime/%.cpp,$(EX_DIR)/gcc/obj/%.o,$(EX_RT_SRCS))
 EX_BINS := $(addprefix $(EX_BIN)/,$(EX_WL_MAIN)) $(addprefix $(EX_BIN)/,$(EX_SCRIPTS))
 
 ALL_TARGETS += $(EX_LIBS) $(EX_BINS)
 
-$(EX_DIR)/gcc/obj/%.o: examples/runtime/%.cpp
-	$(call msg,CXX,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) $(EX_CXXFLAGS) -c -o $@ $<
+# $(1) folder under $(EX_DIR), $(2) compiler variable, $(3) TTEMU_GEN
+define ex_library
+$(EX_DIR)/$(1)/obj/%.o: examples/runtime/%.cpp
+	$$(call msg,$(2),$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$($(2)) $$(EX_CXXFLAGS) -DTTEMU_GEN=$(3) -c -o $$@ $$<
 
-$(EX_DIR)/clang/obj/%.o: examples/runtime/%.cpp
-	$(call msg,CLANGXX,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANGXX) $(EX_CXXFLAGS) -c -o $@ $<
+$(EX_DIR)/$(1)/libtt_metal.so: $$(patsubst examples/runtime/%.cpp,$(EX_DIR)/$(1)/obj/%.o,$$(EX_RT_SRCS))
+	$$(call msg,LD,$$@)
+	$$(Q)$$($(2)) -shared $$(EX_SONAME) -pthread -o $$@ $$^
+endef
+$(foreach b,$(EX_BUILDS),$(eval $(call ex_library,$(word 1,$(subst :, ,$(b))),$(word 2,$(subst :, ,$(b))),$(word 3,$(subst :, ,$(b))))))
 
-$(EX_DIR)/gcc/libtt_metal.so: $(EX_GCC_OBJS)
-	$(call msg,LD,$@)
-	$(Q)$(CXX) -shared $(EX_SONAME) -pthread -o $@ $^
-
-$(EX_DIR)/clang/libtt_metal.so: $(EX_CLANG_OBJS)
-	$(call msg,LD,$@)
-	$(Q)$(CLANGXX) -shared $(EX_SONAME) -pthread -o $@ $^
-
-# Same objects as the gcc flavour: only the link differs, as upstream's
+# Same objects as the G1 gcc build: only the link differs, as upstream's
 # -Bsymbolic-functions is a link flag.
 $(EX_DIR)/symbolic/libtt_metal.so: $(EX_GCC_OBJS)
 	$(call msg,LD,$@)
@@ -55,7 +59,7 @@ $(EX_DIR)/symbolic/libtt_metal.so: $(EX_GCC_OBJS)
 $(EX_DIR)/wl/%.o: examples/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) $(EX_WLFLAGS) -c -o $@ $<
+	$(Q)$(CXX) $(EX_WLFLAGS) -DTTEMU_PORTABLE_CLIENT=1 -c -o $@ $<
 
 $(EX_BIN)/%: $(EX_DIR)/wl/%.o $(EX_DIR)/wl/common.o $(EX_DIR)/gcc/libtt_metal.so
 	$(call msg,LD,$@)

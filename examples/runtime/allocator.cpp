@@ -6,6 +6,8 @@
 
 #include <tt-metalium/buffer.hpp>
 
+#include "impl/buffer_access.hpp"
+
 namespace tt::tt_metal {
 
 namespace {
@@ -28,7 +30,9 @@ uint64_t trace_per_bank(const AllocatorConfig& c) {
 uint64_t l1_small_per_core(const AllocatorConfig& c) { return align_up(c.l1_small_size, c.l1_alignment); }
 }  // namespace
 
-Allocator::Allocator(const AllocatorConfig& c) :
+using Self = TTEMU_ALLOCATOR;
+
+Self::TTEMU_ALLOCATOR(const AllocatorConfig& c) :
     config_(c),
     dram_(c.dram_unreserved_base, c.dram_bank_size - trace_per_bank(c), c.dram_alignment),
     l1_(c.l1_unreserved_base, c.l1_size - l1_small_per_core(c), c.l1_alignment),
@@ -38,14 +42,18 @@ Allocator::Allocator(const AllocatorConfig& c) :
         throw std::runtime_error("Allocator: L1_SMALL or TRACE region larger than the bank");
 }
 
-Allocator::Allocator(std::vector<Allocator*> chips) : chips_(std::move(chips)) {
+Self::TTEMU_ALLOCATOR(std::vector<Self*> chips) : chips_(std::move(chips)) {
     if (chips_.empty()) throw std::runtime_error("Allocator: a mesh needs at least one chip");
     config_ = chips_.front()->config();
 }
 
-Allocator::~Allocator() = default;
+Self::~TTEMU_ALLOCATOR() {
+    // Whatever is still held dies here unreported (G3's close); the buffers
+    // must not free into this allocator later.
+    for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);
+}
 
-BankManager& Allocator::bank(BufferType type) {
+BankManager& Self::bank(BufferType type) {
     switch (type) {
         case BufferType::DRAM: return dram_;
         case BufferType::L1: return l1_;
@@ -56,28 +64,29 @@ BankManager& Allocator::bank(BufferType type) {
     throw std::runtime_error("Allocator: buffers of type SYSTEM_MEMORY live in host memory");
 }
 
-uint32_t Allocator::num_banks(BufferType type) const {
+uint32_t Self::num_banks(BufferType type) const {
     return (type == BufferType::DRAM || type == BufferType::TRACE) ? config_.num_dram_banks : config_.num_l1_banks;
 }
 
-uint32_t Allocator::alignment(BufferType type) const {
+uint32_t Self::alignment(BufferType type) const {
     return (type == BufferType::DRAM || type == BufferType::TRACE) ? config_.dram_alignment : config_.l1_alignment;
 }
 
-void Allocator::reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size) {
+void Self::reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size) {
     bank(type).reserve(addr, per_bank);
     held_[{static_cast<int>(type), addr}] = Held{type, size};
 }
 
-void Allocator::release_locked(BufferType type, DeviceAddr addr) {
+void Self::release_locked(BufferType type, DeviceAddr addr) {
     bank(type).release(addr);
     held_.erase({static_cast<int>(type), addr});
 }
 
-DeviceAddr Allocator::allocate_buffer(Buffer* buffer) {
-    const BufferType type = buffer->buffer_type();
+DeviceAddr Self::allocate_buffer(Buffer* buffer) {
+    const BufferImpl& state = BufferAccess::state(*buffer);
+    const BufferType type = state.buffer_type_;
     const uint64_t per_bank = align_up(buffer->aligned_size_per_bank(), alignment(type));
-    const bool bottom_up = buffer->bottom_up();
+    const bool bottom_up = state.bottom_up_;
     std::lock_guard<std::mutex> lock(mutex_);
     std::optional<uint64_t> addr;
     if (chips_.empty()) {
@@ -85,14 +94,14 @@ DeviceAddr Allocator::allocate_buffer(Buffer* buffer) {
     } else {
         // Pairs with the unlocks at scope exit; chip order avoids deadlock.
         std::vector<std::unique_lock<std::mutex>> chip_locks;
-        for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+        for (Self* chip : chips_) chip_locks.emplace_back(chip->mutex_);
         // Common address: each chip moves the candidate only one way (up for
         // bottom-up, down for top-down), so this ends.
         addr = chips_.front()->bank(type).find(per_bank, bottom_up);
         bool moved = true;
         while (addr && moved) {
             moved = false;
-            for (Allocator* chip : chips_) {
+            for (Self* chip : chips_) {
                 auto a = chip->bank(type).find(per_bank, bottom_up, bottom_up ? *addr : *addr + per_bank);
                 if (!a || *a != *addr) {
                     addr = a;
@@ -102,27 +111,28 @@ DeviceAddr Allocator::allocate_buffer(Buffer* buffer) {
             }
         }
         if (addr) {
-            for (Allocator* chip : chips_) chip->reserve_locked(type, *addr, per_bank, buffer->size());
+            for (Self* chip : chips_) chip->reserve_locked(type, *addr, per_bank, state.size_);
         }
     }
     if (!addr) {
         throw std::runtime_error(
-            std::string("Out of Memory: Not enough space to allocate ") + std::to_string(buffer->size()) + " B " +
+            std::string("Out of Memory: Not enough space to allocate ") + std::to_string(state.size_) + " B " +
             type_name(type) + " buffer across " + std::to_string(num_banks(type)) + " banks, where each bank needs to store " +
             std::to_string(per_bank) + " B");
     }
     if (chips_.empty()) {
-        reserve_locked(type, *addr, per_bank, buffer->size());
+        reserve_locked(type, *addr, per_bank, state.size_);
     } else {
-        held_[{static_cast<int>(type), *addr}] = Held{type, buffer->size()};
+        held_[{static_cast<int>(type), *addr}] = Held{type, state.size_};
     }
     allocated_buffers_.insert(buffer);
     return *addr;
 }
 
-void Allocator::deallocate_buffer(Buffer* buffer) {
-    const BufferType type = buffer->buffer_type();
-    const DeviceAddr addr = buffer->address();
+void Self::deallocate_buffer(Buffer* buffer) {
+    const BufferImpl& state = BufferAccess::state(*buffer);
+    const BufferType type = state.buffer_type_;
+    const DeviceAddr addr = state.address_;
     std::lock_guard<std::mutex> lock(mutex_);
     if (allocated_buffers_.erase(buffer) == 0) return;  // already bulk-freed
     if (chips_.empty()) {
@@ -130,16 +140,16 @@ void Allocator::deallocate_buffer(Buffer* buffer) {
         return;
     }
     held_.erase({static_cast<int>(type), addr});
-    for (Allocator* chip : chips_) {
+    for (Self* chip : chips_) {
         std::lock_guard<std::mutex> chip_lock(chip->mutex_);
         chip->release_locked(type, addr);
     }
 }
 
-void Allocator::deallocate_buffers() {
+void Self::deallocate_buffers() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (Buffer* b : allocated_buffers_) b->mark_as_deallocated();
-    for (Allocator* chip : chips_) {
+    for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);
+    for (Self* chip : chips_) {
         std::lock_guard<std::mutex> chip_lock(chip->mutex_);
         for (const auto& [key, held] : held_) chip->release_locked(held.type, key.second);
         for (const auto& [owner, set] : cbs_) chip->cbs_.erase(owner);
@@ -154,7 +164,7 @@ void Allocator::deallocate_buffers() {
     refresh_cb_floor_locked();
 }
 
-void Allocator::clear() {
+void Self::clear() {
     std::lock_guard<std::mutex> lock(mutex_);
     allocated_buffers_.clear();
     held_.clear();
@@ -164,7 +174,7 @@ void Allocator::clear() {
     trace_.release_all();
 }
 
-std::vector<DeviceAddr> Allocator::cb_layout(const std::vector<uint64_t>& sizes) const {
+std::vector<DeviceAddr> Self::cb_layout(const std::vector<uint64_t>& sizes) const {
     std::vector<DeviceAddr> addrs;
     DeviceAddr a = align_up(config_.l1_unreserved_base, config_.l1_alignment);
     for (uint64_t s : sizes) {
@@ -175,7 +185,7 @@ std::vector<DeviceAddr> Allocator::cb_layout(const std::vector<uint64_t>& sizes)
     return addrs;
 }
 
-void Allocator::refresh_cb_floor_locked() {
+void Self::refresh_cb_floor_locked() {
     DeviceAddr top = 0;
     for (const auto& [owner, set] : cbs_) {
         DeviceAddr end = cb_layout(set.sizes).back();
@@ -184,23 +194,23 @@ void Allocator::refresh_cb_floor_locked() {
     l1_.set_floor(top);
 }
 
-std::vector<DeviceAddr> Allocator::allocate_circular_buffers(
+std::vector<DeviceAddr> Self::allocate_circular_buffers(
     const IDevice* owner, uint64_t tag, const std::vector<uint64_t>& sizes) {
     std::vector<DeviceAddr> addrs = cb_layout(sizes);
     const DeviceAddr end = addrs.back();
     addrs.pop_back();
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::unique_lock<std::mutex>> chip_locks;
-    for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
-    std::vector<Allocator*> targets = chips_;
+    for (Self* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+    std::vector<Self*> targets = chips_;
     if (targets.empty()) targets.push_back(this);
-    for (Allocator* t : targets) {
+    for (Self* t : targets) {
         if (end > t->l1_.lowest_used() || end > t->l1_.limit())
             throw std::runtime_error(
                 "Statically allocated circular buffers clash with L1 buffers: CBs end at " + std::to_string(end) +
                 ", lowest L1 buffer at " + std::to_string(t->l1_.lowest_used()));
     }
-    for (Allocator* t : targets) {
+    for (Self* t : targets) {
         t->cbs_[owner] = CbSet{tag, sizes};
         t->refresh_cb_floor_locked();
     }
@@ -208,14 +218,14 @@ std::vector<DeviceAddr> Allocator::allocate_circular_buffers(
     return addrs;
 }
 
-bool Allocator::deallocate_circular_buffers(const IDevice* owner, uint64_t tag) {
+bool Self::deallocate_circular_buffers(const IDevice* owner, uint64_t tag) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::unique_lock<std::mutex>> chip_locks;
-    for (Allocator* chip : chips_) chip_locks.emplace_back(chip->mutex_);
+    for (Self* chip : chips_) chip_locks.emplace_back(chip->mutex_);
     auto it = cbs_.find(owner);
     if (it == cbs_.end() || (tag != 0 && it->second.tag != tag)) return false;
     cbs_.erase(it);
-    for (Allocator* chip : chips_) {
+    for (Self* chip : chips_) {
         chip->cbs_.erase(owner);
         chip->refresh_cb_floor_locked();
     }
@@ -223,7 +233,7 @@ bool Allocator::deallocate_circular_buffers(const IDevice* owner, uint64_t tag) 
     return true;
 }
 
-AllocatorUsage Allocator::usage() const {
+AllocatorUsage Self::usage() const {
     std::lock_guard<std::mutex> lock(mutex_);
     AllocatorUsage u;
     for (const auto& [key, held] : held_) u.bytes[static_cast<size_t>(held.type)] += held.size;

@@ -1,6 +1,8 @@
-// Emulated tt-metal: Buffer.  create() and allocate_impl() share this
+// Emulated tt-metal: Buffer.  create() and the allocation body share this
 // translation unit on purpose: clang inlines allocate_impl into create (as
-// it does upstream), g++ keeps the call through the PLT.
+// it does upstream), g++ keeps the call through the PLT.  In G3 the bodies
+// are no Buffer members (upstream moved them to its BufferImpl): create()
+// runs them directly.
 #include <tt-metalium/buffer.hpp>
 
 #include <cstddef>
@@ -8,30 +10,41 @@
 #include <string>
 
 #include <tt-metalium/allocator.hpp>
+#include <tt-metalium/buffer_impl.hpp>
 #include <tt-metalium/device.hpp>
 #include <tt-metalium/graph_tracking.hpp>
 
+#include "impl/buffer_access.hpp"
+
 namespace tt::tt_metal {
 
-// The offsets a tracker reads (RESEARCH.md, "Reading a Buffer* from outside").
+// The offsets a tracker reads (RESEARCH.md, "Reading a Buffer* from outside";
+// abi/GENERATIONS.md for G3).
 struct BufferLayoutCheck {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-    static_assert(offsetof(Buffer, device_) == 16, "Buffer::device_");
-    static_assert(offsetof(Buffer, size_) == 24, "Buffer::size_");
-    static_assert(offsetof(Buffer, buffer_type_) == 32, "Buffer::buffer_type_");
-    static_assert(offsetof(Buffer, owns_data_) == 43, "Buffer::owns_data_");
-    static_assert(offsetof(Buffer, allocator_) == 64, "Buffer::allocator_");
-    static_assert(offsetof(Buffer, allocation_status_) == 72, "Buffer::allocation_status_");
-    static_assert(offsetof(Buffer, address_) == 80, "Buffer::address_");
-    static_assert(offsetof(Buffer, page_size_) == 88, "Buffer::page_size_");
+    static_assert(offsetof(BufferImpl, device_) == 0, "BufferImpl::device_");
+    static_assert(offsetof(BufferImpl, size_) == 8, "BufferImpl::size_");
+    static_assert(offsetof(BufferImpl, buffer_type_) == 16, "BufferImpl::buffer_type_");
+    static_assert(offsetof(BufferImpl, owns_data_) == 27, "BufferImpl::owns_data_");
+    static_assert(offsetof(BufferImpl, allocator_) == 48, "BufferImpl::allocator_");
+    static_assert(offsetof(BufferImpl, allocation_status_) == 56, "BufferImpl::allocation_status_");
+    static_assert(offsetof(BufferImpl, address_) == 64, "BufferImpl::address_");
+    static_assert(offsetof(BufferImpl, page_size_) == 72, "BufferImpl::page_size_");
+#if TTEMU_BUFFER_PIMPL
+    static_assert(offsetof(Buffer, impl_) == 16, "Buffer::impl_");
+    static_assert(sizeof(Buffer) == 24, "a 2026 Buffer is 24 bytes");
+#else
+    // The 2025 offsets: device_ 16, size_ 24, buffer_type_ 32, owns_data_
+    // 43, allocator_ 64, allocation_status_ 72, address_ 80, page_size_ 88.
+    static_assert(offsetof(Buffer, state_) == 16, "Buffer::state_");
+#endif
 #pragma GCC diagnostic pop
     static_assert(sizeof(BufferType) == 4, "BufferType is an int enum");
 };
 
-std::atomic<size_t> Buffer::next_unique_id{0};
-
 namespace {
+
 void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType type) {
     if (device == nullptr) throw std::runtime_error("Buffer: no device");
     if (!device->is_initialized())
@@ -41,7 +54,54 @@ void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType
         throw std::runtime_error(
             "Buffer: size " + std::to_string(size) + " is not a multiple of page size " + std::to_string(page_size));
 }
+
+// The allocation and free bodies of every generation (G1/G2: the bodies of
+// Buffer::allocate_impl and deallocate_impl, forced inline there so that
+// clang's inlining of allocate_impl into create carries them along).
+__attribute__((always_inline)) inline void allocate_body(Buffer* self, BufferImpl& s) {
+    s.address_ = s.allocator_->allocate_buffer(self);
+    s.allocation_status_ = BufferImpl::AllocationStatus::ALLOCATED;
+    // Reported after the address is set: a tracker reads it from the buffer.
+    GraphTracker::instance().track_allocate(self);
+}
+
+__attribute__((always_inline)) inline void deallocate_body(Buffer* self, BufferImpl& s) {
+    if (s.allocation_status_ != BufferImpl::AllocationStatus::ALLOCATED) return;
+    // After close the device's memory is already gone (bulk free, or the
+    // allocator destroyed): nothing to report, nothing to release.  A tensor
+    // outliving its device lands here.
+    if (s.device_->is_initialized() && s.size_ != 0) {
+        GraphTracker::instance().track_deallocate(self);
+        // A graph hook may have taken the allocation over (upstream); the
+        // emulator registers none, so this is always the allocator's.
+        if (!s.hooked_allocation_) s.allocator_->deallocate_buffer(self);
+    }
+    s.allocation_status_ = BufferImpl::AllocationStatus::DEALLOCATED;
+}
+
+BufferImpl initial_state(
+    IDevice* device,
+    DeviceAddr size,
+    DeviceAddr page_size,
+    BufferType buffer_type,
+    const BufferShardingArgs& sharding_args,
+    std::optional<bool> bottom_up,
+    std::optional<SubDeviceId> sub_device_id,
+    bool owns_data) {
+    return BufferImpl(
+        device, size, page_size, buffer_type, sharding_args.buffer_layout(),
+        // Upstream default: DRAM bottom-up, L1 top-down.
+        bottom_up.value_or(buffer_type == BufferType::DRAM || buffer_type == BufferType::TRACE), sub_device_id,
+        owns_data, device->allocator().get(), BufferAccess::next_unique_id().fetch_add(1, std::memory_order_relaxed));
+}
+
 }  // namespace
+
+#if TTEMU_BUFFER_PIMPL
+std::atomic<size_t> BufferImpl::next_unique_id{0};
+#else
+std::atomic<size_t> Buffer::next_unique_id{0};
+#endif
 
 Buffer::Buffer(
     IDevice* device,
@@ -53,17 +113,14 @@ Buffer::Buffer(
     std::optional<SubDeviceId> sub_device_id,
     bool owns_data,
     Private) :
-    device_(device),
-    size_(size),
-    buffer_type_(buffer_type),
-    buffer_layout_(sharding_args.buffer_layout()),
-    // Upstream default: DRAM bottom-up, L1 top-down.
-    bottom_up_(bottom_up.value_or(buffer_type == BufferType::DRAM || buffer_type == BufferType::TRACE)),
-    sub_device_id_(sub_device_id),
-    owns_data_(owns_data),
-    allocator_(device->allocator().get()),
-    page_size_(page_size),
-    unique_id_(next_unique_id.fetch_add(1, std::memory_order_relaxed)) {}
+#if TTEMU_BUFFER_PIMPL
+    impl_(std::make_unique<BufferImpl>(initial_state(
+        device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, owns_data)))
+#else
+    state_(initial_state(device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, owns_data))
+#endif
+{
+}
 
 std::shared_ptr<Buffer> Buffer::create(
     IDevice* device,
@@ -76,11 +133,15 @@ std::shared_ptr<Buffer> Buffer::create(
     validate(device, size, page_size, buffer_type);
     auto buffer = std::make_shared<Buffer>(
         device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, true, Private());
-    if (buffer->size_ == 0) {
-        buffer->allocation_status_ = AllocationStatus::ALLOCATED;
+    if (size == 0) {
+        buffer->state().allocation_status_ = BufferImpl::AllocationStatus::ALLOCATED;
         return buffer;
     }
+#if TTEMU_BUFFER_PIMPL
+    allocate_body(buffer.get(), buffer->state());
+#else
     buffer->allocate_impl();
+#endif
     return buffer;
 }
 
@@ -96,68 +157,77 @@ std::shared_ptr<Buffer> Buffer::create(
     validate(device, size, page_size, buffer_type);
     auto buffer = std::make_shared<Buffer>(
         device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, false, Private());
-    buffer->address_ = address;
-    buffer->allocation_status_ = AllocationStatus::ALLOCATED;
+    buffer->state().address_ = address;
+    buffer->state().allocation_status_ = BufferImpl::AllocationStatus::ALLOCATED;
     return buffer;
 }
 
-void Buffer::allocate_impl() {
-    address_ = allocator_->allocate_buffer(this);
-    allocation_status_ = AllocationStatus::ALLOCATED;
-    // Reported after the address is set: a tracker reads it from the buffer.
-    GraphTracker::instance().track_allocate(this);
+#if TTEMU_BUFFER_PIMPL
+
+Buffer::~Buffer() {
+    if (impl_ && impl_->owns_data_) deallocate_body(this, *impl_);
 }
 
+void DeallocateBuffer(Buffer& buffer) {
+    if (buffer.state().owns_data_) deallocate_body(&buffer, buffer.state());
+}
+
+#else
+
+void Buffer::allocate_impl() { allocate_body(this, state_); }
+
 void Buffer::deallocate() {
-    if (!owns_data_) return;
+    if (!state_.owns_data_) return;
     this->deallocate_impl();
 }
 
-void Buffer::deallocate_impl() {
-    if (allocation_status_ != AllocationStatus::ALLOCATED) return;
-    // After close the device's memory is already gone (bulk free): nothing to
-    // report, nothing to release.  A tensor outliving its device lands here.
-    if (device_->is_initialized() && size_ != 0) {
-        GraphTracker::instance().track_deallocate(this);
-        // A graph hook may have taken the allocation over (upstream); the
-        // emulator registers none, so this is always the allocator's.
-        if (!hooked_allocation_) allocator_->deallocate_buffer(this);
-    }
-    allocation_status_ = AllocationStatus::DEALLOCATED;
-}
+void Buffer::deallocate_impl() { deallocate_body(this, state_); }
 
 Buffer::~Buffer() { this->deallocate(); }
 
 void DeallocateBuffer(Buffer& buffer) { buffer.deallocate(); }
 
-void Buffer::mark_as_deallocated() { allocation_status_ = AllocationStatus::DEALLOCATED; }
+void Buffer::mark_as_deallocated() { state_.allocation_status_ = BufferImpl::AllocationStatus::DEALLOCATED; }
 
-bool Buffer::is_allocated() const { return allocation_status_ == AllocationStatus::ALLOCATED; }
+bool Buffer::is_trace() const { return state_.buffer_type_ == BufferType::TRACE; }
 
-uint32_t Buffer::address() const { return static_cast<uint32_t>(address_); }
+#endif
 
-DeviceAddr Buffer::page_size() const { return page_size_; }
+bool Buffer::is_allocated() const { return state().allocation_status_ == BufferImpl::AllocationStatus::ALLOCATED; }
 
-uint32_t Buffer::num_pages() const { return page_size_ == 0 ? 0 : static_cast<uint32_t>(size_ / page_size_); }
+uint32_t Buffer::address() const { return static_cast<uint32_t>(state().address_); }
 
-bool Buffer::is_l1() const { return buffer_type_ == BufferType::L1 || buffer_type_ == BufferType::L1_SMALL; }
+DeviceAddr Buffer::page_size() const { return state().page_size_; }
 
-bool Buffer::is_dram() const { return buffer_type_ == BufferType::DRAM || buffer_type_ == BufferType::TRACE; }
+uint32_t Buffer::num_pages() const {
+    const BufferImpl& s = state();
+    return s.page_size_ == 0 ? 0 : static_cast<uint32_t>(s.size_ / s.page_size_);
+}
 
-bool Buffer::is_trace() const { return buffer_type_ == BufferType::TRACE; }
+bool Buffer::is_l1() const {
+    const BufferType t = state().buffer_type_;
+    return t == BufferType::L1 || t == BufferType::L1_SMALL;
+}
 
-uint32_t Buffer::alignment() const { return allocator_->alignment(buffer_type_); }
+bool Buffer::is_dram() const {
+    const BufferType t = state().buffer_type_;
+    return t == BufferType::DRAM || t == BufferType::TRACE;
+}
+
+uint32_t Buffer::alignment() const { return state().allocator_->alignment(state().buffer_type_); }
 
 DeviceAddr Buffer::aligned_page_size() const {
     const DeviceAddr a = alignment();
-    return (page_size_ + a - 1) / a * a;
+    return (state().page_size_ + a - 1) / a * a;
 }
 
 DeviceAddr Buffer::aligned_size_per_bank() const {
-    const DeviceAddr banks = allocator_->num_banks(buffer_type_);
+    const DeviceAddr banks = state().allocator_->num_banks(state().buffer_type_);
     return (num_pages() + banks - 1) / banks * aligned_page_size();
 }
 
-DeviceAddr Buffer::aligned_size() const { return aligned_size_per_bank() * allocator_->num_banks(buffer_type_); }
+DeviceAddr Buffer::aligned_size() const {
+    return aligned_size_per_bank() * state().allocator_->num_banks(state().buffer_type_);
+}
 
 }  // namespace tt::tt_metal

@@ -209,6 +209,8 @@ const char* ttemu_last_error(void) { return last_error.c_str(); }
 
 void ttemu_inject_cq_failure(int after_buffers) { inject_command_queue_failure(after_buffers); }
 
+const char* ttemu_generation(void) { return TTEMU_GEN_NAME; }
+
 void ttemu_tracker_counts(uint64_t counts[4]) {
     for (int i = 0; i < 4; i++) counts[i] = GraphTracker::instance().count(i);
 }

@@ -26,7 +26,7 @@ int Device::num_dram_channels() const { return static_cast<int>(AllocatorConfig{
 uint32_t Device::l1_size_per_core() const { return static_cast<uint32_t>(AllocatorConfig{}.l1_size); }
 uint32_t Device::dram_size_per_channel() const { return static_cast<uint32_t>(AllocatorConfig{}.dram_bank_size); }
 
-const std::unique_ptr<Allocator>& Device::allocator() const { return allocator_; }
+const std::unique_ptr<DeviceAllocator>& Device::allocator() const { return allocator_; }
 
 SystemMemoryManager& Device::sysmem_manager() {
     if (!sysmem_manager_) throw std::runtime_error("device " + std::to_string(id_) + " has no system memory manager");
@@ -39,12 +39,29 @@ bool Device::initialize(uint8_t num_hw_cqs, size_t l1_small_size, size_t trace_r
     AllocatorConfig config;
     config.l1_small_size = l1_small_size;
     config.trace_region_size = trace_region_size;
-    allocator_ = std::make_unique<Allocator>(config);
+    allocator_ = std::make_unique<DeviceAllocator>(config);
+#if !TTEMU_CLOSE_DROPS_ALLOCATOR
     sub_device_manager_ = std::make_unique<SubDeviceManager>(this, allocator_.get());
+#endif
     program_cache_ = std::make_unique<program_cache::detail::ProgramCache>();
     initialized_ = true;
     return true;
 }
+
+#if TTEMU_DISPATCH_2026
+
+void Device::init_command_queue_host() {
+    // One MetalContext per process in the emulator: context 0.
+    sysmem_manager_ = std::make_unique<SystemMemoryManager>(ContextId{0}, id_, num_hw_cqs_);
+    for (uint32_t cq = 0; cq < num_hw_cqs_; cq++)
+        command_queues_.push_back(std::make_unique<HWCommandQueue>(this, cq, NOC::NOC_0));
+}
+
+void Device::init_command_queue_device_with_topology(DispatchTopology*) {
+    command_queue_programs_.push_back(std::make_unique<CommandQueueProgram>(this, num_hw_cqs_));
+}
+
+#else
 
 void Device::init_command_queue_host() {
     sysmem_manager_ = std::make_unique<SystemMemoryManager>(id_, num_hw_cqs_);
@@ -53,10 +70,20 @@ void Device::init_command_queue_host() {
         command_queues_.push_back(std::make_unique<HWCommandQueue>(this, shared, cq, NOC::NOC_0, 0));
 }
 
+#endif
+
 bool Device::close() {
     if (!initialized_) return false;
     if (program_cache_) program_cache_->clear();
+#if TTEMU_CLOSE_DROPS_ALLOCATOR
+    // Upstream's default_allocator_.reset(): whatever it still holds dies
+    // with it, unreported; then the dispatch program, whose buffers are gone.
+    allocator_.reset();
+    command_queue_programs_.clear();
+#else
+    // ~SubDeviceManager: the bulk free, unreported.
     sub_device_manager_.reset();
+#endif
     command_queues_.clear();
     sysmem_manager_.reset();
     initialized_ = false;

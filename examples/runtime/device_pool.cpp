@@ -33,6 +33,9 @@ Device* DevicePool::open(
     try {
         device->initialize(num_hw_cqs, l1_small_size, trace_region_size, worker_l1_size);
         device->init_command_queue_host();
+#if TTEMU_DISPATCH_2026
+        device->init_command_queue_device_with_topology(nullptr);
+#endif
     } catch (...) {
         // Release what the open built (bulk free at close), then give the
         // caller the original exception.

@@ -87,15 +87,15 @@ int MeshDevice::num_dram_channels() const { return chips_.front()->num_dram_chan
 uint32_t MeshDevice::l1_size_per_core() const { return chips_.front()->l1_size_per_core(); }
 uint32_t MeshDevice::dram_size_per_channel() const { return chips_.front()->dram_size_per_channel(); }
 
-const std::unique_ptr<Allocator>& MeshDevice::allocator() const { return allocator_; }
+const std::unique_ptr<DeviceAllocator>& MeshDevice::allocator() const { return allocator_; }
 
 SystemMemoryManager& MeshDevice::sysmem_manager() { return chips_.front()->sysmem_manager(); }
 
 bool MeshDevice::initialize(uint8_t, size_t, size_t, size_t, bool) {
     if (initialized_) return true;
-    std::vector<Allocator*> chip_allocators;
+    std::vector<DeviceAllocator*> chip_allocators;
     for (Device* chip : chips_) chip_allocators.push_back(chip->allocator().get());
-    allocator_ = std::make_unique<Allocator>(std::move(chip_allocators));
+    allocator_ = std::make_unique<DeviceAllocator>(std::move(chip_allocators));
     sub_device_manager_ = std::make_unique<SubDeviceManager>(this, allocator_.get());
     program_cache_ = std::make_unique<program_cache::detail::ProgramCache>();
     initialized_ = true;

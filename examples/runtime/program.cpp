@@ -31,7 +31,7 @@ uint64_t Program::circular_buffer_bytes() const {
 }
 
 void Program::allocate_circular_buffers(IDevice* device) {
-    Allocator& allocator = *device->allocator();
+    DeviceAllocator& allocator = *device->allocator();
     // The previous program's CBs on this device are dead once another runs.
     if (allocator.deallocate_circular_buffers(device)) GraphTracker::instance().track_deallocate_cb(device);
     cb_device_ = nullptr;

@@ -5,7 +5,7 @@
 
 namespace tt::tt_metal {
 
-SubDeviceManager::SubDeviceManager(IDevice* device, Allocator* allocator) : device_(device), allocator_(allocator) {}
+SubDeviceManager::SubDeviceManager(IDevice* device, DeviceAllocator* allocator) : device_(device), allocator_(allocator) {}
 
 SubDeviceManager::~SubDeviceManager() {
     if (allocator_ == nullptr) return;

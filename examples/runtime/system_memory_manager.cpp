@@ -12,6 +12,13 @@
 
 namespace tt::tt_metal {
 
+#if TTEMU_DISPATCH_2026
+
+SystemMemoryManager::SystemMemoryManager(ContextId context_id, ChipId device_id, uint8_t num_hw_cqs) :
+    device_id_(device_id), num_hw_cqs_(num_hw_cqs), context_id_(context_id) {}
+
+#else
+
 SystemMemoryManager::SystemMemoryManager(ChipId device_id, uint8_t num_hw_cqs) :
     device_id_(device_id), num_hw_cqs_(num_hw_cqs) {
     IDevice* device = DevicePool::instance().active(device_id);
@@ -22,5 +29,7 @@ SystemMemoryManager::SystemMemoryManager(ChipId device_id, uint8_t num_hw_cqs) :
 }
 
 SystemMemoryManager::~SystemMemoryManager() = default;
+
+#endif
 
 }  // namespace tt::tt_metal

@@ -63,9 +63,17 @@ int ttemu_write_truth(void);
 /* The last error message of the calling thread ("" if none). */
 const char* ttemu_last_error(void);
 
-/* Test knob: the next HWCommandQueue constructor throws after allocating
- * after_buffers (0..8) of its system buffers; -1 disarms.  One-shot. */
+/* Test knob: the next command-queue setup of a device open throws after
+ * allocating after_buffers of its system buffers; -1 disarms.  One-shot.
+ * G1/G2 ("2025", "2025b"): the HWCommandQueue constructor (0..8, after the
+ * system memory manager's 3); G3 ("2026"): the dispatch program made by
+ * Device::init_command_queue_device_with_topology (0..11, all of them). */
 void ttemu_inject_cq_failure(int after_buffers);
+
+/* The generation this library emulates: "2025", "2025b" or "2026" (the
+ * names of the build folders).  For tests of the emulator only: a tracker
+ * must tell generations apart by what the library exports. */
+const char* ttemu_generation(void);
 
 /* GraphTracker calls so far in this process: track_allocate,
  * track_deallocate, track_allocate_cb, track_deallocate_cb. */

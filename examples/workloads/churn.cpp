@@ -31,7 +31,14 @@ struct Worker {
     uint64_t events = 0;
     uint64_t seed = 0;
     uint64_t window = 0;
-    std::vector<std::shared_ptr<Buffer>> live;
+    // What it asked for is what it holds: no Buffer field is read back
+    // (the workload runs on every generation's layout).
+    struct Held {
+        std::shared_ptr<Buffer> buffer;
+        BufferType type;
+        uint64_t size;
+    };
+    std::vector<Held> live;
     std::exception_ptr error;
 
     void run(const std::atomic<bool>& go) {
@@ -43,7 +50,8 @@ struct Worker {
                     const uint64_t pick = rng.below(20);
                     const BufferType type = pick < 10 ? BufferType::DRAM : pick < 17 ? BufferType::L1 : BufferType::L1_SMALL;
                     const uint64_t page = type == BufferType::L1_SMALL ? 1024 : 2048;
-                    live.push_back(Buffer::create(chip, rng.range(1, 64) * page, page, type));
+                    const uint64_t size = rng.range(1, 64) * page;
+                    live.push_back(Held{Buffer::create(chip, size, page, type), type, size});
                 } else {
                     const size_t victim = rng.below(live.size());
                     live[victim] = std::move(live.back());
@@ -99,9 +107,8 @@ int main(int argc, char** argv) {
         for (IDevice* d : devices) expect[d->id()] = {};
         for (auto& w : workers) {
             wl::Expect& e = expect[w.chip->id()];
-            for (auto& b : w.live) {
-                (b->buffer_type() == BufferType::DRAM ? e.dram : b->buffer_type() == BufferType::L1 ? e.l1 : e.l1_small) +=
-                    b->size();
+            for (const Worker::Held& h : w.live) {
+                (h.type == BufferType::DRAM ? e.dram : h.type == BufferType::L1 ? e.l1 : e.l1_small) += h.size;
                 e.buffers++;
             }
         }

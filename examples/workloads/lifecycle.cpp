@@ -172,9 +172,9 @@ int main(int argc, char** argv) {
         argc, argv,
         "[--throw-cq] [--child C] [--seed N] [--hold MS]\n\n"
         "Fork and exec children that use other chips, buffers that outlive their chip, and (with\n"
-        "--throw-cq) a device open whose command-queue constructor throws.\n"
+        "--throw-cq) a device open whose command-queue setup throws.\n"
         "Hold points: \"peak 0\", \"closed 0\", \"peak 1\", \"closed 1\" (--throw-cq: no \"peak 0\").",
-        {{"throw-cq", "make the first device open fail in the HWCommandQueue constructor", nullptr, 0, 0, &throw_cq},
+        {{"throw-cq", "make the first device open fail in its command-queue setup", nullptr, 0, 0, &throw_cq},
          {"child", "run as a child on chip C (used by the parent)", &child, 0, 63}},
         opts);
     try {

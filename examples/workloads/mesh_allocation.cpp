@@ -38,6 +38,7 @@ struct Run {
     std::shared_ptr<MeshDevice> mesh;
     wl::ExpectByChip expect;
     std::vector<std::shared_ptr<MeshBuffer>> tensors;
+    std::vector<BufferType> tensor_types;  // as asked: no Buffer field is read back
     std::vector<std::shared_ptr<MeshBuffer>> kept;
     std::shared_ptr<Buffer> chip_buffer;
     uint64_t mesh_cb = 0;  // CBs of the program last launched on the mesh
@@ -52,11 +53,12 @@ struct Run {
         local.buffer_type = type;
         auto t = MeshBuffer::create(ReplicatedBufferConfig{size}, local, mesh.get());
         on_all_chips(type, size, +1);
+        tensor_types.push_back(type);
         return t;
     }
 
     void free_tensor(size_t i) {
-        on_all_chips(tensors[i]->get_backing_buffer()->buffer_type(), tensors[i]->size(), -1);
+        on_all_chips(tensor_types[i], tensors[i]->size(), -1);
         tensors[i]->deallocate();
     }
 
@@ -107,8 +109,9 @@ void one_run(int run, uint64_t chips, const wl::Options& opts) {
 
     // Work on one chip of the mesh: a buffer whose device is the chip.
     IDevice* chip = r.mesh->get_devices()[rng.below(chips)];
-    r.chip_buffer = Buffer::create(chip, rng.range(64, 512) * 2048, 2048, BufferType::DRAM);
-    add(r.expect[chip->id()], BufferType::DRAM, r.chip_buffer->size(), +1);
+    const uint64_t chip_buffer_size = rng.range(64, 512) * 2048;
+    r.chip_buffer = Buffer::create(chip, chip_buffer_size, 2048, BufferType::DRAM);
+    add(r.expect[chip->id()], BufferType::DRAM, chip_buffer_size, +1);
     r.launch(chip, 0xC, rng, 1);
     r.expect[chip->id()].cb += chip->get_program_cache().find(0xC)->circular_buffer_bytes();
 

@@ -21,11 +21,13 @@
 #include <tt-metalium/mesh_device.hpp>
 #include <tt-metalium/program.hpp>
 
+#include "runtime_probe.hpp"
 #include "ttemu.h"
 
 using namespace tt::tt_metal;
 using namespace tt::tt_metal::distributed;
 using BufferPtr = std::shared_ptr<Buffer>;
+using th::field;
 
 namespace {
 
@@ -43,19 +45,6 @@ void expect_no_overlap(const std::vector<BufferPtr>& v) {
         for (size_t j = i + 1; j < v.size(); j++)
             cr_assert(!overlap(*v[i], *v[j]), "buffers %zu and %zu overlap at %u/%u", i, j, v[i]->address(),
                       v[j]->address());
-}
-
-uint64_t counts(int which) {
-    uint64_t c[4];
-    ttemu_tracker_counts(c);
-    return c[which];
-}
-
-template <typename T>
-T field(const Buffer* b, size_t offset) {
-    T v;
-    std::memcpy(&v, reinterpret_cast<const char*>(b) + offset, sizeof v);
-    return v;
 }
 
 }  // namespace
@@ -120,7 +109,7 @@ Test(allocator, alignment) {
 
 Test(allocator, out_of_memory_is_a_clean_error) {
     IDevice* dev = CreateDevice(0);
-    const uint64_t before = counts(0);
+    const uint64_t before = th::tracker_count(0);
     try {
         Buffer::create(dev, 13 * GiB, 2048, BufferType::DRAM);
         cr_assert_fail("13 GiB of DRAM was allocated on a 12 GiB chip");
@@ -133,7 +122,7 @@ Test(allocator, out_of_memory_is_a_clean_error) {
     } catch (const std::runtime_error& e) {
         cr_assert(std::strstr(e.what(), "Out of Memory") != nullptr, "%s", e.what());
     }
-    cr_assert_eq(counts(0), before, "a failed allocation is not reported");
+    cr_assert_eq(th::tracker_count(0), before, "a failed allocation is not reported");
     // Nearly all of it still works: 11 GiB in one buffer.
     BufferPtr big = Buffer::create(dev, 11 * GiB, 2048, BufferType::DRAM);
     cr_assert(big->is_allocated());
@@ -195,17 +184,17 @@ Test(allocator, thread_safe) {
 
 Test(allocator, circular_buffers_and_clash) {
     IDevice* dev = CreateDevice(0);
-    const uint64_t cb_before = counts(2), cb_free_before = counts(3);
+    const uint64_t cb_before = th::tracker_count(2), cb_free_before = th::tracker_count(3);
     Program p1, p2;
     p1.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 64 * KiB);
     p1.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 32 * KiB);
     p2.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 16 * KiB);
     detail::LaunchProgram(dev, p1);
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 96 * KiB);
-    cr_assert_eq(counts(2) - cb_before, 2u);
+    cr_assert_eq(th::tracker_count(2) - cb_before, 2u);
     detail::LaunchProgram(dev, p2);  // p1's CBs are dropped first
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 16 * KiB);
-    cr_assert_eq(counts(3) - cb_free_before, 1u);
+    cr_assert_eq(th::tracker_count(3) - cb_free_before, 1u);
     cr_assert(!p1.deallocate_circular_buffers(), "p1's CBs are no longer the device's");
     cr_assert(p2.deallocate_circular_buffers());
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 0u);
@@ -291,12 +280,12 @@ Test(mesh, buffer_is_reserved_at_one_address_on_every_chip) {
     auto mesh = MeshDevice::create(MeshDeviceConfig(MeshShape(1, 4)), 0, 0);
     // Make the chips differ first: chip 2 has an extra DRAM buffer.
     BufferPtr only_on_2 = Buffer::create(mesh->get_devices()[2], 64 * KiB, 2048, BufferType::DRAM);
-    const uint64_t allocs = counts(0);
+    const uint64_t allocs = th::tracker_count(0);
     DeviceLocalBufferConfig local;
     local.page_size = 2048;
     local.buffer_type = BufferType::DRAM;
     auto mb = MeshBuffer::create(ReplicatedBufferConfig{4 * MiB}, local, mesh.get());
-    cr_assert_eq(counts(0) - allocs, 1u, "one report: the backing buffer on the mesh");
+    cr_assert_eq(th::tracker_count(0) - allocs, 1u, "one report: the backing buffer on the mesh");
     cr_assert_eq(mb->get_backing_buffer()->device(), mesh.get());
     cr_assert_gt(mb->address(), only_on_2->address(), "above chip 2's extra buffer");
     for (size_t i = 0; i < 4; i++) {
@@ -306,9 +295,9 @@ Test(mesh, buffer_is_reserved_at_one_address_on_every_chip) {
         const AllocatorUsage u = mesh->get_devices()[i]->allocator()->usage();
         cr_assert_eq(u.bytes[0], 15466496u + 4 * MiB + (i == 2 ? 64 * KiB : 0));
     }
-    const uint64_t frees = counts(1);
+    const uint64_t frees = th::tracker_count(1);
     mb->deallocate();
-    cr_assert_eq(counts(1) - frees, 1u);
+    cr_assert_eq(th::tracker_count(1) - frees, 1u);
     for (size_t i = 0; i < 4; i++)
         cr_assert_eq(mesh->get_devices()[i]->allocator()->usage().bytes[0], 15466496u + (i == 2 ? 64 * KiB : 0));
     mesh->close();
@@ -321,9 +310,9 @@ Test(lifecycle, close_frees_in_bulk_without_reports) {
     local.buffer_type = BufferType::L1;
     auto kept = MeshBuffer::create(ReplicatedBufferConfig{64 * KiB}, local, mesh.get());
     BufferPtr chip_kept = Buffer::create(mesh->get_devices()[0], 64 * KiB, 2048, BufferType::DRAM);
-    const uint64_t frees = counts(1);
+    const uint64_t frees = th::tracker_count(1);
     cr_assert(mesh->close());
-    cr_assert_eq(counts(1), frees, "close reports no per-buffer free");
+    cr_assert_eq(th::tracker_count(1), frees, "close reports no per-buffer free");
     for (IDevice* chip : mesh->get_devices()) {
         cr_assert(!chip->is_initialized());
         const AllocatorUsage u = chip->allocator()->usage();
@@ -332,7 +321,7 @@ Test(lifecycle, close_frees_in_bulk_without_reports) {
     }
     kept.reset();
     chip_kept.reset();
-    cr_assert_eq(counts(1), frees, "buffers destroyed after close report nothing");
+    cr_assert_eq(th::tracker_count(1), frees, "buffers destroyed after close report nothing");
     // The chips can be opened again, by a new mesh.
     auto again = MeshDevice::create(MeshDeviceConfig(MeshShape(1, 2)));
     cr_assert_eq(again->id(), 1, "mesh ids count up");
@@ -353,23 +342,7 @@ Test(lifecycle, one_chip_one_owner) {
     CloseDevice(again);
 }
 
-Test(lifecycle, command_queue_failure_reaches_the_caller) {
-    const uint64_t allocs = counts(0), frees = counts(1);
-    ttemu_inject_cq_failure(4);
-    try {
-        CreateDevice(0);
-        cr_assert_fail("no exception");
-    } catch (const std::runtime_error& e) {
-        cr_assert(std::strstr(e.what(), "injected after 4 buffers") != nullptr, "%s", e.what());
-    }
-    // 3 SystemMemoryManager buffers + 4 command-queue buffers were reported;
-    // the 4 were freed by unwinding (reported), the 3 by the bulk free.
-    cr_assert_eq(counts(0) - allocs, 7u);
-    cr_assert_eq(counts(1) - frees, 4u);
-    IDevice* dev = CreateDevice(0);
-    cr_assert_eq(dev->allocator()->usage().buffers, 12u);
-    CloseDevice(dev);
-}
+// The injected command-queue failure: test_generation.cpp, per generation.
 
 Test(c_api, errors_are_negative_errno) {
     cr_assert_eq(ttemu_close(12345), -22);

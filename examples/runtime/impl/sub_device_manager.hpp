@@ -1,29 +1,31 @@
 // Emulated tt-metal, private: a device's sub-device manager.  Upstream's
 // destructor releases everything still allocated on the device in bulk
-// (Allocator::deallocate_buffers() then clear()) with no per-buffer report:
-// this is the runtime's unreported free path, hooked by a tracker through
-// ~SubDeviceManager or the two Allocator functions.
+// (deallocate_buffers() then clear() of the generation's allocator class)
+// with no per-buffer report: this is the runtime's unreported free path,
+// hooked by a tracker through ~SubDeviceManager or the two allocator
+// functions.  G1/G2: every chip and every mesh has one; G3: only a mesh.
 #pragma once
+
+#include <tt-metalium/generation.hpp>
 
 namespace tt::tt_metal {
 
-class Allocator;
 class IDevice;
 
 class SubDeviceManager {
 public:
-    SubDeviceManager(IDevice* device, Allocator* allocator);
+    SubDeviceManager(IDevice* device, DeviceAllocator* allocator);
     ~SubDeviceManager();
 
     SubDeviceManager(const SubDeviceManager&) = delete;
     SubDeviceManager& operator=(const SubDeviceManager&) = delete;
 
-    Allocator* allocator() const { return allocator_; }
+    DeviceAllocator* allocator() const { return allocator_; }
     IDevice* device() const { return device_; }
 
 private:
     IDevice* device_;
-    Allocator* allocator_;
+    DeviceAllocator* allocator_;
 };
 
 }  // namespace tt::tt_metal

@@ -1,4 +1,6 @@
-// Emulated tt-metal: the per-chip device memory allocator.
+// Emulated tt-metal: the per-chip device memory allocator, class Allocator
+// in G1 and AllocatorImpl in G2/G3 (tt-metalium/generation.hpp; the code
+// calls it DeviceAllocator).
 //
 // Wormhole-like geometry (see AllocatorConfig).  DRAM is 12 banks; a buffer is
 // interleaved page by page over all banks, so it reserves
@@ -13,6 +15,9 @@
 // allocation at one common address on each of its chips' allocators, so a
 // mesh buffer of S bytes is S bytes held on every chip.
 //
+// Destroyed while it still holds buffers (G3's close): they are marked
+// deallocated, nothing is reported, their memory is simply gone.
+//
 // Thread-safe: every public member takes the allocator's mutex (a mesh
 // allocator also takes its chips', in chip order).  Errors: std::runtime_error.
 #pragma once
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include <tt-metalium/base_types.hpp>
+#include <tt-metalium/generation.hpp>
 
 #include "impl/bank_manager.hpp"
 
@@ -55,14 +61,20 @@ struct AllocatorUsage {
     uint64_t buffers = 0;
 };
 
-class Allocator {
+class TTEMU_ALLOCATOR {
 public:
-    explicit Allocator(const AllocatorConfig& config);
-    explicit Allocator(std::vector<Allocator*> chips);
-    virtual ~Allocator();
+    explicit TTEMU_ALLOCATOR(const AllocatorConfig& config);
+    explicit TTEMU_ALLOCATOR(std::vector<TTEMU_ALLOCATOR*> chips);
+#if TTEMU_GEN == 1
+    virtual ~TTEMU_ALLOCATOR();
+#else
+    // Upstream's AllocatorImpl declares a plain out-of-line destructor:
+    // exported D1/D2, no deleting D0.
+    ~TTEMU_ALLOCATOR();
+#endif
 
-    Allocator(const Allocator&) = delete;
-    Allocator& operator=(const Allocator&) = delete;
+    TTEMU_ALLOCATOR(const TTEMU_ALLOCATOR&) = delete;
+    TTEMU_ALLOCATOR& operator=(const TTEMU_ALLOCATOR&) = delete;
 
     // Reserves room for the buffer and returns its address (first bank).
     DeviceAddr allocate_buffer(Buffer* buffer);
@@ -104,7 +116,7 @@ private:
     mutable std::mutex mutex_;
     AllocatorConfig config_;
     BankManager dram_, l1_, l1_small_, trace_;
-    std::vector<Allocator*> chips_;  // non-empty: a mesh allocator
+    std::vector<TTEMU_ALLOCATOR*> chips_;  // non-empty: a mesh allocator
     std::unordered_set<Buffer*> allocated_buffers_;
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
     struct CbSet {

@@ -38,7 +38,27 @@ private:
     T value_{};
 };
 }  // namespace stl
+}  // namespace tt
 
+// The 2026 runtime's strong type lives in namespace ttsl (tt::stl became a
+// deprecated alias): ContextId, and so the 2026 SystemMemoryManager
+// constructor, mangle with N4ttsl10StrongType.  SubDeviceId keeps the 2025
+// spelling in every emulated generation: Buffer::create carries it, and one
+// set of workload binaries runs on all generations.
+namespace ttsl {
+template <typename T, typename Tag>
+class StrongType {
+public:
+    constexpr StrongType() = default;
+    constexpr explicit StrongType(T v) : value_(v) {}
+    constexpr const T& operator*() const { return value_; }
+
+private:
+    T value_{};
+};
+}  // namespace ttsl
+
+namespace tt {
 namespace tt_metal {
 
 using ChipId = int;  // upstream: chip_id_t
@@ -62,6 +82,8 @@ enum class TensorMemoryLayout {
 
 using SubDeviceId = tt::stl::StrongType<std::uint8_t, struct SubDeviceIdTag>;
 using SubDeviceManagerId = tt::stl::StrongType<std::uint64_t, struct SubDeviceManagerIdTag>;
+// 2026: which MetalContext an object belongs to.
+using ContextId = ttsl::StrongType<int, struct ContextIdTag>;
 
 enum NOC : std::uint8_t {
     NOC_0 = 0,

@@ -1,14 +1,20 @@
-// Emulated tt-metal: Buffer, with the upstream 2025 object layout.
+// Emulated tt-metal: Buffer, with upstream's object layout of each
+// generation (tt-metalium/generation.hpp).
 //
 // A tracker outside the library reads a Buffer* it receives from
-// GraphTracker::track_allocate either through the exported getters or, for
-// the inline ones (size(), buffer_type(), device()), at fixed offsets.  The
-// member order below is upstream's, so the offsets are upstream's; buffer.cpp
-// asserts them:
-//   device_ 16, size_ 24, buffer_type_ 32, owns_data_ 43, allocator_ 64,
-//   allocation_status_ 72, address_ 80, page_size_ 88.
+// GraphTracker::track_allocate through the exported getters or, where a
+// getter is header-inline (hidden), at a fixed offset:
+// - G1/G2: the fields are Buffer's own (tt-metalium/buffer_impl.hpp gives
+//   the offsets); size(), buffer_type(), device() are inline, and
+//   allocator() too in G1;
+// - G3: Buffer is enable_shared_from_this (16 bytes) + std::unique_ptr<
+//   BufferImpl> at 16, 24 bytes in all; every getter is out of line.
 // Getters defined in this header are inline and, with
 // -fvisibility-inlines-hidden, not exported (as upstream).
+//
+// TTEMU_PORTABLE_CLIENT (set for the workloads, which are built once and
+// run on every generation): the header-inline field readers are deprecated,
+// so a use is a compile error under -Werror.
 #pragma once
 
 #include <atomic>
@@ -17,15 +23,27 @@
 #include <optional>
 
 #include <tt-metalium/base_types.hpp>
+#include <tt-metalium/generation.hpp>
+#if !TTEMU_BUFFER_PIMPL
+#include <tt-metalium/buffer_impl.hpp>
+#endif
+
+#if TTEMU_PORTABLE_CLIENT
+#define TTEMU_INLINE_FIELD_READ \
+    [[deprecated("reads a Buffer field inline: the layout differs between generations")]]
+#else
+#define TTEMU_INLINE_FIELD_READ
+#endif
 
 namespace tt::tt_metal {
 
-class Allocator;
 class IDevice;
+struct BufferImpl;
 
 // Upstream carries shard specs and distribution specs here; the emulator
 // only lays buffers out interleaved, so this keeps the signature of
-// Buffer::create and nothing else.
+// Buffer::create and nothing else.  Constructed inline by callers (the
+// default argument), so it is the same class in every generation.
 class BufferShardingArgs {
 public:
     BufferShardingArgs() = default;
@@ -46,6 +64,9 @@ public:
     // Owning buffer: reserves memory from the device's allocator and reports
     // it to GraphTracker::track_allocate.  Throws std::runtime_error when the
     // device is closed, the arguments are invalid, or memory is exhausted.
+    // (Upstream's 2026 public header no longer declares create(); its
+    // buffer_pimpl.cpp still defines it, and the emulator keeps it in every
+    // generation.)
     static std::shared_ptr<Buffer> create(
         IDevice* device,
         DeviceAddr size,
@@ -72,9 +93,34 @@ public:
     Buffer& operator=(Buffer&&) = delete;
     ~Buffer();
 
-    IDevice* device() const { return device_; }
-    Allocator* allocator() const { return allocator_; }
-    DeviceAddr size() const { return size_; }
+#if TTEMU_BUFFER_PIMPL
+    IDevice* device() const;
+    DeviceAllocator* allocator() const;
+    DeviceAddr size() const;
+    BufferType buffer_type() const;
+    TensorMemoryLayout buffer_layout() const;
+    size_t unique_id() const;
+    const BufferImpl& impl() const;
+    BufferImpl& impl();
+#else
+    TTEMU_INLINE_FIELD_READ IDevice* device() const { return state_.device_; }
+#if TTEMU_BUFFER_ALLOCATOR_EXPORTED
+    DeviceAllocator* allocator() const;
+#else
+    TTEMU_INLINE_FIELD_READ DeviceAllocator* allocator() const { return state_.allocator_; }
+#endif
+    TTEMU_INLINE_FIELD_READ DeviceAddr size() const { return state_.size_; }
+    TTEMU_INLINE_FIELD_READ BufferType buffer_type() const { return state_.buffer_type_; }
+    TTEMU_INLINE_FIELD_READ TensorMemoryLayout buffer_layout() const { return state_.buffer_layout_; }
+    TTEMU_INLINE_FIELD_READ bool bottom_up() const { return state_.bottom_up_; }
+    TTEMU_INLINE_FIELD_READ std::optional<SubDeviceId> sub_device_id() const { return state_.sub_device_id_; }
+    TTEMU_INLINE_FIELD_READ DeviceAddr root_buffer_offset() const { return state_.root_buffer_offset_; }
+    TTEMU_INLINE_FIELD_READ size_t unique_id() const { return state_.unique_id_; }
+    bool is_trace() const;
+    // Marks the buffer deallocated without releasing device memory; the
+    // allocator's bulk free uses it so later destruction reports nothing.
+    void mark_as_deallocated();
+#endif
     bool is_allocated() const;
 
     // Address in the first bank.  32 bits, as upstream.
@@ -83,26 +129,13 @@ public:
     DeviceAddr page_size() const;
     uint32_t num_pages() const;
 
-    BufferType buffer_type() const { return buffer_type_; }
     bool is_l1() const;
     bool is_dram() const;
-    bool is_trace() const;
-
-    TensorMemoryLayout buffer_layout() const { return buffer_layout_; }
-    bool bottom_up() const { return bottom_up_; }
 
     uint32_t alignment() const;
     DeviceAddr aligned_page_size() const;
     DeviceAddr aligned_size() const;
     DeviceAddr aligned_size_per_bank() const;
-
-    std::optional<SubDeviceId> sub_device_id() const { return sub_device_id_; }
-    DeviceAddr root_buffer_offset() const { return root_buffer_offset_; }
-    size_t unique_id() const { return unique_id_; }
-
-    // Marks the buffer deallocated without releasing device memory; the
-    // allocator's bulk free uses it so later destruction reports nothing.
-    void mark_as_deallocated();
 
     Buffer(
         IDevice* device,
@@ -116,42 +149,26 @@ public:
         Private);
 
 private:
-    enum class AllocationStatus : uint8_t {
-        ALLOCATION_REQUESTED,
-        ALLOCATED,
-        DEALLOCATED,
-    };
+    friend void DeallocateBuffer(Buffer& buffer);
+    friend struct BufferAccess;
+    friend struct BufferLayoutCheck;
 
+#if TTEMU_BUFFER_PIMPL
+    // The state lives behind the pointer; the allocation and free bodies
+    // are internal to buffer.cpp (upstream moved them out of Buffer).
+    BufferImpl& state() const { return *impl_; }
+    std::unique_ptr<BufferImpl> impl_;
+#else
     void allocate_impl();
-
     // May be called more than once.
     void deallocate();
     void deallocate_impl();
-    friend void DeallocateBuffer(Buffer& buffer);
-    friend struct BufferLayoutCheck;
+    BufferImpl& state() { return state_; }
+    const BufferImpl& state() const { return state_; }
 
-    IDevice* const device_;
-    const DeviceAddr size_;
-    const BufferType buffer_type_;
-    const TensorMemoryLayout buffer_layout_;
-    const bool bottom_up_;
-    const std::optional<SubDeviceId> sub_device_id_;
-    const bool owns_data_;
-
-    std::optional<SubDeviceManagerId> sub_device_manager_id_;
-    Allocator* allocator_;
-
-    AllocationStatus allocation_status_ = AllocationStatus::ALLOCATION_REQUESTED;
-    bool hooked_allocation_ = false;
-    DeviceAddr address_ = 0;
-
-    DeviceAddr page_size_;
-    // Upstream: shard spec, page mapping and distribution spec sit here.
-    std::shared_ptr<Buffer> root_buffer_;
-    DeviceAddr root_buffer_offset_ = 0;
-
-    size_t unique_id_ = 0;
+    BufferImpl state_;
     static std::atomic<size_t> next_unique_id;
+#endif
 };
 
 // Frees an owning buffer now (tracked); the object stays valid.

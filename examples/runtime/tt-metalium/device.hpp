@@ -8,6 +8,8 @@
 //   slot 4     build_id()
 //   slot 5     num_hw_cqs()
 //   slot 6     is_initialized()
+// The same vtable in every emulated generation: programs built against one
+// generation call through it on another.
 // The dynamic type is visible through the RTTI pointer at vptr[-1]:
 // N2tt8tt_metal6DeviceE for a chip, N2tt8tt_metal11distributed10MeshDeviceE
 // for a mesh.
@@ -18,10 +20,10 @@
 #include <memory>
 
 #include <tt-metalium/base_types.hpp>
+#include <tt-metalium/generation.hpp>
 
 namespace tt::tt_metal {
 
-class Allocator;
 class SystemMemoryManager;
 
 namespace program_cache::detail {
@@ -46,7 +48,7 @@ public:
     virtual uint32_t l1_size_per_core() const = 0;
     virtual uint32_t dram_size_per_channel() const = 0;
 
-    virtual const std::unique_ptr<Allocator>& allocator() const = 0;
+    virtual const std::unique_ptr<DeviceAllocator>& allocator() const = 0;
     virtual SystemMemoryManager& sysmem_manager() = 0;
 
     virtual bool initialize(

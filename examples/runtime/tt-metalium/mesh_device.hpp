@@ -82,7 +82,7 @@ public:
     uint32_t l1_size_per_core() const override;
     uint32_t dram_size_per_channel() const override;
 
-    const std::unique_ptr<Allocator>& allocator() const override;
+    const std::unique_ptr<DeviceAllocator>& allocator() const override;
     SystemMemoryManager& sysmem_manager() override;
 
     bool initialize(
@@ -111,7 +111,7 @@ private:
     MeshShape shape_;
     uint8_t num_hw_cqs_;
     bool initialized_ = false;
-    std::unique_ptr<Allocator> allocator_;
+    std::unique_ptr<DeviceAllocator> allocator_;
     std::unique_ptr<SubDeviceManager> sub_device_manager_;
     std::vector<std::unique_ptr<MeshCommandQueue>> mesh_command_queues_;
     std::unique_ptr<program_cache::detail::ProgramCache> program_cache_;

@@ -1,0 +1,58 @@
+// Emulated tt-metal: which runtime generation this build emulates.
+//
+// One source tree, three generations of upstream's ABI (abi/GENERATIONS.md).
+// The build sets TTEMU_GEN (1, 2 or 3; 1 when unset); everything that
+// differs between generations is selected here, by what it is about, and
+// every other file asks these switches instead of the generation number:
+//
+//                                 G1 "2025"   G2 "2025b"      G3 "2026"
+//   allocator class               Allocator   AllocatorImpl   AllocatorImpl
+//   Buffer::allocator() exported  no          yes             yes
+//   Buffer is a 24-byte pimpl     no          no              yes
+//   chip close drops allocator    no          no              yes
+//   2026 dispatch (command queue, system memory manager, open path)
+//                                 no          no              yes
+//
+// What a program built against one generation can rely on in every other
+// (the workloads are built once, against G1): the IDevice vtable, the
+// MeshDevice, MeshBuffer, Program and host API, Buffer::create and the
+// Buffer getters that are exported in all three.  Never the header-inline
+// Buffer getters: they read fields that G3 moved behind a pointer.
+#pragma once
+
+#ifndef TTEMU_GEN
+#define TTEMU_GEN 1
+#endif
+
+#if TTEMU_GEN == 1
+#define TTEMU_GEN_NAME "2025"
+#define TTEMU_ALLOCATOR Allocator
+#elif TTEMU_GEN == 2
+#define TTEMU_GEN_NAME "2025b"
+#define TTEMU_ALLOCATOR AllocatorImpl
+#elif TTEMU_GEN == 3
+#define TTEMU_GEN_NAME "2026"
+#define TTEMU_ALLOCATOR AllocatorImpl
+#else
+#error "TTEMU_GEN must be 1 (2025), 2 (2025b) or 3 (2026)"
+#endif
+
+// Buffer::allocator() is out of line (exported) instead of header-inline.
+#define TTEMU_BUFFER_ALLOCATOR_EXPORTED (TTEMU_GEN >= 2)
+// Buffer holds only std::unique_ptr<BufferImpl> (24 bytes); every getter is
+// out of line, is_trace() is gone, impl() is exported; allocate_impl and
+// deallocate_impl are no Buffer members any more.
+#define TTEMU_BUFFER_PIMPL (TTEMU_GEN >= 3)
+// Device::close destroys the allocator with whatever it still holds (no
+// bulk free, no reports); a chip has no sub-device manager.
+#define TTEMU_CLOSE_DROPS_ALLOCATOR (TTEMU_GEN >= 3)
+// HWCommandQueue(IDevice*, uint32_t, NOC) with an inline destructor,
+// SystemMemoryManager(ContextId, ChipId, uint8_t); neither allocates: the
+// system buffers are made by Device::init_command_queue_device_with_topology.
+#define TTEMU_DISPATCH_2026 (TTEMU_GEN >= 3)
+
+namespace tt::tt_metal {
+class TTEMU_ALLOCATOR;
+// The allocator class of this generation, by the name the code uses.
+using DeviceAllocator = TTEMU_ALLOCATOR;
+}  // namespace tt::tt_metal

@@ -1,0 +1,201 @@
+// One runtime generation against its own headers (built once per TTEMU_GEN,
+// linked with that generation's gcc library; `make check` also runs it
+// against the clang library of the same generation, via LD_LIBRARY_PATH):
+// the Buffer layout a tracker reads, where the system buffers are allocated
+// on the open path, and what the close path calls and reports.
+//
+// The close path is observed by interposition, as a tracker would: this
+// executable exports its own deallocate_buffers() of the generation's
+// allocator class (-rdynamic), counts the calls and forwards to the
+// library's definition (dlsym RTLD_NEXT).
+#include <criterion/criterion.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <tt-metalium/allocator.hpp>
+#include <tt-metalium/buffer.hpp>
+#include <tt-metalium/buffer_impl.hpp>
+#include <tt-metalium/host_api.hpp>
+#include <tt-metalium/mesh_buffer.hpp>
+#include <tt-metalium/mesh_device.hpp>
+#include <tt-metalium/program.hpp>
+
+#include "impl/command_queue.hpp"
+#include "impl/device_impl.hpp"
+#include "impl/system_memory_manager.hpp"
+#include "runtime_probe.hpp"
+#include "ttemu.h"
+
+using namespace tt::tt_metal;
+using namespace tt::tt_metal::distributed;
+using BufferPtr = std::shared_ptr<Buffer>;
+using th::field;
+
+namespace {
+
+constexpr uint64_t KiB = 1024, MiB = 1024 * KiB;
+constexpr uint64_t kSystemBuffers = 12;  // per chip with one command queue
+
+// Upstream's names (abi/GENERATIONS.md), not derived from the code under test.
+#if TTEMU_GEN == 1
+const char* const kBulkFreeName = "_ZN2tt8tt_metal9Allocator18deallocate_buffersEv";
+#else
+const char* const kBulkFreeName = "_ZN2tt8tt_metal13AllocatorImpl18deallocate_buffersEv";
+#endif
+
+int bulk_frees = 0;
+
+}  // namespace
+
+// The interposer: every call of the library's bulk free lands here first.
+void DeviceAllocator::deallocate_buffers() {
+    bulk_frees++;
+    using Fn = void (*)(DeviceAllocator*);
+    static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, kBulkFreeName));
+    if (real == nullptr) std::abort();
+    real(this);
+}
+
+Test(generation, the_expected_library_is_loaded) {
+    cr_assert_str_eq(ttemu_generation(), TTEMU_GEN_NAME);
+    const char* want = std::getenv("TTEMU_EXPECT_LIB");
+    if (want != nullptr) {
+        Dl_info info{};
+        cr_assert(dladdr(reinterpret_cast<void*>(&ttemu_generation), &info) != 0);
+        cr_assert(std::strstr(info.dli_fname, want) != nullptr, "loaded %s, expected %s", info.dli_fname, want);
+    }
+    cr_assert_neq(dlsym(RTLD_DEFAULT, kBulkFreeName), nullptr, "%s is not exported", kBulkFreeName);
+}
+
+Test(generation, buffer_layout) {
+    IDevice* dev = CreateDevice(3, 1, 32 * KiB, 0);
+    BufferPtr b = Buffer::create(dev, 40 * 2048, 2048, BufferType::L1_SMALL);
+    const Buffer* p = b.get();
+#if TTEMU_BUFFER_PIMPL
+    static_assert(sizeof(Buffer) == 24, "a 2026 Buffer is 24 bytes");
+    // The only field: the BufferImpl pointer at 16, behind which the 2025
+    // fields sit at their offsets minus 16.
+    const void* impl = field<const void*>(p, 16);
+    cr_assert_eq(impl, &p->impl());
+    const size_t base = 0;
+#else
+    static_assert(sizeof(Buffer) > 96, "a 2025 Buffer holds its fields");
+    const void* impl = p;
+    const size_t base = 16;
+#endif
+    cr_assert_eq(field<IDevice*>(impl, base + 0), dev);
+    cr_assert_eq(field<uint64_t>(impl, base + 8), 40 * 2048u);
+    cr_assert_eq(field<int32_t>(impl, base + 16), 3, "BufferType::L1_SMALL is 3");
+    cr_assert_eq(field<bool>(impl, base + 27), true, "owns_data_");
+    cr_assert_eq(field<DeviceAllocator*>(impl, base + 48), dev->allocator().get());
+    cr_assert_eq(field<uint8_t>(impl, base + 56), 1, "AllocationStatus::ALLOCATED");
+    cr_assert_eq(static_cast<uint32_t>(field<uint64_t>(impl, base + 64)), p->address());
+    cr_assert_eq(field<uint64_t>(impl, base + 72), p->page_size());
+    cr_assert_eq(static_cast<uint64_t>(p->num_pages()) * p->page_size(), 40 * 2048u);
+    cr_assert(p->is_l1() && !p->is_dram());
+    CloseDevice(dev);
+    cr_assert_eq(field<uint8_t>(impl, base + 56), 2, "close marks what the chip still held DEALLOCATED");
+}
+
+// Where the per-chip system buffers are allocated (reported, never freed one
+// by one): inside the constructors in G1/G2, inside the dispatch-program
+// entry point in G3.
+Test(generation, system_buffers_on_the_open_path) {
+    IDevice* dev = CreateDevice(2);
+    cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
+    auto* chip = dynamic_cast<Device*>(dev);
+    cr_assert_not_null(chip);
+    uint64_t before = th::tracker_count(0);
+#if TTEMU_DISPATCH_2026
+    {
+        SystemMemoryManager sysmem(ContextId{0}, 2, 1);
+        HWCommandQueue cq(dev, 1, NOC::NOC_0);
+    }
+    cr_assert_eq(th::tracker_count(0) - before, 0u, "the 2026 constructors allocate no device memory");
+    chip->init_command_queue_device_with_topology(nullptr);
+    cr_assert_eq(th::tracker_count(0) - before, kSystemBuffers, "the dispatch program holds the system buffers");
+#else
+    {
+        SystemMemoryManager sysmem(2, 1);
+        cr_assert_eq(th::tracker_count(0) - before, 3u, "SystemMemoryManager(ChipId, uint8_t) allocates 3");
+        HWCommandQueue cq(dev, std::make_shared<CQSharedState>(), 1, NOC::NOC_0);
+        cr_assert_eq(th::tracker_count(0) - before, kSystemBuffers, "HWCommandQueue allocates 9");
+    }
+#endif
+    CloseDevice(dev);
+}
+
+// Close: G1/G2 free in bulk through the sub-device manager (one
+// deallocate_buffers per chip and per mesh); G3 destroys each chip's
+// allocator instead (only the mesh's sub-device manager frees in bulk).  In
+// every generation close reports only the frees of the program cache, and
+// buffers destroyed after close report nothing.
+Test(generation, close_paths) {
+    auto mesh = MeshDevice::create(MeshDeviceConfig(MeshShape(1, 2)));
+    IDevice* solo = CreateDevice(4);
+    DeviceLocalBufferConfig local;
+    local.page_size = 2048;
+    local.buffer_type = BufferType::DRAM;
+    auto kept_mesh = MeshBuffer::create(ReplicatedBufferConfig{64 * KiB}, local, mesh.get());
+    BufferPtr kept = Buffer::create(solo, 64 * KiB, 2048, BufferType::L1);
+    auto program = std::make_shared<Program>();
+    program->set_kernel_binary_size(32 * KiB);
+    detail::LaunchProgram(solo, *program);
+    solo->get_program_cache().insert(1, std::move(program));
+
+    const uint64_t frees = th::tracker_count(1);
+    bulk_frees = 0;
+    cr_assert(CloseDevice(solo));
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "only the cached program's kernel binaries are reported freed");
+#if TTEMU_CLOSE_DROPS_ALLOCATOR
+    cr_assert_eq(bulk_frees, 0, "a 2026 chip close frees nothing in bulk");
+    cr_assert_null(solo->allocator().get(), "the allocator is destroyed");
+#else
+    cr_assert_eq(bulk_frees, 1, "~SubDeviceManager frees the chip in bulk");
+    cr_assert_eq(solo->allocator()->usage().buffers, 0u);
+#endif
+    cr_assert(!kept->is_allocated());
+
+    cr_assert(mesh->close());
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "the mesh close reports no per-buffer free");
+#if TTEMU_CLOSE_DROPS_ALLOCATOR
+    cr_assert_eq(bulk_frees, 1, "only the mesh's sub-device manager frees in bulk");
+    for (IDevice* chip : mesh->get_devices()) cr_assert_null(chip->allocator().get());
+#else
+    cr_assert_eq(bulk_frees, 4, "the mesh and its two chips free in bulk");
+    for (IDevice* chip : mesh->get_devices()) cr_assert_eq(chip->allocator()->usage().buffers, 0u);
+#endif
+    kept.reset();
+    kept_mesh.reset();
+    cr_assert_eq(th::tracker_count(1) - frees, 1u, "buffers destroyed after close report nothing");
+}
+
+Test(generation, command_queue_failure) {
+    const uint64_t allocs = th::tracker_count(0), frees = th::tracker_count(1);
+    ttemu_inject_cq_failure(4);
+    try {
+        CreateDevice(0);
+        cr_assert_fail("no exception");
+    } catch (const std::runtime_error& e) {
+        cr_assert(std::strstr(e.what(), "on device 0: failed to set up the dispatch cores (injected after 4 buffers)"),
+                  "%s", e.what());
+    }
+#if TTEMU_DISPATCH_2026
+    // The dispatch program's first 4 were reported and freed by unwinding.
+    cr_assert_eq(th::tracker_count(0) - allocs, 4u);
+    cr_assert_eq(th::tracker_count(1) - frees, 4u);
+#else
+    // 3 SystemMemoryManager buffers + 4 command-queue buffers were reported;
+    // the 4 were freed by unwinding (reported), the 3 by the bulk free.
+    cr_assert_eq(th::tracker_count(0) - allocs, 7u);
+    cr_assert_eq(th::tracker_count(1) - frees, 4u);
+#endif
+    IDevice* dev = CreateDevice(0);
+    cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
+    CloseDevice(dev);
+}
