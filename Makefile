@@ -48,8 +48,8 @@ INSTALL_TARGETS :=
 all:
 
 # Fragments, in dependency order: the table first, then the emulator, the
-# preload, the viewer, their tests and benchmarks.
-include $(wildcard shm/shm.mk examples/examples.mk preload/preload.mk viewer/viewer.mk)
+# ABI room, the preload, the viewer, their tests and benchmarks.
+include $(wildcard shm/shm.mk examples/examples.mk abi/abi.mk preload/preload.mk viewer/viewer.mk)
 include $(sort $(wildcard tests/*/*.mk))
 include $(sort $(wildcard bench/*.mk))
 

@@ -25,15 +25,16 @@ $(BP_SERVER): bench/preload/sockserver.c bench/preload/sockproto.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
 
-# Reads buffers through the same ABI profile as libttmem.so.
+# Reads buffers through the same ABI room as libttmem.so.
 $(BP_CLIENT): bench/preload/sockclient.c bench/preload/sockproto.h \
-		$(BUILD)/preload/abi_tt_metal_2025.o $(BUILD)/preload/log.o
+		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ $< \
-		$(BUILD)/preload/abi_tt_metal_2025.o $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iabi -fPIC -fvisibility=hidden -flto -shared -o $@ $< \
+		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
 
-bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn
+bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn \
+		$(EX_DIR)/2026/gcc/libtt_metal.so
 	$(Q)sh bench/preload/run.sh $(BUILD)
 else
 bench-preload:

@@ -3,7 +3,9 @@
  * The interposition wrappers, and the one table of hooks.
  *
  * Each wrapper is exported under a tt-metal mangled name (from the ABI
- * profile, abi.h), calls the original exactly once with the same arguments,
+ * room, abi/symbols.h: the names of every generation, so one library
+ * serves them all; a name the runtime does not define is simply never
+ * called), calls the original exactly once with the same arguments,
  * returns its result, and hands the event to the tracker.  An exception
  * thrown by an original unwinds through the wrapper unchanged: this file is
  * built with -fexceptions, so its frames have unwind tables and the
@@ -42,18 +44,31 @@
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
 	X(CQ_C1,               ABI_SYM_CQ_C1,               0)                \
 	X(CQ_C2,               ABI_SYM_CQ_C2,               0)                \
+	X(CQ4_C1,              ABI_SYM_CQ4_C1,              0)                \
+	X(CQ4_C2,              ABI_SYM_CQ4_C2,              0)                \
+	X(CQ26_C1,             ABI_SYM_CQ26_C1,             0)                \
+	X(CQ26_C2,             ABI_SYM_CQ26_C2,             0)                \
+	X(CQCTX_C1,            ABI_SYM_CQCTX_C1,            0)                \
+	X(CQCTX_C2,            ABI_SYM_CQCTX_C2,            0)                \
 	X(CQ_D0,               ABI_SYM_CQ_D0,               0)                \
 	X(CQ_D1,               ABI_SYM_CQ_D1,               0)                \
 	X(CQ_D2,               ABI_SYM_CQ_D2,               0)                \
 	X(SMM_C1,              ABI_SYM_SMM_C1,              0)                \
 	X(SMM_C2,              ABI_SYM_SMM_C2,              0)                \
+	X(SMM26_C1,            ABI_SYM_SMM26_C1,            0)                \
+	X(SMM26_C2,            ABI_SYM_SMM26_C2,            0)                \
 	X(SMM_D0,              ABI_SYM_SMM_D0,              0)                \
 	X(SMM_D1,              ABI_SYM_SMM_D1,              0)                \
 	X(SMM_D2,              ABI_SYM_SMM_D2,              0)                \
 	X(DEVICE_CLOSE,        ABI_SYM_DEVICE_CLOSE,        1)                \
 	X(MESH_CLOSE,          ABI_SYM_MESH_CLOSE,          0)                \
 	X(ALLOC_BULK_FREE,     ABI_SYM_ALLOC_BULK_FREE,     0)                \
-	X(ALLOC_CLEAR,         ABI_SYM_ALLOC_CLEAR,         0)
+	X(ALLOC_CLEAR,         ABI_SYM_ALLOC_CLEAR,         0)                \
+	X(ALLOCI_BULK_FREE,    ABI_SYM_ALLOCI_BULK_FREE,    0)                \
+	X(ALLOCI_CLEAR,        ABI_SYM_ALLOCI_CLEAR,        0)                \
+	X(DEVICE_INIT_CQ_HOST, ABI_SYM_DEVICE_INIT_CQ_HOST, 0)                \
+	X(DEVICE_INIT_CQ_DEVICE, ABI_SYM_DEVICE_INIT_CQ_DEVICE, 0)            \
+	X(DEVICE_INIT_CQ_TOPO, ABI_SYM_DEVICE_INIT_CQ_TOPO, 0)
 
 enum hook_id {
 #define X(id, sym, req) H_##id,
@@ -164,33 +179,49 @@ void hook_track_deallocate_cb(void *self, const void *device)
 
 /* ---- owners: command queues and system memory managers ------------------------ */
 
-#define CQ_CTOR(variant)                                                             \
-	EXPORT void hook_cq_##variant(void *self, void *device, void *shared_state,     \
-				      uint64_t cq_id, uint64_t noc, uint64_t core)      \
-		__asm__(ABI_SYM_CQ_##variant);                                         \
-	void hook_cq_##variant(void *self, void *device, void *shared_state,            \
-			       uint64_t cq_id, uint64_t noc, uint64_t core)             \
+/* Every constructor and device-open shape seen (abi/symbols.h) takes only
+ * integer-class arguments, at most five after `this`: all argument
+ * registers are passed on unchanged, whatever the shape.  `owner`: the
+ * scope's owner id is the object being built (constructors), or the
+ * device being opened. */
+#define SCOPED(name, ID, kind)                                                       \
+	EXPORT void hook_##name(void *self, uint64_t a1, uint64_t a2, uint64_t a3,     \
+				uint64_t a4, uint64_t a5) __asm__(ABI_SYM_##ID);      \
+	void hook_##name(void *self, uint64_t a1, uint64_t a2, uint64_t a3,            \
+			 uint64_t a4, uint64_t a5)                                     \
 	{                                                                              \
-		abi_cq_ctor_fn orig = ORIG(CQ_##variant, abi_cq_ctor_fn);               \
-		SCOPE_OPEN(TTMEM_OWNER_CQ, self);                                       \
+		abi_ctor_fn orig = ORIG(ID, abi_ctor_fn);                               \
+		SCOPE_OPEN((kind), self);                                              \
 		if (orig)                                                              \
-			orig(self, device, shared_state, cq_id, noc, core);            \
+			orig(self, a1, a2, a3, a4, a5);                                \
 	}
-CQ_CTOR(C1)
-CQ_CTOR(C2)
+SCOPED(cq_c1, CQ_C1, TTMEM_OWNER_CQ)
+SCOPED(cq_c2, CQ_C2, TTMEM_OWNER_CQ)
+SCOPED(cq4_c1, CQ4_C1, TTMEM_OWNER_CQ)
+SCOPED(cq4_c2, CQ4_C2, TTMEM_OWNER_CQ)
+SCOPED(cq26_c1, CQ26_C1, TTMEM_OWNER_CQ)
+SCOPED(cq26_c2, CQ26_C2, TTMEM_OWNER_CQ)
+SCOPED(cqctx_c1, CQCTX_C1, TTMEM_OWNER_CQ)
+SCOPED(cqctx_c2, CQCTX_C2, TTMEM_OWNER_CQ)
+SCOPED(smm_c1, SMM_C1, TTMEM_OWNER_SYSMEM)
+SCOPED(smm_c2, SMM_C2, TTMEM_OWNER_SYSMEM)
+SCOPED(smm26_c1, SMM26_C1, TTMEM_OWNER_SYSMEM)
+SCOPED(smm26_c2, SMM26_C2, TTMEM_OWNER_SYSMEM)
 
-#define SMM_CTOR(variant)                                                            \
-	EXPORT void hook_smm_##variant(void *self, uint64_t device_id, uint64_t num_cqs) \
-		__asm__(ABI_SYM_SMM_##variant);                                        \
-	void hook_smm_##variant(void *self, uint64_t device_id, uint64_t num_cqs)       \
-	{                                                                              \
-		abi_smm_ctor_fn orig = ORIG(SMM_##variant, abi_smm_ctor_fn);            \
-		SCOPE_OPEN(TTMEM_OWNER_SYSMEM, self);                                   \
-		if (orig)                                                              \
-			orig(self, device_id, num_cqs);                                \
-	}
-SMM_CTOR(C1)
-SMM_CTOR(C2)
+/*
+ * The device-open entry points that build a device's system memory manager,
+ * command queues and dispatch programs (Device::init_command_queue_host,
+ * init_command_queue_device, init_command_queue_device_with_topology).
+ * Where an owner constructor binds, its scope is innermost and wins; where
+ * none does (G3's constructors allocate nothing, its dispatch programs do;
+ * or a constructor inlined, or of a shape not seen), what the device
+ * allocates in here is still "system": owned by the device's command
+ * queues (kind CQ, owner id = the Device), released when the device
+ * closes.
+ */
+SCOPED(device_init_cq_host, DEVICE_INIT_CQ_HOST, TTMEM_OWNER_CQ)
+SCOPED(device_init_cq_device, DEVICE_INIT_CQ_DEVICE, TTMEM_OWNER_CQ)
+SCOPED(device_init_cq_topo, DEVICE_INIT_CQ_TOPO, TTMEM_OWNER_CQ)
 
 /* Destructors release what their object still owns once they returned (a
  * D0 that calls D1 releases twice; the second sweep finds nothing). */
@@ -239,3 +270,5 @@ CLOSE(mesh_close, MESH_CLOSE)
 	}
 BULK(allocator_bulk_free, ALLOC_BULK_FREE)
 BULK(allocator_clear, ALLOC_CLEAR)
+BULK(allocator_impl_bulk_free, ALLOCI_BULK_FREE)
+BULK(allocator_impl_clear, ALLOCI_CLEAR)

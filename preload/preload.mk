@@ -1,13 +1,14 @@
 # preload/: build/libttmem.so, the LD_PRELOAD library (issue 4).
 #
 # Statically links the table core ($(SHM_LIB), from shm/shm.mk); exports
-# only the hooked tt-metal names (preload/libttmem.map).  hooks.c is built
+# only the hooked tt-metal names (preload/libttmem.map).  The ABI room's
+# objects (abi/abi.mk) are linked in.  hooks.c is built
 # with -fexceptions: C++ exceptions thrown by the runtime unwind through it.
 
 PRELOAD_LIB    := $(BUILD)/libttmem.so
 PRELOAD_SRCS   := $(wildcard preload/*.c)
-PRELOAD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(PRELOAD_SRCS))
-PRELOAD_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto
+PRELOAD_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(PRELOAD_SRCS)) $(ABI_PRELOAD_OBJS)
+PRELOAD_CFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto -Iabi
 PRELOAD_LDLIBS := -ldl -lgcc_s $(LDLIBS_PTHREAD)
 
 $(BUILD)/preload/hooks.o: PRELOAD_CFLAGS += -fexceptions

@@ -18,8 +18,11 @@ static void probe_usage(FILE *f)
 	      "Read a tt-metal runtime library (libtt_metal.so) and report, for every hook\n"
 	      "point and variant, whether it is exported, and whether calls inside the\n"
 	      "library reach it through the PLT/GOT (interposable) or are bound directly\n"
-	      "(-Bsymbolic, -Bsymbolic-functions); which ABI profile matches; and whether\n"
-	      "tracking will work.  Exit status: 0 works, 20 works partly, 21 calls bound\n"
+	      "(-Bsymbolic, -Bsymbolic-functions); which tt-metal generation it is (2025,\n"
+	      "2025b, 2026: told by its exports) and the compiler that built it; per\n"
+	      "capability (allocations, frees, chips, owner attribution, release at close,\n"
+	      "circular buffers, capture filtering) works / degraded / unavailable and why;\n"
+	      "and whether tracking will work.  Exit status: 0 works, 20 works partly, 21 calls bound\n"
 	      "directly (tracking sees nothing), 22 required hooks missing, 23 unreadable.\n\n"
 	      "  -j, --json      JSON (schema ttmem/1, kind \"probe\")\n"
 	      "      --shm NAME  accepted for uniformity (probe does not read the segment)\n"
@@ -42,16 +45,33 @@ static const char *alias_of(const struct probe_hook *h, unsigned k)
 	return NULL;
 }
 
+/* A row of the identified generation, or one the preload uses when present
+ * and the library has; every row when the generation is unknown. */
+static int shown(const struct probe_report *r, const struct probe_hook *h)
+{
+	if (!r->generation->bit)
+		return h->gens != 0 || h->present;
+	return probe_hook_expected(r, h) || h->required || (h->gens == 0 && h->present);
+}
+
+/* "none" for a library that is not a tt-metal runtime at all. */
+static const char *generation_name(const struct probe_report *r)
+{
+	return r->missing_required ? "none" : r->generation->name;
+}
+
 static void print_text(const char *lib, const struct probe_report *r)
 {
 	printf("%s: ELF%d %s %s, build-id %s\n", lib, r->elf_class, r->machine,
 	       r->is_dyn ? "shared object" : "executable", r->build_id[0] ? r->build_id : "none");
 	printf("  DT_SYMBOLIC %s, DF_SYMBOLIC %s, bind-now %s\n", r->dt_symbolic ? "yes" : "no",
 	       r->df_symbolic ? "yes" : "no", r->bind_now ? "yes" : "no");
-	printf("\n  %-44s %-4s %-7s %-8s %s\n", "HOOK POINT", "VAR", "ROLE", "PRESENT", "BINDING");
+	printf("\n  %-48s %-4s %-7s %-8s %s\n", "HOOK POINT", "VAR", "ROLE", "PRESENT", "BINDING");
 	for (size_t i = 0; i < r->nhooks; i++) {
 		const struct probe_hook *h = &r->hooks[i];
 
+		if (!shown(r, h))
+			continue;
 		for (unsigned k = 0; k < h->nvariants; k++) {
 			const struct probe_variant *v = &h->v[k];
 			char binding[96];
@@ -72,13 +92,18 @@ static void print_text(const char *lib, const struct probe_report *r)
 			else
 				snprintf(binding, sizeof(binding),
 					 "not called through the PLT (bound directly or inlined)");
-			printf("  %-44s %-4s %-7s %-8s %s\n", k ? "" : h->name, v->tag[0] ? v->tag : "-",
+			printf("  %-48s %-4s %-7s %-8s %s\n", k ? "" : h->name, v->tag[0] ? v->tag : "-",
 			       k ? "" : role_name(h->role),
 			       v->present ? "yes" : h->required ? "MISSING" : "no", binding);
 		}
 	}
-	printf("\n  ABI profile: %s\n", r->profile ? r->profile : "none matches");
+	printf("\n  generation:  %s (%s)\n", generation_name(r), r->generation->marks);
+	printf("  toolchain:   %s\n", r->toolchain);
 	printf("  binding:     %s\n", r->flavour);
+	printf("  capabilities:\n");
+	for (int c = 0; c < CAP_COUNT; c++)
+		printf("    %-18s %-12s %s\n", r->caps[c].name, probe_status_name(r->caps[c].status),
+		       r->caps[c].why);
 	printf("  verdict:     %s\n", r->verdict);
 }
 
@@ -95,12 +120,14 @@ static void print_json(const char *lib, const struct probe_report *r)
 	printf(",\"dt_symbolic\":%s,\"df_symbolic\":%s,\"bind_now\":%s},\"hooks\":[",
 	       r->dt_symbolic ? "true" : "false", r->df_symbolic ? "true" : "false",
 	       r->bind_now ? "true" : "false");
-	for (size_t i = 0; i < r->nhooks; i++) {
+	for (size_t i = 0, n = 0; i < r->nhooks; i++) {
 		const struct probe_hook *h = &r->hooks[i];
 
+		if (!shown(r, h))
+			continue;
 		printf("%s{\"name\":\"%s\",\"role\":\"%s\",\"required\":%s,\"present\":%s,"
 		       "\"interposable\":%s,\"variants\":[",
-		       i ? "," : "", h->name, role_name(h->role), h->required ? "true" : "false",
+		       n++ ? "," : "", h->name, role_name(h->role), h->required ? "true" : "false",
 		       h->present ? "true" : "false", h->interposable ? "true" : "false");
 		for (unsigned k = 0; k < h->nvariants; k++) {
 			const struct probe_variant *v = &h->v[k];
@@ -112,12 +139,18 @@ static void print_json(const char *lib, const struct probe_report *r)
 		}
 		printf("]}");
 	}
-	printf("],\"profile\":");
-	if (r->profile)
-		printf("\"%s\"", r->profile);
-	else
-		printf("null");
-	printf(",\"binding\":\"%s\",\"bound_directly\":%s,\"allocate_impl_inlined\":%s,"
+	printf("],\"generation\":\"%s\",\"generation_marks\":", generation_name(r));
+	json_str(stdout, r->generation->marks, 256);
+	printf(",\"toolchain\":");
+	json_str(stdout, r->toolchain, sizeof(r->toolchain));
+	printf(",\"capabilities\":{");
+	for (int c = 0; c < CAP_COUNT; c++) {
+		printf("%s\"%s\":{\"status\":\"%s\",\"why\":", c ? "," : "", r->caps[c].name,
+		       probe_status_name(r->caps[c].status));
+		json_str(stdout, r->caps[c].why, sizeof(r->caps[c].why));
+		printf("}");
+	}
+	printf("},\"binding\":\"%s\",\"bound_directly\":%s,\"allocate_impl_inlined\":%s,"
 	       "\"tracking\":\"%s\",\"exit_code\":%d,\"verdict\":",
 	       r->flavour, r->bound_directly ? "true" : "false",
 	       r->allocate_impl_inlined ? "true" : "false",

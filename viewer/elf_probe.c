@@ -14,10 +14,15 @@
  * library is not DT_SYMBOLIC and the symbol is not protected.
  *
  * Every mangled name (hooks, the getters the preload calls, the diagnostic
- * entries) comes from the preload's ABI profile, preload/abi.h, the one
- * place that knows them (RESEARCH.md section 1).  Buffer::allocate_impl is reported
- * for diagnosis only: clang inlines it into Buffer::create, so no relocation
- * names it there, which is why the preload hooks GraphTracker instead.
+ * entries) comes from the ABI room (abi/symbols.h, the one place that knows
+ * them), and so does the generation: the same table the preload selects
+ * from at attach (abi/select.c), asked about this library's .dynsym.  Rows
+ * of other generations are not shown, and not missed.
+ * Buffer::allocate_impl is reported for diagnosis only: clang inlines it
+ * into Buffer::create, so no relocation names it there, which is why the
+ * preload hooks GraphTracker instead.  The compiler comes from .comment
+ * (a clang-built library carries both GCC's and clang's strings there, from
+ * the C runtime objects and its own).
  */
 #include <elf.h>
 #include <errno.h>
@@ -29,63 +34,90 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../preload/abi.h"
+#include "abi.h"
 #include "probe.h"
 #include "viewer.h"
 
+#define V(tag, sym) { tag, sym, 0, 0, 0, 0, 0, 0 }
+#define ONE(name, role, req, gens, sym) { name, role, req, gens, 1, { V("", sym) }, 0, 0 }
+#define CTOR2(name, gens, c1, c2) \
+	{ name, ROLE_HOOK, 0, gens, 2, { V("C1", c1), V("C2", c2) }, 0, 0 }
+#define G12 (ABI_GEN_2025 | ABI_GEN_2025B)
+
 static const struct probe_hook hook_table[] = {
-	{ "GraphTracker::track_allocate", ROLE_HOOK, 1, 1,
-	  { { "", ABI_SYM_TRACK_ALLOCATE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "GraphTracker::track_deallocate", ROLE_HOOK, 1, 1,
-	  { { "", ABI_SYM_TRACK_DEALLOCATE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "GraphTracker::track_allocate_cb", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_TRACK_ALLOCATE_CB,
-	      0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "GraphTracker::track_deallocate_cb", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_TRACK_DEALLOCATE_CB, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "HWCommandQueue::HWCommandQueue", ROLE_HOOK, 0, 2,
-	  { { "C1", ABI_SYM_CQ_C1,
-	      0, 0, 0, 0, 0, 0 },
-	    { "C2", ABI_SYM_CQ_C2,
-	      0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, 3,
-	  { { "D0", ABI_SYM_CQ_D0, 0, 0, 0, 0, 0, 0 },
-	    { "D1", ABI_SYM_CQ_D1, 0, 0, 0, 0, 0, 0 },
-	    { "D2", ABI_SYM_CQ_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "SystemMemoryManager::SystemMemoryManager", ROLE_HOOK, 0, 2,
-	  { { "C1", ABI_SYM_SMM_C1, 0, 0, 0, 0, 0, 0 },
-	    { "C2", ABI_SYM_SMM_C2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	ONE("GraphTracker::track_allocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE),
+	ONE("GraphTracker::track_deallocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_DEALLOCATE),
+	ONE("GraphTracker::track_allocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE_CB),
+	ONE("GraphTracker::track_deallocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL,
+	    ABI_SYM_TRACK_DEALLOCATE_CB),
+	ONE("GraphTracker::hook_allocate", ROLE_HOOK, 0, 0, ABI_SYM_HOOK_ALLOCATE),
+	ONE("GraphTracker::track_program", ROLE_HOOK, 0, 0, ABI_SYM_TRACK_PROGRAM),
+	CTOR2("HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)", G12, ABI_SYM_CQ_C1,
+	      ABI_SYM_CQ_C2),
+	CTOR2("HWCommandQueue(IDevice*, u32, NOC)", ABI_GEN_2026, ABI_SYM_CQ26_C1, ABI_SYM_CQ26_C2),
+	CTOR2("HWCommandQueue(ContextId, IDevice*, u32, NOC)", 0, ABI_SYM_CQCTX_C1,
+	      ABI_SYM_CQCTX_C2),
+	CTOR2("HWCommandQueue(IDevice*, u32, NOC, u32)", 0, ABI_SYM_CQ4_C1, ABI_SYM_CQ4_C2),
+	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, G12, 3,
+	  { V("D0", ABI_SYM_CQ_D0), V("D1", ABI_SYM_CQ_D1), V("D2", ABI_SYM_CQ_D2) }, 0, 0 },
+	CTOR2("SystemMemoryManager(ChipId, u8)", G12, ABI_SYM_SMM_C1, ABI_SYM_SMM_C2),
+	CTOR2("SystemMemoryManager(ContextId, ChipId, u8)", ABI_GEN_2026, ABI_SYM_SMM26_C1,
+	      ABI_SYM_SMM26_C2),
 	/* Upstream declares no destructor: it may be inline and not exported. */
-	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, 3,
-	  { { "D0", ABI_SYM_SMM_D0, 0, 0, 0, 0, 0, 0 },
-	    { "D1", ABI_SYM_SMM_D1, 0, 0, 0, 0, 0, 0 },
-	    { "D2", ABI_SYM_SMM_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Device::close", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_DEVICE_CLOSE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "distributed::MeshDevice::close", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_MESH_CLOSE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Allocator::deallocate_buffers", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_ALLOC_BULK_FREE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Allocator::clear", ROLE_HOOK, 0, 1,
-	  { { "", ABI_SYM_ALLOC_CLEAR, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "SubDeviceManager::~SubDeviceManager", ROLE_INFO, 0, 2,
-	  { { "D1", ABI_SYM_SUBDEV_D1, 0, 0, 0, 0, 0, 0 },
-	    { "D2", ABI_SYM_SUBDEV_D2, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Buffer::address", ROLE_CALLED, 1, 1,
-	  { { "", ABI_SYM_BUFFER_ADDRESS, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Buffer::page_size", ROLE_CALLED, 1, 1,
-	  { { "", ABI_SYM_BUFFER_PAGE_SIZE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Buffer::num_pages", ROLE_CALLED, 1, 1,
-	  { { "", ABI_SYM_BUFFER_NUM_PAGES, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "GraphTracker::instance", ROLE_INFO, 0, 1,
-	  { { "", ABI_SYM_GT_INSTANCE, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Buffer::allocate_impl", ROLE_INFO, 0, 1,
-	  { { "", ABI_SYM_ALLOCATE_IMPL, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
-	{ "Buffer::deallocate_impl", ROLE_INFO, 0, 1,
-	  { { "", ABI_SYM_DEALLOCATE_IMPL, 0, 0, 0, 0, 0, 0 } }, 0, 0 },
+	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, ABI_GEN_ALL, 3,
+	  { V("D0", ABI_SYM_SMM_D0), V("D1", ABI_SYM_SMM_D1), V("D2", ABI_SYM_SMM_D2) }, 0, 0 },
+	ONE("Device::init_command_queue_host", ROLE_HOOK, 0, 0, ABI_SYM_DEVICE_INIT_CQ_HOST),
+	ONE("Device::init_command_queue_device", ROLE_HOOK, 0, 0, ABI_SYM_DEVICE_INIT_CQ_DEVICE),
+	ONE("Device::init_command_queue_device_with_topology", ROLE_HOOK, 0, 0,
+	    ABI_SYM_DEVICE_INIT_CQ_TOPO),
+	ONE("Device::close", ROLE_HOOK, 0, ABI_GEN_ALL, ABI_SYM_DEVICE_CLOSE),
+	ONE("distributed::MeshDevice::close", ROLE_HOOK, 0, ABI_GEN_ALL, ABI_SYM_MESH_CLOSE),
+	ONE("Allocator::deallocate_buffers", ROLE_HOOK, 0, ABI_GEN_2025, ABI_SYM_ALLOC_BULK_FREE),
+	ONE("Allocator::clear", ROLE_HOOK, 0, ABI_GEN_2025, ABI_SYM_ALLOC_CLEAR),
+	ONE("AllocatorImpl::deallocate_buffers", ROLE_HOOK, 0, ABI_GEN_2025B,
+	    ABI_SYM_ALLOCI_BULK_FREE),
+	ONE("AllocatorImpl::clear", ROLE_HOOK, 0, ABI_GEN_2025B, ABI_SYM_ALLOCI_CLEAR),
+	{ "SubDeviceManager::~SubDeviceManager", ROLE_INFO, 0, ABI_GEN_ALL, 2,
+	  { V("D1", ABI_SYM_SUBDEV_D1), V("D2", ABI_SYM_SUBDEV_D2) }, 0, 0 },
+	ONE("Buffer::address", ROLE_CALLED, 1, ABI_GEN_ALL, ABI_SYM_BUFFER_ADDRESS),
+	ONE("Buffer::page_size", ROLE_CALLED, 1, ABI_GEN_ALL, ABI_SYM_BUFFER_PAGE_SIZE),
+	ONE("Buffer::num_pages", ROLE_CALLED, 1, ABI_GEN_ALL, ABI_SYM_BUFFER_NUM_PAGES),
+	ONE("Buffer::is_dram", ROLE_CALLED, 0, ABI_GEN_ALL, ABI_SYM_BUFFER_IS_DRAM),
+	ONE("Buffer::is_l1", ROLE_CALLED, 0, ABI_GEN_ALL, ABI_SYM_BUFFER_IS_L1),
+	ONE("Buffer::is_trace", ROLE_CALLED, 0, G12, ABI_SYM_BUFFER_IS_TRACE),
+	ONE("Buffer::device", ROLE_CALLED, 0, ABI_GEN_2026, ABI_SYM_BUFFER_DEVICE),
+	ONE("Buffer::allocator", ROLE_CALLED, 0, ABI_GEN_2025B | ABI_GEN_2026,
+	    ABI_SYM_BUFFER_ALLOCATOR),
+	ONE("Buffer::size", ROLE_CALLED, 0, ABI_GEN_2026, ABI_SYM_BUFFER_SIZE),
+	ONE("Buffer::buffer_type", ROLE_CALLED, 0, ABI_GEN_2026, ABI_SYM_BUFFER_TYPE),
+	ONE("MeshDevice::get_devices", ROLE_CALLED, 0, ABI_GEN_ALL, ABI_SYM_MESH_GET_DEVICES),
+	ONE("Buffer::impl", ROLE_INFO, 0, ABI_GEN_2026, ABI_SYM_BUFFER_IMPL),
+	ONE("GraphTracker::instance", ROLE_INFO, 0, ABI_GEN_ALL, ABI_SYM_GT_INSTANCE),
+	ONE("Buffer::allocate_impl", ROLE_INFO, 0, G12, ABI_SYM_ALLOCATE_IMPL),
+	ONE("Buffer::deallocate_impl", ROLE_INFO, 0, G12, ABI_SYM_DEALLOCATE_IMPL),
 };
 
 #define NHOOKS (sizeof(hook_table) / sizeof(hook_table[0]))
+
+int probe_hook_expected(const struct probe_report *r, const struct probe_hook *h)
+{
+	if (h->gens == 0)
+		return 0;
+	return r->generation && r->generation->bit ? (h->gens & r->generation->bit) != 0 :
+						     h->gens == ABI_GEN_ALL;
+}
+
+/* abi_exported_fn over the table: the generation marks are all rows. */
+static int row_exported(void *ctx, const char *name)
+{
+	const struct probe_report *r = ctx;
+
+	for (size_t i = 0; i < r->nhooks; i++)
+		for (unsigned k = 0; k < r->hooks[i].nvariants; k++)
+			if (!strcmp(r->hooks[i].v[k].symbol, name))
+				return r->hooks[i].v[k].present;
+	return 0;
+}
 
 /* Relocation type classes per machine. */
 enum rclass { RC_OTHER, RC_PLT, RC_GOT, RC_ABS };
@@ -182,11 +214,41 @@ static void read_build_id(struct probe_report *r, Elf_Scn *scn)
 	}
 }
 
+/* The compiler that built the library, from its .comment strings. */
+static void read_comment(struct probe_report *r, Elf_Scn *scn)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	const char *p, *end, *gcc = NULL, *clang = NULL;
+
+	if (!d || !d->d_buf)
+		return;
+	p = d->d_buf;
+	end = p + d->d_size;
+	while (p < end) {
+		size_t n = strnlen(p, (size_t)(end - p));
+		const char *v;
+
+		if (n >= 6 && !strncmp(p, "GCC: (", 6) && !gcc)
+			gcc = p;
+		if ((v = memmem(p, n, "clang version ", 14)) != NULL && !clang)
+			clang = v + 14;
+		p += n + 1;
+	}
+	if (clang)
+		snprintf(r->toolchain, sizeof(r->toolchain), "clang %.*s",
+			 (int)strcspn(clang, " ()"), clang);
+	else if (gcc) {
+		const char *ver = strrchr(gcc, ' ');
+		snprintf(r->toolchain, sizeof(r->toolchain), "gcc %s", ver ? ver + 1 : "");
+	}
+}
+
 static void verdict(struct probe_report *r)
 {
 	const struct probe_hook *ta = NULL, *ai = NULL;
 	int required_hook_bound = 0;
 
+	r->generation = abi_generation_select(row_exported, r);
 	for (size_t i = 0; i < r->nhooks; i++) {
 		struct probe_hook *h = &r->hooks[i];
 
@@ -196,9 +258,11 @@ static void verdict(struct probe_report *r)
 			ai = h;
 		if (h->required && !h->present)
 			r->missing_required++;
-		if (!h->required && h->role == ROLE_HOOK && !h->present)
+		if (!h->required && h->role == ROLE_HOOK && !h->present &&
+		    probe_hook_expected(r, h))
 			r->missing_optional++;
-		if (h->role == ROLE_HOOK && h->present && !h->interposable) {
+		if (h->role == ROLE_HOOK && h->present && !h->interposable &&
+		    (h->required || probe_hook_expected(r, h))) {
 			if (h->required)
 				required_hook_bound++;
 			else
@@ -208,7 +272,6 @@ static void verdict(struct probe_report *r)
 	r->bound_directly = r->dt_symbolic || r->df_symbolic || required_hook_bound > 0;
 	r->allocate_impl_inlined = ai && ai->present && !ai->interposable && ta &&
 				   ta->interposable && !r->bound_directly;
-	r->profile = r->missing_required ? NULL : "tt-metal-2025";
 	if (r->missing_required) {
 		r->flavour = "not tt-metal";
 		r->exit_code = VX_PROBE_MISSING;
@@ -260,6 +323,7 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 	}
 	memcpy(r->hooks, hook_table, sizeof(hook_table));
 	r->nhooks = NHOOKS;
+	r->generation = &abi_generation_unknown;
 	elf_version(EV_CURRENT);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -291,6 +355,14 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 			read_build_id(r, scn);
 		else if (sh.sh_type == SHT_DYNSYM)
 			dynsym_ndx = elf_ndxscn(scn);
+		else if (sh.sh_type == SHT_PROGBITS && !r->toolchain[0]) {
+			size_t shstrndx;
+			const char *sname;
+
+			if (elf_getshdrstrndx(e, &shstrndx) == 0 &&
+			    (sname = elf_strptr(e, shstrndx, sh.sh_name)) && !strcmp(sname, ".comment"))
+				read_comment(r, scn);
+		}
 	}
 	if (!dynsym_ndx) {
 		snprintf(err, errlen, "%s: no dynamic symbol table (not a shared library?)", path);
@@ -409,7 +481,10 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 		 * destructors: D1/D2 likewise; D0 only for virtual ones. */
 		h->present = present > 0;
 	}
+	if (!r->toolchain[0])
+		snprintf(r->toolchain, sizeof(r->toolchain), "unknown");
 	verdict(r);
+	probe_capabilities(r);
 	rc = 0;
 out:
 	if (e)

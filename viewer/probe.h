@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi.h"
+
 enum hook_role {
 	ROLE_HOOK = 0,      /* the preload interposes it: must be reached via the PLT/GOT */
 	ROLE_CALLED = 1,    /* the preload calls it (a getter): must be exported */
@@ -30,11 +32,29 @@ struct probe_hook {
 	const char *name;        /* demangled, short */
 	enum hook_role role;
 	int required;            /* without it tracking cannot work */
+	/* ABI_GEN_* of the generations that have it (abi/abi.h); 0 for a
+	 * name some runtimes have and the preload uses when present (another
+	 * constructor shape, a device-open boundary): never missed. */
+	uint32_t gens;
 	unsigned nvariants;
 	struct probe_variant v[PROBE_MAX_VARIANTS];
 	/* derived */
 	int present;             /* every variant present (at least one for info) */
 	int interposable;        /* a present variant is referenced by a relocation */
+};
+
+/* What tracking can do on a library, per capability. */
+enum probe_status { CAP_WORKS = 0, CAP_DEGRADED = 1, CAP_UNAVAILABLE = 2 };
+
+enum probe_cap {
+	CAP_ALLOCATIONS, CAP_FREES, CAP_CHIPS, CAP_OWNERS, CAP_RELEASE_AT_CLOSE, CAP_CBS,
+	CAP_CAPTURE_FILTER, CAP_COUNT
+};
+
+struct probe_capability {
+	const char *name;        /* "allocations", "frees", "chips", ... */
+	enum probe_status status;
+	char why[320];
 };
 
 struct probe_report {
@@ -49,12 +69,24 @@ struct probe_report {
 	/* verdict */
 	int bound_directly;      /* -Bsymbolic(-functions): no hook reachable */
 	int allocate_impl_inlined;
-	const char *profile;     /* matching ABI profile name, NULL if none */
+	const struct abi_generation *generation;  /* never NULL after elf_probe */
+	char toolchain[64];      /* from .comment: "clang 14.0.6", "gcc 12.2.0", "unknown" */
+	struct probe_capability caps[CAP_COUNT];
 	const char *flavour;     /* "interposable", "interposable, allocate_impl inlined", "bound directly" */
 	int missing_required, missing_optional, not_interposable_optional;
 	int exit_code;           /* enum viewer_exit */
 	const char *verdict;     /* one sentence */
 };
+
+/* The status's name: "works", "degraded", "unavailable". */
+const char *probe_status_name(enum probe_status s);
+
+/* Fill r->caps from the hooks, the generation and the binding (probe_caps.c). */
+void probe_capabilities(struct probe_report *r);
+
+/* Whether the hook is one the identified generation has (so a missing one
+ * is missed), or one used when present (gens 0). */
+int probe_hook_expected(const struct probe_report *r, const struct probe_hook *h);
 
 /* Read `path` and fill *r (r->hooks is malloc'd; free with probe_release).
  * Returns 0, or -1 with a one-line reason in err (file missing, not ELF). */

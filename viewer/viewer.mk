@@ -6,7 +6,7 @@
 # stays free of libstdc++).
 
 VIEWER_SRCS := $(sort $(wildcard viewer/*.c))
-VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o)
+VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o) $(ABI_VIEWER_OBJS)
 VIEWER_BIN  := $(BUILD)/ttmem
 VIEWER_MAN  := viewer/ttmem.1
 VIEWER_LIBS := -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw) -ldl
@@ -15,7 +15,7 @@ VIEWER_LIBS := -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lnc
 # moved, finds its own library), then in LIBDIR (preload/preload.mk installs
 # it there).
 VIEWER_LIB_FROM_BIN := $(shell realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)' 2>/dev/null || echo ../lib)
-VIEWER_CFLAGS := -DTTMEM_LIBDIR='"$(LIBDIR)"' -DTTMEM_LIBDIR_FROM_BIN='"$(VIEWER_LIB_FROM_BIN)"'
+VIEWER_CFLAGS := -Iabi -DTTMEM_LIBDIR='"$(LIBDIR)"' -DTTMEM_LIBDIR_FROM_BIN='"$(VIEWER_LIB_FROM_BIN)"'
 
 # The directories are compiled into cmd_run.o: rebuild it when they change
 # (e.g. `make install PREFIX=/usr` after a plain `make`).

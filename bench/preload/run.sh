@@ -13,6 +13,9 @@
 # the preload in the same interleaved runs (before/after figures: the
 # "compare_*" lines).
 # TTMEM_BENCH_LAUNCHES (default 2000) program launches per launch run.
+# The churn figures are measured on the 2025 runtime (G1: Buffer fields read
+# at cross-checked offsets) and, in the same interleaved runs, on the 2026
+# one (G3: every field through an exported getter): the "g3_" lines.
 # Output: "BENCH <name> <value> <unit>" lines on stdout, notes on stderr.
 set -eu
 
@@ -25,6 +28,7 @@ COMPARE=${TTMEM_BENCH_COMPARE:+$(realpath "$TTMEM_BENCH_COMPARE")}
 EVENTS=${TTMEM_BENCH_EVENTS:-2000000}
 REPS=${TTMEM_BENCH_REPS:-7}
 ARGS="--threads 1 --chips 1 --window 64 --seed 1"
+G3_LIB=$(realpath "$B/examples/2026/gcc")
 
 tmp=$(mktemp -d)
 export TTMEM_SHM="/ttmem-bench-$$"
@@ -53,6 +57,7 @@ best() {
 }
 
 : >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"; : >"$tmp/compare"
+: >"$tmp/g3base"; : >"$tmp/g3ttmem"
 i=0
 while [ "$i" -lt "$REPS" ]; do
 	# Interleaved, so that noise from the machine hits all three alike.
@@ -60,6 +65,8 @@ while [ "$i" -lt "$REPS" ]; do
 	churn_ns env LD_PRELOAD="$PRELOAD" "$CHURN" >>"$tmp/ttmem"
 	churn_ns env LD_PRELOAD="$SOCKLIB" TTMEM_BENCH_SOCK="$tmp/sock" "$CHURN" >>"$tmp/socket_ns"
 	[ -z "$COMPARE" ] || churn_ns env LD_PRELOAD="$COMPARE" "$CHURN" >>"$tmp/compare"
+	churn_ns env -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB" "$CHURN" >>"$tmp/g3base"
+	churn_ns env LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB" "$CHURN" >>"$tmp/g3ttmem"
 	i=$((i + 1))
 done
 base=$(best <"$tmp/base")
@@ -80,6 +87,13 @@ awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$RE
 	printf "BENCH socket_vs_ttmem_added %.1f x\n", (added > 0 ? sadded / added : 0)
 	if (c != "")
 		printf "BENCH compare_added_ns_per_event %.1f ns\n", c - b
+}'
+awk -v b="$base" -v t="$ttmem" -v gb="$(best <"$tmp/g3base")" -v gt="$(best <"$tmp/g3ttmem")" 'BEGIN {
+	printf "BENCH churn_g3_uninstrumented_ns_per_event %.1f ns\n", gb
+	printf "BENCH churn_g3_ttmem_ns_per_event %.1f ns\n", gt
+	printf "BENCH ttmem_g1_added_ns_per_event %.1f ns\n", t - b
+	printf "BENCH ttmem_g3_added_ns_per_event %.1f ns\n", gt - gb
+	printf "BENCH ttmem_g3_vs_g1_added %.2f x\n", (t - b > 0 ? (gt - gb) / (t - b) : 0)
 }'
 
 # Program launches on an 8-chip mesh: each frees the previous program's
@@ -131,8 +145,16 @@ if [ "${TTMEM_BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1
 	n1=50000; n2=150000
 	n=$n1; b1=$(ir b1 -u LD_PRELOAD); t1=$(ir t1 LD_PRELOAD="$PRELOAD")
 	[ -z "$COMPARE" ] || c1=$(ir c1 LD_PRELOAD="$COMPARE")
+	g3b1=$(ir g3b1 -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB")
+	g3t1=$(ir g3t1 LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB")
 	n=$n2; b2=$(ir b2 -u LD_PRELOAD); t2=$(ir t2 LD_PRELOAD="$PRELOAD")
 	[ -z "$COMPARE" ] || c2=$(ir c2 LD_PRELOAD="$COMPARE")
+	g3b2=$(ir g3b2 -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB")
+	g3t2=$(ir g3t2 LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB")
+	awk -v b1="$g3b1" -v b2="$g3b2" -v t1="$g3t1" -v t2="$g3t2" -v d=$((n2 - n1)) 'BEGIN {
+		printf "BENCH ttmem_g3_added_instructions_per_event %.0f instructions\n",
+			((t2 - t1) - (b2 - b1)) / d
+	}'
 	s1=$(core t1); s2=$(core t2)
 	awk -v b1="$b1" -v b2="$b2" -v t1="$t1" -v t2="$t2" -v s1="$s1" -v s2="$s2" \
 	    -v d=$((n2 - n1)) 'BEGIN {

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../preload/abi.h"
+#include "abi.h"
 #include "sockproto.h"
 
 #define EXPORT __attribute__((visibility("default")))

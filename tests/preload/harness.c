@@ -60,6 +60,62 @@ int file_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* ---- builds --------------------------------------------------------------- */
+
+static const char *const all_builds[] = {
+	"examples/gcc", "examples/clang",                 /* 2025 */
+	"examples/2025b/gcc", "examples/2025b/clang",
+	"examples/2026/gcc", "examples/2026/clang",
+};
+static char build_libpath[512];
+
+/* Criterion's workers do not share this process's memory: parameters and
+ * what they point to live in its shared arena (cr_malloc). */
+static char *shared_strdup(const char *str)
+{
+	char *c = cr_malloc(strlen(str) + 1);
+
+	cr_assert_not_null(c);
+	strcpy(c, str);
+	return c;
+}
+
+static void free_builds(struct criterion_test_params *crp)
+{
+	char **b = crp->params;
+
+	for (size_t i = 0; i < crp->length; i++)
+		cr_free(b[i]);
+	cr_free(b);
+}
+
+struct criterion_test_params h_build_params(void)
+{
+	const char *only = getenv("TTMEM_TEST_BUILDS");
+	char **chosen = cr_malloc(H_MAX_BUILDS * sizeof(char *));
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(all_builds) / sizeof(all_builds[0]); i++) {
+		size_t len = strlen(all_builds[i]);
+		const char *p = only;
+
+		/* A whole word of the list. */
+		while (p && (p = strstr(p, all_builds[i])) &&
+		       !((p == only || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')))
+			p += len;
+		if (!only || p)
+			chosen[n++] = shared_strdup(all_builds[i]);
+	}
+	return cr_make_param_array(const char *, chosen, n, free_builds);
+}
+
+void h_use_build(const char *build)
+{
+	build_libpath[0] = '\0';
+	if (build)
+		cr_assert(realpath(bpath(build), build_libpath), "%s is not built", build);
+}
+
 void run_start(struct run *r, const struct seg *s, int preload, const char *const argv[],
 	       const char *const env[])
 {
@@ -88,7 +144,9 @@ void run_start(struct run *r, const struct seg *s, int preload, const char *cons
 		dup2(out, 1);
 		dup2(err, 2);
 		close(p[0]);
-		if (preload) {
+		if (preload && getenv("TTMEM_TEST_PRELOAD")) {
+			setenv("LD_PRELOAD", getenv("TTMEM_TEST_PRELOAD"), 1);
+		} else if (preload) {
 			char abs[512];
 			if (!realpath(bpath("libttmem.so"), abs))
 				_exit(126);
@@ -100,6 +158,8 @@ void run_start(struct run *r, const struct seg *s, int preload, const char *cons
 		snprintf(buf, sizeof(buf), "%d", ready);
 		setenv("TTEMU_READY_FD", buf, 1);
 		setenv("TTEMU_TRUTH", r->truth, 1);
+		if (build_libpath[0])
+			setenv("LD_LIBRARY_PATH", build_libpath, 1);
 		for (const char *const *e = env; e && *e; e++)
 			putenv((char *)*e);
 		execv(argv[0], (char *const *)argv);

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <criterion/parameterized.h>
+
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
 
@@ -44,7 +46,10 @@ struct run {
 /*
  * Start argv[0] (a path) with the preload (when `preload`), TTMEM_SHM = the
  * segment, the ready pipe and a truth file, plus `env` (NULL-terminated
- * "K=V" list, may be NULL).  Aborts the test on failure.
+ * "K=V" list, may be NULL), on the build chosen by h_use_build.  The
+ * preload is build/libttmem.so, or LD_PRELOAD = $TTMEM_TEST_PRELOAD when
+ * set (the ASan build, after the ASan runtime).  Aborts the test on
+ * failure.
  */
 void run_start(struct run *r, const struct seg *s, int preload, const char *const argv[],
 	       const char *const env[]);
@@ -88,6 +93,38 @@ void assert_usage_zero(const struct usage *u, const char *where);
 
 /* The registry entry of `pid` (any state but free), or NULL. */
 const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid);
+
+/*
+ * The emulated runtime builds the generation suite runs on, one per
+ * generation and compiler (folders under BUILD_DIR): the tests that are
+ * exact against the ground truth are parameterized over them
+ * (H_BUILD_TEST).  TTMEM_TEST_BUILDS (space-separated folders) narrows the
+ * list, e.g. to the 2026 builds for the run under ASan.
+ */
+#define H_MAX_BUILDS 8
+/* The builds to run on (a Criterion parameter array of const char *). */
+struct criterion_test_params h_build_params(void);
+
+/*
+ * Run every following run_start on `build` (LD_LIBRARY_PATH = its absolute
+ * folder; the workloads link the 2025 gcc build and switch by it), NULL for
+ * the workloads' own.  Per test (Criterion runs each test in a process).
+ */
+void h_use_build(const char *build);
+
+/*
+ * A test of `suite` named `name` run once per build, its body seeing the
+ * folder as `build` (already switched to with h_use_build).
+ */
+#define H_BUILD_TEST(suite, name, ...)                                             \
+	static void suite##_##name##_body(const char *build);                     \
+	ParameterizedTestParameters(suite, name) { return h_build_params(); }      \
+	ParameterizedTest(const char **build_, suite, name, __VA_ARGS__)          \
+	{                                                                         \
+		h_use_build(*build_);                                             \
+		suite##_##name##_body(*build_);                                   \
+	}                                                                         \
+	static void suite##_##name##_body(const char *build)
 
 /* Path of a build product, e.g. bpath("examples/bin/leak"). */
 const char *bpath(const char *rel);

@@ -35,6 +35,22 @@ $(PT_DIR)/flavours/noplt/libtt_metal.so: $(PT_NOPLT_OBJS)
 
 ALL_TARGETS += $(PT_FLAVOURS)
 
+# Every generation's builds linked again with -Bsymbolic-functions (a link
+# flag: the same objects), for the symbolic warning on each:
+# $(PT_DIR)/symbolic/<folder under examples>/libtt_metal.so.
+PT_SYM_BUILDS := gcc clang 2025b/gcc 2025b/clang 2026/gcc 2026/clang
+PT_SYMBOLIC   := $(foreach b,$(PT_SYM_BUILDS),$(PT_DIR)/symbolic/$(b)/libtt_metal.so)
+
+define pt_symbolic
+$(PT_DIR)/symbolic/$(1)/libtt_metal.so: $$(patsubst examples/runtime/%.cpp,$(EX_DIR)/$(1)/obj/%.o,$$(EX_RT_SRCS))
+	$$(call msg,LD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CXX) -shared $$(EX_SONAME) -Wl,-Bsymbolic-functions -pthread -o $$@ $$^
+endef
+$(foreach b,$(PT_SYM_BUILDS),$(eval $(call pt_symbolic,$(b))))
+
+ALL_TARGETS += $(PT_SYMBOLIC)
+
 # A stand-in runtime with another Buffer layout (the ABI-mismatch path).
 PT_FAKE := $(PT_DIR)/fake/libtt_metal.so $(PT_DIR)/fake/fake_main
 
@@ -47,6 +63,14 @@ $(PT_DIR)/fake/fake_main: tests/preload/fake/main.cpp $(PT_DIR)/fake/libtt_metal
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -o $@ $< -L$(PT_DIR)/fake -ltt_metal \
 		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
+
+# The same without the marks of any known generation.
+$(PT_DIR)/fake-unknown/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DFAKE_UNKNOWN -o $@ $<
+
+PT_FAKE += $(PT_DIR)/fake-unknown/libtt_metal.so
 
 ALL_TARGETS += $(PT_FAKE)
 
@@ -68,7 +92,7 @@ $(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/
 $(PT_DIR)/inproc/attach_fork.o: tests/preload/inproc/attach_fork.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -Iabi -c -o $@ $<
 
 $(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
@@ -87,9 +111,43 @@ $(PT_BIN): $(PT_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ -lcriterion $(LDLIBS_PTHREAD)
 
-check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_FAKE) $(PT_INPROC)
+check-preload: $(PT_BIN) $(PRELOAD_LIB) $(PT_FLAVOURS) $(PT_SYMBOLIC) $(PT_FAKE) $(PT_INPROC)
 	$(call msg,TEST,preload)
 	$(Q)$(PT_BIN) --jobs 2 $(if $(V),--verbose,)
+
+# The heap over-read check: libttmem.so built with ASan+UBSan, preloaded
+# after the ASan runtime, runs the generation suite on the 2026 builds,
+# whose Buffer is a 24-byte heap object: a read of a 2025 field offset
+# (16..88) past it lands in ASan's redzone and fails the workload.
+PT_ASAN_DIR   := $(PT_DIR)/asan
+PT_ASAN_LIB   := $(PT_ASAN_DIR)/libttmem.so
+PT_ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+PT_ASAN_OBJS  := $(patsubst %.c,$(PT_ASAN_DIR)/obj/%.o,$(PRELOAD_SRCS) $(ABI_TABLE_SRCS) \
+                   abi/reader.c $(SHM_SRCS))
+PT_ASAN_RT    := $(shell $(CC) -print-file-name=libasan.so)
+
+$(PT_ASAN_DIR)/obj/preload/hooks.o: PT_ASAN_EXTRA := -fexceptions
+$(PT_ASAN_DIR)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+		-fno-strict-aliasing -Iabi -Ipreload $(PT_ASAN_FLAGS) $(PT_ASAN_EXTRA) -c -o $@ $<
+
+$(PT_ASAN_LIB): $(PT_ASAN_OBJS) preload/libttmem.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -fsanitize=address,undefined -o $@ $(PT_ASAN_OBJS) \
+		-Wl,--version-script=preload/libttmem.map $(PRELOAD_LDLIBS)
+
+ALL_TARGETS += $(PT_ASAN_LIB)
+CHECK_TARGETS += check-preload-asan
+.PHONY: check-preload-asan
+PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads)/*
+check-preload-asan: $(PT_BIN) $(PT_ASAN_LIB) $(PT_SYMBOLIC) $(PT_INPROC)
+	$(call msg,TEST,preload-asan-2026)
+	$(Q)ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		TTMEM_TEST_BUILDS="examples/2026/gcc examples/2026/clang" \
+		TTMEM_TEST_PRELOAD="$(PT_ASAN_RT) $(abspath $(PT_ASAN_LIB))" \
+		$(PT_BIN) --jobs 2 --filter '$(PT_ASAN_SUITES)' $(if $(V),--verbose,)
 else
 check-preload:
 	@echo "  SKIP     preload tests: needs the table core (shm/) and the emulator (examples/), not landed yet"

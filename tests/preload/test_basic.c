@@ -231,22 +231,25 @@ Test(p02_config, unusable_segment_warns_once_and_runs)
 
 /* ---- the symbolic build ------------------------------------------------------------ */
 
-Test(p04_symbolic, warns_at_start_and_runs)
+/* Every build linked again with -Bsymbolic-functions (preload-tests.mk):
+ * tests/preload/symbolic/<generation>/<compiler>. */
+H_BUILD_TEST(p04_symbolic, warns_at_start_and_runs, .timeout = 60)
 {
 	struct seg s;
 	int st;
-	char env0[600];
-	char abs[512];
+	char symbolic[256];
+	const char *const *env = NULL;
 
-	cr_assert(realpath(bpath("examples/symbolic"), abs));
-	snprintf(env0, sizeof(env0), "LD_LIBRARY_PATH=%s", abs);
-	const char *const env[] = { env0, NULL };
+	snprintf(symbolic, sizeof(symbolic), "tests/preload/symbolic/%s",
+		 build + strlen("examples/"));
+	h_use_build(symbolic);
 
 	seg_make(&s);
 	char *err = mesh_once(&s, env, &st);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
-	cr_expect(strstr(err, "-Bsymbolic") && strstr(err, "symbolic/libtt_metal.so"),
-		  "no -Bsymbolic warning naming the runtime: %s", err);
+	strcat(symbolic, "/libtt_metal.so");
+	cr_expect(strstr(err, "-Bsymbolic") && strstr(err, symbolic),
+		  "no -Bsymbolic warning naming the runtime %s: %s", symbolic, err);
 	cr_expect(strstr(err, "see NO allocations") != NULL, "warning does not say what it means");
 	struct ttmem_table *t = seg_open(&s);
 	cr_assert_not_null(t, "the process was not registered");
@@ -263,30 +266,17 @@ Test(p04_symbolic, warns_at_start_and_runs)
 
 /* ---- a runtime with another Buffer layout ------------------------------------------ */
 
-Test(p10_abi, layout_mismatch_warns_once_and_degrades)
+/* The fake's two live buffers, recorded from what its getters vouch for:
+ * no device, 32-bit address; the process flagged partly tracked. */
+static void assert_getter_entries(const struct seg *s, pid_t pid)
 {
-	struct seg s;
-	struct run r;
-	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
-
-	seg_make(&s);
-	run_start(&r, &s, 1, argv, NULL);
-	int st = run_wait(&r);
-	char *err = run_stderr(&r), *out = run_stdout(&r);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
-	cr_expect_str_eq(out, "fake runtime done\n");
-	const char *w = strstr(err, "Buffer layout is not the 2025 one");
-	cr_expect_not_null(w, "no warning: %s", err);
-	cr_expect(w && !strstr(w + 1, "Buffer layout is not the 2025 one"), "warned twice: %s", err);
-
-	struct ttmem_table *t = seg_open(&s);
+	struct ttmem_table *t = seg_open(s);
 	cr_assert_not_null(t);
 	struct ttmem_snapshot snap;
 	cr_assert_eq(ttmem_snapshot(t, &snap), 0);
 	cr_expect_eq(snap.count, 2, "entries: the two buffers never freed");
 	for (size_t i = 0; i < snap.count; i++) {
 		const struct ttmem_entry *e = &snap.entries[i];
-		/* Only what the getters vouch for: no device, 32-bit address. */
 		cr_expect_eq(e->key.device, TTMEM_DEVICE_UNKNOWN, "device recorded without being trusted");
 		if (e->type == TTMEM_TYPE_DRAM) {
 			cr_expect_eq(e->key.address, 0x1000);
@@ -301,10 +291,64 @@ Test(p10_abi, layout_mismatch_warns_once_and_degrades)
 	const struct ttmem_proc *p = ttmem_table_procs(t);
 	int partial = 0;
 	for (uint32_t i = 0; i < ttmem_table_header(t)->proc_capacity; i++)
-		if (p[i].pid == (uint32_t)r.pid)
+		if (p[i].pid == (uint32_t)pid)
 			partial = (p[i].flags & TTMEM_PROC_F_ABI_PARTIAL) != 0;
 	cr_expect(partial, "process not flagged TTMEM_PROC_F_ABI_PARTIAL");
 	ttmem_table_close(t);
+}
+
+Test(p10_abi, layout_mismatch_warns_once_and_degrades)
+{
+	struct seg s;
+	struct run r;
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, NULL);
+	int st = run_wait(&r);
+	char *err = run_stderr(&r), *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_str_eq(out, "fake runtime done\n");
+	const char *w = strstr(err, "Buffer layout is not the one of generation 2025 ");
+	cr_expect_not_null(w, "no warning: %s", err);
+	cr_expect(w && !strstr(w + 1, "Buffer layout is not"), "warned twice: %s", err);
+	cr_expect(!strstr(err, "no known generation"), "identified as unknown: %s", err);
+	assert_getter_entries(&s, r.pid);
+	free(err);
+	free(out);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
+
+/*
+ * A runtime of no known generation: read through its exported getters
+ * alone (the fields are never read, so no layout warning), one warning that
+ * names what is missing (device(): chips unknown), the same entries.
+ */
+Test(p10_abi, unknown_generation_getters_only_one_warning)
+{
+	struct seg s;
+	struct run r;
+	char libpath[600], abs[512];
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
+
+	cr_assert(realpath(bpath("tests/preload/fake-unknown"), abs));
+	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s", abs);
+	const char *const env[] = { libpath, NULL };
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, env);
+	int st = run_wait(&r);
+	char *err = run_stderr(&r), *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_str_eq(out, "fake runtime done\n");
+	const char *w = strstr(err, "matches no known generation (2025, 2025b, 2026): tracked "
+				    "through its exported getters alone; missing: Buffer::device()");
+	cr_expect_not_null(w, "no warning: %s", err);
+	cr_expect(w && !strstr(w + 20, "no known generation"), "warned twice: %s", err);
+	cr_expect(strstr(err, "MeshDevice::get_devices() (mesh") && !strstr(err, "not exported"),
+		  "not one warning: %s", err);
+	cr_expect(!strstr(err, "Buffer layout"), "fields were read: %s", err);
+	assert_getter_entries(&s, r.pid);
 	free(err);
 	free(out);
 	run_cleanup(&r);

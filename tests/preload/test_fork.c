@@ -13,8 +13,9 @@
 #include "harness.h"
 
 
-Test(p08_fork, child_frees_inherited_buffer, .timeout = 60)
+H_BUILD_TEST(p08_fork, child_frees_inherited_buffer, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	char what[16];

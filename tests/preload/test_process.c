@@ -82,8 +82,9 @@ static uint64_t expect_field(const char *out, const char *hold, const char *fiel
 	return strtoull(p + strlen(key), NULL, 10);
 }
 
-Test(p05_leak, live_at_exit_with_callsites, .timeout = 60)
+H_BUILD_TEST(p05_leak, live_at_exit_with_callsites, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	int holds;
@@ -162,8 +163,9 @@ Test(p05_leak, live_at_exit_with_callsites, .timeout = 60)
 	seg_drop(&s);
 }
 
-Test(p06_lifecycle, fork_exec_children_and_outliving_buffers, .timeout = 60)
+H_BUILD_TEST(p06_lifecycle, fork_exec_children_and_outliving_buffers, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	int holds;
@@ -208,8 +210,9 @@ Test(p06_lifecycle, fork_exec_children_and_outliving_buffers, .timeout = 60)
 	seg_drop(&s);
 }
 
-Test(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
+H_BUILD_TEST(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	char what[16];
@@ -255,8 +258,9 @@ Test(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 	seg_drop(&s);
 }
 
-Test(p08_kill, kill_9_at_peak_then_reap, .timeout = 60)
+H_BUILD_TEST(p08_kill, kill_9_at_peak_then_reap, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	char what[16];
@@ -299,8 +303,9 @@ Test(p08_kill, kill_9_at_peak_then_reap, .timeout = 60)
 	seg_drop(&s);
 }
 
-Test(p07_python, ctypes_client_is_tracked, .timeout = 60)
+H_BUILD_TEST(p07_python, ctypes_client_is_tracked, .timeout = 60)
 {
+	(void)build;
 	struct seg s;
 	struct run r;
 	int holds;

@@ -36,9 +36,12 @@ Test(probe, plt_library_works)
 {
 	char *out = probe(0, fixture("fake_plt.so"), NULL), *err = NULL;
 
-	cr_assert(strstr(out, "  GraphTracker::track_allocate                 -    hook    yes      "
+	cr_assert(strstr(out, "  GraphTracker::track_allocate                     -    hook    yes      "
 			      "interposable (1 PLT, 0 GOT, 0 abs)"), "%s", out);
-	cr_assert(strstr(out, "  ABI profile: tt-metal-2025\n"), "%s", out);
+	cr_assert(strstr(out, "  generation:  2025 (Allocator::deallocate_buffers exported, "
+			      "Buffer::device() inline)\n"), "%s", out);
+	cr_assert(strstr(out, "    release_at_close   works        interposed: Device::close, "
+			      "MeshDevice::close, Allocator::deallocate_buffers\n"), "%s", out);
 	cr_assert(strstr(out, "  verdict:     tracking will work: every hook is reached through the "
 			      "PLT/GOT\n"), "%s", out);
 	free(out);
@@ -84,7 +87,9 @@ Test(probe, partial_library)
 	char *out = probe(20, fixture("fake_partial.so"), "--json"), *err = NULL;
 
 	cr_assert_eq(segfix_check(out, &err, "subset",
-				  "{\"tracking\":\"partial\",\"exit_code\":20,"
+				  "{\"tracking\":\"partial\",\"exit_code\":20,\"generation\":\"2025\","
+				  "\"capabilities\":{\"circular_buffers\":{\"status\":\"unavailable\"},"
+				  "\"frees\":{\"status\":\"works\"}},"
 				  "\"hooks\":[{\"name\":\"GraphTracker::track_allocate_cb\","
 				  "\"present\":false,\"required\":false}]}", NULL), 0, "%s", err);
 	free(err);
@@ -95,9 +100,11 @@ Test(probe, not_a_runtime)
 {
 	char *out = probe(22, "/bin/sh", NULL);
 
-	cr_assert(strstr(out, "  GraphTracker::track_allocate                 -    hook    MISSING"),
+	cr_assert(strstr(out, "  GraphTracker::track_allocate                     -    hook    MISSING"),
 		  "%s", out);
-	cr_assert(strstr(out, "  ABI profile: none matches\n"), "%s", out);
+	cr_assert(strstr(out, "  generation:  none (matches no known generation)\n"), "%s", out);
+	cr_assert(strstr(out, "    allocations        unavailable  GraphTracker::track_allocate is "
+			      "not exported\n"), "%s", out);
 	free(out);
 }
 

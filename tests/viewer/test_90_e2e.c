@@ -178,6 +178,28 @@ Test(e2e, mesh_allocation_clang_matches_ground_truth)
 	mesh_run("examples/clang");
 }
 
+/* The other generations of the runtime: `show --json` is the ground truth
+ * on all 8 chips at the peak and 0 after close there too. */
+Test(e2e, mesh_allocation_2025b_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2025b/gcc");
+}
+
+Test(e2e, mesh_allocation_2025b_clang_matches_ground_truth)
+{
+	mesh_run("examples/2025b/clang");
+}
+
+Test(e2e, mesh_allocation_2026_gcc_matches_ground_truth)
+{
+	mesh_run("examples/2026/gcc");
+}
+
+Test(e2e, mesh_allocation_2026_clang_matches_ground_truth)
+{
+	mesh_run("examples/2026/clang");
+}
+
 Test(e2e, killed_process_is_orphaned_then_reaped)
 {
 	char *argv[] = { (char *)"examples/bin/mesh_allocation", (char *)"--hold", (char *)"60000",
@@ -305,39 +327,82 @@ Test(e2e, run_tracks_and_passes_the_exit_code)
 	free(err);
 }
 
-Test(e2e, probe_tells_the_three_builds_apart)
+/*
+ * The seven emulator builds, told apart by (generation, compiler, binding):
+ * each names its generation from its exports, its compiler from .comment,
+ * and what tracking can do there.
+ */
+Test(e2e, probe_tells_the_seven_builds_apart)
 {
 	static const struct {
 		const char *lib;
 		int rc;
-		const char *binding;
-		const char *inlined;
+		const char *generation, *compiler, *binding, *inlined;
 	} cases[] = {
-		{ "examples/gcc/libtt_metal.so", 0, "interposable", "false" },
-		{ "examples/clang/libtt_metal.so", 0, "interposable, allocate_impl inlined", "true" },
-		{ "examples/symbolic/libtt_metal.so", 21, "bound directly (-Bsymbolic-functions)",
-		  "false" },
+		{ "examples/gcc/libtt_metal.so", 0, "2025", "gcc", "interposable", "false" },
+		{ "examples/clang/libtt_metal.so", 0, "2025", "clang",
+		  "interposable, allocate_impl inlined", "true" },
+		{ "examples/symbolic/libtt_metal.so", 21, "2025", "gcc",
+		  "bound directly (-Bsymbolic-functions)", "false" },
+		{ "examples/2025b/gcc/libtt_metal.so", 0, "2025b", "gcc", "interposable", "false" },
+		{ "examples/2025b/clang/libtt_metal.so", 0, "2025b", "clang",
+		  "interposable, allocate_impl inlined", "true" },
+		{ "examples/2026/gcc/libtt_metal.so", 0, "2026", "gcc", "interposable", "false" },
+		{ "examples/2026/clang/libtt_metal.so", 0, "2026", "clang", "interposable", "false" },
 	};
 
-	for (size_t i = 0; i < 3; i++) {
-		char *out = NULL, *err = NULL, exp[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = NULL, *err = NULL, exp[1024], toolchain[64];
+		const char *st = cases[i].rc ? "unavailable" : "works";
 
 		if (!segfix_have(cases[i].lib))
-			cr_skip_test("build/%s (the emulator, issue 3) is not built", cases[i].lib);
+			cr_skip_test("build/%s (the emulator) is not built", cases[i].lib);
 		cr_assert_eq(segfix_ttmem_run(&out, &err, "probe", "--json",
 					      segfix_build_path(cases[i].lib), NULL),
 			     cases[i].rc, "%s: %s", cases[i].lib, err);
 		snprintf(exp, sizeof(exp),
-			 "{\"kind\":\"probe\",\"profile\":\"tt-metal-2025\",\"binding\":\"%s\","
+			 "{\"kind\":\"probe\",\"generation\":\"%s\",\"binding\":\"%s\","
 			 "\"allocate_impl_inlined\":%s,\"exit_code\":%d,"
+			 "\"capabilities\":{\"allocations\":{\"status\":\"%s\"},"
+			 "\"chips\":{\"status\":\"%s\"},\"owner_attribution\":{\"status\":\"%s\"},"
+			 "\"release_at_close\":{\"status\":\"%s\"}},"
 			 "\"hooks\":[{\"name\":\"GraphTracker::track_allocate\",\"present\":true,"
 			 "\"interposable\":%s}]}",
-			 cases[i].binding, cases[i].inlined, cases[i].rc, cases[i].rc ? "false" : "true");
+			 cases[i].generation, cases[i].binding, cases[i].inlined, cases[i].rc, st, st,
+			 st, st, cases[i].rc ? "false" : "true");
 		free(err);
 		cr_assert_eq(segfix_check(out, &err, "subset", exp, NULL), 0, "%s: %s", cases[i].lib, err);
+		snprintf(toolchain, sizeof(toolchain), "\"toolchain\":\"%s ", cases[i].compiler);
+		cr_assert(strstr(out, toolchain), "%s: not built by %s: %s", cases[i].lib,
+			  cases[i].compiler, out);
 		free(err);
 		free(out);
 	}
+}
+
+/* A runtime of no known generation (tests/preload/fake-unknown): named
+ * unknown, read through its getters, and what it lacks said per capability. */
+Test(e2e, probe_names_an_unknown_generation)
+{
+	const char *lib = "tests/preload/fake-unknown/libtt_metal.so";
+	char *out = NULL, *err = NULL;
+
+	if (!segfix_have(lib))
+		cr_skip_test("build/%s (the preload tests' fixture) is not built", lib);
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "probe", "--json", segfix_build_path(lib), NULL),
+		     20, "%s", err);
+	free(err);
+	cr_assert_eq(segfix_check(out, &err, "subset",
+				  "{\"generation\":\"unknown\",\"tracking\":\"partial\","
+				  "\"capabilities\":{\"allocations\":{\"status\":\"works\","
+				  "\"why\":\"GraphTracker::track_allocate is reached through the "
+				  "PLT/GOT; Buffer read through its exported getters\"},"
+				  "\"chips\":{\"status\":\"unavailable\",\"why\":\"Buffer::device() is "
+				  "not exported: every allocation is shown on an unknown chip\"},"
+				  "\"release_at_close\":{\"status\":\"unavailable\"}}}", NULL),
+		     0, "%s", err);
+	free(err);
+	free(out);
 }
 
 /* Between runs: a baseline at the first peak, the delta after the close;

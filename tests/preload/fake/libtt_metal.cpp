@@ -1,8 +1,13 @@
 // A stand-in tt-metal runtime whose Buffer is NOT laid out as in 2025 (as
 // after the 2026 pimpl refactor): same exported names and getters, other
-// field offsets.  libttmem.so must notice at the first read (size field vs
-// num_pages() * page_size()), warn once, and record only what the getters
-// vouch for: 32-bit address, size, DRAM/L1 type, no device.
+// field offsets.  It carries the marks of generation 2025 (an exported
+// Allocator::deallocate_buffers, an inline Buffer::device()), so
+// libttmem.so reads its fields and must notice at the first read (size
+// field vs num_pages() * page_size()), warn once, and record only what the
+// getters vouch for: 32-bit address, size, DRAM/L1 type, no device.
+// Built with -DFAKE_UNKNOWN it lacks that mark: a runtime of no known
+// generation, which libttmem.so must read through its getters alone
+// (never its fields), with one warning naming what is missing.
 #include <cstdint>
 #include <memory>
 
@@ -75,6 +80,14 @@ void GraphTracker::track_allocate(const Buffer*) {}
 void GraphTracker::track_deallocate(Buffer*) {}
 
 bool Device::close() { return true; }
+
+#ifndef FAKE_UNKNOWN
+class Allocator {
+public:
+    void deallocate_buffers();
+};
+void Allocator::deallocate_buffers() {}
+#endif
 
 // Owners: their constructors allocate "system" buffers.  The memory manager
 // builds a command queue inside its own constructor (nested scopes).

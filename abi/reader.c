@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ABI profile "tt-metal 2025": the only file that knows tt-metal's object
- * layout (see abi.h for the contract, ../shared/RESEARCH.md section 1 for
- * where each fact comes from).
+ * Reading the runtime's objects, per generation (see abi.h for the contract
+ * and the trust rules, GENERATIONS.md for where each fact comes from).  The
+ * only file that knows object layouts.  Built into the preload only.
  *
- *   Buffer (class Buffer final : enable_shared_from_this<Buffer>, 16-byte base)
+ *   Buffer of the 2025 layout (generations 2025 and 2025b; class Buffer
+ *   final : enable_shared_from_this<Buffer>, 16-byte base):
  *     +16 device_ (IDevice*)   +24 size_ (uint64)     +32 buffer_type_ (int)
- *     +64 allocator_ (Allocator*)                     +80 address_ (uint64)
+ *     +64 allocator_ (Allocator* / AllocatorImpl*)    +80 address_ (uint64)
+ *   Buffer of 2026: 24 bytes, never read (getters only).
  *   IDevice vtable: slot 2 (byte 16) is `tt::ARCH arch() const` (an enum
  *     class over int: GRAYSKULL 1, WORMHOLE_B0 2, BLACKHOLE 3, QUASAR 4),
  *     slot 3 (byte 24) is `ChipId id() const` (int).
@@ -58,9 +60,18 @@ typedef void (*op_delete_fn)(void *p);
 typedef int (*id_fn)(const void *dev);
 typedef uint32_t (*arch_fn)(const void *dev);
 
+enum read_mode { MODE_NONE = 0, MODE_FIELDS = 1, MODE_GETTERS = 2 };
+
 static struct {
 	_Atomic int bound;
+	/* How buffers are read, published with `bound`: MODE_NONE until a
+	 * generation is bound, so that nothing reads an object of a layout
+	 * not yet known. */
+	_Atomic int mode;
+	const struct abi_generation *gen;
+	int getters_only;                        /* gen->reading == ABI_READ_GETTERS */
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
+	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	get_devices_fn get_devices;
 	op_delete_fn op_delete;
 } g;
@@ -73,27 +84,69 @@ static void *sym(void *handle, const char *name)
 	return p ? p : dlsym(RTLD_DEFAULT, name);
 }
 
+/* Exported by the runtime object itself (or a library it depends on): not
+ * RTLD_DEFAULT, where this library's own hooks would answer. */
+static int runtime_exports(void *handle, const char *name)
+{
+	return dlsym(handle, name) != NULL;
+}
+
+const struct abi_generation *abi_bound_generation(void)
+{
+	return atomic_load_explicit(&g.bound, memory_order_acquire) ? g.gen : NULL;
+}
+
 int abi_bind(void *handle)
 {
 	if (atomic_load_explicit(&g.bound, memory_order_acquire))
 		return 0;
+	g.gen = abi_generation_select(runtime_exports, handle);
+	g.getters_only = g.gen->reading == ABI_READ_GETTERS;
 	g.address = (getter_fn)sym(handle, ABI_SYM_BUFFER_ADDRESS);
 	g.page_size = (getter_fn)sym(handle, ABI_SYM_BUFFER_PAGE_SIZE);
 	g.num_pages = (getter_fn)sym(handle, ABI_SYM_BUFFER_NUM_PAGES);
 	g.is_dram = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_DRAM);
 	g.is_l1 = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_L1);
 	g.is_trace = (getter_fn)sym(handle, ABI_SYM_BUFFER_IS_TRACE);
+	g.device = (getter_fn)sym(handle, ABI_SYM_BUFFER_DEVICE);
+	g.allocator = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALLOCATOR);
+	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
+	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
-	g.op_delete = (op_delete_fn)sym(handle, ABI_SYM_OPERATOR_DELETE);
-	if (!g.address || !g.page_size || !g.num_pages) {
-		log_warn_once("the tt-metal runtime does not export Buffer::address/page_size/"
-			      "num_pages: buffer reads cannot be checked, buffers are not tracked");
+	/* The ::operator delete the runtime's own calls bind to: the global
+	 * scope's first (an allocator interposed there, e.g. ASan's, pairs it
+	 * with its operator new), else the one of the runtime's scope. */
+	g.op_delete = (op_delete_fn)dlsym(RTLD_DEFAULT, ABI_SYM_OPERATOR_DELETE);
+	if (!g.op_delete)
+		g.op_delete = (op_delete_fn)dlsym(handle, ABI_SYM_OPERATOR_DELETE);
+	if (!g.address || (!g.size && (!g.num_pages || !g.page_size))) {
+		log_warn_once("the tt-metal runtime does not export Buffer::address() and size() "
+			      "(or num_pages() and page_size()): buffers are not tracked");
 		return -ENOENT;
 	}
-	if (!g.get_devices || !g.op_delete)
+	if (!g.getters_only && (!g.num_pages || !g.page_size)) {
+		/* The field reads could not be checked: read through getters. */
+		g.getters_only = 1;
+	}
+	if (g.gen == &abi_generation_unknown) {
+		char missing[512];
+
+		if (abi_getters_missing(runtime_exports, handle, missing, sizeof(missing)))
+			log_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
+				 "2026): tracked through its exported getters alone; missing: %s",
+				 missing);
+		else
+			log_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
+				 "2026): tracked through its exported getters alone");
+	}
+	else if (!g.get_devices || !g.op_delete)
 		log_warn_once("MeshDevice::get_devices is not exported: mesh buffers are "
 			      "recorded on the mesh id only");
+	log_debug("tt-metal runtime generation %s (%s): Buffer read through %s", g.gen->name,
+		  g.gen->marks, g.getters_only ? "its exported getters" : "cross-checked fields");
 	atomic_store_explicit(&g.bound, 1, memory_order_release);
+	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
+			      memory_order_release);
 	return 0;
 }
 
@@ -173,6 +226,16 @@ static __thread struct {
 	uintptr_t note_a, note_d;   /* allocator and device of the last note */
 } abi_tls __attribute__((tls_model("initial-exec")));
 
+/* The allocator of a buffer of the 2025 layout: through Buffer::allocator()
+ * where it is exported (2025b), else the field (2025, whose allocator() is
+ * inline); the field is read only for a buffer that passed the check. */
+static inline const void *allocator_of(const void *b)
+{
+	if (g.allocator)
+		return (const void *)(uintptr_t)g.allocator(b);
+	return field_ptr(b, OFF_ALLOCATOR);
+}
+
 static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
 {
 	out->address = addr32;
@@ -213,7 +276,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			out->size = size;
 			out->type = (uint8_t)type_f;
 			out->device = field_ptr(b, OFF_DEVICE);
-			out->allocator = field_ptr(b, OFF_ALLOCATOR);
+			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
@@ -229,15 +292,69 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			/* Void every thread's remembered check: its next
 			 * buffer comes here and finds the profile off. */
 			atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
-			log_warn("tt-metal Buffer layout is not the 2025 one (size field %llu vs "
+			log_warn("tt-metal Buffer layout is not the one of generation %s (size field %llu vs "
 				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
 				 "no longer reading fields; buffers are recorded without their device",
-				 (unsigned long long)size_f, (unsigned long long)size,
+				 g.gen->name, (unsigned long long)size_f, (unsigned long long)size,
 				 (unsigned long long)addr_f, (unsigned long long)addr32);
 		}
 	}
 	fill_coarse(b, out, addr32, size);
 	return 0;
+}
+
+/*
+ * Generations without the 2025 layout (2026, unknown): every value from an
+ * exported getter, the object itself never read.  A getter vouches for its
+ * own value: no cross-check, and the device is trusted when device() is
+ * exported.  address() is 32-bit in every generation.
+ */
+static __attribute__((noinline)) int buffer_read_getters(const void *b, struct abi_buffer *out,
+							 int with_size)
+{
+	uint64_t size = 0;
+
+	if (!atomic_load_explicit(&g.bound, memory_order_acquire))
+		return -1;
+	if (with_size) {
+		size = g.size ? g.size(b) : (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
+		if (size == 0)
+			return -1;
+	}
+	out->address = g.address(b) & 0xffffffffu;
+	out->size = size;
+	out->trusted = 0;
+	if (g.type) {
+		uint32_t t = (uint32_t)g.type(b);
+
+		out->type = t <= TTMEM_TYPE_TRACE ? (uint8_t)t : TTMEM_TYPE_SYSTEM_MEMORY;
+		out->trusted |= ABI_T_TYPE;
+	} else {
+		out->type = coarse_type(b);
+	}
+	out->device = NULL;
+	out->allocator = NULL;
+	if (g.device) {
+		out->device = (const void *)(uintptr_t)g.device(b);
+		/* Only allocations note their allocator (for bulk frees). */
+		out->allocator = with_size && g.allocator ?
+					 (const void *)(uintptr_t)g.allocator(b) : NULL;
+		if (out->device)
+			out->trusted |= ABI_T_DEVICE;
+	}
+	return 0;
+}
+
+/* Every read the unchecked path does not take: by the bound generation's
+ * reading (none bound yet: nothing is read). */
+static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_buffer *out,
+						      int with_size)
+{
+	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
+
+	if (mode == MODE_FIELDS)
+		return buffer_read_checked(b, out, with_size);
+	return mode == MODE_GETTERS ? buffer_read_getters(b, out, with_size) : -1;
 }
 
 static inline int buffer_read(const void *b, struct abi_buffer *out, int with_size)
@@ -249,6 +366,12 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 
 	if (!b)
 		return -1;
+	/* A thread remembers a checked device only once a generation read
+	 * by fields is bound and one of its buffers passed the check: until
+	 * then (no generation yet, or one read through getters) nothing is
+	 * read from the object here. */
+	if (__builtin_expect(cs->dev == 0, 0))
+		return buffer_read_slow(b, out, with_size);
 	dev = field_ptr(b, OFF_DEVICE);
 	size_f = field64(b, OFF_SIZE);
 	type_f = (uint32_t)field64(b, OFF_TYPE);
@@ -265,11 +388,11 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->size = with_size ? size_f : 0;
 		out->type = (uint8_t)type_f;
 		out->device = dev;
-		out->allocator = field_ptr(b, OFF_ALLOCATOR);
+		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
 		return 0;
 	}
-	return buffer_read_checked(b, out, with_size);
+	return buffer_read_slow(b, out, with_size);
 }
 
 int abi_buffer_read(const void *b, struct abi_buffer *out)

@@ -1,0 +1,20 @@
+# abi/: the ABI room (abi.h).  Its objects are built twice:
+#   $(BUILD)/abi/*.o         for the preload: PIC, LTO, with the reader, which
+#                            logs through the preload's log.h (-Ipreload)
+#   $(BUILD)/abi/viewer/*.o  for `ttmem probe`: the generation table only
+# Included before preload/preload.mk and viewer/viewer.mk, which add the
+# objects to their links.
+
+ABI_TABLE_SRCS   := abi/select.c $(sort $(wildcard abi/gen_*.c))
+ABI_PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(ABI_TABLE_SRCS) abi/reader.c)
+ABI_VIEWER_OBJS  := $(patsubst abi/%.c,$(BUILD)/abi/viewer/%.o,$(ABI_TABLE_SRCS))
+
+$(BUILD)/abi/viewer/%.o: abi/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/abi/%.o: abi/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_CFLAGS) -Ipreload -c -o $@ $<
