@@ -112,6 +112,11 @@ typedef void (*abi_track_fn)(void *tracker, void *buffer);
 typedef void (*abi_track_cb_fn)(void *tracker, const void *core_ranges, uint64_t addr,
 				uint64_t size, _Bool globally_allocated, const void *device);
 typedef void (*abi_track_dev_fn)(void *tracker, const void *device);
+typedef _Bool (*abi_hook_buffer_fn)(void *tracker, const void *buffer);
+typedef void (*abi_track_program_fn)(void *tracker, void *program, const void *device);
+typedef _Bool (*abi_hook_program_fn)(void *tracker, void *program);
+typedef _Bool (*abi_add_hook_fn)(void *tracker, const void *hook_shared_ptr);
+typedef void (*abi_tracker_fn)(void *tracker);
 /* Constructors of every shape seen (CQ: 3 to 5 arguments, SMM: 2 or 3, all
  * of integer class): the hook passes every integer argument register on,
  * so one shape serves them all. */

@@ -22,10 +22,19 @@
 #define ABI_SYM_TRACK_ALLOCATE_CB   ABI_GT "17track_allocate_cbERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE"
 #define ABI_SYM_TRACK_DEALLOCATE_CB ABI_GT "19track_deallocate_cbEPKNS0_7IDeviceE"
 /* bool hook_allocate(const Buffer*): a capture hook swallowed the buffer;
- * void track_program(Program*, const IDevice*), before every op launch;
- * Program's destructor (Program is a pimpl upstream: out of line). */
+ * void track_program(Program*, const IDevice*) and bool hook_program(Program*),
+ * which ttnn calls before every op launch; Program's destructor (Program is
+ * a pimpl upstream: out of line). */
 #define ABI_SYM_HOOK_ALLOCATE       ABI_GT "13hook_allocateEPKNS0_6BufferE"
 #define ABI_SYM_TRACK_PROGRAM       ABI_GT "13track_programEPNS0_7ProgramEPKNS0_7IDeviceE"
+#define ABI_SYM_HOOK_PROGRAM        ABI_GT "12hook_programEPNS0_7ProgramE"
+/* bool add_hook(const std::shared_ptr<IGraphHooks>&), void clear_hook(),
+ * void clear(): whether a capture hook is installed; bool
+ * hook_deallocate(Buffer*): whether a hook took a free over. */
+#define ABI_SYM_ADD_HOOK            ABI_GT "8add_hookERKSt10shared_ptrINS0_11IGraphHooksEE"
+#define ABI_SYM_CLEAR_HOOK          ABI_GT "10clear_hookEv"
+#define ABI_SYM_GT_CLEAR            ABI_GT "5clearEv"
+#define ABI_SYM_HOOK_DEALLOCATE     ABI_GT "15hook_deallocateEPNS0_6BufferE"
 #define ABI_SYM_PROGRAM_D1          "_ZN2tt8tt_metal7ProgramD1Ev"
 #define ABI_SYM_PROGRAM_D2          "_ZN2tt8tt_metal7ProgramD2Ev"
 #define ABI_SYM_GT_INSTANCE         ABI_GT "8instanceEv"

@@ -29,6 +29,7 @@
 #include "ttmem/segment.h"
 
 #include "abi.h"
+#include "capture.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
@@ -42,6 +43,15 @@
 	X(TRACK_DEALLOCATE,    ABI_SYM_TRACK_DEALLOCATE,    1)                \
 	X(TRACK_ALLOCATE_CB,   ABI_SYM_TRACK_ALLOCATE_CB,   0)                \
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
+	X(HOOK_ALLOCATE,       ABI_SYM_HOOK_ALLOCATE,       0)                \
+	X(HOOK_DEALLOCATE,     ABI_SYM_HOOK_DEALLOCATE,     0)                \
+	X(ADD_HOOK,            ABI_SYM_ADD_HOOK,            0)                \
+	X(CLEAR_HOOK,          ABI_SYM_CLEAR_HOOK,          0)                \
+	X(GT_CLEAR,            ABI_SYM_GT_CLEAR,            0)                \
+	X(TRACK_PROGRAM,       ABI_SYM_TRACK_PROGRAM,       0)                \
+	X(HOOK_PROGRAM,        ABI_SYM_HOOK_PROGRAM,        0)                \
+	X(PROGRAM_D1,          ABI_SYM_PROGRAM_D1,          0)                \
+	X(PROGRAM_D2,          ABI_SYM_PROGRAM_D2,          0)                \
 	X(CQ_C1,               ABI_SYM_CQ_C1,               0)                \
 	X(CQ_C2,               ABI_SYM_CQ_C2,               0)                \
 	X(CQ4_C1,              ABI_SYM_CQ4_C1,              0)                \
@@ -176,6 +186,92 @@ void hook_track_deallocate_cb(void *self, const void *device)
 		orig(self, device);
 	tracker_on_cb_free_all(device);
 }
+
+/* ---- graph capture and op launches (capture.h, cb_model.h) ---------------------- */
+
+/* Only notes the verdict: the track_allocate that follows on this thread
+ * does the rest. */
+EXPORT _Bool hook_hook_allocate(void *self, const void *buffer) __asm__(ABI_SYM_HOOK_ALLOCATE);
+_Bool hook_hook_allocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = ORIG(HOOK_ALLOCATE, abi_hook_buffer_fn);
+	_Bool hooked = orig ? orig(self, buffer) : 0;
+
+	if (hooked)
+		capture_note_hooked(buffer);
+	return hooked;
+}
+
+EXPORT _Bool hook_hook_deallocate(void *self, const void *buffer)
+	__asm__(ABI_SYM_HOOK_DEALLOCATE);
+_Bool hook_hook_deallocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = ORIG(HOOK_DEALLOCATE, abi_hook_buffer_fn);
+	_Bool taken_over = orig ? orig(self, buffer) : 0;
+
+	/* Nothing was kept unless a hook is installed (capture.h). */
+	if (__builtin_expect(taken_over || capture_hook_installed(), 0))
+		tracker_on_free_settled(buffer, taken_over);
+	return taken_over;
+}
+
+EXPORT _Bool hook_add_hook(void *self, const void *hook) __asm__(ABI_SYM_ADD_HOOK);
+_Bool hook_add_hook(void *self, const void *hook)
+{
+	abi_add_hook_fn orig = ORIG(ADD_HOOK, abi_add_hook_fn);
+	_Bool added = orig ? orig(self, hook) : 0;
+
+	if (added)
+		capture_hook_added();
+	return added;
+}
+
+#define HOOK_CLEARED(name, ID)                                                       \
+	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
+	void hook_##name(void *self)                                                   \
+	{                                                                              \
+		abi_tracker_fn orig = ORIG(ID, abi_tracker_fn);                        \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		capture_hook_cleared();                                                \
+	}
+HOOK_CLEARED(clear_hook, CLEAR_HOOK)
+HOOK_CLEARED(graph_tracker_clear, GT_CLEAR)
+
+EXPORT void hook_track_program(void *self, void *program, const void *device)
+	__asm__(ABI_SYM_TRACK_PROGRAM);
+/* The tracker first: a runtime whose track_program asks hook_program
+ * itself (seen in a 2026 tree) then finds the launch announced. */
+void hook_track_program(void *self, void *program, const void *device)
+{
+	abi_track_program_fn orig = ORIG(TRACK_PROGRAM, abi_track_program_fn);
+
+	tracker_on_program(program, device, __builtin_return_address(0), __builtin_dwarf_cfa());
+	if (orig)
+		orig(self, program, device);
+}
+
+EXPORT _Bool hook_hook_program(void *self, void *program) __asm__(ABI_SYM_HOOK_PROGRAM);
+_Bool hook_hook_program(void *self, void *program)
+{
+	abi_hook_program_fn orig = ORIG(HOOK_PROGRAM, abi_hook_program_fn);
+	_Bool hooked = orig ? orig(self, program) : 0;
+
+	tracker_on_program_hooked(program, hooked);
+	return hooked;
+}
+
+#define PROGRAM_DTOR(variant)                                                        \
+	EXPORT void hook_program_##variant(void *self) __asm__(ABI_SYM_PROGRAM_##variant); \
+	void hook_program_##variant(void *self)                                         \
+	{                                                                              \
+		abi_dtor_fn orig = ORIG(PROGRAM_##variant, abi_dtor_fn);                \
+		if (orig)                                                              \
+			orig(self);                                                    \
+		tracker_program_destroyed(self);                                       \
+	}
+PROGRAM_DTOR(D1)
+PROGRAM_DTOR(D2)
 
 /* ---- owners: command queues and system memory managers ------------------------ */
 

@@ -13,19 +13,16 @@
 #include <string.h>
 #include <time.h>
 
-/* An allocation failure inside uthash sets a flag instead of exiting. */
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(obj) (cb_index_oom = 1)
-static int cb_index_oom;
-#include <uthash.h>
-
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
 
 #include "abi.h"
 #include "callsite.h"
+#include "capture.h"
+#include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
 
@@ -59,8 +56,6 @@ static inline void guard_leave(void)
 	errno = saved_errno_
 
 /* ---- helpers ------------------------------------------------------------------- */
-
-static atomic_uint_fast64_t cb_sequence;
 
 static uint64_t now_ns(void)
 {
@@ -192,120 +187,21 @@ static void release_chips(const struct abi_chips *c)
 	}
 }
 
-/* ---- circular buffers: the keys this process inserted, per chip ---------------- */
-
-/*
- * track_deallocate_cb(device) frees all of a device's circular buffers at
- * once, before every program launch: the keys we inserted for its chips are
- * kept here, so that the free removes exactly those (O(CBs)) instead of
- * sweeping the whole table (O(capacity)) once per chip.  Private to this
- * process: a fork child starts empty (its parent's CBs are not its own).
- * Touched only from inside the tracker's re-entry guard, so nothing here is
- * allocated or locked while re-entered.
- */
-struct cb_key {
-	uint64_t address;
-	uint8_t mesh;            /* inserted with TTMEM_SLOT_F_MESH */
-};
-
-struct cb_chip {
-	uint32_t chip;           /* hash key */
-	uint32_t n, cap;
-	struct cb_key *keys;
-	UT_hash_handle hh;
-};
-
-static struct cb_chip *cb_chips;          /* uthash, under cb_lock */
-static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The chip's record, created if needed; NULL when out of memory. */
-static struct cb_chip *cb_chip_get(uint32_t chip, int create)
-{
-	struct cb_chip *r;
-
-	HASH_FIND(hh, cb_chips, &chip, sizeof(chip), r);
-	if (r || !create)
-		return r;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	r->chip = chip;
-	cb_index_oom = 0;
-	HASH_ADD(hh, cb_chips, chip, sizeof(r->chip), r);
-	if (cb_index_oom) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* Remember `address` on `chip`; -1 when out of memory. */
-static int cb_index_add(uint32_t chip, uint64_t address, int mesh)
-{
-	struct cb_chip *r = cb_chip_get(chip, 1);
-
-	if (!r)
-		return -1;
-	if (r->n == r->cap) {
-		uint32_t cap = r->cap ? r->cap * 2 : 64;
-		struct cb_key *k = realloc(r->keys, cap * sizeof(*k));
-		if (!k)
-			return -1;
-		r->keys = k;
-		r->cap = cap;
-	}
-	r->keys[r->n].address = address;
-	r->keys[r->n].mesh = (uint8_t)mesh;
-	r->n++;
-	return 0;
-}
-
-/* Forget the chip's keys (their entries were released by a sweep); with
- * `only_mesh` >= 0, only the keys whose mesh flag equals it. */
-static void cb_index_drop_locked(uint32_t chip, int only_mesh)
-{
-	struct cb_chip *r = cb_chip_get(chip, 0);
-	uint32_t kept = 0;
-
-	if (!r)
-		return;
-	if (only_mesh >= 0)
-		for (uint32_t i = 0; i < r->n; i++)
-			if (r->keys[i].mesh != only_mesh)
-				r->keys[kept++] = r->keys[i];
-	r->n = kept;
-}
-
-static void cb_index_drop(const struct abi_chips *c, int only_mesh)
-{
-	pthread_mutex_lock(&cb_lock);
-	for (uint32_t i = 0; i < c->n; i++)
-		cb_index_drop_locked(c->id[i], only_mesh);
-	pthread_mutex_unlock(&cb_lock);
-}
+/* ---- fork: the circular-buffer model's state ------------------------------------ */
 
 void tracker_atfork_prepare(void)
 {
-	pthread_mutex_lock(&cb_lock);
+	cb_model_atfork_prepare();
 }
 
 void tracker_atfork_parent(void)
 {
-	pthread_mutex_unlock(&cb_lock);
+	cb_model_atfork_parent();
 }
 
 void tracker_atfork_child(void)
 {
-	struct cb_chip *r, *tmp;
-
-	/* The child inherits none of its parent's entries. */
-	HASH_ITER(hh, cb_chips, r, tmp) {
-		HASH_DEL(cb_chips, r);
-		free(r->keys);
-		free(r);
-	}
-	cb_chips = NULL;
-	pthread_mutex_unlock(&cb_lock);
+	cb_model_atfork_child();
 }
 
 /* ---- events -------------------------------------------------------------------- */
@@ -317,7 +213,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	struct abi_chips c;
 	struct ttmem_entry e;
 
-	if (abi_buffer_read(buffer, &b) != 0 || chips_of(&b, &c, 1) != 0)
+	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
+	    chips_of(&b, &c, 1) != 0)
 		goto leave_;
 	if (b.device)
 		note_chips(b.device, &c);
@@ -326,14 +223,29 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	TRACKER_END;
 }
 
+/* The entries the last free on this thread removed while a capture hook
+ * was installed (capture.h), until hook_deallocate says whether the free
+ * happened. */
+static __thread struct {
+	const void *buffer;
+	struct ttmem_entry e;
+	struct abi_chips chips;
+} held_free __attribute__((tls_model("initial-exec")));
+
 void tracker_on_free(const void *buffer)
 {
 	TRACKER_BEGIN;
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
+	int keep = 0;
 
-	if (abi_buffer_key(buffer, &b) != 0 || chips_of(&b, &c, 0) != 0)
+	if (__builtin_expect(capture_hook_installed(), 0)) {
+		held_free.buffer = NULL;
+		keep = 1;
+	}
+	if (abi_buffer_key(buffer, &b) != 0 || capture_free_swallowed(b.address) ||
+	    chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
@@ -342,8 +254,34 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		ttmem_remove(lc.table, &k, NULL);
+		if (keep && ttmem_remove(lc.table, &k, &held_free.e) == 0) {
+			held_free.buffer = buffer;
+			held_free.chips = c;
+			keep = 0;
+		} else {
+			ttmem_remove(lc.table, &k, NULL);
+		}
 	}
+	TRACKER_END;
+}
+
+void tracker_on_free_settled(const void *buffer, int taken_over)
+{
+	if (!taken_over) {
+		/* Freed for real: what the free removed stays removed. */
+		held_free.buffer = NULL;
+		return;
+	}
+	TRACKER_BEGIN;
+	struct abi_chips c;
+
+	if (!buffer || held_free.buffer != buffer)
+		goto leave_;
+	held_free.buffer = NULL;
+	/* Every chip had the same entry but for its device. */
+	c = held_free.chips;
+	held_free.e.flags &= (uint8_t)~TTMEM_SLOT_F_MESH;
+	insert_on_chips(&held_free.e, &c);
 	TRACKER_END;
 }
 
@@ -353,59 +291,69 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 	TRACKER_BEGIN;
 	struct abi_chips c;
 	struct ttmem_entry e;
-	uint64_t seq;
 
-	(void)globally_allocated;
-	if (size == 0 || abi_device_chips(device, &c) != 0)
+	/* A globally allocated CB lives in an L1 buffer, tracked as that
+	 * buffer (upstream does not report it; the argument is false). */
+	if (size == 0 || globally_allocated || abi_device_chips(device, &c) != 0)
 		goto leave_;
 	note_chips(device, &c);
-	seq = atomic_fetch_add_explicit(&cb_sequence, 1, memory_order_relaxed) + 1;
-	fill_entry(&e, (addr & 0xffffffffu) | (seq << 32), TTMEM_SPACE_CB, TTMEM_TYPE_CB,
-		   size, ret, cfa);
-	if (c.is_mesh)
-		e.flags |= TTMEM_SLOT_F_MESH;
-	pthread_mutex_lock(&cb_lock);
-	for (uint32_t i = 0; i < c.n; i++) {
-		int rc;
-
-		e.key.device = c.id[i];
-		rc = ttmem_insert(lc.table, &e);
-		if (rc == TTMEM_EFULL) {
-			log_warn_once("the segment's table is full: some allocations are not "
-				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
-		} else if (rc >= 0 && cb_index_add(c.id[i], e.key.address, c.is_mesh) != 0) {
-			/* Unindexed, it could only be freed by a sweep: not at all. */
-			ttmem_remove(lc.table, &e.key, NULL);
-			log_warn_once("out of memory: some circular buffers are not recorded");
-		}
-	}
-	pthread_mutex_unlock(&cb_lock);
+	fill_entry(&e, 0, TTMEM_SPACE_CB, TTMEM_TYPE_CB, size, ret, cfa);
+	cb_model_place(&c, &e, addr);
 	TRACKER_END;
 }
 
-/* A reported free of all the device's CBs: exactly the keys we inserted. */
+/* A reported free of all the device's CBs (a fork's report). */
 void tracker_on_cb_free_all(const void *device)
 {
 	TRACKER_BEGIN;
 	struct abi_chips c;
-	struct ttmem_key k = { .space = TTMEM_SPACE_CB };
 
-	if (abi_device_chips(device, &c) != 0)
-		goto leave_;
-	pthread_mutex_lock(&cb_lock);
-	for (uint32_t i = 0; i < c.n; i++) {
-		struct cb_chip *r = cb_chip_get(c.id[i], 0);
+	if (abi_device_chips(device, &c) == 0)
+		cb_model_free_all(&c);
+	TRACKER_END;
+}
 
-		if (!r)
-			continue;
-		k.device = c.id[i];
-		for (uint32_t j = 0; j < r->n; j++) {
-			k.address = r->keys[j].address;
-			ttmem_remove(lc.table, &k, NULL);
-		}
-		r->n = 0;
+/* Whether the runtime exports GraphTracker::hook_program (looked up once). */
+static int hook_program_seen(void)
+{
+	static atomic_int seen = -1;
+	int v = atomic_load_explicit(&seen, memory_order_relaxed);
+
+	if (v < 0) {
+		v = runtime_find(ABI_SYM_HOOK_PROGRAM) != NULL;
+		atomic_store_explicit(&seen, v, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&cb_lock);
+	return v;
+}
+
+void tracker_on_program(const void *program, const void *device, void *ret, void *cfa)
+{
+	TRACKER_BEGIN;
+	struct abi_chips c;
+	struct ttmem_entry e;
+
+	if (!program || !device || abi_device_chips(device, &c) != 0)
+		goto leave_;
+	fill_entry(&e, 0, TTMEM_SPACE_CB, TTMEM_TYPE_CB, 0, ret, cfa);
+	cb_model_program_announced(program, &c, &e);
+	/* Without an interposable hook_program nothing will say whether the
+	 * program runs: assume it does. */
+	if (!hook_program_seen())
+		cb_model_program_dispatched(program, 1);
+	TRACKER_END;
+}
+
+void tracker_on_program_hooked(const void *program, int hooked)
+{
+	TRACKER_BEGIN;
+	cb_model_program_dispatched(program, !hooked);
+	TRACKER_END;
+}
+
+void tracker_program_destroyed(const void *program)
+{
+	TRACKER_BEGIN;
+	cb_model_program_gone(program);
 	TRACKER_END;
 }
 
@@ -431,7 +379,7 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 {
 	TRACKER_BEGIN;
 	release_chips(chips);
-	cb_index_drop(chips, -1);   /* the sweep released them */
+	cb_model_forget(chips, -1);   /* the sweep released them */
 	abi_device_forget(device);
 	TRACKER_END;
 }
@@ -453,7 +401,7 @@ static void release_allocator_entries(const struct abi_chips *c)
 		f.device = c->id[i];
 		release(&f);
 	}
-	cb_index_drop(c, c->is_mesh ? 1 : 0);
+	cb_model_forget(c, c->is_mesh ? 1 : 0);
 }
 
 void tracker_allocator_freed(const void *allocator)

@@ -8,9 +8,9 @@
  * Keys: (physical chip, space, address).  A mesh buffer of S bytes on an
  * N-chip mesh is N entries of S bytes, flagged TTMEM_SLOT_F_MESH.  A circular
  * buffer's key is its L1 address with a per-process sequence number in the
- * high 32 bits (CB addresses repeat across programs; all of a device's CBs
- * are freed at once by track_deallocate_cb: the tracker keeps the keys it
- * inserted per chip and removes exactly those).
+ * high 32 bits (CB addresses repeat across programs); what evicts a CB
+ * entry is described in cb_model.h.  Allocations that a graph capture hook
+ * took over are not recorded (capture.h).
  */
 #ifndef TTMEM_PRELOAD_TRACKER_H
 #define TTMEM_PRELOAD_TRACKER_H
@@ -23,9 +23,19 @@
  * __builtin_dwarf_cfa(), where the callsite search starts. */
 void tracker_on_alloc(const void *buffer, void *ret, void *cfa);
 void tracker_on_free(const void *buffer);
+/* hook_deallocate(buffer) returned: `taken_over` when a capture hook took
+ * the free over, so the memory of a real buffer stays allocated and its
+ * entries go back (capture.h). */
+void tracker_on_free_settled(const void *buffer, int taken_over);
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
+/* GraphTracker::track_program(program, device): an op is about to launch
+ * `program`; hook_program(program) then said whether a capture hook took
+ * the launch over. */
+void tracker_on_program(const void *program, const void *device, void *ret, void *cfa);
+void tracker_on_program_hooked(const void *program, int hooked);
+void tracker_program_destroyed(const void *program);
 
 /*
  * Device close: resolve the chips before the original runs (the object is
@@ -41,8 +51,8 @@ void tracker_allocator_freed(const void *allocator);
 /* A command queue / system memory manager was destroyed. */
 void tracker_owner_destroyed(uint8_t owner_kind, const void *owner);
 
-/* pthread_atfork handlers (lifecycle.c): the CB index's lock; the child
- * starts with an empty index. */
+/* pthread_atfork handlers (lifecycle.c): the CB model's lock; the child
+ * starts with an empty model. */
 void tracker_atfork_prepare(void);
 void tracker_atfork_parent(void);
 void tracker_atfork_child(void);

@@ -177,6 +177,12 @@ void probe_capabilities(struct probe_report *r)
 
 	one_hook(r, CAP_CBS, allocs, "GraphTracker::track_allocate_cb", CAP_UNAVAILABLE,
 		 "GraphTracker::track_allocate_cb is missing or bound at link time");
+	/* A program launched again from the cache reports no CB: only ttnn's
+	 * track_program announces it (preload/cb_model.h). */
+	if (r->caps[CAP_CBS].status == CAP_WORKS && !reached(r, "GraphTracker::track_program"))
+		set(r, CAP_CBS, CAP_DEGRADED, "GraphTracker::track_allocate_cb is reached, "
+		    "GraphTracker::track_program is not: a program launched again from the "
+		    "cache shows the CBs last reported on its chips");
 	one_hook(r, CAP_CAPTURE_FILTER, allocs, "GraphTracker::hook_allocate", CAP_DEGRADED,
 		 exported(r, "GraphTracker::hook_allocate") ?
 			 "GraphTracker::hook_allocate is not reached through the PLT/GOT: captured "

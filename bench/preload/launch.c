@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Program launches on an emulated 8-chip mesh: each launch frees the
- * previous program's circular buffers (track_deallocate_cb) and allocates
- * its own (track_allocate_cb per CB).  Prints "us_per_launch X".
+ * Program launches on an emulated 8-chip mesh: each launch reports its
+ * circular buffers (track_allocate_cb per CB), which replace the previous
+ * program's on every chip.  Prints "us_per_launch X".
  * Usage: launch [LAUNCHES [CBS]]   (defaults 2000, 8)
  */
 #include <stdio.h>

@@ -96,8 +96,8 @@ awk -v b="$base" -v t="$ttmem" -v gb="$(best <"$tmp/g3base")" -v gt="$(best <"$t
 	printf "BENCH ttmem_g3_vs_g1_added %.2f x\n", (t - b > 0 ? (gt - gb) / (t - b) : 0)
 }'
 
-# Program launches on an 8-chip mesh: each frees the previous program's
-# circular buffers (track_deallocate_cb) and allocates 8 new ones per chip.
+# Program launches on an 8-chip mesh: each reports 8 circular buffers, which
+# replace the previous program's on every chip (8 evicted, 8 inserted per chip).
 LAUNCH="$B/bench/preload/launch"
 LAUNCHES=${TTMEM_BENCH_LAUNCHES:-2000}
 launch_us() {

@@ -146,17 +146,20 @@ void Self::deallocate_buffer(Buffer* buffer) {
     }
 }
 
+void Self::abandon_buffer(Buffer* buffer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    allocated_buffers_.erase(buffer);
+}
+
 void Self::deallocate_buffers() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);
     for (Self* chip : chips_) {
         std::lock_guard<std::mutex> chip_lock(chip->mutex_);
         for (const auto& [key, held] : held_) chip->release_locked(held.type, key.second);
-        for (const auto& [owner, set] : cbs_) chip->cbs_.erase(owner);
-        chip->refresh_cb_floor_locked();
     }
     held_.clear();
-    cbs_.clear();
+    cb_sizes_.clear();
     dram_.release_all();
     l1_.release_all();
     l1_small_.release_all();
@@ -185,21 +188,15 @@ std::vector<DeviceAddr> Self::cb_layout(const std::vector<uint64_t>& sizes) cons
     return addrs;
 }
 
-void Self::refresh_cb_floor_locked() {
-    DeviceAddr top = 0;
-    for (const auto& [owner, set] : cbs_) {
-        DeviceAddr end = cb_layout(set.sizes).back();
-        if (end > top) top = end;
-    }
-    l1_.set_floor(top);
-}
+void Self::refresh_cb_floor_locked() { l1_.set_floor(cb_sizes_.empty() ? 0 : cb_layout(cb_sizes_).back()); }
 
-std::vector<DeviceAddr> Self::allocate_circular_buffers(
-    const IDevice* owner, uint64_t tag, const std::vector<uint64_t>& sizes) {
+std::vector<DeviceAddr> Self::place_circular_buffers(
+    uint64_t, const std::vector<uint64_t>& sizes, const std::function<void(const std::vector<DeviceAddr>&)>& report) {
     std::vector<DeviceAddr> addrs = cb_layout(sizes);
     const DeviceAddr end = addrs.back();
     addrs.pop_back();
     std::lock_guard<std::mutex> lock(mutex_);
+    // Pairs with the unlocks at scope exit; chip order avoids deadlock.
     std::vector<std::unique_lock<std::mutex>> chip_locks;
     for (Self* chip : chips_) chip_locks.emplace_back(chip->mutex_);
     std::vector<Self*> targets = chips_;
@@ -211,26 +208,11 @@ std::vector<DeviceAddr> Self::allocate_circular_buffers(
                 ", lowest L1 buffer at " + std::to_string(t->l1_.lowest_used()));
     }
     for (Self* t : targets) {
-        t->cbs_[owner] = CbSet{tag, sizes};
+        t->cb_sizes_ = sizes;
         t->refresh_cb_floor_locked();
     }
-    if (!chips_.empty()) cbs_[owner] = CbSet{tag, sizes};
+    if (report) report(addrs);
     return addrs;
-}
-
-bool Self::deallocate_circular_buffers(const IDevice* owner, uint64_t tag) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<std::unique_lock<std::mutex>> chip_locks;
-    for (Self* chip : chips_) chip_locks.emplace_back(chip->mutex_);
-    auto it = cbs_.find(owner);
-    if (it == cbs_.end() || (tag != 0 && it->second.tag != tag)) return false;
-    cbs_.erase(it);
-    for (Self* chip : chips_) {
-        chip->cbs_.erase(owner);
-        chip->refresh_cb_floor_locked();
-    }
-    refresh_cb_floor_locked();
-    return true;
 }
 
 AllocatorUsage Self::usage() const {
@@ -238,8 +220,7 @@ AllocatorUsage Self::usage() const {
     AllocatorUsage u;
     for (const auto& [key, held] : held_) u.bytes[static_cast<size_t>(held.type)] += held.size;
     u.buffers = held_.size();
-    for (const auto& [owner, set] : cbs_)
-        for (uint64_t s : set.sizes) u.cb_bytes += s;
+    for (uint64_t s : cb_sizes_) u.cb_bytes += s;
     return u;
 }
 

@@ -59,7 +59,14 @@ void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType
 // Buffer::allocate_impl and deallocate_impl, forced inline there so that
 // clang's inlining of allocate_impl into create carries them along).
 __attribute__((always_inline)) inline void allocate_body(Buffer* self, BufferImpl& s) {
-    s.address_ = s.allocator_->allocate_buffer(self);
+    // A graph capture hook (ttnn's NO_DISPATCH) takes the allocation over:
+    // no device memory, address 0, and still reported below (as upstream).
+    if (GraphTracker::instance().hook_allocate(self)) {
+        s.address_ = 0;
+        s.hooked_allocation_ = true;
+    } else {
+        s.address_ = s.allocator_->allocate_buffer(self);
+    }
     s.allocation_status_ = BufferImpl::AllocationStatus::ALLOCATED;
     // Reported after the address is set: a tracker reads it from the buffer.
     GraphTracker::instance().track_allocate(self);
@@ -72,9 +79,14 @@ __attribute__((always_inline)) inline void deallocate_body(Buffer* self, BufferI
     // outliving its device lands here.
     if (s.device_->is_initialized() && s.size_ != 0) {
         GraphTracker::instance().track_deallocate(self);
-        // A graph hook may have taken the allocation over (upstream); the
-        // emulator registers none, so this is always the allocator's.
-        if (!s.hooked_allocation_) s.allocator_->deallocate_buffer(self);
+        // A hook may take the free over; a hooked allocation holds nothing.
+        // A real buffer whose free a hook took over stays allocated (upstream
+        // keeps a dangling pointer to it; the allocator here forgets it).
+        const bool taken_over = GraphTracker::instance().hook_deallocate(self);
+        if (!s.hooked_allocation_) {
+            if (taken_over) s.allocator_->abandon_buffer(self);
+            else s.allocator_->deallocate_buffer(self);
+        }
     }
     s.allocation_status_ = BufferImpl::AllocationStatus::DEALLOCATED;
 }

@@ -51,6 +51,15 @@ Handles& handles() {
 
 thread_local std::string last_error;
 
+// ttnn's graph capture hooks in RunMode::NO_DISPATCH: take every allocation,
+// free and program launch over, so an op runs without device memory.
+class NoDispatchHooks : public IGraphHooks {
+public:
+    bool hook_allocate(const Buffer*) override { return true; }
+    bool hook_deallocate(Buffer*) override { return true; }
+    bool hook_program(Program*) override { return true; }
+};
+
 int fail(int err, const std::string& what) {
     last_error = what;
     return -err;
@@ -180,7 +189,7 @@ int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel
         const CoreRangeSet grid(CoreRange{{0, 0}, {7, 7}});
         for (int i = 0; i < num_cbs; i++) program->add_circular_buffer(grid, cb_size);
         program->set_kernel_binary_size(kernel_bytes);
-        detail::LaunchProgram(h.device(), *program);
+        detail::LaunchOp(h.device(), *program);
         uint64_t hash;
         {
             std::lock_guard<std::mutex> lock(handles().mutex);
@@ -208,6 +217,14 @@ int ttemu_num_chips(int device) {
 const char* ttemu_last_error(void) { return last_error.c_str(); }
 
 void ttemu_inject_cq_failure(int after_buffers) { inject_command_queue_failure(after_buffers); }
+
+int ttemu_capture_begin(void) {
+    if (!GraphTracker::instance().add_hook(std::make_shared<NoDispatchHooks>()))
+        return fail(EBUSY, "this thread already has a graph hook");
+    return 0;
+}
+
+void ttemu_capture_end(void) { GraphTracker::instance().clear_hook(); }
 
 const char* ttemu_generation(void) { return TTEMU_GEN_NAME; }
 

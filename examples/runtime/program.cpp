@@ -2,6 +2,8 @@
 #include <tt-metalium/program.hpp>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include <tt-metalium/allocator.hpp>
@@ -30,27 +32,40 @@ uint64_t Program::circular_buffer_bytes() const {
     return n;
 }
 
-void Program::allocate_circular_buffers(IDevice* device) {
-    DeviceAllocator& allocator = *device->allocator();
-    // The previous program's CBs on this device are dead once another runs.
-    if (allocator.deallocate_circular_buffers(device)) GraphTracker::instance().track_deallocate_cb(device);
-    cb_device_ = nullptr;
-    if (cbs_.empty()) return;
-    std::vector<uint64_t> sizes;
-    for (const auto& cb : cbs_) sizes.push_back(cb.second);
-    std::vector<DeviceAddr> addrs = allocator.allocate_circular_buffers(device, tag_, sizes);
-    cb_device_ = device;
-    for (size_t i = 0; i < cbs_.size(); i++)
-        GraphTracker::instance().track_allocate_cb(cbs_[i].first, addrs[i], cbs_[i].second, false, device);
+namespace {
+// TTEMU_CB_FREE_REPORTS=1: also report track_deallocate_cb(device) and every
+// CB at every launch, as the fork the seed comes from does; upstream does
+// neither.  Read once.
+bool fork_cb_reports() {
+    static const bool on = [] {
+        const char* v = std::getenv("TTEMU_CB_FREE_REPORTS");
+        return v != nullptr && std::strcmp(v, "1") == 0;
+    }();
+    return on;
 }
 
-bool Program::deallocate_circular_buffers() {
-    if (cb_device_ == nullptr || !cb_device_->is_initialized()) return false;
-    IDevice* device = cb_device_;
-    cb_device_ = nullptr;
-    if (!device->allocator()->deallocate_circular_buffers(device, tag_)) return false;
-    GraphTracker::instance().track_deallocate_cb(device);
-    return true;
+// One launch at a time per process: the op layer's track_program and the
+// launch it announces are not interleaved with another thread's (see
+// detail::LaunchOp).
+std::mutex op_launch_mutex;
+}  // namespace
+
+void Program::allocate_circular_buffers(IDevice* device) {
+    // A program without CBs claims no CB region: what the cores hold stays.
+    if (cbs_.empty()) return;
+    const bool fork = fork_cb_reports();
+    // Upstream places (and reports) a program's CBs once, at its first
+    // launch; a launch from the program cache reports nothing.
+    const bool report = fork || !cbs_placed_;
+    std::vector<uint64_t> sizes;
+    for (const auto& cb : cbs_) sizes.push_back(cb.second);
+    device->allocator()->place_circular_buffers(tag_, sizes, [&](const std::vector<DeviceAddr>& addrs) {
+        if (fork) GraphTracker::instance().track_deallocate_cb(device);
+        if (!report) return;
+        for (size_t i = 0; i < cbs_.size(); i++)
+            GraphTracker::instance().track_allocate_cb(cbs_[i].first, addrs[i], cbs_[i].second, false, device);
+    });
+    cbs_placed_ = true;
 }
 
 namespace detail {
@@ -60,6 +75,14 @@ void LaunchProgram(IDevice* device, Program& program, bool) {
     if (!program.kernels_buffer_ && program.kernel_bytes_ != 0)
         program.kernels_buffer_ = Buffer::create(device, program.kernel_bytes_, kKernelPage, BufferType::DRAM);
     program.allocate_circular_buffers(device);
+}
+
+bool LaunchOp(IDevice* device, Program& program) {
+    std::lock_guard<std::mutex> lock(op_launch_mutex);
+    GraphTracker::instance().track_program(&program, device);
+    if (GraphTracker::instance().hook_program(&program)) return false;
+    LaunchProgram(device, program);
+    return true;
 }
 }  // namespace detail
 

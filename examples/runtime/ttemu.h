@@ -42,7 +42,9 @@ int64_t ttemu_address(int64_t buffer);
 
 /* Launches a new program with num_cbs circular buffers of cb_size bytes per
  * core on the whole worker grid and kernel_bytes of kernel binaries (a DRAM
- * buffer); the program stays in the device's program cache until close. */
+ * buffer), as a ttnn op does (track_program, hook_program, launch); the
+ * program stays in the device's program cache until close.  Its CBs replace
+ * those the device's chips held (see tt-metalium/program.hpp). */
 int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel_bytes);
 
 /* IDevice::id() of the handle (a mesh id for a mesh), or a negative errno. */
@@ -56,7 +58,9 @@ int ttemu_num_chips(int device);
  * one entry per chip this process has opened (closed ones read 0), sorted by
  * chip id; bytes are buffer sizes (a mesh buffer of S bytes counts S on every
  * chip; a circular buffer counts its per-core size); buffers counts the
- * buffers the chip's allocator holds (CBs excluded).  Also written at exit.
+ * buffers the chip's allocator holds (CBs excluded; a captured buffer holds
+ * nothing and is not counted); CB is the sum of the CB sizes of the program
+ * last launched on the chip (0 after close).  Also written at exit.
  * Returns 0 (also when TTEMU_TRUTH is unset) or a negative errno. */
 int ttemu_write_truth(void);
 
@@ -69,6 +73,16 @@ const char* ttemu_last_error(void);
  * system memory manager's 3); G3 ("2026"): the dispatch program made by
  * Device::init_command_queue_device_with_topology (0..11, all of them). */
 void ttemu_inject_cq_failure(int after_buffers);
+
+/* Graph capture on the calling thread, as ttnn's NO_DISPATCH mode: until
+ * ttemu_capture_end, a GraphTracker hook takes every allocation over (no
+ * device memory, address 0; track_allocate is still called), every free of
+ * such a buffer, and every program launch.  A real buffer freed while
+ * capturing stays allocated until close (a warning on stderr), as upstream.
+ * ttemu_capture_begin returns 0, or -EBUSY if the thread already captures.
+ * Buffers captured and freed after ttemu_capture_end release nothing. */
+int ttemu_capture_begin(void);
+void ttemu_capture_end(void);
 
 /* The generation this library emulates: "2025", "2025b" or "2026" (the
  * names of the build folders).  For tests of the emulator only: a tracker

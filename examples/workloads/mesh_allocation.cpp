@@ -41,7 +41,6 @@ struct Run {
     std::vector<BufferType> tensor_types;  // as asked: no Buffer field is read back
     std::vector<std::shared_ptr<MeshBuffer>> kept;
     std::shared_ptr<Buffer> chip_buffer;
-    uint64_t mesh_cb = 0;  // CBs of the program last launched on the mesh
 
     void on_all_chips(BufferType type, uint64_t size, int64_t sign) {
         for (auto& [chip, e] : expect) add(e, type, size, sign);
@@ -62,8 +61,8 @@ struct Run {
         tensors[i]->deallocate();
     }
 
-    // An op: its program is cached on `device` by `hash`; launching it drops
-    // the CBs of the device's previous program.
+    // An op: its program is cached on `device` by `hash`; its CBs replace
+    // those of the program last launched on the device's chips.
     void launch(IDevice* device, uint64_t hash, wl::Rng& rng, int num_cbs) {
         auto& cache = device->get_program_cache();
         std::shared_ptr<Program> program = cache.find(hash);
@@ -75,15 +74,16 @@ struct Run {
                 program->add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), rng.range(2, 16) * 2048);
             cache.insert(hash, program);
         }
-        detail::LaunchProgram(device, *program);
+        detail::LaunchOp(device, *program);
         const bool on_mesh = device == mesh.get();
         if (fresh) {
             if (on_mesh) on_all_chips(BufferType::DRAM, program->kernel_binary_size(), +1);
             else add(expect[device->id()], BufferType::DRAM, program->kernel_binary_size(), +1);
         }
         if (on_mesh) {
-            for (auto& [chip, e] : expect) e.cb = e.cb - mesh_cb + program->circular_buffer_bytes();
-            mesh_cb = program->circular_buffer_bytes();
+            for (auto& [chip, e] : expect) e.cb = program->circular_buffer_bytes();
+        } else {
+            expect[device->id()].cb = program->circular_buffer_bytes();
         }
     }
 };
@@ -113,7 +113,6 @@ void one_run(int run, uint64_t chips, const wl::Options& opts) {
     r.chip_buffer = Buffer::create(chip, chip_buffer_size, 2048, BufferType::DRAM);
     add(r.expect[chip->id()], BufferType::DRAM, chip_buffer_size, +1);
     r.launch(chip, 0xC, rng, 1);
-    r.expect[chip->id()].cb += chip->get_program_cache().find(0xC)->circular_buffer_bytes();
 
     // Free some (ordinary tracked frees), keep some across the close.
     r.free_tensor(0);

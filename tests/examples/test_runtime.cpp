@@ -16,6 +16,7 @@
 
 #include <tt-metalium/allocator.hpp>
 #include <tt-metalium/buffer.hpp>
+#include <tt-metalium/graph_tracking.hpp>
 #include <tt-metalium/host_api.hpp>
 #include <tt-metalium/mesh_buffer.hpp>
 #include <tt-metalium/mesh_device.hpp>
@@ -185,19 +186,22 @@ Test(allocator, thread_safe) {
 Test(allocator, circular_buffers_and_clash) {
     IDevice* dev = CreateDevice(0);
     const uint64_t cb_before = th::tracker_count(2), cb_free_before = th::tracker_count(3);
-    Program p1, p2;
+    Program p1, p2, empty;
     p1.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 64 * KiB);
     p1.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 32 * KiB);
     p2.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 16 * KiB);
     detail::LaunchProgram(dev, p1);
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 96 * KiB);
     cr_assert_eq(th::tracker_count(2) - cb_before, 2u);
-    detail::LaunchProgram(dev, p2);  // p1's CBs are dropped first
+    detail::LaunchProgram(dev, p2);  // p2's CBs replace p1's
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 16 * KiB);
-    cr_assert_eq(th::tracker_count(3) - cb_free_before, 1u);
-    cr_assert(!p1.deallocate_circular_buffers(), "p1's CBs are no longer the device's");
-    cr_assert(p2.deallocate_circular_buffers());
-    cr_assert_eq(dev->allocator()->usage().cb_bytes, 0u);
+    cr_assert_eq(th::tracker_count(2) - cb_before, 3u);
+    detail::LaunchProgram(dev, p1);  // from the cache: held again, not reported
+    cr_assert_eq(dev->allocator()->usage().cb_bytes, 96 * KiB);
+    cr_assert_eq(th::tracker_count(2) - cb_before, 3u);
+    detail::LaunchProgram(dev, empty);  // no CB region claimed: p1's stay
+    cr_assert_eq(dev->allocator()->usage().cb_bytes, 96 * KiB);
+    cr_assert_eq(th::tracker_count(3) - cb_free_before, 0u, "upstream never reports a CB free");
     // CBs grow up from the L1 base, L1 buffers down from the top: they clash.
     Program huge;
     huge.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 1400 * KiB);
@@ -207,6 +211,49 @@ Test(allocator, circular_buffers_and_clash) {
     } catch (const std::runtime_error& e) {
         cr_assert(std::strstr(e.what(), "clash") != nullptr, "%s", e.what());
     }
+    CloseDevice(dev);
+}
+
+// A NO_DISPATCH-style hook: no device memory, address 0, still reported;
+// the free is taken over too, and after the hook is gone a hooked
+// allocation releases nothing.
+namespace {
+struct Swallow : IGraphHooks {
+    bool hook_allocate(const Buffer*) override { return true; }
+    bool hook_deallocate(Buffer*) override { return true; }
+    bool hook_program(Program*) override { return true; }
+};
+}  // namespace
+
+Test(graph, capture_hook_takes_no_device_memory) {
+    IDevice* dev = CreateDevice(2);
+    BufferPtr held = Buffer::create(dev, 16 * 2048, 2048, BufferType::DRAM);
+    const AllocatorUsage before = dev->allocator()->usage();
+    const uint64_t allocs = th::tracker_count(0), frees = th::tracker_count(1);
+    cr_assert(GraphTracker::instance().add_hook(std::make_shared<Swallow>()));
+    cr_assert(!GraphTracker::instance().add_hook(std::make_shared<Swallow>()), "one hook per thread");
+    BufferPtr kept = Buffer::create(dev, 64 * 2048, 2048, BufferType::DRAM);
+    BufferPtr freed = Buffer::create(dev, 8 * 2048, 2048, BufferType::L1);
+    cr_assert_eq(kept->address(), 0u);
+    cr_assert_eq(field<bool>(kept.get(), 73), true, "hooked_allocation_");
+    cr_assert_eq(th::tracker_count(0) - allocs, 2u, "track_allocate is still called");
+    // Another thread has no hook: its allocation is real.
+    std::thread([&] {
+        BufferPtr real = Buffer::create(dev, 4 * 2048, 2048, BufferType::DRAM);
+        cr_assert_neq(real->address(), 0u);
+    }).join();
+    freed.reset();
+    held.reset();  // a real buffer freed while capturing: reported, still held
+    cr_assert_eq(th::tracker_count(1) - frees, 3u);
+    Program op;
+    op.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 16 * KiB);
+    cr_assert(!detail::LaunchOp(dev, op), "a captured op is not launched");
+    GraphTracker::instance().clear_hook();
+    kept.reset();
+    const AllocatorUsage after = dev->allocator()->usage();
+    cr_assert_eq(after.buffers, before.buffers);
+    cr_assert(after.bytes == before.bytes);
+    cr_assert_eq(after.cb_bytes, before.cb_bytes);
     CloseDevice(dev);
 }
 

@@ -134,6 +134,38 @@ Test(workloads, churn_returns_to_zero) {
     }
 }
 
+// Captured allocations hold nothing: the truth is the real tensors alone.
+Test(workloads, capture_holds_only_real_tensors) {
+    for (const char* build : kBuilds) {
+        const std::string truth = th::temp_path("truth.json");
+        th::Result r =
+            run_on(build, {kBin + "capture", "--captures", "2000", "--chips", "4", "--runs", "2"}, truth);
+        check_holds(r, {"peak 0", "closed 0", "peak 1", "closed 1"}, 4);
+        unlink(truth.c_str());
+    }
+}
+
+// A chip holds the CBs of the program last launched on it, also when that
+// launch came from the program cache; none after close.
+Test(workloads, programs_cbs_of_the_last_launch) {
+    for (const char* build : kBuilds) {
+        const std::string truth = th::temp_path("truth.json");
+        th::Result r =
+            run_on(build, {kBin + "programs", "--launches", "300", "--chips", "4", "--runs", "2"}, truth);
+        check_holds(r, {"peak 0", "closed 0", "peak 1", "closed 1"}, 4);
+        for (const auto& [chip, counts] : r.holds[0].truth)
+            cr_expect_gt(counts.at("CB"), 0u, "%s chip %d", build, chip);
+        unlink(truth.c_str());
+    }
+}
+
+Test(workloads, programs_four_threads) {
+    const std::string truth = th::temp_path("truth.json");
+    th::Result r = th::run_workload({kBin + "programs", "--threads", "4", "--launches", "200", "--chips", "4"}, truth);
+    check_holds(r, {"peak 0", "closed 0"}, 4);
+    unlink(truth.c_str());
+}
+
 Test(workloads, lifecycle_children_and_outliving_buffers) {
     for (const char* build : kBuilds) {
         const std::string truth = th::temp_path("truth.json");
@@ -182,7 +214,7 @@ Test(workloads, python_ctypes_client) {
 }
 
 Test(workloads, bad_flags_exit_2) {
-    for (const char* w : {"mesh_allocation", "leak", "churn", "lifecycle"}) {
+    for (const char* w : {"mesh_allocation", "leak", "churn", "lifecycle", "capture", "programs"}) {
         int status = 0;
         std::string err = th::capture(kBin + w + " --no-such-flag 2>&1", &status);
         cr_expect_eq(status, 2, "%s: status %d", w, status);

@@ -33,6 +33,14 @@ $(PT_DIR)/flavours/noplt/libtt_metal.so: $(PT_NOPLT_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CXX) -shared $(EX_SONAME) -Wl,-z,now -pthread -o $@ $^
 
+# GraphTracker::hook_allocate not exported: capture filtering by address 0.
+$(PT_DIR)/flavours/nohook/libtt_metal.so: $(EX_GCC_OBJS) tests/preload/nohook.map
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -shared $(EX_SONAME) -Wl,--version-script=tests/preload/nohook.map -pthread -o $@ $(EX_GCC_OBJS)
+
+PT_FLAVOURS += $(PT_DIR)/flavours/nohook/libtt_metal.so
+
 ALL_TARGETS += $(PT_FLAVOURS)
 
 # Every generation's builds linked again with -Bsymbolic-functions (a link

@@ -41,8 +41,8 @@ static struct launch launch_at(const char *capacity_env, int k)
 	return l;
 }
 
-/* One program launch on an 8-chip mesh frees the previous program's K CBs
- * (track_deallocate_cb) and allocates K new ones on every chip: O(K) meta
+/* One program launch on an 8-chip mesh evicts the previous program's K CB
+ * entries and inserts K new ones on every chip: O(K) meta
  * lines, about the same at 2^12 and 2^20 slots (a sweep per chip would read
  * capacity / 64 lines each: 8 x 16384 at 2^20). */
 Test(p13_cost, cb_free_all_is_independent_of_capacity, .timeout = 60)

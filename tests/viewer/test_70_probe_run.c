@@ -44,6 +44,9 @@ Test(probe, plt_library_works)
 			      "MeshDevice::close, Allocator::deallocate_buffers\n"), "%s", out);
 	cr_assert(strstr(out, "  verdict:     tracking will work: every hook is reached through the "
 			      "PLT/GOT\n"), "%s", out);
+	/* No track_program: launches from the program cache are not seen. */
+	cr_assert(strstr(out, "    circular_buffers   degraded     GraphTracker::track_allocate_cb is "
+			      "reached, GraphTracker::track_program is not"), "%s", out);
 	free(out);
 	out = probe(0, fixture("fake_plt.so"), "--json");
 	cr_assert_eq(segfix_check(out, &err, "subset",

@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,9 @@ public:
     DeviceAddr allocate_buffer(Buffer* buffer);
     // Releases what allocate_buffer reserved for this buffer.
     void deallocate_buffer(Buffer* buffer);
+    // The buffer object goes away but its memory stays held until the bulk
+    // free (a graph hook took its free over).
+    void abandon_buffer(Buffer* buffer);
     // Bulk free: every buffer still allocated is marked deallocated and all
     // memory released.  Reports nothing (the runtime's unreported path).
     void deallocate_buffers();
@@ -90,15 +94,21 @@ public:
     uint32_t alignment(BufferType type) const;
     const AllocatorConfig& config() const { return config_; }
 
-    // Circular buffers of one device object (a chip or a mesh), all from one
-    // program (`tag`): replaces the set `owner` had.  Sizes are per core;
-    // addresses grow from the L1 base.  Returns the address of each.  Throws
-    // if they would clash with L1 buffers.
-    std::vector<DeviceAddr> allocate_circular_buffers(
-        const IDevice* owner, uint64_t tag, const std::vector<uint64_t>& sizes);
-    // Drops the set `owner` has if its tag is `tag` (0: any); returns whether
-    // one was dropped.
-    bool deallocate_circular_buffers(const IDevice* owner, uint64_t tag = 0);
+    // Circular buffers.  A chip holds the CBs of the program last launched
+    // on it (the emulator's programs cover the whole worker grid, so each
+    // launch replaces all of them); they sit at the base of L1, in the
+    // program-config region upstream reuses for the next program.
+    //
+    // Places the CBs of program `tag` (per-core sizes, from the L1 base) on
+    // this chip, or on every chip of a mesh, replacing what was there, and
+    // returns their addresses.  `report` is called with the addresses while
+    // the allocators' locks are held: launches on one chip are then
+    // reported in the order in which its CBs were replaced, across threads
+    // (a tracker with no free reports relies on that order).  Throws,
+    // leaving everything as it was, if they would clash with L1 buffers.
+    std::vector<DeviceAddr> place_circular_buffers(
+        uint64_t tag, const std::vector<uint64_t>& sizes,
+        const std::function<void(const std::vector<DeviceAddr>&)>& report);
 
     AllocatorUsage usage() const;
 
@@ -119,11 +129,8 @@ private:
     std::vector<TTEMU_ALLOCATOR*> chips_;  // non-empty: a mesh allocator
     std::unordered_set<Buffer*> allocated_buffers_;
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
-    struct CbSet {
-        uint64_t tag;
-        std::vector<uint64_t> sizes;
-    };
-    std::map<const IDevice*, CbSet> cbs_;
+    // The CBs this chip holds (one program's); unused in a mesh allocator.
+    std::vector<uint64_t> cb_sizes_;
 };
 
 }  // namespace tt::tt_metal

@@ -4,11 +4,15 @@
 // - its kernel binaries are uploaded to a DRAM buffer (an ordinary tracked
 //   Buffer on the device the program is launched on), freed when the program
 //   is destroyed, e.g. when the program cache is cleared at close;
-// - its circular buffers are allocated when it is launched, reported one by
-//   one with GraphTracker::track_allocate_cb; a device holds the CBs of one
-//   program at a time, so launching a program first drops the CBs of the
-//   previous one, reported once with track_deallocate_cb(device).  Destroying
-//   a program reports nothing; closing the device drops its CBs unreported.
+// - its circular buffers are placed at its first launch, from the base of
+//   L1 on its cores, and reported one by one with
+//   GraphTracker::track_allocate_cb; a launch from the program cache reports
+//   nothing, and no CB free is ever reported (upstream declares
+//   track_deallocate_cb but never calls it).  A chip holds the CBs of the
+//   program last launched on it: the next program reuses the region, a
+//   closed device holds none.  TTEMU_CB_FREE_REPORTS=1 reports as the fork
+//   the seed comes from does instead: track_deallocate_cb(device) then every
+//   CB, at every launch.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +31,15 @@ class IDevice;
 class Program;
 
 namespace detail {
-// Uploads the program's kernels (once) and allocates its circular buffers on
+// Uploads the program's kernels (once) and places its circular buffers on
 // `device` (a chip or a mesh).  Throws std::runtime_error on failure.
 void LaunchProgram(IDevice* device, Program& program, bool wait_until_cores_done = true);
+// What ttnn's device-operation launch does around LaunchProgram:
+// GraphTracker::track_program, then hook_program (a capture hook in
+// NO_DISPATCH mode skips the launch: returns false), then the launch.  One
+// op launch at a time per process (an emulator assumption, see
+// examples/README.md).
+bool LaunchOp(IDevice* device, Program& program);
 }  // namespace detail
 
 class Program {
@@ -50,10 +60,6 @@ public:
     size_t num_circular_buffers() const { return cbs_.size(); }
     const std::shared_ptr<Buffer>& kernels_buffer() const { return kernels_buffer_; }
 
-    // Drops this program's CBs from the device it was launched on, if they
-    // are still the device's current ones (reported).  Returns whether it did.
-    bool deallocate_circular_buffers();
-
 private:
     friend void detail::LaunchProgram(IDevice*, Program&, bool);
     void allocate_circular_buffers(IDevice* device);
@@ -61,7 +67,7 @@ private:
     std::vector<std::pair<CoreRangeSet, uint64_t>> cbs_;
     uint64_t kernel_bytes_ = 0;
     std::shared_ptr<Buffer> kernels_buffer_;
-    IDevice* cb_device_ = nullptr;
+    bool cbs_placed_ = false;
     uint64_t tag_;
 };
 

@@ -4,8 +4,9 @@
  * table core it calls is this program's: ttmem_debug_thread_stats() then
  * reads what the tracker did on this thread.  Opens an 8-chip mesh of the
  * emulated runtime, launches programs of K circular buffers and prints the
- * table work of one launch (its track_deallocate_cb and K track_allocate_cb
- * per chip) and the CB entries live after it:
+ * table work of one launch (K track_allocate_cb, each evicting the previous
+ * program's CB entries it overlaps on every chip) and the CB entries live
+ * after it:
  *   meta_lines N / ops N / cb_entries N
  * Usage: cb_launch [K]   (TTMEM_SHM, TTMEM_CAPACITY from the environment)
  */
