@@ -208,6 +208,14 @@ static void fork_child(void)
 	atomic_store(&lc.phase, PHASE_FORKED);
 }
 
+/* From the SIGBUS handler (table.h, ttmem_sigbus_guard): log_write is
+ * async-signal-safe (a stack buffer and one write). */
+static void segment_lost(const char *name)
+{
+	log_warn("%s shrank under this process (truncated by its owner?): tracking into "
+		 "it stopped, the program runs on", name);
+}
+
 static int start_locked(void)
 {
 	char err[256];
@@ -229,6 +237,10 @@ static int start_locked(void)
 		lc.table = NULL;
 		return PHASE_OFF;
 	}
+	/* A segment file shrinking under the mapping must not kill the host:
+	 * the guard swaps the mapping for private zero pages instead (faults
+	 * elsewhere go to the host's own handler, or the default action). */
+	ttmem_sigbus_guard(segment_lost);
 	if (!atfork_installed) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atfork_installed = 1;

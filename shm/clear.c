@@ -34,8 +34,13 @@ int ttmem_clear(struct ttmem_table *t)
 	atomic_store_explicit(&c->reclaimed, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->replaced, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->stuck_freed, 0, memory_order_relaxed);
+	ttmem_datamap_refresh(t);
+	uint64_t proc_off = (uint64_t)((uint8_t *)t->procs - t->base);
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];
+		/* Never written: FREE (and not worth a page; datamap.c). */
+		if (ttmem_datamap_hole(t, proc_off + (uint64_t)i * sizeof(*p), sizeof(*p)))
+			continue;
 		uint64_t pc = atomic_load_explicit(&p->ctl, memory_order_relaxed);
 
 		/* An exited process's record (its live-at-exit entries went

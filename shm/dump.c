@@ -32,6 +32,10 @@ int main(int argc, char **argv)
 		} else
 			name = argv[i];
 	}
+	/* Bounds from the geometry validated at open (the header may change
+	 * under us); a file shrinking under the mapping is reported, not a
+	 * SIGBUS. */
+	ttmem_sigbus_guard(NULL);
 	int rc = ttmem_table_open(&t, name, &o, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ttmem-dump: %s\n", err);
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
 	       (uint64_t)atomic_load(&c->proc_drops), (uint64_t)atomic_load(&c->module_drops));
 
 	const struct ttmem_proc *p = ttmem_table_procs(t);
-	for (uint32_t i = 0; i < h->proc_capacity; i++) {
+	for (uint32_t i = 0; i < ttmem_table_proc_capacity(t); i++) {
 		uint64_t pc = atomic_load(&p[i].ctl);
 		if ((pc & 0xff) == TTMEM_PROC_FREE)
 			continue;
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 		       p[i].cmdline);
 	}
 	const struct ttmem_module *m = ttmem_table_modules(t);
-	for (uint32_t i = 0; i < h->module_capacity; i++) {
+	for (uint32_t i = 0; i < ttmem_table_module_capacity(t); i++) {
 		uint32_t st = atomic_load(&m[i].state);
 		if (st)
 			printf("module %u: state %u build_id_len %u '%.416s'\n", i, st,
@@ -80,7 +84,7 @@ int main(int argc, char **argv)
 	const struct ttmem_slot *s = ttmem_table_slots(t);
 	const uint8_t *meta = ttmem_table_meta(t);
 	uint64_t counts[3] = { 0, 0, 0 };
-	for (uint64_t i = 0; i < h->capacity; i++) {
+	for (uint64_t i = 0; i < ttmem_table_capacity(t); i++) {
 		uint64_t ctl = atomic_load(&s[i].ctl);
 		uint32_t st = TTMEM_CTL_STATE(ctl);
 		counts[st < 3 ? st : 0]++;
@@ -97,6 +101,12 @@ int main(int argc, char **argv)
 	}
 	printf("slots: %" PRIu64 " free %" PRIu64 " busy %" PRIu64 " live\n", counts[0], counts[1],
 	       counts[2]);
+	int intact = ttmem_table_intact(t);
 	ttmem_table_close(t);
+	if (!intact) {
+		fprintf(stderr, "ttmem-dump: %s shrank while being read: the dump above is not it\n",
+			name);
+		return 1;
+	}
 	return 0;
 }

@@ -367,7 +367,7 @@ static inline unsigned ttmem_popcount64(uint64_t x)
  * *c holds the current value. */
 static inline int ttmem_slot_claim(struct ttmem_table *t, uint64_t idx, uint64_t *c, uint64_t *busy)
 {
-	*busy = ttmem_ctl_next_low(*c, ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY));
+	*busy = ttmem_ctl_next_low(*c, ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY));
 	return atomic_compare_exchange_strong_explicit(&t->slots[idx].ctl, c, *busy,
 						       memory_order_acq_rel, memory_order_acquire);
 }

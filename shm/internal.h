@@ -36,6 +36,14 @@ struct ttmem_table {
 	int owns_mapping;             /* munmap at close (not from_image) */
 	int32_t proc_idx;             /* registry index, -1 before register */
 	uint32_t pid;                 /* pid registered with proc_idx */
+	uint32_t busy_tag;            /* ctl tag of the slots it holds BUSY (TTMEM_BUSY_TAG) */
+	int fd;                       /* the object, kept by readers and no_create
+				       * handles (data map, reap lock), else -1 */
+	uint64_t dev, ino;            /* identity of the object mapped */
+	int guard_ix;                 /* its entry in guard.c's table, -1: none */
+	uint64_t *datamap;            /* 1 bit per page of the object: holds data
+				       * (datamap.c); NULL: treat all as data */
+	uint64_t datamap_pages;
 	uint64_t id;                  /* unique per open in this process (batches) */
 
 	uint8_t *base;
@@ -161,6 +169,26 @@ TTMEM_HIDDEN void ttmem_handles_remove(struct ttmem_table *t);
 #define PCTL_MAKE(pid, gen, state) \
 	(((uint64_t)(pid) << 32) | ((uint64_t)((gen) & 0xffffffu) << 8) | (uint64_t)(state))
 
+/* ---- BUSY tags (segment.h): the claimer's registry index and the low
+ * bits of that entry's generation, so that a recycled entry never makes a
+ * dead writer's slot look like the new owner's.  The reserved index
+ * TTMEM_TAG_REAPER marks slots held by an unregistered reaper. */
+#define TTMEM_TAG_IX(tag) ((uint32_t)(tag) & 0xffffu)
+#define TTMEM_TAG_GEN(tag) (((uint32_t)(tag) >> 16) & 0x3fffu)
+#define TTMEM_BUSY_TAG(ix, gen) (((uint32_t)(ix) & 0xffffu) | (((uint32_t)(gen) & 0x3fffu) << 16))
+#define TTMEM_TAG_REAPER 0xffffu
+
+/* ---- guard.c: SIGBUS on a segment that shrank under its mapping ------------ */
+TTMEM_HIDDEN void ttmem_guard_add(struct ttmem_table *t);
+TTMEM_HIDDEN void ttmem_guard_remove(struct ttmem_table *t);
+
+/* ---- datamap.c: which pages of the object hold data ------------------------- */
+/* Refresh t->datamap from t->fd (no-op without one).  0 or -errno. */
+TTMEM_HIDDEN int ttmem_datamap_refresh(struct ttmem_table *t);
+/* 1 when [off, off + len) of the object lies in holes only (reads as zero
+ * and is not worth touching: a read would allocate the pages). */
+TTMEM_HIDDEN int ttmem_datamap_hole(const struct ttmem_table *t, uint64_t off, uint64_t len);
+
 /* ---- reap.c ---------------------------------------------------------------------- */
 
 /* Test hook (NULL in production): called by ttmem_reap at its check-then-act
@@ -177,8 +205,10 @@ extern TTMEM_HIDDEN void (*ttmem_reap_test_hook)(struct ttmem_table *t, int wher
  * exited, killed, its registry entry recycled.  Never for the caller itself.
  * Cached per handle (dead: for good; alive: ~100 ms).  Syscalls: slow path. */
 TTMEM_HIDDEN int ttmem_owner_dead(struct ttmem_table *t, uint32_t proc, uint32_t pid);
-/* 1 when the process at registry index `idx` (a BUSY slot's claimer) is gone. */
-TTMEM_HIDDEN int ttmem_claimer_dead(struct ttmem_table *t, uint32_t idx);
+/* 1 when the claimer of a BUSY slot (its ctl tag: registry index and
+ * generation, TTMEM_BUSY_TAG) is gone: dead, or its entry claimed anew
+ * since.  0 for an unregistered reaper's tag (reap.c judges those). */
+TTMEM_HIDDEN int ttmem_claimer_dead(struct ttmem_table *t, uint32_t tag);
 /* kill(pid, 0) plus /proc start time: 1 alive, 0 dead. */
 TTMEM_HIDDEN int ttmem_pid_alive(uint32_t pid, uint64_t start_time);
 /* 1 when the process claiming a registry entry (ctl pid `pid`, no start time

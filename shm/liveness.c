@@ -168,15 +168,24 @@ int ttmem_owner_dead(struct ttmem_table *t, uint32_t proc, uint32_t pid)
 	return !entry_alive(t, proc, c);
 }
 
-int ttmem_claimer_dead(struct ttmem_table *t, uint32_t idx)
+int ttmem_claimer_dead(struct ttmem_table *t, uint32_t tag)
 {
-	if ((int32_t)idx == t->proc_idx)
+	uint32_t idx = TTMEM_TAG_IX(tag);
+
+	if (t->proc_idx >= 0 && tag == t->busy_tag)
+		return 0;
+	/* An unregistered reaper's: only a reaper judges those (reap.c). */
+	if (idx == TTMEM_TAG_REAPER)
 		return 0;
 	if (idx >= t->proc_capacity)
 		return 1;
 	uint64_t c = atomic_load_explicit(&t->procs[idx].ctl, memory_order_acquire);
 	uint32_t st = (uint32_t)(c & 0xff);
 	uint32_t pid = (uint32_t)(c >> 32);
+	/* The entry was claimed anew since the slot was tagged: its claimer
+	 * was dead or gone (only such entries are recycled). */
+	if (TTMEM_TAG_GEN(tag) != (PCTL_GEN(c) & 0x3fffu))
+		return 1;
 	switch (st) {
 	case TTMEM_PROC_RUNNING:
 	case TTMEM_PROC_EXITED:

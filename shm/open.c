@@ -2,14 +2,24 @@
 /*
  * Create, attach and validate a segment; the handle's accessors.
  *
- * Creation race: O_CREAT|O_EXCL picks exactly one creator.  It sizes the
- * object (ftruncate), reserves its pages (posix_fallocate: a full /dev/shm
- * fails here, never as SIGBUS later), fills the header and publishes
- * header.ready last with release.  Attachers wait (bounded) until the size and
- * `ready` are there; a segment whose creator died before publishing is
- * reported as TTMEM_ENOTREADY at once.  A file that is not a ttmem segment of
- * our ABI major (foreign magic, other major, non-zero size below a header) is
- * refused at once with its own code, never waited for.
+ * Creation and recovery, one protocol: whoever builds a segment under the
+ * name (a creator after O_CREAT|O_EXCL, or a writer re-creating a stale one)
+ * holds flock(LOCK_EX) on it from before it is sized until `ready` is
+ * published.  The kernel drops that lock when its holder dies, so a segment
+ * that is not published and not locked has no live creator: it is stale
+ * (empty, all zeros, or a header without `ready`: a creator killed while
+ * building it), and the next writer re-creates it in place, under the same
+ * lock (never racing a live creator: the lock is taken with LOCK_NB, and a
+ * creator that finds it taken backs off and attaches).  A segment that is
+ * locked is being built: writers wait for it at most WRITER_WAIT_MS (a host
+ * program is never held longer; it then runs untracked), readers
+ * READER_WAIT_MS.  A file that is not a ttmem segment of our ABI major
+ * (foreign magic, other major, a non-empty size below a header that is not
+ * all zeros) is refused at once with its own code and never touched.
+ *
+ * The creator sizes the object (ftruncate), reserves its pages
+ * (posix_fallocate: a full /dev/shm fails here, never as SIGBUS later),
+ * fills the header and publishes header.ready last with release.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,7 +36,13 @@
 
 #include "internal.h"
 
-#define ATTACH_WAIT_MS 2000
+#define READER_WAIT_MS 2000   /* viewer: a live creator may be slow */
+#define WRITER_WAIT_MS 50     /* host program: never held longer (a creation
+				 * of the default 64 MiB takes ~15 ms) */
+
+/* seg_attach's verdict on an unpublished segment no one is building: the
+ * caller (a creating writer) re-creates it. */
+#define SEG_STALE 1
 
 int ttmem_set_err(char *buf, size_t len, int code, const char *fmt, ...)
 {
@@ -188,6 +205,8 @@ static struct ttmem_table *table_alloc(const char *name)
 		return NULL;
 	t->magic = TTMEM_TABLE_MAGIC;
 	t->proc_idx = -1;
+	t->fd = -1;
+	t->guard_ix = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name ? name : "(image)");
 	return t;
 }
@@ -213,6 +232,8 @@ static int table_bind(struct ttmem_table *t, uint8_t *base, size_t len, const st
 		if (!t->live_cache)
 			return -ENOMEM;
 	}
+	if (t->owns_mapping)
+		ttmem_guard_add(t);
 	return 0;
 }
 
@@ -259,6 +280,38 @@ fail:
 	return -1;
 }
 
+/* Whether the name still refers to the object open as `fd` (it may have
+ * been unlinked, or replaced, since we opened it). */
+static int name_is_fd(const char *name, int fd)
+{
+	struct stat a, b;
+	int notreg, fd2 = seg_open(name, O_RDONLY, 0, &notreg);
+	int same;
+
+	if (fd2 < 0)
+		return 0;
+	same = fstat(fd, &a) == 0 && fstat(fd2, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+	close(fd2);
+	return same;
+}
+
+/* Whether a live process holds the build lock of the object (a creator or
+ * a re-creator at work).  A shared probe: it never blocks. */
+static int build_locked(int fd)
+{
+	int saved = errno, held;
+
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		held = 0;
+	} else {
+		held = errno == EWOULDBLOCK;
+	}
+	errno = saved;
+	return held;
+}
+
 int ttmem_table_unlink(const char *name)
 {
 	if (!name || !name[0])
@@ -267,7 +320,8 @@ int ttmem_table_unlink(const char *name)
 	return rc ? -errno : 0;
 }
 
-/* The creator: size, reserve, fill, publish.  Unlinks on failure. */
+/* The creator: size, reserve, fill, publish, on an empty object whose build
+ * lock it holds.  Unlinks the name on failure. */
 static int seg_create(struct ttmem_table *t, int fd, const char *name,
 		      const struct ttmem_open_opts *o, char *eb, size_t el)
 {
@@ -305,7 +359,8 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 		rc = ttmem_set_err(eb, el, -errno, "%s: mmap: %s", name, strerror(errno));
 		goto fail;
 	}
-	/* The object is fresh (O_EXCL) and therefore zero: fill the header. */
+	/* The object was empty (O_EXCL, or truncated to 0 by a re-creator), so
+	 * it is zero now: fill the header. */
 	struct ttmem_header *h = p;
 	h->magic = TTMEM_MAGIC;
 	h->abi_major = TTMEM_ABI_MAJOR;
@@ -331,6 +386,9 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 	atomic_store_explicit(&h->clear_epoch, 1, memory_order_relaxed);
 	/* Publish last; pairs with the acquire load in ttmem_segment_validate. */
 	atomic_store_explicit(&h->ready, TTMEM_READY, memory_order_release);
+	/* Drop the build lock now: closing the fd would not (the mapping keeps
+	 * the open file, and with it the lock, alive). */
+	flock(fd, LOCK_UN);
 
 	t->writable = 1;
 	t->owns_mapping = 1;
@@ -342,6 +400,7 @@ fail:
 	if (p != MAP_FAILED)
 		munmap(p, l.total_size);
 	ttmem_table_unlink(name);
+	flock(fd, LOCK_UN);
 	return rc;
 }
 
@@ -351,16 +410,83 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Attach an existing object: checks, then bounded wait for publication. */
-static int seg_attach(struct ttmem_table *t, int fd, const char *name,
-		      const struct ttmem_open_opts *o, char *eb, size_t el)
+/* What lies under the name, before it is mapped for good. */
+enum seg_kind {
+	SEG_PUBLISHED,    /* `ready` set: validate it */
+	SEG_FOREIGN,      /* not ours (magic, major, odd size): validate says which */
+	SEG_UNPUBLISHED,  /* empty, all zeros, or our header without `ready` */
+};
+
+/* Classify the object from its first page, read with pread (never through a
+ * mapping: a file shrinking under us must not SIGBUS here).  *what: a short
+ * description for messages. */
+static enum seg_kind seg_classify(int fd, const struct stat *st, const char **what,
+				  uint32_t *creator)
 {
+	uint8_t page[TTMEM_HEADER_SIZE];
+	struct ttmem_header h;
+	ssize_t n;
+
+	*creator = 0;
+	if (st->st_size == 0) {
+		*what = "an empty file";
+		return SEG_UNPUBLISHED;
+	}
+	n = pread(fd, page, sizeof(page), 0);
+	if (n <= 0) {
+		*what = "an empty file";
+		return SEG_UNPUBLISHED; /* shrank to nothing meanwhile */
+	}
+	int zero = 1;
+	for (ssize_t i = 0; i < n && zero; i++)
+		zero = page[i] == 0;
+	/* Zeros where a creator killed after sizing leaves them: the whole
+	 * file when shorter than a page, else a zero first page and a size a
+	 * creator would have given (pages; a segment's size always is). */
+	int whole = n < (ssize_t)sizeof(page);
+	if (zero && (whole || st->st_size % TTMEM_HEADER_SIZE == 0)) {
+		*what = "all zeros";
+		return SEG_UNPUBLISHED;
+	}
+	if (n < (ssize_t)sizeof(h)) {
+		*what = "smaller than a header";
+		return SEG_FOREIGN;
+	}
+	memcpy(&h, page, sizeof(h));
+	if (h.magic != TTMEM_MAGIC || h.abi_major != TTMEM_ABI_MAJOR) {
+		*what = "not a ttmem segment of this ABI";
+		return SEG_FOREIGN;
+	}
+	*creator = h.creator_pid;
+	if (h.ready == TTMEM_READY) {
+		*what = "published";
+		return SEG_PUBLISHED;
+	}
+	*what = "a header never published";
+	return SEG_UNPUBLISHED;
+}
+
+/*
+ * Attach an existing object: checks; an unpublished one is waited for while
+ * its build lock is held (until the budget counted from `t0`, the start of
+ * the whole open, runs out), else reported stale (SEG_STALE for a
+ * creating writer, which re-creates it; TTMEM_ENOTREADY for the others).
+ */
+static int seg_attach(struct ttmem_table *t, int fd, const char *name,
+		      const struct ttmem_open_opts *o, uint64_t t0, char *eb, size_t el)
+{
+	int creating = !o->readonly && !o->no_create;
+	uint64_t budget = creating ? WRITER_WAIT_MS : READER_WAIT_MS;
+	int stale_seen = 0;
 	struct stat st;
 	void *p = MAP_FAILED;
 	size_t len = 0;
 	int rc;
 
-	for (int waited = 0;; waited++) {
+	for (;;) {
+		const char *what;
+		uint32_t creator;
+
 		if (fstat(fd, &st) != 0)
 			return ttmem_set_err(eb, el, -errno, "%s: fstat: %s", name, strerror(errno));
 		if (!S_ISREG(st.st_mode))
@@ -372,46 +498,50 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 			return ttmem_set_err(eb, el, TTMEM_EOWNER,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
-		/* The creator sizes the object in one ftruncate: only size 0
-		 * can be a creation in progress. */
-		if (st.st_size > 0 && st.st_size < (off_t)TTMEM_HEADER_SIZE)
+		enum seg_kind k = seg_classify(fd, &st, &what, &creator);
+		if (k == SEG_FOREIGN && st.st_size < (off_t)TTMEM_HEADER_SIZE)
 			return ttmem_set_err(eb, el, TTMEM_ETRUNC, "%s: %lld bytes, smaller than a header",
 					     name, (long long)st.st_size);
-		if (st.st_size >= (off_t)TTMEM_HEADER_SIZE) {
-			const struct ttmem_header *h;
-			len = (size_t)st.st_size;
-			p = mmap(NULL, len, o->readonly ? PROT_READ : PROT_READ | PROT_WRITE,
-				 MAP_SHARED, fd, 0);
-			if (p == MAP_FAILED)
-				return ttmem_set_err(eb, el, -errno, "%s: mmap: %s", name,
-						     strerror(errno));
-			h = p;
-			/* What the file is before whether it is published: a
-			 * foreign magic or another ABI major is final (validate
-			 * says which).  Zero there may be a creation in progress
-			 * (the header is filled after the ftruncate). */
-			uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_RELAXED);
-			uint16_t major = __atomic_load_n(&h->abi_major, __ATOMIC_RELAXED);
-			if (magic != 0 && (magic != TTMEM_MAGIC || (major != 0 && major != TTMEM_ABI_MAJOR)))
-				break;
-			if (atomic_load_explicit(&h->ready, memory_order_acquire) == TTMEM_READY)
-				break;
-			/* Creator dead before publishing: it never will. */
-			uint32_t cpid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED);
-			if (cpid && kill((pid_t)cpid, 0) != 0 && errno == ESRCH)
-				waited = ATTACH_WAIT_MS;
-			munmap(p, len);
-			p = MAP_FAILED;
-		}
-		if (waited >= ATTACH_WAIT_MS) {
+		if (k != SEG_UNPUBLISHED)
+			break;
+		if (!build_locked(fd)) {
+			/* No live creator.  A reader confirms once, 1 ms later:
+			 * a creator takes the lock just after its O_EXCL open. */
+			if (creating)
+				return SEG_STALE;
+			if (stale_seen++) {
+				if (creator)
+					return ttmem_set_err(eb, el, TTMEM_ENOTREADY,
+							     "%s: stale: %s (creator pid %u is gone); the next "
+							     "tracked program or 'ttmem clear' re-creates it",
+							     name, what, creator);
+				return ttmem_set_err(eb, el, TTMEM_ENOTREADY,
+						     "%s: stale: %s, and no process is creating it; the "
+						     "next tracked program or 'ttmem clear' re-creates it",
+						     name, what);
+			}
+		} else if (ttmem_mono_ms() - t0 >= budget) {
 			return ttmem_set_err(eb, el, TTMEM_ENOTREADY,
-					     "%s: never published by its creator", name);
+					     "%s: %s, still being created by a live process after %llu ms",
+					     name, what, (unsigned long long)(ttmem_mono_ms() - t0));
 		}
 		sleep_ms(1);
 	}
 
+	len = (size_t)st.st_size;
+	p = mmap(NULL, len, o->readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return ttmem_set_err(eb, el, -errno, "%s: mmap: %s", name, strerror(errno));
+	t->owns_mapping = 1;
+	t->base = p;
+	t->len = len;
+	/* Validation reads the mapping: guard it already. */
+	ttmem_guard_add(t);
 	struct ttmem_header copy;
 	rc = validate_copy(p, len, &copy, t->err, sizeof(t->err));
+	if (rc == 0 && !ttmem_table_intact(t))
+		rc = ttmem_set_err(t->err, sizeof(t->err), TTMEM_ETRUNC,
+				   "shrank while being opened");
 	if (rc) {
 		ttmem_set_err(eb, el, rc, "%s: %s", name, t->err);
 		goto fail;
@@ -422,7 +552,6 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		goto fail;
 	}
 	t->writable = !o->readonly;
-	t->owns_mapping = 1;
 	rc = table_bind(t, p, len, &copy);
 	if (rc) {
 		ttmem_set_err(eb, el, rc, "%s: out of memory", name);
@@ -430,8 +559,37 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 	}
 	return 0;
 fail:
+	ttmem_guard_remove(t);
+	t->owns_mapping = 0;
 	munmap(p, len);
 	return rc;
+}
+
+/*
+ * Re-create, in place, the stale segment open as `fd`: take its build lock
+ * (without waiting: someone else taking it is re-creating it, and we attach
+ * theirs), check that the name still refers to it and that it is still
+ * unpublished, empty it, build it anew.  Returns 0 (built), -EAGAIN (try the
+ * open again) or an error.
+ */
+static int seg_recreate(struct ttmem_table *t, int fd, const char *name,
+			const struct ttmem_open_opts *o, char *eb, size_t el)
+{
+	struct stat st;
+	const char *what;
+	uint32_t creator;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return -EAGAIN;
+	if (!name_is_fd(name, fd) || fstat(fd, &st) != 0 ||
+	    seg_classify(fd, &st, &what, &creator) != SEG_UNPUBLISHED)
+		return -EAGAIN;
+	/* The mode a creator gives it, whatever the stale file had (it may
+	 * have been planted writable by others). */
+	if (ftruncate(fd, 0) != 0 || fchmod(fd, o->mode ? (mode_t)o->mode : 0600) != 0)
+		return ttmem_set_err(eb, el, -errno, "%s: cannot empty the stale segment: %s", name,
+				     strerror(errno));
+	return seg_create(t, fd, name, o, eb, el);
 }
 
 int ttmem_table_open(struct ttmem_table **out, const char *name,
@@ -453,12 +611,21 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 	if (!t)
 		return ttmem_set_err(errbuf, errlen, -ENOMEM, "%s: out of memory", name);
 
+	uint64_t t0 = ttmem_mono_ms(); /* one wait budget for all attempts */
 	for (int attempt = 0; attempt < 100; attempt++) {
 		int notreg = 0;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
 		if (!o->readonly && !o->no_create) {
 			mode_t mode = o->mode ? (mode_t)o->mode : 0600;
 			fd = seg_open(name, O_RDWR | O_CREAT | O_EXCL, mode, &notreg);
 			if (fd >= 0) {
+				/* The build lock, before the object has a size.  Taken:
+				 * someone judged our empty object stale and re-creates
+				 * it; gone from the name: a 'ttmem clear' removed it. */
+				if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !name_is_fd(name, fd))
+					continue;
 				rc = seg_create(t, fd, name, o, errbuf, errlen);
 				goto done;
 			}
@@ -470,7 +637,12 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 		}
 		fd = seg_open(name, o->readonly ? O_RDONLY : O_RDWR, 0, &notreg);
 		if (fd >= 0) {
-			rc = seg_attach(t, fd, name, o, errbuf, errlen);
+			rc = seg_attach(t, fd, name, o, t0, errbuf, errlen);
+			if (rc == SEG_STALE) {
+				rc = seg_recreate(t, fd, name, o, errbuf, errlen);
+				if (rc == -EAGAIN)
+					continue;
+			}
 			goto done;
 		}
 		if (notreg) {
@@ -482,10 +654,26 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 		if (errno != ENOENT || o->readonly || o->no_create)
 			break;
 	}
-	rc = ttmem_set_err(errbuf, errlen, -errno, "%s: cannot open: %s", name, strerror(errno));
+	rc = ttmem_set_err(errbuf, errlen, fd >= 0 ? -EAGAIN : -errno, "%s: cannot open: %s", name,
+			   fd >= 0 ? "contended without end" : strerror(errno));
 done:
+	if (rc == 0 && fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0) {
+			t->dev = (uint64_t)st.st_dev;
+			t->ino = (uint64_t)st.st_ino;
+		}
+		/* Readers and the viewer's write operations keep the object
+		 * open (data map, reap lock); a host program does not keep an
+		 * fd of ours it could close or reuse. */
+		if (o->readonly || o->no_create) {
+			t->fd = fd;
+			fd = -1;
+			ttmem_datamap_refresh(t);
+		}
+	}
 	if (fd >= 0)
-		close(fd);
+		close(fd); /* also drops the build lock */
 	if (rc) {
 		free(t);
 		return rc;
@@ -494,6 +682,41 @@ done:
 	ttmem_handles_add(t);
 	*out = t;
 	return 0;
+}
+
+int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	const char *what = "";
+	uint32_t creator;
+	int notreg, fd, rc;
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if (!name || !name[0])
+		return -EINVAL;
+	fd = seg_open(name, O_RDWR, 0, &notreg);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : ttmem_set_err(errbuf, errlen, -errno, "%s: %s", name,
+							   strerror(errno));
+	rc = 0;
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || st.st_nlink > 1)
+		goto out;
+	/* The build lock, as a re-creator takes it: a live creator holds it. */
+	if (seg_classify(fd, &st, &what, &creator) != SEG_UNPUBLISHED ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0)
+		goto out;
+	if (name_is_fd(name, fd) && fstat(fd, &st) == 0 &&
+	    seg_classify(fd, &st, &what, &creator) == SEG_UNPUBLISHED) {
+		rc = ttmem_table_unlink(name);
+		if (rc == 0) {
+			ttmem_set_err(errbuf, errlen, 0, "%s", what);
+			rc = 1;
+		}
+	}
+out:
+	close(fd);
+	return rc;
 }
 
 int ttmem_table_from_image(struct ttmem_table **out, const void *base, size_t len,
@@ -523,11 +746,28 @@ void ttmem_table_close(struct ttmem_table *t)
 	if (!t)
 		return;
 	ttmem_handles_remove(t);
+	ttmem_guard_remove(t);
 	if (t->owns_mapping)
 		munmap(t->base, t->len);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->datamap);
 	free(t->live_cache);
 	t->magic = 0;
 	free(t);
+}
+
+uint64_t ttmem_table_capacity(const struct ttmem_table *t) { return t->capacity; }
+uint32_t ttmem_table_proc_capacity(const struct ttmem_table *t) { return t->proc_capacity; }
+uint32_t ttmem_table_module_capacity(const struct ttmem_table *t) { return t->module_capacity; }
+
+int ttmem_table_hole(const struct ttmem_table *t, const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)t->base;
+
+	if (a < b || a - b > t->len || len > t->len - (a - b))
+		return 0;
+	return ttmem_datamap_hole(t, a - b, len);
 }
 
 const struct ttmem_header *ttmem_table_header(const struct ttmem_table *t) { return t->hdr; }

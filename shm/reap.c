@@ -9,15 +9,31 @@
  *   - slots of a cleared epoch: freed (no count: they already read as free);
  *   - registry entries still RUNNING whose process is dead: marked EXITED
  *     with TTMEM_PROC_F_KILLED.
- * Reads every slot's ctl (a BUSY slot may have a zero meta byte): O(capacity).
+ * Reads every slot's ctl (a BUSY slot may have a zero meta byte), except
+ * those in pages of the file that never held data (datamap.c): O(capacity)
+ * at most, O(pages written) on a sparse file.
+ *
+ * The reaper needs no registry entry: an unregistered one tags the slots it
+ * holds for a moment with the reserved index TTMEM_TAG_REAPER and holds the
+ * reaper lock (flock on the segment's file) for the whole pass, so that a
+ * reaper-tagged BUSY slot found under the lock was left by a reaper killed
+ * mid-claim, and is reset.  Writers never judge reaper-tagged slots.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hash.h"
 
 enum { V_UNKNOWN = 0, V_KEEP, V_REAP, V_REAP_KILLED };
+
+#define REAPER_WAIT_MS 2000
 
 void (*ttmem_reap_test_hook)(struct ttmem_table *t, int where, uint32_t proc);
 
@@ -28,7 +44,7 @@ static int verdict(struct ttmem_table *t, uint64_t *v, uint32_t proc, uint32_t p
 		   int include_exited, uint32_t *gen)
 {
 	*gen = 0;
-	if ((int32_t)proc == t->proc_idx && pid == t->pid)
+	if (t->proc_idx >= 0 && (int32_t)proc == t->proc_idx && pid == t->pid)
 		return V_KEEP;
 	if (proc >= t->proc_capacity)
 		return V_REAP;
@@ -66,20 +82,62 @@ static int still_judged(struct ttmem_table *t, uint32_t proc, uint32_t pid, uint
 	       __atomic_load_n(&t->procs[proc].pid, __ATOMIC_RELAXED) == pid;
 }
 
+/* The reaper lock: flock(LOCK_EX) on the segment's file, opened again by
+ * name and checked to be the object mapped.  Returns the fd holding it, or
+ * -1 (no lock: reaper-tagged slots are then left alone). */
+static int reaper_lock(struct ttmem_table *t)
+{
+	int fd = t->name[0] && strchr(t->name + 1, '/') ?
+			 open(t->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) :
+			 shm_open(t->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != t->dev || (uint64_t)st.st_ino != t->ino ||
+	    !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	/* Another reaper's pass takes milliseconds; a holder that keeps it
+	 * longer is not waited for past REAPER_WAIT_MS. */
+	for (uint64_t t0 = ttmem_mono_ms(); flock(fd, LOCK_EX | LOCK_NB) != 0;) {
+		struct timespec ts = { 0, 1000000 };
+		if (errno != EWOULDBLOCK || ttmem_mono_ms() - t0 > REAPER_WAIT_MS) {
+			close(fd);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return fd;
+}
+
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally)
 {
-	if (!t || !t->writable || t->proc_idx < 0)
+	if (!t || !t->writable)
 		return -EINVAL;
 	struct ttmem_counters *cn = &t->hdr->counters;
 	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
 	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
 	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
 	uint64_t *v = calloc(t->proc_capacity, sizeof(*v));
-	uint32_t me = (uint32_t)t->proc_idx;
+	int registered = t->proc_idx >= 0;
+	uint32_t me = registered ? (uint32_t)t->proc_idx : UINT32_MAX;
+	uint32_t saved_tag = t->busy_tag;
+	int lock = reaper_lock(t);
 	int64_t n = 0;
 
+	if (!registered)
+		t->busy_tag = TTMEM_BUSY_TAG(TTMEM_TAG_REAPER, 0);
+	ttmem_datamap_refresh(t);
+	uint64_t slot_off = (uint64_t)((uint8_t *)t->slots - t->base);
 	for (uint64_t si = 0; si < t->capacity; si++) {
 		struct ttmem_slot *s = &t->slots[si];
+		/* A page of slots that never held data: all FREE. */
+		if (!(si % 64) && ttmem_datamap_hole(t, slot_off + si * sizeof(*s), 64 * sizeof(*s))) {
+			si += 63;
+			continue;
+		}
 		uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
 		for (int r = 0; r < 16; r++) {
 			uint32_t st = TTMEM_CTL_STATE(c), tag = TTMEM_CTL_TAG(c);
@@ -87,7 +145,13 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 			if (st == TTMEM_SLOT_FREE)
 				break;
 			if (st == TTMEM_SLOT_BUSY) {
-				if (tag == me || !ttmem_claimer_dead(t, tag))
+				/* Ours (a thread of this process holds it now), or
+				 * a live claimer's; a reaper's only when a reaper
+				 * killed mid-claim left it (we hold the lock). */
+				if (registered && tag == t->busy_tag)
+					break;
+				if (TTMEM_TAG_IX(tag) == TTMEM_TAG_REAPER ? lock < 0 :
+				    !ttmem_claimer_dead(t, tag))
 					break;
 				if (!ttmem_slot_claim(t, si, &c, &busy))
 					continue;
@@ -138,8 +202,11 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 	 * before) could mark a process that had recycled the entry meanwhile
 	 * (registry full) KILLED, with its live bytes zeroed. */
 	uint32_t self = (uint32_t)getpid();
+	uint64_t proc_off = (uint64_t)((uint8_t *)t->procs - t->base);
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];
+		if (ttmem_datamap_hole(t, proc_off + (uint64_t)i * sizeof(*p), sizeof(*p)))
+			continue; /* never written: FREE */
 		uint64_t c = atomic_load_explicit(&p->ctl, memory_order_acquire);
 		if (PCTL_STATE(c) != TTMEM_PROC_RUNNING || i == me)
 			continue;
@@ -160,5 +227,8 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 	}
 	free(v);
 	ttmem_batch_flush(b);
+	t->busy_tag = saved_tag;
+	if (lock >= 0)
+		close(lock);
 	return n;
 }

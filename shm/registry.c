@@ -140,6 +140,11 @@ int ttmem_proc_register(struct ttmem_table *t)
 	ttmem_batch_discard(t);
 	t->proc_idx = idx;
 	t->pid = pid;
+	/* The generation this process holds the entry in goes into the BUSY
+	 * tag: a slot tagged by an earlier holder of the entry is never
+	 * taken for one of ours. */
+	t->busy_tag = TTMEM_BUSY_TAG(idx, PCTL_GEN(atomic_load_explicit(&t->procs[idx].ctl,
+									 memory_order_acquire)));
 	return idx;
 }
 

@@ -3,11 +3,19 @@
  * Reader snapshots: copy every live entry of the current epoch without
  * writing to the segment.  The meta array (one byte per slot) says which
  * slots to read; each slot is read under its ctl seqlock (ttmem_slot_read),
- * retried a bounded number of times and never waited for.
+ * retried a bounded number of times and never waited for.  Pages of meta
+ * bytes and of slots that never held data are skipped (datamap.c), so the
+ * work follows what was written, not the capacity the header claims.
+ *
+ * A slot still not readable after the retries is `stuck` when it is BUSY
+ * and its claimer is gone (a writer killed mid-insert or mid-remove: it
+ * stays so until a writer or `ttmem reap` resets it), else `unstable` (a
+ * live writer rewrote it on every try: a race, rare and transient).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 
 #include "hash.h"
@@ -36,26 +44,96 @@ static void *entries_alloc(size_t n)
 	return p;
 }
 
+/* Whether a reaper is at work: it holds flock(LOCK_EX) on the file for its
+ * pass (reap.c).  Unknown without the file: assume so. */
+static int reaper_at_work(const struct ttmem_table *t)
+{
+	int saved = errno, busy = 1;
+
+	if (t->fd >= 0 && flock(t->fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(t->fd, LOCK_UN);
+		busy = 0;
+	}
+	errno = saved;
+	return busy;
+}
+
+/* Whether the BUSY slot with ctl `c` was left by a claimer that is gone;
+ * verdicts per registry index cached in *cache (allocated on first use,
+ * 2 bits per index: known, dead; the reaper's verdict after them). */
+static int busy_stuck(const struct ttmem_table *t, uint64_t c, uint8_t **cache)
+{
+	uint32_t tag = TTMEM_CTL_TAG(c), ix = TTMEM_TAG_IX(tag);
+	if (!*cache && !(*cache = calloc((size_t)t->proc_capacity + 1, 1)))
+		return 0;
+	if (ix == TTMEM_TAG_REAPER) {
+		/* An unregistered reaper's: stuck when no reaper holds the lock. */
+		uint8_t *rv = &(*cache)[t->proc_capacity];
+		if (!*rv)
+			*rv = (uint8_t)(1 | !reaper_at_work(t) << 1);
+		return *rv >> 1;
+	}
+	if (ix >= t->proc_capacity)
+		return 1;
+	const struct ttmem_proc *p = &t->procs[ix];
+	uint64_t pc = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&p->ctl,
+					   memory_order_acquire);
+	if (TTMEM_TAG_GEN(tag) != (PCTL_GEN(pc) & 0x3fffu))
+		return 1; /* its registry entry was claimed anew since */
+	uint8_t *v = &(*cache)[ix];
+	if (!*v) {
+		int dead;
+		switch (PCTL_STATE(pc)) {
+		case TTMEM_PROC_RUNNING:
+		case TTMEM_PROC_EXITED:
+			dead = !ttmem_pid_alive(PCTL_PID(pc), __atomic_load_n(&p->start_time,
+									     __ATOMIC_RELAXED));
+			break;
+		case TTMEM_PROC_CLAIMING:
+			dead = ttmem_claiming_pid_dead(PCTL_PID(pc));
+			break;
+		default:
+			dead = 1;
+		}
+		*v = (uint8_t)(1 | dead << 1);
+	}
+	return *v >> 1;
+}
+
 int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *out)
 {
 	if (!out)
 		return -EINVAL;
 	struct ttmem_entry *e = out->entries;
 	size_t cap = e ? out->capacity : 0, n = 0;
+	uint8_t *verdicts = NULL;
 	out->count = 0;
 	out->unstable = 0;
+	out->stuck = 0;
 	if (!t || t->magic != TTMEM_TABLE_MAGIC)
 		return -EINVAL;
 
+	/* The data map is the handle's: refreshed here, for this pass. */
+	ttmem_datamap_refresh((struct ttmem_table *)(uintptr_t)t);
 	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
 	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
 	uint64_t groups = t->group_mask + 1;
+	uint64_t meta_off = (uint64_t)(t->meta - t->base);
+	uint64_t slot_off = (uint64_t)((const uint8_t *)t->slots - t->base);
+	/* 4096 meta bytes (64 groups) per page: a page that is a hole has
+	 * only zero bytes. */
+#define META_HOLE(g) (!((g) % 64) && ttmem_datamap_hole(t, meta_off + (g) * TTMEM_GROUP_SLOTS, 4096))
 
 	/* Size the copy from the meta bytes (an upper bound but for races). */
 	size_t need = 64;
-	for (uint64_t g = 0; g < groups; g++)
+	for (uint64_t g = 0; g < groups; g++) {
+		if (META_HOLE(g)) {
+			g += 63;
+			continue;
+		}
 		for (unsigned i = 0; i < 8; i++)
 			need += ttmem_mask_count(ttmem_nonzero_bytes(ttmem_meta_word(t->meta, g, i)));
+	}
 	if (need > cap) {
 		free(e);
 		out->entries = NULL;
@@ -67,15 +145,29 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 	}
 
 	for (uint64_t g = 0; g < groups; g++) {
+		if (META_HOLE(g)) {
+			g += 63;
+			continue;
+		}
 		for (unsigned i = 0; i < 8; i++) {
 			uint64_t nz = ttmem_nonzero_bytes(ttmem_meta_word(t->meta, g, i));
 			for (; nz; nz &= nz - 1) {
 				uint64_t si = g * TTMEM_GROUP_SLOTS + i * 8u +
 					      ((unsigned)__builtin_ctzll(nz) >> 3);
 				uint64_t w[TTMEM_PAYLOAD_WORDS];
+				/* A slot in a hole is FREE (ctl 0): not touched. */
+				if (ttmem_datamap_hole(t, slot_off + si * sizeof(struct ttmem_slot),
+						       sizeof(struct ttmem_slot)))
+					continue;
 				int rc = ttmem_slot_read(&t->slots[si], etag, w);
 				if (rc < 0) {
-					out->unstable++;
+					uint64_t c = atomic_load_explicit(&t->slots[si].ctl,
+									  memory_order_acquire);
+					if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_BUSY &&
+					    busy_stuck(t, c, &verdicts))
+						out->stuck++;
+					else
+						out->unstable++;
 					continue;
 				}
 				if (rc == 0)
@@ -83,6 +175,7 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 				if (n == cap) {
 					struct ttmem_entry *ne = realloc(e, 2 * cap * sizeof(*e));
 					if (!ne) {
+						free(verdicts);
 						free(e);
 						out->entries = NULL;
 						out->capacity = 0;
@@ -95,6 +188,8 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 			}
 		}
 	}
+#undef META_HOLE
+	free(verdicts);
 	out->entries = e;
 	out->capacity = cap;
 	out->count = n;

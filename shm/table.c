@@ -82,7 +82,7 @@ static int64_t claim_slow(struct ttmem_table *t, struct ttmem_batch *b,
 			  const struct ttmem_probe *p, uint32_t etag, uint64_t *busy)
 {
 	struct ttmem_counters *cn = &t->hdr->counters;
-	uint32_t me = (uint32_t)t->proc_idx;
+	uint32_t me = (uint32_t)t->proc_idx, my_tag = t->busy_tag;
 
 	b->dbg.slow_paths++;
 	for (int pass = 0; pass < 2; pass++) {
@@ -116,7 +116,7 @@ static int64_t claim_slow(struct ttmem_table *t, struct ttmem_batch *b,
 					atomic_fetch_add_explicit(&cn->reclaimed, 1, memory_order_relaxed);
 					return (int64_t)idx;
 				}
-				if (st == TTMEM_SLOT_BUSY && tag != me && ttmem_claimer_dead(t, tag) &&
+				if (st == TTMEM_SLOT_BUSY && tag != my_tag && ttmem_claimer_dead(t, tag) &&
 				    ttmem_slot_claim(t, idx, &c, busy)) {
 					atomic_fetch_add_explicit(&cn->stuck_freed, 1, memory_order_relaxed);
 					return (int64_t)idx;
@@ -332,7 +332,7 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	/* FREE (tag 0): its low word is 0, so each transition is one add to
 	 * the high word (sequence + 1, wrapping like TTMEM_CTL_SEQ) and the new
 	 * low word.  acq_rel as ttmem_slot_claim. */
-	busy = c + (TTMEM_CTL_SEQ_ONE | ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY));
+	busy = c + (TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY));
 	if (__builtin_expect((uint32_t)c != 0 ||
 			     !atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
 								      memory_order_acq_rel,
@@ -458,7 +458,7 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	struct ttmem_slot *s = &t->slots[si];
 	uint64_t live_low = ttmem_ctl_low(etag, TTMEM_SLOT_LIVE);
 	uint64_t c0 = c;
-	busy = c + TTMEM_CTL_SEQ_ONE + ttmem_ctl_low((uint32_t)t->proc_idx, TTMEM_SLOT_BUSY) - live_low;
+	busy = c + TTMEM_CTL_SEQ_ONE + ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY) - live_low;
 	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
 								      memory_order_acq_rel,
 								      memory_order_acquire), 0))

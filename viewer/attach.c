@@ -115,6 +115,27 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 	return viewer_exit_code(rc);
 }
 
+int viewer_check_intact(const char *sub, const char *name, const struct ttmem_table *t)
+{
+	char path[4096];
+	struct stat st;
+
+	if (ttmem_table_intact(t))
+		return VX_OK;
+	if (name[0] && strchr(name + 1, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	if (stat(path, &st) == 0)
+		viewer_err(sub, "%s: the segment shrank while being read (%lld bytes now, %llu when "
+			   "opened): nothing reported; its owner truncated or replaced it",
+			   name, (long long)st.st_size,
+			   (unsigned long long)ttmem_table_header(t)->total_size);
+	else
+		viewer_err(sub, "%s: the segment shrank while being read: nothing reported", name);
+	return VX_RESIZED;
+}
+
 int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino)
 {
 	char path[4096];

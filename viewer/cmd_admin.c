@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The explicit write operations: `ttmem clear`, `ttmem baseline [--reset]`,
- * `ttmem reap [--exited]`.  They map the segment read-write; clear and reap
- * register the viewer as a writer for the duration (table.h: writer ops tag
- * the slots they hold with the caller's registry index) and mark it exited
- * before returning, so it never shows up as an active process.
+ * `ttmem reap [--exited]`.  They map the segment read-write and never
+ * register the viewer as a process (reap needs no registry entry: table.h),
+ * so none of them ever shows up in the process list.  A segment that
+ * shrinks while they work is reported (VX_RESIZED): what they wrote went to
+ * memory no one sees.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -76,15 +77,6 @@ static int admin_parse(const char *sub, const char *flagname, const char *help,
 /* Parse result to exit code: -1000 means "done, exit 0" (help/version). */
 #define PARSED_DONE(rc) ((rc) == -1000)
 
-static int register_self(const char *sub, struct ttmem_table *t, const char *shm)
-{
-	int idx = ttmem_proc_register(t);
-
-	if (idx < 0)
-		viewer_err(sub, "%s: cannot register as a writer: %s", shm, ttmem_strerror(idx));
-	return idx;
-}
-
 static void print_tally(const char *what, const struct ttmem_tally *ty)
 {
 	char b[32];
@@ -129,6 +121,21 @@ int cmd_clear(int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = viewer_attach_ex("clear", o.shm, 1, 1, &t);
+	if (rc == VX_NOTREADY) {
+		/* Never published and no live creator: remove it, the next
+		 * tracked program creates it anew. */
+		char what[128];
+		int r = ttmem_table_remove_stale(o.shm, what, sizeof(what));
+
+		if (r == 1) {
+			if (!o.quiet)
+				printf("removed the stale segment %s (%s, never published, no process "
+				       "creating it): the next tracked program creates it anew\n",
+				       o.shm, what);
+			return VX_OK;
+		}
+		return rc;
+	}
 	if (rc == VX_NOSEG) {
 		if (!o.quiet)
 			printf("no segment %s: nothing to clear\n", o.shm);
@@ -143,6 +150,10 @@ int cmd_clear(int argc, char **argv)
 	/* No registration: clear holds no slot, and the viewer is not a
 	 * process whose memory anyone wants to see. */
 	rc = ttmem_clear(t);
+	if (rc == 0 && (rc = viewer_check_intact("clear", o.shm, t)) != 0) {
+		ttmem_table_close(t);
+		return rc;
+	}
 	ttmem_table_close(t);
 	if (rc < 0) {
 		viewer_err("clear", "%s: %s", o.shm, ttmem_strerror(rc));
@@ -197,7 +208,10 @@ int cmd_baseline(int argc, char **argv)
 		for (uint32_t d = 0; d < ndi; d++)
 			for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
 				atomic_store_explicit(&di[d].baseline[ty], 0, memory_order_relaxed);
+		rc = viewer_check_intact("baseline", o.shm, t);
 		ttmem_table_close(t);
+		if (rc)
+			return rc;
 		if (!o.quiet)
 			printf("baseline of %s dropped\n", o.shm);
 		return VX_OK;
@@ -214,6 +228,12 @@ int cmd_baseline(int argc, char **argv)
 		viewer_err("baseline", "%s: %s", o.shm, ttmem_strerror(rc));
 		ttmem_table_close(t);
 		return VX_SYSTEM;
+	}
+	rc = viewer_check_intact("baseline", o.shm, t);
+	if (rc) {
+		model_release(&m);
+		ttmem_table_close(t);
+		return rc;
 	}
 	/* Values first, then the timestamp with release (pairs with the acquire
 	 * load of baseline_ns in model_build): a reader that sees the new
@@ -262,7 +282,7 @@ int cmd_reap(int argc, char **argv)
 	struct admin_opts o;
 	struct ttmem_table *t = NULL;
 	struct ttmem_tally tally;
-	int rc = admin_parse("reap", "exited", help, argc, argv, &o), idx;
+	int rc = admin_parse("reap", "exited", help, argc, argv, &o);
 	int64_t n;
 
 	if (PARSED_DONE(rc))
@@ -277,14 +297,12 @@ int cmd_reap(int argc, char **argv)
 	}
 	if (rc)
 		return rc;
-	idx = register_self("reap", t, o.shm);
-	if (idx < 0) {
-		ttmem_table_close(t);
-		return viewer_exit_code(idx);
-	}
 	memset(&tally, 0, sizeof(tally));
 	n = ttmem_reap(t, o.flag, &tally);
-	ttmem_proc_exit(t, idx);
+	if (n >= 0 && (rc = viewer_check_intact("reap", o.shm, t)) != 0) {
+		ttmem_table_close(t);
+		return rc;
+	}
 	ttmem_table_close(t);
 	if (n < 0) {
 		viewer_err("reap", "%s: %s", o.shm, ttmem_strerror((int)n));

@@ -102,8 +102,32 @@ int cmd_leaks(int argc, char **argv)
 		rc = VX_SYSTEM;
 		goto out;
 	}
-	leaks_print(stdout, &r, sy, shm, json);
-	rc = VX_OK;
+	{
+		/* The report reads module paths from the segment as it prints:
+		 * render it aside and show it only if the mapping held. */
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&text, &len);
+
+		if (!mem) {
+			viewer_err("leaks", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		leaks_print(mem, &r, sy, shm, json);
+		if (fclose(mem) != 0) {
+			free(text);
+			viewer_err("leaks", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		rc = viewer_check_intact("leaks", shm, t);
+		if (rc == VX_OK)
+			fwrite(text, 1, len, stdout);
+		free(text);
+		if (rc)
+			goto out;
+	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		viewer_err("leaks", "write error on standard output");
 		rc = VX_SYSTEM;

@@ -309,7 +309,10 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 		viewer_err("show", "%s: %s", sc->shm, ttmem_strerror(rc));
 		return VX_SYSTEM;
 	}
-	rc = check_filters(sc, &m);
+	/* The renderings read the model only: a copy, safe from here on. */
+	rc = viewer_check_intact("show", sc->shm, t);
+	if (!rc)
+		rc = check_filters(sc, &m);
 	if (rc) {
 		model_release(&m);
 		return rc;

@@ -153,6 +153,18 @@ static void sample(struct top *tp)
 		snprintf(tp->status, sizeof(tp->status), "out of memory");
 		return;
 	}
+	/* Shrank under us: this sample read zeros; drop it and open the name
+	 * again at the next one. */
+	if (!ttmem_table_intact(tp->t)) {
+		model_release(&tp->m);
+		tp->have_model = 0;
+		ttmem_table_close(tp->t);
+		tp->t = NULL;
+		tp->resized++;
+		snprintf(tp->status, sizeof(tp->status),
+			 "the segment shrank while being read: sample dropped, re-opening");
+		return;
+	}
 	tp->status[0] = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	bucket = (uint64_t)ts.tv_sec / HIST_BUCKET_S;
@@ -380,5 +392,11 @@ int cmd_top(int argc, char **argv)
 	ttmem_snapshot_free(&tp.snap);
 	free(tp.hist);
 	ttmem_table_close(tp.t);
+	if (tp.resized) {
+		viewer_err("top", "%s: the segment shrank while being read %llu time%s; those "
+			   "samples were dropped", tp.shm, (unsigned long long)tp.resized,
+			   tp.resized == 1 ? "" : "s");
+		return VX_RESIZED;
+	}
 	return VX_OK;
 }

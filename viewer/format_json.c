@@ -185,13 +185,14 @@ void format_json(FILE *f, const struct model *m, const char *shm)
 		   ",\"events\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"unmatched\":%" PRIu64
 		   ",\"reclaimed\":%" PRIu64 ",\"replaced\":%" PRIu64 ",\"stuck_freed\":%" PRIu64
 		   ",\"proc_drops\":%" PRIu64 ",\"module_drops\":%" PRIu64
-		   ",\"unstable\":%" PRIu64 ",\"invalid\":%" PRIu64 "},\"devices\":[",
+		   ",\"unstable\":%" PRIu64 ",\"stuck\":%" PRIu64 ",\"invalid\":%" PRIu64
+		   "},\"devices\":[",
 		g->abi_major, g->abi_minor, g->capacity, g->entries,
 		g->capacity ? (double)g->entries / (double)g->capacity : 0.0, g->total_size,
 		g->proc_capacity, g->module_capacity, g->procs_registered, g->creator_pid,
 		g->creator_uid, g->created_ns, g->cleared_ns, g->clear_epoch, m->baseline_ns,
 		g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->stuck_freed,
-		g->proc_drops, g->module_drops, g->unstable, g->invalid);
+		g->proc_drops, g->module_drops, g->unstable, g->stuck, g->invalid);
 	for (size_t i = 0; i < m->ndev; i++) {
 		if (i)
 			fputc(',', f);

@@ -163,6 +163,9 @@ static void print_segment(FILE *f, const struct model *m, const char *shm)
 	fprintf(f, "  events %" PRIu64 ", drops %" PRIu64 ", unmatched frees %" PRIu64
 		   ", reclaimed %" PRIu64 ", replaced %" PRIu64 ", unstable %" PRIu64 "\n",
 		g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->unstable);
+	if (g->stuck)
+		fprintf(f, "  %" PRIu64 " slot%s left half-written by a killed writer (skipped): "
+			   "'ttmem reap' frees them\n", g->stuck, g->stuck == 1 ? "" : "s");
 	if (g->drops || g->proc_drops || g->module_drops)
 		fprintf(f, "  WARNING: table full: %" PRIu64 " allocations, %" PRIu64
 			   " processes, %" PRIu64 " modules not tracked\n",

@@ -52,7 +52,7 @@ int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 		const struct ttmem_snapshot *s, int64_t fpid, int64_t fdev, model_liveness_fn live)
 {
 	const struct ttmem_proc *reg = ttmem_table_procs(t);
-	uint32_t nreg = ttmem_table_header(t)->proc_capacity;
+	uint32_t nreg = ttmem_table_proc_capacity(t); /* validated, not re-read */
 	struct leak *l = NULL;
 	int *state_cache = NULL;
 	size_t nl = 0;

@@ -89,6 +89,10 @@ int main(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
+	/* A segment shrinking under our mapping must not kill the viewer: its
+	 * reads then see zeros and each command reports VX_RESIZED. */
+	ttmem_sigbus_guard(NULL);
+
 	if (!sub || sub[0] == '-') {
 		/* Top-level options: --help, --version, else they belong to show. */
 		if (sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h"))) {

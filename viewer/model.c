@@ -149,18 +149,21 @@ void model_release(struct model *m)
 
 /* ---- building ------------------------------------------------------------------ */
 
-static void read_segment(struct model_seg *g, const struct ttmem_header *h,
+static void read_segment(struct model_seg *g, const struct ttmem_table *t,
 			 const struct ttmem_snapshot *s)
 {
+	const struct ttmem_header *h = ttmem_table_header(t);
+
 	g->abi_major = h->abi_major;
 	g->abi_minor = h->abi_minor;
-	g->capacity = h->capacity;
+	/* The geometry as validated at open: the header may have changed. */
+	g->capacity = ttmem_table_capacity(t);
 	g->total_size = h->total_size;
 	g->created_ns = h->created_ns;
 	g->cleared_ns = ld64(&h->cleared_ns);
 	g->clear_epoch = ld64(&h->clear_epoch);
-	g->proc_capacity = h->proc_capacity;
-	g->module_capacity = h->module_capacity;
+	g->proc_capacity = ttmem_table_proc_capacity(t);
+	g->module_capacity = ttmem_table_module_capacity(t);
 	g->creator_pid = h->creator_pid;
 	g->creator_uid = h->creator_uid;
 	g->events = ld64(&h->counters.events);
@@ -172,6 +175,7 @@ static void read_segment(struct model_seg *g, const struct ttmem_header *h,
 	g->proc_drops = ld64(&h->counters.proc_drops);
 	g->module_drops = ld64(&h->counters.module_drops);
 	g->unstable = s->unstable;
+	g->stuck = s->stuck;
 	g->taken_ns = s->taken_ns;
 }
 
@@ -245,11 +249,17 @@ static int add_registry(struct builder *b)
 	if (!b->regmap)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < b->nreg; i++) {
-		uint64_t ctl = ld64(&reg[i].ctl);
-		uint32_t st = (uint32_t)(ctl & 0xff);
+		uint64_t ctl;
+		uint32_t st;
 		struct model_proc *p;
 
 		b->regmap[i] = -1;
+		/* An entry in a page of the file never written is FREE: not
+		 * touched (a read would allocate the page; datamap.c). */
+		if (ttmem_table_hole(b->t, &reg[i], sizeof(reg[i])))
+			continue;
+		ctl = ld64(&reg[i].ctl);
+		st = (uint32_t)(ctl & 0xff);
 		if (st != TTMEM_PROC_RUNNING && st != TTMEM_PROC_EXITED)
 			continue;
 		m->seg.procs_registered++;
@@ -510,7 +520,7 @@ int model_build(struct model *m, const struct ttmem_table *t,
 	const struct ttmem_header *h = ttmem_table_header(t);
 	struct builder b = {
 		.m = m, .t = t, .s = s, .o = o, .di = ttmem_table_devices(t),
-		.nreg = h->proc_capacity, .ndi = h->device_capacity,
+		.nreg = ttmem_table_proc_capacity(t), .ndi = h->device_capacity,
 	};
 	int rc;
 
@@ -519,7 +529,7 @@ int model_build(struct model *m, const struct ttmem_table *t,
 		b.nreg = TTMEM_MAX_PROC_CAPACITY;
 	if (b.ndi > TTMEM_MAX_DEVICES)
 		b.ndi = TTMEM_MAX_DEVICES;
-	read_segment(&m->seg, h, s);
+	read_segment(&m->seg, t, s);
 	/* Acquire: pairs with the release store in `ttmem baseline`. */
 	m->baseline_ns = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&h->baseline_ns,
 					      memory_order_acquire);

@@ -239,7 +239,7 @@ out:
 struct symbolizer *symbolizer_new(const struct ttmem_table *t)
 {
 	struct symbolizer *sy = calloc(1, sizeof(*sy));
-	uint32_t n = ttmem_table_header(t)->module_capacity;
+	uint32_t n = ttmem_table_module_capacity(t); /* validated, not re-read */
 
 	if (!sy)
 		return NULL;

@@ -45,6 +45,7 @@ struct top {
 	unsigned term_flags;           /* sanitize.h flags: SAN_ASCII off a UTF-8 locale */
 	size_t nhist;
 	struct history *hist;
+	uint64_t resized;              /* samples dropped: the segment shrank under them */
 };
 
 /* 1 when process p passes tp's filter (substring of its name or pid). */

@@ -57,7 +57,8 @@ enum viewer_exit {
 	VX_NOTREADY = 10,     /* never published */
 	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
 	VX_NOTERM = 12,       /* top: no terminal */
-	VX_NOMATCH = 13,      /* a chip or pid given as a filter is not in the segment */
+	VX_RESIZED = 13,      /* the segment shrank while being read */
+	VX_NOMATCH = 14,      /* a chip or pid given as a filter is not in the segment */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
@@ -114,6 +115,14 @@ int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino);
 typedef void (*viewer_proc_fn)(const struct ttmem_proc *p, uint32_t idx, unsigned state,
 			       void *arg);
 void viewer_registry_each(const struct ttmem_table *t, viewer_proc_fn fn, void *arg);
+
+/*
+ * After reading through `t`: 0 when its mapping is intact, else prints one
+ * line "ttmem SUB: NAME: the segment shrank while being read ..." and
+ * returns VX_RESIZED (what was read may be zeros: print nothing of it).
+ * main() installs the SIGBUS guard that makes this possible (table.h).
+ */
+int viewer_check_intact(const char *sub, const char *name, const struct ttmem_table *t);
 
 /* ---- sizes ----------------------------------------------------------------- */
 
@@ -199,7 +208,8 @@ struct model_seg {
 	uint64_t events, drops, unmatched, reclaimed, replaced, stuck_freed;
 	uint64_t proc_drops, module_drops;
 	uint64_t entries;                 /* live entries in the snapshot */
-	uint64_t unstable;                /* slots skipped by the snapshot */
+	uint64_t unstable;                /* slots a live writer kept changing (skipped) */
+	uint64_t stuck;                   /* slots left BUSY by a dead writer (skipped) */
 	uint64_t invalid;                 /* entries with an unknown type (ignored) */
 	uint64_t procs_registered;        /* non-free registry entries */
 	uint64_t taken_ns;

@@ -47,7 +47,10 @@
  *
  *   bits  0..1   state: TTMEM_SLOT_FREE, _BUSY, _LIVE
  *   bits  2..31  LIVE: the clear-epoch the entry was inserted in (30 bits)
- *                BUSY: the registry index of the process that claimed it
+ *                BUSY: the claimer: bits 2..17 its registry index, bits
+ *                18..31 the low 14 bits of that registry entry's
+ *                generation when it was claimed (index 0xffff: a reaper
+ *                that holds no registry entry, see "Crash safety")
  *   bits 32..63  sequence, incremented on every transition (readers' seqlock
  *                and ABA guard)
  *
@@ -70,9 +73,17 @@
  * their slow path, which runs when a group has no meta-free slot).
  *
  * Crash safety: a writer killed while a slot is BUSY leaves it BUSY with its
- * registry index in ctl.  Any writer (or `ttmem reap`) that finds a BUSY slot
- * whose claimer is dead (pid gone, or pid alive with another start time)
- * resets it to FREE.  Readers never wait for a BUSY slot: they skip it.
+ * tag in ctl.  Any writer (or `ttmem reap`) that finds a BUSY slot whose
+ * claimer is dead (pid gone, or pid alive with another start time, or its
+ * registry entry claimed anew since: another generation) resets it to FREE.
+ * Slots tagged with the reaper index are judged by reapers only: a reaper
+ * holds flock(LOCK_EX) on the segment's file for its whole pass, so one
+ * found under that lock was left by a reaper that died.  Readers never wait
+ * for a BUSY slot: they skip it (counting it stuck when its claimer is gone).
+ *
+ * Creation: the creator holds flock(LOCK_EX) on the object from before it is
+ * sized until `ready` is published; an unpublished object nobody holds
+ * that lock on is stale and is re-created in place by the next writer.
  *
  * Readers (snapshot): for each slot with a non-zero meta byte:
  *   c1 = load(ctl, acquire); copy payload with relaxed loads;
@@ -94,8 +105,6 @@
  *  - A writer that finds a LIVE key of its own process replaces it in place.
  *  - "Dead" for a writer: registry entry recycled, EXITED, or pid gone / with
  *    another start time / a zombie.  Writers cache "alive" verdicts 100 ms.
- *  - A BUSY slot whose claimer's registry entry was recycled by a live process
- *    stays BUSY until that process dies too (recycling needs a full registry).
  *
  * Counters (header.counters, ttmem_proc.allocs..peak_bytes): each writer
  * thread batches its updates of events, drops, unmatched (segment and

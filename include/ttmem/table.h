@@ -106,18 +106,53 @@ int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *
  * Also: O_NOFOLLOW (a symlink gives -ELOOP), a file with more than one hard
  * link is refused (-EMLINK), a non-regular file (-EINVAL, at once: the name is
  * opened O_NONBLOCK and checked before anything else, so a FIFO never hangs
- * the open).  A segment never
- * published gives TTMEM_ENOTREADY at once when its creator is dead, after
- * ~2 s otherwise; the caller may then ttmem_table_unlink() it and retry once.
+ * the open).
+ *
+ * A segment never published (empty, all zeros, or a header without `ready`)
+ * while no live process holds its build lock (the creator holds flock on it
+ * until it publishes; the kernel drops it when the creator dies) is stale: a
+ * creating writer (neither readonly nor no_create) re-creates it in place at
+ * once, under that lock; the others get TTMEM_ENOTREADY at once, with what
+ * was found in errbuf (ttmem_table_remove_stale() removes it).  One being
+ * built by a live process is waited for: at most 50 ms by a creating writer
+ * (a host program is never held longer: it then gets TTMEM_ENOTREADY), 2 s
+ * by the others.
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
  * opts (capacities, mode) only matter to the creator; an attacher takes the
- * segment's geometry.
+ * segment's geometry.  Handles opened readonly or no_create keep the file
+ * open (one descriptor) for the data map and the reaper lock.
  */
 int ttmem_table_open(struct ttmem_table **out, const char *name,
 		     const struct ttmem_open_opts *opts, char *errbuf, size_t errlen);
 
 /* Unmap and free the handle.  NULL is a no-op. */
 void ttmem_table_close(struct ttmem_table *t);
+
+/*
+ * Remove the segment `name` when it is stale (never published, and no live
+ * process is building it; checked under its build lock, so a live creator
+ * is never raced), as `ttmem clear` does.  Returns 1 when removed (errbuf:
+ * what was found, e.g. "an empty file"), 0 when there was nothing stale to
+ * remove (absent, published, being built, another user's), or -errno.
+ */
+int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen);
+
+/*
+ * SIGBUS guard, process-wide (guard.c): once installed, a segment file that
+ * shrinks under a mapping of this process no longer kills it.  The faulting
+ * handle's mapping is replaced in place by private zero pages (reads then
+ * see an empty table; writes go nowhere) and the handle reads as lost in
+ * ttmem_table_intact(); `on_lost` (may be NULL; must be async-signal-safe)
+ * is called once per handle from the signal handler with the segment name.
+ * Faults outside ttmem's mappings go to the handler installed before, or
+ * take the default action.  Idempotent.  Returns 0 or -errno.
+ */
+int ttmem_sigbus_guard(void (*on_lost)(const char *name));
+
+/* 0 when the handle's mapping was lost to a shrinking file (see above), or
+ * (handles that keep the file) the file is now shorter than the mapping:
+ * what was read through it may be zeros, not the segment.  1 otherwise. */
+int ttmem_table_intact(const struct ttmem_table *t);
 
 /* Remove the segment name (shm_unlink / unlink).  Mappings stay valid. */
 int ttmem_table_unlink(const char *name);
@@ -153,6 +188,16 @@ const struct ttmem_slot *ttmem_table_slots(const struct ttmem_table *t);
 const uint8_t *ttmem_table_meta(const struct ttmem_table *t);
 /* The registry index ttmem_proc_register() gave this handle, or -1. */
 int ttmem_table_proc_index(const struct ttmem_table *t);
+/* The geometry validated at open (never re-read from the header, which the
+ * segment's writers could change afterwards): bound every index with these. */
+uint64_t ttmem_table_capacity(const struct ttmem_table *t);
+uint32_t ttmem_table_proc_capacity(const struct ttmem_table *t);
+uint32_t ttmem_table_module_capacity(const struct ttmem_table *t);
+/* 1 when the `len` bytes at `p` (inside the mapping) lie in pages of the
+ * file that held no data at the last snapshot (they read as zero, and a
+ * read would allocate them): readers skip such records.  0 otherwise, and
+ * always on handles without the file (writers, images). */
+int ttmem_table_hole(const struct ttmem_table *t, const void *p, size_t len);
 
 /* ---- entries ------------------------------------------------------------------ */
 
@@ -269,6 +314,11 @@ int ttmem_clear(struct ttmem_table *t);
  * *tally per owner and type (may be NULL).  Reads every slot: O(capacity).
  * Returns the number of entries reclaimed (counted in
  * header.counters.reclaimed; reset BUSY slots in stuck_freed).
+ * Needs a writable handle, not registration: an unregistered caller (the
+ * viewer) holds the reaper lock (flock on the segment's file) for the pass
+ * and tags the slots it claims with a reserved index (reap.c).  Every BUSY
+ * slot whose claimer is gone is reset, whatever the registry's history
+ * (BUSY tags carry the registry entry's generation).
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
 
@@ -299,15 +349,20 @@ void ttmem_debug_thread_stats(struct ttmem_debug_stats *out);
 struct ttmem_snapshot {
 	struct ttmem_entry *entries;  /* malloc'd, `count` of them */
 	size_t count;
-	uint64_t unstable;            /* slots that changed on every retry (skipped) */
+	uint64_t unstable;            /* slots a live writer changed on every retry
+				       * (skipped; a race, transient) */
 	uint64_t epoch;               /* clear epoch the snapshot was taken in */
 	uint64_t taken_ns;            /* CLOCK_REALTIME */
 	size_t capacity;              /* entries allocated (for ttmem_snapshot_refresh) */
+	uint64_t stuck;               /* slots left BUSY by a writer that is gone
+				       * (killed mid-write; skipped until reaped) */
 };
 
 /*
  * Copy every live entry of the current epoch, consistently per entry (never
- * torn), without writing to the segment.  Bounded retries per slot; never
+ * torn), without writing to the segment.  On a handle that keeps the file
+ * (readonly / no_create) it first refreshes the handle's data map, so two
+ * threads must not snapshot one such handle at once.  Bounded retries per slot; never
  * waits for a writer.  Entries of any process state are included: callers
  * classify them with ttmem_proc_* below.  Free with ttmem_snapshot_free.
  */

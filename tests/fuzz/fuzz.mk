@@ -1,21 +1,34 @@
-# The segment-reader fuzzer (issue 5, part 7).  Included by the top Makefile.
+# The segment-reader fuzzer.  Included by the top Makefile.
 #
-# libFuzzer + ASan + UBSan (clang), over the table core's reader and the
-# viewer's aggregation (model.c, leaks.c) and renderings.  `make check` runs it for FUZZ_SECONDS from the
-# committed corpus (tests/fuzz/corpus, read-only) and writes new finds to
-# $(BUILD)/fuzz/corpus; `make fuzz-merge` keeps the new ones in tests/.
+# libFuzzer + ASan + UBSan (clang), one target per command that reads a
+# segment (fuzz_segment.c: show in each format, which is also export's
+# Prometheus rendering, leaks, top's screen, reap on a copy).  `make check`
+# runs each for FUZZ_SECONDS from the committed corpus (tests/fuzz/corpus,
+# read-only) and writes new finds to $(BUILD)/fuzz/corpus; `make fuzz-merge`
+# keeps the new ones in tests/.  Then live_mutate: writers, a mutator
+# (random bytes, truncation and regrowth) and the viewer's readers on one
+# live segment, for LIVE_MUTATE_SECONDS, under ASan + UBSan.
 
-FUZZ_SECONDS ?= 40
+FUZZ_TARGETS ?= show-text show-json show-prom leaks top reap
+FUZZ_SECONDS ?= 7
+LIVE_MUTATE_SECONDS ?= 6
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_segment
 FUZZ_SEEDGEN := $(BUILD)/fuzz/mkcorpus
 FUZZ_VIEWER  := viewer/model.c viewer/format_json.c viewer/format_prom.c \
                 viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
-                viewer/leaks.c viewer/symbolize.c viewer/sanitize.c viewer/format_csv.c
+                viewer/leaks.c viewer/symbolize.c viewer/top_draw.c viewer/sanitize.c \
+                viewer/format_csv.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
 FUZZ_ARGS    := -max_len=131072 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_CURSES  := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
+LIVE_BIN     := $(BUILD)/fuzz/live_mutate
+LIVE_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
+                -DTTMEM_VERSION='"$(VERSION)"' \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
 
 ifneq ($(SHM_LIB),)
 CHECK_TARGETS += check-fuzz
@@ -24,7 +37,13 @@ $(FUZZ_BIN): tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) \
-		-lelf -ldl $(LDLIBS_PTHREAD)
+		-lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
+
+$(LIVE_BIN): tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm/*.h viewer/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CLANG) $(LIVE_CFLAGS) -o $@ tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) \
+		-lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
 
 $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	@mkdir -p $(@D)
@@ -32,14 +51,19 @@ $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(SHM_LIB) $(LDLIBS_PTHREAD)
 
 .PHONY: check-fuzz fuzz-seeds fuzz-merge
-check-fuzz: $(FUZZ_BIN)
+check-fuzz: $(FUZZ_BIN) $(LIVE_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	@echo "  FUZZ     segment reader + viewer model for $(FUZZ_SECONDS) s"
-	$(Q)$(FUZZ_BIN) $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus tests/fuzz/corpus \
-		> $(BUILD)/fuzz/fuzz.log 2>&1 || \
-		{ tail -60 $(BUILD)/fuzz/fuzz.log; echo "check-fuzz: FAILED (log: $(BUILD)/fuzz/fuzz.log)"; exit 1; }
-	@grep -a -E '^stat::number_of_executed_units|^Done' $(BUILD)/fuzz/fuzz.log | sed 's/^/  FUZZ     /'
+	$(Q)for tg in $(FUZZ_TARGETS); do \
+		echo "  FUZZ     $$tg for $(FUZZ_SECONDS) s"; \
+		TTMEM_FUZZ_TARGET=$$tg $(FUZZ_BIN) $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(BUILD)/fuzz/$$tg- $(BUILD)/fuzz/corpus tests/fuzz/corpus \
+			> $(BUILD)/fuzz/fuzz-$$tg.log 2>&1 || \
+		{ tail -60 $(BUILD)/fuzz/fuzz-$$tg.log; \
+		  echo "check-fuzz: $$tg FAILED (log: $(BUILD)/fuzz/fuzz-$$tg.log)"; exit 1; }; \
+		grep -a -E '^stat::number_of_executed_units' $(BUILD)/fuzz/fuzz-$$tg.log | sed 's/^/  FUZZ     /'; \
+	done
+	@echo "  TEST     live segment mutated under writers and readers for $(LIVE_MUTATE_SECONDS) s"
+	$(Q)ASAN_OPTIONS=detect_leaks=1 $(LIVE_BIN) $(LIVE_MUTATE_SECONDS)
 
 fuzz-seeds: $(FUZZ_SEEDGEN)
 	$(FUZZ_SEEDGEN) tests/fuzz/corpus

@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness: arbitrary bytes as a segment image, through everything
- * a reader does with it: ttmem_segment_validate, ttmem_table_from_image,
- * ttmem_snapshot, and the viewer's aggregation (model.c, leaks.c) and
- * renderings (text, JSON, Prometheus, the leak report without symbolizing:
- * module paths in a fuzzed image must not make us open files).  Built with ASan + UBSan; run for a bounded time
- * by `make check` (tests/fuzz/fuzz.mk).
+ * a command does with it.  One target per command that reads a segment,
+ * chosen by $TTMEM_FUZZ_TARGET (`make check` runs each for a bounded time,
+ * tests/fuzz/fuzz.mk):
+ *   show-text, show-json, show-prom   `ttmem show` in each format (show-prom
+ *                                     is also `ttmem export`'s rendering),
+ *                                     unfiltered and with --device / --pid;
+ *   leaks                             `ttmem leaks`, text and JSON (not
+ *                                     symbolized: module paths in a fuzzed
+ *                                     image must not make us open files);
+ *   top                               `ttmem top`'s screen, drawn by ncurses
+ *                                     into /dev/null at a few sizes;
+ *   reap                              `ttmem reap` on a copy: the image as a
+ *                                     file, opened as the viewer does
+ *                                     (writable, unregistered), reaped;
+ *   all (default)                     every one of the above.
+ * Each starts with ttmem_segment_validate and ttmem_table_from_image (which
+ * must agree) and ttmem_snapshot.  Built with ASan + UBSan.
  *
  * Two input modes, so that the fuzzer also reaches deep into the reader:
  *   raw:   the input is the image (mostly refused by the validator: that is
@@ -20,6 +32,7 @@
  *   - every snapshot entry comes from a slot index < capacity;
  *   - the model never counts more entries than the snapshot holds.
  */
+#include <curses.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +41,19 @@
 #include <unistd.h>
 
 #include "ttmem/table.h"
+#include "top.h"
 #include "viewer.h"
+
+enum { T_SHOW_TEXT = 1, T_SHOW_JSON = 2, T_SHOW_PROM = 4, T_LEAKS = 8, T_TOP = 16, T_REAP = 32 };
+static unsigned targets = ~0u;
+static SCREEN *screen;
+static char reap_path[64];
 
 /* Deterministic liveness, no system calls: the same input always gives the
  * same states, so every crash reproduces. */
 static enum ttmem_liveness fuzz_liveness(const struct ttmem_table *t, uint16_t proc, uint32_t pid)
 {
-	const struct ttmem_header *h = ttmem_table_header(t);
-
-	if (proc >= h->proc_capacity || ttmem_table_procs(t)[proc].pid != pid)
+	if (proc >= ttmem_table_proc_capacity(t) || ttmem_table_procs(t)[proc].pid != pid)
 		return TTMEM_LIVENESS_UNKNOWN;
 	return (enum ttmem_liveness)(pid % 3);
 }
@@ -59,6 +76,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	{
+		static const struct { const char *name; unsigned bit; } names[] = {
+			{ "show-text", T_SHOW_TEXT }, { "show-json", T_SHOW_JSON },
+			{ "show-prom", T_SHOW_PROM }, { "leaks", T_LEAKS }, { "top", T_TOP },
+			{ "reap", T_REAP }, { "all", ~0u },
+		};
+		const char *want = getenv("TTMEM_FUZZ_TARGET");
+
+		if (want && *want) {
+			targets = 0;
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+				if (!strcmp(want, names[i].name))
+					targets = names[i].bit;
+			if (!targets) {
+				fprintf(stderr, "TTMEM_FUZZ_TARGET: unknown target '%s'\n", want);
+				exit(2);
+			}
+		}
+	}
+	if (targets & T_TOP) {
+		FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+
+		screen = out && in ? newterm("xterm", out, in) : NULL;
+		if (!screen) {
+			fprintf(stderr, "fuzz: no curses screen (terminfo 'xterm' missing?)\n");
+			exit(2);
+		}
+	}
+	snprintf(reap_path, sizeof(reap_path), "/dev/shm/ttmem-fuzz-reap-%d", (int)getpid());
 	snprintf(path, sizeof(path), "/tmp/ttmem-fuzz-template-%d", (int)getpid());
 	unlink(path);
 	if (ttmem_table_open(&t, path, &o, err, sizeof(err)) < 0)
@@ -137,6 +183,71 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* `ttmem top`'s screen for model `m`, at a few terminal sizes. */
+static void draw_top(struct model *m)
+{
+	static const int sizes[][2] = { { 24, 80 }, { 5, 20 }, { 60, 200 }, { 1, 1 } };
+	struct top tp;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.shm = "/fuzz";
+	tp.interval_ms = 1000;
+	tp.m = *m;
+	tp.have_model = 1;
+	tp.sel_device = m->ndev ? (int64_t)m->dev[m->ndev / 2].device : -1;
+	tp.hist = calloc(m->ndev ? m->ndev : 1, sizeof(*tp.hist));
+	for (size_t i = 0; tp.hist && i < m->ndev; i++) {
+		tp.hist[i].device = m->dev[i].device;
+		tp.hist[i].used = 1;
+		tp.hist[i].last_bucket = 1000;
+		tp.hist[i].bucket[1000 % HIST_LEN] = model_sum(m->dev[i].in_use);
+	}
+	tp.nhist = tp.hist ? m->ndev : 0;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		resizeterm(sizes[i][0], sizes[i][1]);
+		tp.sort = (enum sort_key)(i % SORT_COUNT);
+		top_draw(&tp);
+	}
+	free(tp.hist);
+}
+
+/* `ttmem reap` on a copy: the image as a file, opened as the viewer does. */
+static void reap_copy(const void *img, size_t size)
+{
+	struct ttmem_open_opts nc = { .no_create = 1 };
+	struct ttmem_table *t = NULL;
+	FILE *f = fopen(reap_path, "wb");
+
+	if (!f)
+		return;
+	if (fwrite(img, 1, size, f) != size) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	if (ttmem_table_open(&t, reap_path, &nc, NULL, 0) == 0) {
+		struct ttmem_snapshot before, after;
+		struct ttmem_tally ty;
+
+		memset(&ty, 0, sizeof(ty));
+		if (ttmem_snapshot(t, &before) == 0) {
+			int64_t n = ttmem_reap(t, 1, &ty);
+
+			if (n < 0 || (uint64_t)n > ttmem_table_capacity(t) || (uint64_t)n != ty.entries)
+				abort(); /* reap miscounted */
+			if (ttmem_snapshot(t, &after) == 0) {
+				/* Reaping only removes. */
+				if (after.count > before.count)
+					abort();
+				ttmem_snapshot_free(&after);
+			}
+			ttmem_snapshot_free(&before);
+		}
+		ttmem_table_close(t);
+	}
+	unlink(reap_path);
+}
+
 static void run_image(void *img, size_t size)
 {
 	static FILE *sink;
@@ -154,24 +265,29 @@ static void run_image(void *img, size_t size)
 		struct ttmem_snapshot s;
 
 		if (ttmem_snapshot(t, &s) == 0) {
-			const struct ttmem_header *h = ttmem_table_header(t);
 			struct model_opts mo = { .device = -1, .pid = -1, .all_procs = 1,
 						 .liveness = fuzz_liveness };
 			struct show_opts so = { .processes = 2, .released = 1, .segment = 1 };
 			struct model m;
 
 			for (size_t i = 0; i < s.count; i++)
-				if (s.entries[i].slot >= h->capacity)
+				if (s.entries[i].slot >= ttmem_table_capacity(t))
 					abort();
-			if (model_build(&m, t, &s, &mo) == 0) {
+			if ((targets & (T_SHOW_TEXT | T_SHOW_JSON | T_SHOW_PROM | T_TOP)) &&
+			    model_build(&m, t, &s, &mo) == 0) {
 				if (m.seg.entries > s.count)
 					abort();
-				format_text(sink, &m, "/fuzz", &so);
-				format_json(sink, &m, "/fuzz");
-				format_prom(sink, &m, "/fuzz");
+				if (targets & T_SHOW_TEXT)
+					format_text(sink, &m, "/fuzz", &so);
+				if (targets & T_SHOW_JSON)
+					format_json(sink, &m, "/fuzz");
+				if (targets & T_SHOW_PROM)
+					format_prom(sink, &m, "/fuzz");
+				if (targets & T_TOP)
+					draw_top(&m);
 				model_release(&m);
 			}
-			{
+			if (targets & T_LEAKS) {
 				struct leak_report lr;
 
 				if (leaks_build(&lr, t, &s, -1, -1, fuzz_liveness) == 0) {
@@ -190,10 +306,21 @@ static void run_image(void *img, size_t size)
 			mo.device = 1;
 			mo.pid = 1;
 			mo.all_procs = 0;
-			if (model_build(&m, t, &s, &mo) == 0)
+			so.processes = 1;
+			if ((targets & (T_SHOW_TEXT | T_SHOW_JSON | T_SHOW_PROM)) &&
+			    model_build(&m, t, &s, &mo) == 0) {
+				if (targets & T_SHOW_TEXT)
+					format_text(sink, &m, "/fuzz", &so);
+				if (targets & T_SHOW_JSON)
+					format_json(sink, &m, "/fuzz");
+				if (targets & T_SHOW_PROM)
+					format_prom(sink, &m, "/fuzz");
 				model_release(&m);
+			}
 			ttmem_snapshot_free(&s);
 		}
 		ttmem_table_close(t);
+		if (targets & T_REAP)
+			reap_copy(img, size);
 	}
 }

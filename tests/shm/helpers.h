@@ -110,6 +110,14 @@ static inline uint64_t counter(const struct ttmem_table *t, size_t off)
 }
 #define CNT(t, field) counter((t), offsetof(struct ttmem_counters, field))
 
+/* The BUSY tag a writer registered at `idx` puts in the slots it claims:
+ * the index and the low 14 bits of the entry's generation (segment.h). */
+static inline uint32_t busy_tag_of(const struct ttmem_table *t, uint32_t idx)
+{
+	uint64_t c = atomic_load(&ttmem_table_procs(t)[idx].ctl);
+	return idx | (((uint32_t)(c >> 8) & 0x3fffu) << 16);
+}
+
 /* Fork a child that runs fn(arg) and _exits with its return value. */
 static inline pid_t fork_child(int (*fn)(void *), void *arg)
 {

@@ -77,7 +77,7 @@ static uint64_t forge_busy(struct ttmem_table *t, uint32_t idx)
 	for (uint64_t i = 0; i < cap; i++) {
 		uint64_t c = atomic_load(&s[i].ctl);
 		if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_FREE) {
-			uint64_t b = TTMEM_CTL_MAKE(TTMEM_CTL_SEQ(c) + 1, idx, TTMEM_SLOT_BUSY);
+			uint64_t b = TTMEM_CTL_MAKE(TTMEM_CTL_SEQ(c) + 1, busy_tag_of(t, idx), TTMEM_SLOT_BUSY);
 			cr_assert(atomic_compare_exchange_strong(&s[i].ctl, &c, b));
 			return i;
 		}
@@ -149,7 +149,7 @@ Test(reap, full_groups_reclaim_dead_entries_and_stuck_slots)
 	struct ttmem_entry e = mk_entry(1, 0, 64, 1);
 	struct ttmem_slot *s = (struct ttmem_slot *)(uintptr_t)ttmem_table_slots(t);
 	uint64_t save = atomic_load(&s[stuck].ctl);
-	atomic_store(&s[stuck].ctl, TTMEM_CTL_MAKE(TTMEM_CTL_SEQ(save), (uint32_t)aidx, TTMEM_SLOT_BUSY));
+	atomic_store(&s[stuck].ctl, TTMEM_CTL_MAKE(TTMEM_CTL_SEQ(save), busy_tag_of(t, (uint32_t)aidx), TTMEM_SLOT_BUSY));
 	cr_assert_eq(ttmem_insert(t, &e), TTMEM_EFULL);
 	atomic_store(&s[stuck].ctl, save);
 	/* The dead claimer's slot is. */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SIGBUS guard: a segment whose file shrinks under its mapping (anyone who
+ * may write the file can truncate it) makes every access past the new end
+ * raise SIGBUS.  Once ttmem_sigbus_guard() is installed, such a fault in a
+ * mapped segment replaces that whole mapping, in place, with private
+ * anonymous zero pages (MAP_FIXED: the addresses stay valid) and marks the
+ * handle lost; the faulting access then completes on zeros, which every
+ * reader already handles (free slots, an empty registry), and writers write
+ * into memory no one else sees.  The caller asks ttmem_table_intact() at
+ * its checkpoints.  Faults anywhere else go to the handler that was there
+ * before (or the default action), so a host's own SIGBUS handling is kept.
+ *
+ * The handler is async-signal-safe: it reads a fixed table of mappings
+ * with atomic loads, calls mmap(2) and the optional notifier, nothing else.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+#define GUARD_SLOTS 64
+
+struct guarded {
+	_Atomic uintptr_t base;     /* 0: free entry */
+	_Atomic size_t len;
+	_Atomic int lost;
+	const char *name;
+};
+
+static struct guarded guarded[GUARD_SLOTS];
+static struct sigaction previous;
+static _Atomic int installed;
+static void (*notify_lost)(const char *name);
+
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	if (previous.sa_flags & SA_SIGINFO) {
+		if (previous.sa_sigaction) {
+			previous.sa_sigaction(sig, si, uc);
+			return;
+		}
+	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+		previous.sa_handler(sig);
+		return;
+	}
+	/* The default action: restore it and let the fault (re-executed on
+	 * return) or a re-raised signal take it. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGBUS, &dfl, NULL);
+	if (si->si_code <= 0)
+		raise(SIGBUS);
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	if (si->si_code > 0) {
+		for (int i = 0; i < GUARD_SLOTS; i++) {
+			uintptr_t b = atomic_load_explicit(&guarded[i].base, memory_order_acquire);
+			size_t l = atomic_load_explicit(&guarded[i].len, memory_order_relaxed);
+			if (!b || a < b || a - b >= l)
+				continue;
+			void *p = mmap((void *)b, l, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (p == MAP_FAILED)
+				break;
+			if (!atomic_exchange_explicit(&guarded[i].lost, 1, memory_order_relaxed) &&
+			    notify_lost)
+				notify_lost(guarded[i].name);
+			errno = saved;
+			return;
+		}
+	}
+	errno = saved;
+	chain(sig, si, uc);
+}
+
+int ttmem_sigbus_guard(void (*on_lost)(const char *name))
+{
+	struct sigaction sa;
+	int expect = 0;
+
+	if (!atomic_compare_exchange_strong(&installed, &expect, 1))
+		return 0;
+	notify_lost = on_lost;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &previous) != 0) {
+		int e = errno;
+		atomic_store(&installed, 0);
+		return -e;
+	}
+	return 0;
+}
+
+void ttmem_guard_add(struct ttmem_table *t)
+{
+	if (t->guard_ix >= 0 || !t->base)
+		return;
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t none = 0;
+		if (atomic_load_explicit(&guarded[i].base, memory_order_relaxed))
+			continue;
+		/* Claim with a placeholder, fill, then publish the base. */
+		if (!atomic_compare_exchange_strong(&guarded[i].base, &none, (uintptr_t)1))
+			continue;
+		guarded[i].name = t->name;
+		atomic_store_explicit(&guarded[i].lost, 0, memory_order_relaxed);
+		atomic_store_explicit(&guarded[i].len, t->len, memory_order_relaxed);
+		atomic_store_explicit(&guarded[i].base, (uintptr_t)t->base, memory_order_release);
+		t->guard_ix = i;
+		return;
+	}
+	/* Table full (64 segments open at once): this one is unguarded. */
+}
+
+void ttmem_guard_remove(struct ttmem_table *t)
+{
+	if (t->guard_ix < 0)
+		return;
+	atomic_store_explicit(&guarded[t->guard_ix].base, 0, memory_order_release);
+	atomic_store_explicit(&guarded[t->guard_ix].len, 0, memory_order_relaxed);
+	t->guard_ix = -1;
+}
+
+int ttmem_table_intact(const struct ttmem_table *t)
+{
+	struct stat st;
+
+	if (!t)
+		return 1;
+	if (t->guard_ix >= 0 && atomic_load_explicit(&guarded[t->guard_ix].lost, memory_order_relaxed))
+		return 0;
+	/* Shorter than mapped, even if no read faulted (the data map skips
+	 * pages past the end): what was read may be stale or zeros. */
+	int saved = errno;
+	int shorter = t->fd >= 0 && fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->len;
+	errno = saved;
+	return !shorter;
+}
