@@ -17,6 +17,7 @@
 #include "ttmem/table.h"
 
 #include "abi.h"
+#include "buffer_keys.h"
 #include "callsite.h"
 #include "capture.h"
 #include "cb_model.h"
@@ -192,15 +193,18 @@ static void release_chips(const struct abi_chips *c)
 void tracker_atfork_prepare(void)
 {
 	cb_model_atfork_prepare();
+	buffer_keys_atfork_prepare();
 }
 
 void tracker_atfork_parent(void)
 {
+	buffer_keys_atfork_release();
 	cb_model_atfork_parent();
 }
 
 void tracker_atfork_child(void)
 {
+	buffer_keys_atfork_release();
 	cb_model_atfork_child();
 }
 
@@ -220,6 +224,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 		note_chips(b.device, &c);
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	insert_on_chips(&e, &c);
+	if (abi_frees_by_record())
+		buffer_keys_put(buffer, &b);
 	TRACKER_END;
 }
 
@@ -244,8 +250,13 @@ void tracker_on_free(const void *buffer)
 		held_free.buffer = NULL;
 		keep = 1;
 	}
-	if (abi_buffer_key(buffer, &b) != 0 || capture_free_swallowed(b.address) ||
-	    chips_of(&b, &c, 0) != 0)
+	/* Where the Buffer is being destroyed when its free is reported
+	 * (buffer_keys.h), the key is what its allocation recorded; while a
+	 * capture hook may still take the free over, the record stays until
+	 * the free settles. */
+	if ((abi_frees_by_record() ? buffer_keys_get(buffer, &b, !keep) :
+				     abi_buffer_key(buffer, &b)) != 0 ||
+	    capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
@@ -270,6 +281,8 @@ void tracker_on_free_settled(const void *buffer, int taken_over)
 	if (!taken_over) {
 		/* Freed for real: what the free removed stays removed. */
 		held_free.buffer = NULL;
+		if (abi_frees_by_record())
+			buffer_keys_drop(buffer);
 		return;
 	}
 	TRACKER_BEGIN;
@@ -380,6 +393,8 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 	TRACKER_BEGIN;
 	release_chips(chips);
 	cb_model_forget(chips, -1);   /* the sweep released them */
+	if (abi_frees_by_record())
+		buffer_keys_forget_device(device);
 	abi_device_forget(device);
 	TRACKER_END;
 }

@@ -16,26 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hold.h"
 #include "ttemu.h"
-
-static int hold_point(const char *what)
-{
-	const char *fd = getenv("TTEMU_READY_FD");
-	char line[32];
-	sigset_t set;
-	int sig, n;
-
-	if (ttemu_write_truth() < 0)
-		return -1;
-	if (!fd || !*fd)
-		return 0;
-	n = snprintf(line, sizeof(line), "%s 0\n", what);
-	if (write(atoi(fd), line, (size_t)n) != n)
-		return -1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	return sigwait(&set, &sig) == 0 ? 0 : -1;
-}
 
 int main(void)
 {
