@@ -3,8 +3,8 @@
 # root, prints the exact command to do it and fails.
 set -u
 
-PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev uthash-dev \
-libcriterion-dev libncurses-dev tmux python3 valgrind binutils procps"
+PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev libdw-dev uthash-dev \
+libcriterion-dev libncurses-dev tmux python3 python3-dev valgrind binutils procps"
 PKGS="$PKGS mandoc"   # tests/viewer lint the man page (mandoc -T lint)
 
 missing=""

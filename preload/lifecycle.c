@@ -125,6 +125,21 @@ static void config_load(void)
 		else
 			cfg.access = a;
 	}
+
+	/* Frames per allocation stack (segment.h "stacks"). */
+	v = getenv("TTMEM_STACK_DEPTH");
+	if (v && *v) {
+		char *end;
+		unsigned long d;
+
+		errno = 0;
+		d = strtoul(v, &end, 10);
+		if (errno || *end || v[0] == '-' || d > TTMEM_STACK_FRAMES)
+			log_warn("TTMEM_STACK_DEPTH=%s is not a number in [0, %u]: using %u", v,
+				 TTMEM_STACK_FRAMES, TTMEM_STACK_FRAMES);
+		else
+			callsite_configure((int)d);
+	}
 }
 
 /* ---- registration ------------------------------------------------------------------ */

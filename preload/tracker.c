@@ -160,7 +160,7 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	e->pid = lc.pid;
 	e->proc = (uint16_t)lc.proc_idx;
 	e->alloc_ns = now_ns();
-	callsite_get(ret, cfa, &e->module, &e->callsite);
+	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
 /* Sweep `f` and count what it removed as released in bulk. */

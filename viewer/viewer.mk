@@ -9,7 +9,7 @@ VIEWER_SRCS := $(sort $(wildcard viewer/*.c))
 VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o) $(ABI_VIEWER_OBJS)
 VIEWER_BIN  := $(BUILD)/ttmem
 VIEWER_MAN  := viewer/ttmem.1
-VIEWER_LIBS := -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw) -ldl
+VIEWER_LIBS := -ldw -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw) -ldl
 # `ttmem run` looks for libttmem.so next to itself, then at LIBDIR relative
 # to BINDIR from its own directory (so a tree installed with DESTDIR, or
 # moved, finds its own library), then in LIBDIR (preload/preload.mk installs

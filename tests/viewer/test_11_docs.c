@@ -58,7 +58,7 @@ Test(docs, man_page_documents_every_new_name)
 		"noheader", "nounits", "QUERY FIELDS", "memory.used", "used_memory",
 		"process_name", "left_memory", "ttmem ls", "ttmem rm", "--force", "--mode",
 		"--group", "TTMEM_SHM_MODE", "TTMEM_SHM_GROUP", "SHARING A SEGMENT",
-		"STRINGS FROM A SEGMENT", "tracking is off", "14", "more processes", "PAUSED",
+		"STRINGS FROM A SEGMENT", "tracking is off", "15", "more processes", "PAUSED",
 		"reverses", "dead",
 	};
 	char *t = man_text();

@@ -3,7 +3,7 @@
  * Queries a script relies on: `show --format csv[,noheader][,nounits]`,
  * `--query FIELD,...` against the emulator's ground truth, `--loop` (one
  * JSON document per line), filters naming a chip or pid the segment does not
- * have (an error, exit 14, named), `--processes` in every format, and the
+ * have (an error, exit 15, named), `--processes` in every format, and the
  * peak of a killed process.
  */
 #include <criterion/criterion.h>
@@ -155,7 +155,7 @@ Test(query, bad_fields_and_formats_are_named)
 	free(err);
 }
 
-/* Unknown chips and pids: exit 14, the value named, nothing on stdout. */
+/* Unknown chips and pids: exit 15, the value named, nothing on stdout. */
 Test(query, unknown_filters_are_errors)
 {
 	static const char *const fmts[] = { NULL, "--json", "--prometheus", "--format=csv" };
@@ -163,7 +163,7 @@ Test(query, unknown_filters_are_errors)
 
 	for (size_t i = 0; i < 4; i++) {
 		cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "-d", "7", fmts[i],
-					      NULL), 14, "%s", err);
+					      NULL), 15, "%s", err);
 		snprintf(exp, sizeof(exp),
 			 "ttmem show: %s: no chip 7 in the segment ('ttmem show' lists the chips)\n",
 			 shm);
@@ -173,7 +173,7 @@ Test(query, unknown_filters_are_errors)
 		free(err);
 	}
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "-p", "999999999", NULL),
-		     14);
+		     15);
 	snprintf(exp, sizeof(exp), "ttmem show: %s: no process with pid 999999999 in the segment\n",
 		 shm);
 	cr_assert_str_eq(err, exp);
