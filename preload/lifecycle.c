@@ -29,6 +29,7 @@ static struct {
 	char shm[256];
 	uint64_t capacity;
 	int disable;
+	struct ttmem_open_opts access;   /* mode and group (TTMEM_SHM_MODE/GROUP) */
 } cfg;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -110,6 +111,20 @@ static void config_load(void)
 				 v, TTMEM_MIN_CAPACITY, TTMEM_MAX_CAPACITY, TTMEM_DEFAULT_CAPACITY);
 		else
 			cfg.capacity = c;
+	}
+
+	/* Sharing with a group: an invalid value warns and keeps the default
+	 * (0600, owner only), never a wider mode. */
+	{
+		char err[200];
+		struct ttmem_open_opts a;
+
+		memset(&a, 0, sizeof(a));
+		if (ttmem_access_parse(&a, getenv("TTMEM_SHM_MODE"), getenv("TTMEM_SHM_GROUP"), err,
+				       sizeof(err)) < 0)
+			log_warn("%s: the segment stays private (0600)", err);
+		else
+			cfg.access = a;
 	}
 
 	/* Frames per allocation stack (segment.h "stacks"). */
@@ -250,7 +265,7 @@ static int start_locked(void)
 	config_load();
 	if (cfg.disable)
 		return PHASE_OFF;   /* silently: a pure pass-through */
-	memset(&opts, 0, sizeof(opts));
+	opts = cfg.access;
 	opts.capacity = cfg.capacity;
 	err[0] = '\0';
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));

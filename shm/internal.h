@@ -73,6 +73,16 @@ TTMEM_HIDDEN void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity
 TTMEM_HIDDEN uint64_t ttmem_now_ns(void);      /* CLOCK_REALTIME */
 TTMEM_HIDDEN uint64_t ttmem_mono_ms(void);     /* CLOCK_MONOTONIC_COARSE, vDSO */
 
+/* ---- access.c: sharing a segment with a group ------------------------------- */
+struct stat;
+/* At creation: set exactly opts' mode (default 0600) and group.  0 or -errno. */
+TTMEM_HIDDEN int ttmem_access_apply(int fd, const char *name, const struct ttmem_open_opts *o,
+				    char *eb, size_t el);
+/* 1 when a writer may attach a segment owned (or created) by `owner_uid`
+ * whose file is `st`: its own, or shared with the group it asked for. */
+TTMEM_HIDDEN int ttmem_access_writer_ok(uint32_t owner_uid, const struct stat *st,
+					const struct ttmem_open_opts *o);
+
 /* ---- batch.c: per-thread batching of the counters (segment.h "Counters") ------ */
 
 /*

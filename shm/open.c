@@ -346,6 +346,9 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 				   name, (unsigned long long)cap, pcap, mcap);
 		goto fail;
 	}
+	rc = ttmem_access_apply(fd, name, o, eb, el);
+	if (rc)
+		goto fail;
 	ttmem_layout_compute(&l, cap, pcap, mcap);
 	if (ftruncate(fd, (off_t)l.total_size) != 0) {
 		rc = ttmem_set_err(eb, el, -errno, "%s: cannot size to %llu bytes: %s", name,
@@ -501,7 +504,7 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		if (st.st_nlink > 1)
 			return ttmem_set_err(eb, el, -EMLINK, "%s: refused: %lu hard links", name,
 					     (unsigned long)st.st_nlink);
-		if (!o->readonly && st.st_uid != geteuid())
+		if (!o->readonly && !ttmem_access_writer_ok((uint32_t)st.st_uid, &st, o))
 			return ttmem_set_err(eb, el, TTMEM_EOWNER,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
@@ -553,7 +556,7 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		ttmem_set_err(eb, el, rc, "%s: %s", name, t->err);
 		goto fail;
 	}
-	if (!o->readonly && copy.creator_uid != geteuid()) {
+	if (!o->readonly && !ttmem_access_writer_ok(copy.creator_uid, &st, o)) {
 		rc = ttmem_set_err(eb, el, TTMEM_EOWNER, "%s: created by uid %u, not by this user",
 				   name, copy.creator_uid);
 		goto fail;

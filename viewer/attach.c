@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -77,9 +79,16 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 	int rc;
 
 	memset(&opts, 0, sizeof(opts));
+	*out = NULL;
+	/* A writer may use a segment another user shares with its group, when
+	 * it names that group too (table.h, "Sharing a segment"). */
+	if (writable && ttmem_access_parse(&opts, getenv("TTMEM_SHM_MODE"),
+					   getenv("TTMEM_SHM_GROUP"), errbuf, sizeof(errbuf)) < 0) {
+		viewer_err(sub, "%s", errbuf);
+		return VX_USAGE;
+	}
 	opts.readonly = !writable;
 	opts.no_create = 1;
-	*out = NULL;
 	rc = ttmem_table_open(out, name, &opts, errbuf, sizeof(errbuf));
 	if (rc == 0 && *out)
 		return VX_OK;
@@ -125,4 +134,37 @@ int viewer_check_intact(const char *sub, const char *name, const struct ttmem_ta
 	else
 		viewer_err(sub, "%s: the segment shrank while being read: nothing reported", name);
 	return VX_RESIZED;
+}
+
+int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino)
+{
+	char path[4096];
+	struct stat st;
+
+	if (name[0] && strchr(name + 1, '/'))
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	if (stat(path, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+void viewer_registry_each(const struct ttmem_table *t, viewer_proc_fn fn, void *arg)
+{
+	const struct ttmem_proc *pr = ttmem_table_procs(t);
+	uint32_t n = ttmem_table_header(t)->proc_capacity;
+
+	if (n > TTMEM_MAX_PROC_CAPACITY)
+		n = TTMEM_MAX_PROC_CAPACITY;
+	for (uint32_t i = 0; i < n; i++) {
+		/* Acquire: pairs with the registering writer's release of ctl. */
+		uint64_t ctl = atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&pr[i].ctl,
+						    memory_order_acquire);
+
+		if ((ctl & 0xff) != TTMEM_PROC_FREE)
+			fn(&pr[i], i, (unsigned)(ctl & 0xff), arg);
+	}
 }

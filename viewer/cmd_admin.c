@@ -104,7 +104,12 @@ int cmd_clear(int argc, char **argv)
 		"Empty the allocation table in O(1) and reset its counters, between runs.\n"
 		"Safe while programs run: frees of allocations made before the clear are\n"
 		"counted as unmatched and change nothing else.  Processes stay registered.\n"
-		"No segment yet is not an error: there is nothing to clear.\n";
+		"No segment yet is not an error: there is nothing to clear.\n"
+		"\n"
+		"      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
+		"  -q, --quiet     print nothing on success\n"
+		"  -h, --help      this help\n"
+		"  -V, --version   version\n";
 	struct admin_opts o;
 	struct ttmem_table *t = NULL;
 	struct ttmem_snapshot snap;
@@ -165,7 +170,12 @@ int cmd_baseline(int argc, char **argv)
 		"usage: ttmem baseline [--reset] [--shm NAME] [-q]\n\n"
 		"Record the bytes in use now, per chip and type, in the segment; `ttmem show`\n"
 		"and `ttmem top` then show the delta against it (the seed's \"Option 4\").\n"
-		"--reset drops the baseline.\n";
+		"\n"
+		"      --reset     drop the baseline instead of recording one\n"
+		"      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
+		"  -q, --quiet     print nothing on success\n"
+		"  -h, --help      this help\n"
+		"  -V, --version   version\n";
 	struct admin_opts o;
 	struct ttmem_table *t = NULL;
 	struct ttmem_snapshot snap;
@@ -262,7 +272,13 @@ int cmd_reap(int argc, char **argv)
 		"normally), slots left busy by dead writers, and their registry entries;\n"
 		"report what was reclaimed.  --exited also drops the leak records of\n"
 		"processes that exited normally (what `ttmem leaks` lists).\n"
-		"No segment yet is not an error: there is nothing to reap.\n";
+		"No segment yet is not an error: there is nothing to reap.\n"
+		"\n"
+		"      --exited    also drop the leak records of processes that exited\n"
+		"      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
+		"  -q, --quiet     print nothing on success\n"
+		"  -h, --help      this help\n"
+		"  -V, --version   version\n";
 	struct admin_opts o;
 	struct ttmem_table *t = NULL;
 	struct ttmem_tally tally;

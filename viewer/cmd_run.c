@@ -15,11 +15,13 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "file_access.h"
@@ -44,16 +46,24 @@ static void forward(int sig)
 
 static void run_usage(FILE *f)
 {
-	fputs("usage: ttmem run [--shm NAME] [--quiet] [--check] -- COMMAND [ARGS...]\n\n"
+	fputs("usage: ttmem run [--shm NAME] [--quiet] [--check] [--mode MODE] [--group GROUP]\n"
+	      "                 -- COMMAND [ARGS...]\n\n"
 	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
 	      "status (with --check, 14 when it succeeded but left device memory).\n"
 	      "The preload is looked up next to the ttmem binary, then in the install\n"
 	      "libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and absolute\n"
-	      "(" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
-	      "  -q, --quiet     do not print where to look\n"
+	      "(" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.  Says plainly when\n"
+	      "tracking is off, and why (before and after COMMAND).\n\n"
+	      "  -q, --quiet     do not print where to look, nor whether COMMAND was tracked\n"
+	      "                  (that tracking is off before it starts is always said)\n"
 	      "  -c, --check     afterwards, report on stderr what COMMAND and the\n"
 	      "                  processes it started left allocated (ttmem leaks) and\n"
 	      "                  exit 14 if anything (a CI gate)\n"
+	      "      --mode MODE   a segment created now is MODE: 0600 (default), 0640\n"
+	      "                    (its group reads) or 0660 (its group writes too)\n"
+	      "      --group GROUP the group a segment created now is shared with (a\n"
+	      "                    name or gid; alone it means --mode 0640); also lets\n"
+	      "                    COMMAND write a segment another user shares with GROUP\n"
 	      "      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help      this help\n"
 	      "  -V, --version   version\n", f);
@@ -98,6 +108,119 @@ static int find_preload(char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s/libttmem.so", TTMEM_LIBDIR);
 	return usable(buf) ? 0 : -1;
+}
+
+/* --mode / --group: checked here, passed to the preload through the
+ * environment (it reads TTMEM_SHM_MODE / TTMEM_SHM_GROUP). */
+static int set_access(const char *mode, const char *group)
+{
+	struct ttmem_open_opts o;
+	char err[200];
+
+	memset(&o, 0, sizeof(o));
+	if (ttmem_access_parse(&o, mode ? mode : getenv("TTMEM_SHM_MODE"),
+			       group ? group : getenv("TTMEM_SHM_GROUP"), err, sizeof(err)) < 0) {
+		/* Name the flag, not the variable, when the flag was used. */
+		if (mode && strstr(err, "TTMEM_SHM_MODE"))
+			viewer_err("run", "--mode %s is not 0600, 0640 or 0660", mode);
+		else if (group && strstr(err, "TTMEM_SHM_GROUP"))
+			viewer_err("run", "--group %s: no such group", group);
+		else
+			viewer_err("run", "%s", err);
+		return -1;
+	}
+	if ((mode && setenv("TTMEM_SHM_MODE", mode, 1) < 0) ||
+	    (group && setenv("TTMEM_SHM_GROUP", group, 1) < 0)) {
+		viewer_err("run", "setenv: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Will the preload be able to track?  Says why not on stderr (the command
+ * still runs: the preload lets it run untracked).  1 when it should.
+ */
+static int tracking_preflight(const char *shm)
+{
+	const char *dis = getenv("TTMEM_DISABLE");
+	struct ttmem_open_opts o;
+	struct ttmem_table *t = NULL;
+	char err[256] = "";
+	int rc;
+
+	if (dis && !strcmp(dis, "1")) {
+		viewer_err("run", "tracking is off: TTMEM_DISABLE=1 is set in the environment");
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	ttmem_access_parse(&o, getenv("TTMEM_SHM_MODE"), getenv("TTMEM_SHM_GROUP"), NULL, 0);
+	o.no_create = 1;
+	rc = ttmem_table_open(&t, shm, &o, err, sizeof(err));
+	if (rc == -ENOENT)
+		return 1; /* the preload creates it */
+	if (rc < 0) {
+		viewer_err("run", "tracking is off: %s", err[0] ? err : ttmem_strerror(rc));
+		if (rc == TTMEM_EOWNER || rc == -EACCES)
+			viewer_err("run", "use a segment of your own (--shm /ttmem-$USER), or have its "
+				   "owner share it with your group (--group, ttmem(1), SHARING)");
+		return 0;
+	}
+	ttmem_table_close(t);
+	return 1;
+}
+
+struct report_ctx {
+	uint64_t since_ns;
+	uint32_t seen;
+};
+
+/* One registry entry: registered during the run?  Tracked fully? */
+static void report_one(const struct ttmem_proc *p, uint32_t idx, unsigned state, void *arg)
+{
+	struct report_ctx *c = arg;
+	uint32_t fl = p->flags, pid = p->pid;
+
+	(void)idx;
+	(void)state;
+	if (p->registered_ns < c->since_ns)
+		return;
+	c->seen++;
+	if (fl & TTMEM_PROC_F_NOT_INTERPOSABLE)
+		viewer_err("run", "pid %u was not tracked: its runtime binds its calls directly "
+			   "(-Bsymbolic); 'ttmem probe' tells more", pid);
+	else if (fl & TTMEM_PROC_F_PRELOAD_DISABLED)
+		viewer_err("run", "pid %u was not tracked: tracking was disabled in it", pid);
+	else if (fl & TTMEM_PROC_F_ABI_PARTIAL)
+		viewer_err("run", "pid %u was partly tracked: its runtime's Buffer layout did not "
+			   "match the ABI profile (chips shown as unknown)", pid);
+}
+
+/* After COMMAND: did anything register, and was it tracked fully? */
+static void tracking_report(const char *shm, const char *cmd, uint64_t since_ns)
+{
+	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
+	struct ttmem_table *t = NULL;
+	struct report_ctx c = { since_ns, 0 };
+
+	if (ttmem_table_open(&t, shm, &o, NULL, 0) < 0) {
+		viewer_err("run", "'%s' was not tracked: no segment %s was created (it never loaded "
+			   "tt-metal's runtime, or the preload was not loaded)", cmd, shm);
+		return;
+	}
+	viewer_registry_each(t, report_one, &c);
+	if (!c.seen)
+		viewer_err("run", "'%s' was not tracked: no process registered in %s (it never "
+			   "loaded tt-metal's runtime, or the preload was not loaded)", cmd, shm);
+	ttmem_table_close(t);
 }
 
 /*
@@ -200,15 +323,18 @@ int cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "shm", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *shm = NULL, *old;
+	const char *shm = NULL, *old, *mode = NULL, *group = NULL;
 	char preload[PATH_MAX + 32];
 	char *ldp = NULL;
-	int quiet = 0, check = 0, c, status;
+	int quiet = 0, check = 0, c, status, tracking;
+	uint64_t started_ns;
 	struct sigaction sa, ign;
 	pid_t pid, w;
 	int errpipe[2];
@@ -223,6 +349,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'g':
+			group = optarg;
 			break;
 		case 'c':
 			check = 1;
@@ -247,6 +379,8 @@ int cmd_run(int argc, char **argv)
 		return VX_USAGE;
 	}
 	shm = viewer_shm_name(shm);
+	if (set_access(mode, group) < 0)
+		return VX_USAGE;
 	if (find_preload(preload, sizeof(preload)) < 0) {
 		viewer_err("run", "cannot find libttmem.so (looked next to ttmem and in %s; "
 			   "set TTMEM_PRELOAD)", TTMEM_LIBDIR);
@@ -269,9 +403,11 @@ int cmd_run(int argc, char **argv)
 		return VX_RUN_FAIL;
 	}
 	free(ldp);
-	if (!quiet)
+	tracking = tracking_preflight(shm);
+	if (!quiet && tracking)
 		fprintf(stderr, "ttmem run: tracking '%s' into segment %s (LD_PRELOAD=%s)\n",
 			argv[optind], shm, preload);
+	started_ns = now_ns();
 	fflush(NULL);
 	/* exec failure reported through a close-on-exec pipe: errno or nothing. */
 	if (pipe2(errpipe, O_CLOEXEC) < 0) {
@@ -329,6 +465,8 @@ int cmd_run(int argc, char **argv)
 		viewer_err("run", "waitpid: %s", strerror(errno));
 		return VX_RUN_FAIL;
 	}
+	if (tracking && !quiet)
+		tracking_report(shm, argv[optind], started_ns);
 	if (!quiet)
 		fprintf(stderr, "ttmem run: '%s' %s %d; see 'ttmem show --shm %s' and "
 			"'ttmem leaks --shm %s'\n", argv[optind],

@@ -1,13 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ttmem show`: one snapshot of the segment, as a table, JSON or Prometheus
- * text.  Maps the segment read-only; never writes to it.
+ * `ttmem show`: a snapshot of the segment, as a table, JSON, Prometheus text
+ * or CSV (--format / --query), once or every --loop SECONDS.  Maps the
+ * segment read-only; never writes to it.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "viewer.h"
+
+static volatile sig_atomic_t show_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	show_stop = 1;
+}
 
 static void show_usage(FILE *f)
 {
@@ -16,12 +29,24 @@ static void show_usage(FILE *f)
 	      "per process (live, peak, released in bulk at close, live at exit), and\n"
 	      "the segment's health.  Entries of dead processes are shown as orphaned\n"
 	      "and not counted as in use.\n\n"
-	      "  -d, --device N        only chip N\n"
-	      "  -p, --pid P           only process P (chip totals count only its entries)\n"
+	      "  -d, --device N        only chip N (an error when the segment has no chip N;\n"
+	      "                        also -i, --id as nvidia-smi)\n"
+	      "  -p, --pid P           only process P (chip totals count only its entries;\n"
+	      "                        an error when P is not in the segment)\n"
 	      "  -j, --json            JSON, schema ttmem/1 (see ttmem(1))\n"
 	      "  -P, --prometheus      Prometheus text exposition format (processes:\n"
 	      "                        running ones, all with --processes=all)\n"
-	      "      --processes=WHICH none | active (default) | all\n"
+	      "      --format FMT      text | json | prometheus | csv[,noheader][,nounits]\n"
+	      "      --query FIELDS    CSV of these fields (comma-separated; implies csv;\n"
+	      "                        ttmem(1), QUERY FIELDS): e.g. index,memory.used,\n"
+	      "                        memory.total; a process field (pid, process_name,\n"
+	      "                        used_memory, ...) gives a row per process and chip;\n"
+	      "                        --query-gpu is the same, --query-compute-apps always\n"
+	      "                        gives a row per process and chip\n"
+	      "  -l, --loop SECONDS    repeat every SECONDS (> 0, fractions allowed) until\n"
+	      "                        interrupted; with --json one document per line\n"
+	      "      --count N         with --loop: stop after N reports\n"
+	      "      --processes=WHICH none | active (default) | all: in every format\n"
 	      "  -a, --all             also processes that never allocated (= --processes=all)\n"
 	      "      --released        per process: bytes released in bulk at close and\n"
 	      "                        live at exit, per owner and type\n"
@@ -30,13 +55,100 @@ static void show_usage(FILE *f)
 	      "  -V, --version         version\n", f);
 }
 
-int cmd_show(int argc, char **argv)
+enum show_format { SF_TEXT, SF_JSON, SF_PROM, SF_CSV };
+
+struct show_cmd {
+	struct model_opts mo;
+	struct show_opts so;
+	enum show_format fmt;
+	int fmt_set;
+	int csv_header, csv_units;
+	const char *query;
+	int per_process;           /* --query-compute-apps: rows per process and chip */
+	struct query q;
+	uint64_t loop_ms;          /* 0: once */
+	uint64_t count;            /* 0: until interrupted */
+	const char *shm;
+};
+
+static int set_format(struct show_cmd *sc, enum show_format f)
+{
+	if (sc->fmt_set && sc->fmt != f) {
+		viewer_err("show", "choose one output format (--json, --prometheus, --format, --query)");
+		return -1;
+	}
+	sc->fmt = f;
+	sc->fmt_set = 1;
+	return 0;
+}
+
+/* "csv,noheader,nounits", "json", ... */
+static int parse_format(struct show_cmd *sc, const char *arg)
+{
+	char buf[128], *tok, *save = NULL;
+	int first = 1;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
+		int rc = 0;
+
+		if (first && !strcmp(tok, "text"))
+			rc = set_format(sc, SF_TEXT);
+		else if (first && !strcmp(tok, "json"))
+			rc = set_format(sc, SF_JSON);
+		else if (first && !strcmp(tok, "prometheus"))
+			rc = set_format(sc, SF_PROM);
+		else if (first && !strcmp(tok, "csv"))
+			rc = set_format(sc, SF_CSV);
+		else if (!first && sc->fmt == SF_CSV && !strcmp(tok, "noheader"))
+			sc->csv_header = 0;
+		else if (!first && sc->fmt == SF_CSV && !strcmp(tok, "nounits"))
+			sc->csv_units = 0;
+		else {
+			viewer_err("show", "--format: '%s' is not text, json, prometheus or "
+				   "csv[,noheader][,nounits]", arg);
+			return -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (first) {
+		viewer_err("show", "--format: empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* "2", "0.5": milliseconds, > 0 and at most a day. */
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= 0.001) || v > 86400.0)
+		return -1;
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+static int show_parse(struct show_cmd *sc, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'P' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "query", required_argument, NULL, 'Q' },
+		{ "query-gpu", required_argument, NULL, 'Q' },
+		{ "query-compute-apps", required_argument, NULL, 'A' },
+		{ "id", required_argument, NULL, 'd' },
+		{ "loop", required_argument, NULL, 'l' },
+		{ "count", required_argument, NULL, 'c' },
 		{ "processes", optional_argument, NULL, 'R' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "released", no_argument, NULL, 'r' },
@@ -45,46 +157,66 @@ int cmd_show(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct model_opts mo = { .device = -1, .pid = -1 };
-	struct show_opts so = { .processes = 1, .released = 0, .segment = 1 };
-	const char *shm = NULL;
-	int json = 0, prom = 0, c, rc;
 	uint64_t v;
-	struct ttmem_table *t = NULL;
-	struct ttmem_snapshot snap;
-	struct model m;
+	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:p:jPahV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:i:p:jPl:ahV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
+		case 'i':
 			if (viewer_parse_u64(optarg, UINT32_MAX, &v) < 0) {
 				viewer_err("show", "--device: '%s' is not a chip id", optarg);
 				return VX_USAGE;
 			}
-			mo.device = (int64_t)v;
+			sc->mo.device = (int64_t)v;
 			break;
 		case 'p':
 			if (viewer_parse_u64(optarg, UINT32_MAX, &v) < 0) {
 				viewer_err("show", "--pid: '%s' is not a pid", optarg);
 				return VX_USAGE;
 			}
-			mo.pid = (int64_t)v;
+			sc->mo.pid = (int64_t)v;
 			break;
 		case 'j':
-			json = 1;
+			if (set_format(sc, SF_JSON) < 0)
+				return VX_USAGE;
 			break;
 		case 'P':
-			prom = 1;
+			if (set_format(sc, SF_PROM) < 0)
+				return VX_USAGE;
+			break;
+		case 'F':
+			if (parse_format(sc, optarg) < 0)
+				return VX_USAGE;
+			break;
+		case 'A':
+			sc->per_process = 1;
+			/* fall through */
+		case 'Q':
+			sc->query = optarg;
+			break;
+		case 'l':
+			if (parse_seconds(optarg, &sc->loop_ms) < 0) {
+				viewer_err("show", "--loop: '%s' is not a number of seconds in "
+					   "(0, 86400]", optarg);
+				return VX_USAGE;
+			}
+			break;
+		case 'c':
+			if (viewer_parse_u64(optarg, UINT32_MAX, &sc->count) < 0 || !sc->count) {
+				viewer_err("show", "--count: '%s' is not a positive count", optarg);
+				return VX_USAGE;
+			}
 			break;
 		case 'R':
 			if (!optarg || !strcmp(optarg, "active"))
-				so.processes = 1;
+				sc->so.processes = 1;
 			else if (!strcmp(optarg, "none"))
-				so.processes = 0;
+				sc->so.processes = 0;
 			else if (!strcmp(optarg, "all"))
-				so.processes = 2;
+				sc->so.processes = 2;
 			else {
 				viewer_err("show", "--processes: '%s' is not none, active or all",
 					   optarg);
@@ -92,20 +224,20 @@ int cmd_show(int argc, char **argv)
 			}
 			break;
 		case 'a':
-			so.processes = 2;
+			sc->so.processes = 2;
 			break;
 		case 'r':
-			so.released = 1;
+			sc->so.released = 1;
 			break;
 		case 's':
-			shm = optarg;
+			sc->shm = optarg;
 			break;
 		case 'h':
 			show_usage(stdout);
-			return VX_OK;
+			return -1;
 		case 'V':
 			viewer_version("show");
-			return VX_OK;
+			return -1;
 		case ':':
 			viewer_err("show", "option '%s' needs a value", argv[optind - 1]);
 			return VX_USAGE;
@@ -119,49 +251,193 @@ int cmd_show(int argc, char **argv)
 		viewer_err("show", "unexpected argument '%s'", argv[optind]);
 		return VX_USAGE;
 	}
-	if (json && prom) {
-		viewer_err("show", "--json and --prometheus are exclusive");
+	if (sc->query) {
+		char bad[80];
+
+		if (set_format(sc, SF_CSV) < 0)
+			return VX_USAGE;
+		if (query_parse(&sc->q, sc->query, bad, sizeof(bad)) < 0) {
+			viewer_err("show", "--query: unknown field '%s' (see QUERY FIELDS in ttmem(1))",
+				   bad);
+			return VX_USAGE;
+		}
+		sc->q.per_process |= sc->per_process;
+	} else if (sc->fmt == SF_CSV) {
+		query_default(&sc->q);
+	}
+	sc->q.chip_filtered = sc->mo.device >= 0;
+	if (sc->count && !sc->loop_ms) {
+		viewer_err("show", "--count needs --loop");
 		return VX_USAGE;
 	}
-	mo.all_procs = so.processes == 2;
-	shm = viewer_shm_name(shm);
-	rc = viewer_attach("show", shm, 0, &t);
-	if (rc)
-		return rc;
-	rc = ttmem_snapshot(t, &snap);
+	return 0;
+}
+
+/* A filter naming a chip or a pid the segment does not have is an error,
+ * not an empty row: the user asked about something that is not there. */
+static int check_filters(const struct show_cmd *sc, const struct model *m)
+{
+	if (sc->mo.device >= 0 && model_dev_index(m, (uint32_t)sc->mo.device) < 0) {
+		viewer_err("show", "%s: no chip %lld in the segment ('ttmem show' lists the chips)",
+			   sc->shm, (long long)sc->mo.device);
+		return VX_NOMATCH;
+	}
+	if (sc->mo.pid >= 0) {
+		for (size_t i = 0; i < m->nproc; i++)
+			if (m->proc[i].pid == (uint32_t)sc->mo.pid)
+				return 0;
+		viewer_err("show", "%s: no process with pid %lld in the segment", sc->shm,
+			   (long long)sc->mo.pid);
+		return VX_NOMATCH;
+	}
+	return 0;
+}
+
+/* One report: snapshot, model, rendering. */
+static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_snapshot *snap,
+		     uint64_t nth)
+{
+	struct model m;
+	int rc;
+
+	rc = ttmem_snapshot_refresh(t, snap);
 	if (rc < 0) {
-		viewer_err("show", "%s: snapshot: %s", shm, ttmem_strerror(rc));
-		ttmem_table_close(t);
+		viewer_err("show", "%s: snapshot: %s", sc->shm, ttmem_strerror(rc));
 		return viewer_exit_code(rc);
 	}
-	rc = model_build(&m, t, &snap, &mo);
+	rc = model_build(&m, t, snap, &sc->mo);
 	if (rc < 0) {
-		viewer_err("show", "%s: %s", shm, ttmem_strerror(rc));
-		ttmem_snapshot_free(&snap);
-		ttmem_table_close(t);
+		viewer_err("show", "%s: %s", sc->shm, ttmem_strerror(rc));
 		return VX_SYSTEM;
 	}
 	/* The renderings read the model only: a copy, safe from here on. */
-	rc = viewer_check_intact("show", shm, t);
+	rc = viewer_check_intact("show", sc->shm, t);
+	if (!rc)
+		rc = check_filters(sc, &m);
 	if (rc) {
 		model_release(&m);
-		ttmem_snapshot_free(&snap);
-		ttmem_table_close(t);
 		return rc;
 	}
-	if (json)
-		format_json(stdout, &m, shm);
-	else if (prom)
-		format_prom_ex(stdout, &m, shm, so.processes == 2 ? PROM_PROCS_ALL :
-					     so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE);
-	else
-		format_text(stdout, &m, shm, &so);
+	/* --processes=none in every format: the model has no process left. */
+	if (!sc->so.processes) {
+		m.nproc = 0;
+		m.ncell = 0;
+	}
+	switch (sc->fmt) {
+	case SF_JSON:
+		format_json(stdout, &m, sc->shm);
+		break;
+	case SF_PROM:
+		format_prom_ex(stdout, &m, sc->shm,
+			       sc->so.processes == 2 ? PROM_PROCS_ALL :
+			       sc->so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE);
+		break;
+	case SF_CSV:
+		if (nth == 0 && sc->csv_header)
+			format_csv_header(stdout, &sc->q, sc->csv_units);
+		format_csv(stdout, &m, &sc->q, sc->csv_units);
+		break;
+	default:
+		if (nth)
+			fputc('\n', stdout);
+		format_text(stdout, &m, sc->shm, &sc->so);
+	}
 	model_release(&m);
-	ttmem_snapshot_free(&snap);
-	ttmem_table_close(t);
+	/* Each report whole on the pipe as soon as it is made (--loop). */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		viewer_err("show", "write error on standard output");
 		return VX_SYSTEM;
 	}
 	return VX_OK;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Sleep until `deadline` (monotonic ms) or a stop signal. */
+static void sleep_until(uint64_t deadline)
+{
+	uint64_t now;
+
+	while (!show_stop && (now = mono_ms()) < deadline) {
+		uint64_t left = deadline - now;
+		struct timespec ts = { (time_t)(left / 1000u), (long)(left % 1000u) * 1000000L };
+
+		nanosleep(&ts, NULL); /* EINTR on a signal: the loop checks show_stop */
+	}
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct show_cmd sc;
+	struct ttmem_table *t = NULL;
+	struct ttmem_snapshot snap;
+	uint64_t next;
+	dev_t dev;
+	ino_t ino;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.mo.device = -1;
+	sc.mo.pid = -1;
+	sc.so.processes = 1;
+	sc.so.segment = 1;
+	sc.csv_header = 1;
+	sc.csv_units = 1;
+	rc = show_parse(&sc, argc, argv);
+	if (rc)
+		return rc < 0 ? VX_OK : rc;
+	/* A pid asked for by name is shown even if it never allocated. */
+	sc.mo.all_procs = sc.so.processes == 2 || sc.mo.pid >= 0;
+	sc.shm = viewer_shm_name(sc.shm);
+	rc = viewer_attach("show", sc.shm, 0, &t);
+	if (rc)
+		return rc;
+	memset(&snap, 0, sizeof(snap));
+	if (sc.loop_ms) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop; /* no SA_RESTART: the sleep returns at once */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	if (viewer_shm_identity(sc.shm, &dev, &ino) < 0)
+		dev = 0, ino = 0;
+	next = mono_ms();
+	for (uint64_t nth = 0;; nth++) {
+		dev_t ndev;
+		ino_t nino;
+
+		/* Removed and created anew under the same name (between runs):
+		 * follow the name, as top does; while there is none, keep the
+		 * last one. */
+		if (nth && viewer_shm_identity(sc.shm, &ndev, &nino) == 0 &&
+		    (ndev != dev || nino != ino)) {
+			struct ttmem_table *nt = NULL;
+
+			if (viewer_attach("show", sc.shm, 0, &nt) == VX_OK) {
+				ttmem_table_close(t);
+				t = nt;
+				dev = ndev;
+				ino = nino;
+			}
+		}
+		rc = show_once(&sc, t, &snap, nth);
+		if (rc || !sc.loop_ms || (sc.count && nth + 1 >= sc.count))
+			break;
+		next += sc.loop_ms;
+		sleep_until(next);
+		if (show_stop)
+			break;
+	}
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(t);
+	return rc;
 }

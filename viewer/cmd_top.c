@@ -16,6 +16,8 @@
 #include <curses.h>
 #include <errno.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sanitize.h"
 #include "top.h"
 
 static volatile sig_atomic_t top_stop;
@@ -55,8 +58,10 @@ static void top_usage(FILE *f)
 {
 	fputs("usage: ttmem top [-r MS] [-n COUNT] [--shm NAME]\n\n"
 	      "Live view: per-chip bars per buffer type, the selected chip's usage\n"
-	      "history, and the processes.  Keys: q quit, left/right (or h/l, tab)\n"
-	      "select a chip, s change the sort order (live, peak, pid, name).\n\n"
+	      "history, and the processes (a last line says how many did not fit).\n"
+	      "Keys: ? help, q quit, left/right (or h/l, tab) select a chip, s sort\n"
+	      "(live, peak, pid, name), r reverse the order, p or space pause, / filter\n"
+	      "the processes by name or pid.\n\n"
 	      "  -r, --refresh MS   refresh interval, default 1000, minimum 100\n"
 	      "  -n, --iterations N exit after N refreshes (default: until q)\n"
 	      "      --shm NAME     segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
@@ -103,23 +108,6 @@ static void hist_add(struct history *h, uint64_t bucket, uint64_t bytes)
 		h->bucket[bucket % HIST_LEN] = bytes;
 }
 
-/* The file behind the segment name (POSIX shm objects live in /dev/shm). */
-static int name_identity(const char *name, dev_t *dev, ino_t *ino)
-{
-	char path[4096];
-	struct stat st;
-
-	if (name[0] && strchr(name + 1, '/'))
-		snprintf(path, sizeof(path), "%s", name);
-	else
-		snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
-	if (stat(path, &st) < 0)
-		return -1;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	return 0;
-}
-
 static void sample(struct top *tp)
 {
 	struct model_opts mo = { .device = -1, .pid = -1 };
@@ -133,7 +121,7 @@ static void sample(struct top *tp)
 		dev_t dev;
 		ino_t ino;
 
-		if (name_identity(tp->shm, &dev, &ino) == 0 && (dev != tp->dev || ino != tp->ino)) {
+		if (viewer_shm_identity(tp->shm, &dev, &ino) == 0 && (dev != tp->dev || ino != tp->ino)) {
 			ttmem_table_close(tp->t);
 			tp->t = NULL;
 		}
@@ -142,7 +130,7 @@ static void sample(struct top *tp)
 		struct ttmem_open_opts oo = { .readonly = 1, .no_create = 1 };
 		char err[200] = "";
 
-		if (name_identity(tp->shm, &tp->dev, &tp->ino) < 0)
+		if (viewer_shm_identity(tp->shm, &tp->dev, &tp->ino) < 0)
 			tp->dev = 0, tp->ino = 0;
 		rc = ttmem_table_open(&tp->t, tp->shm, &oo, err, sizeof(err));
 		if (rc < 0) {
@@ -188,6 +176,28 @@ static void sample(struct top *tp)
 	}
 	if (tp->m.ndev && (tp->sel_device < 0 || model_dev_index(&tp->m, (uint32_t)tp->sel_device) < 0))
 		tp->sel_device = tp->m.dev[0].device;
+}
+
+/* A key while the filter line is edited: 1 when it was consumed. */
+static int filter_key(struct top *tp, int ch)
+{
+	size_t n = strlen(tp->filter);
+
+	if (!tp->editing)
+		return 0;
+	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		tp->editing = 0;
+	} else if (ch == 27) {
+		tp->editing = 0;
+		tp->filter[0] = 0;
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		if (n)
+			tp->filter[n - 1] = 0;
+	} else if (ch >= 0x20 && ch < 0x7f && n + 1 < sizeof(tp->filter)) {
+		tp->filter[n] = (char)ch;
+		tp->filter[n + 1] = 0;
+	}
+	return ch != ERR;
 }
 
 static void select_chip(struct top *tp, int dir)
@@ -273,7 +283,7 @@ int cmd_top(int argc, char **argv)
 	{
 		int rc;
 
-		name_identity(tp.shm, &tp.dev, &tp.ino);
+		viewer_shm_identity(tp.shm, &tp.dev, &tp.ino);
 		rc = viewer_attach_ex("top", tp.shm, 0, 1, &tp.t);
 
 		if (rc && rc != VX_NOSEG)
@@ -287,6 +297,9 @@ int cmd_top(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	/* Names print as UTF-8 on a UTF-8 terminal, escaped to ASCII otherwise. */
+	setlocale(LC_CTYPE, "");
+	tp.term_flags = strcmp(nl_langinfo(CODESET), "UTF-8") ? SAN_ASCII : 0;
 	scr = newterm(NULL, stdout, stdin);
 	if (!scr) {
 		viewer_err("top", "cannot drive this terminal (TERM=%s)",
@@ -316,7 +329,8 @@ int cmd_top(int argc, char **argv)
 		if (now >= next) {
 			if (tp.iterations && done >= tp.iterations)
 				break;
-			sample(&tp);
+			if (!tp.paused)
+				sample(&tp);
 			done++;
 			next = now + tp.interval_ms;
 		}
@@ -324,6 +338,13 @@ int cmd_top(int argc, char **argv)
 		now = now_ms();
 		timeout(next > now ? (int)(next - now) : 0);
 		ch = getch();
+		if (filter_key(&tp, ch))
+			continue;
+		if (tp.help && ch != ERR && ch != KEY_RESIZE) {
+			tp.help = 0; /* any key leaves the help */
+			if (ch != 'q' && ch != 'Q')
+				continue;
+		}
 		switch (ch) {
 		case 'q':
 		case 'Q':
@@ -342,6 +363,20 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 's':
 			tp.sort = (enum sort_key)((tp.sort + 1) % SORT_COUNT);
+			break;
+		case 'r':
+			tp.reverse = !tp.reverse;
+			break;
+		case 'p':
+		case ' ':
+			tp.paused = !tp.paused;
+			break;
+		case '/':
+			tp.editing = 1;
+			tp.filter[0] = 0;
+			break;
+		case '?':
+			tp.help = 1;
 			break;
 		case KEY_RESIZE:
 			clear();

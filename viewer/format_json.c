@@ -7,22 +7,13 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
+/* Strings from the segment: valid UTF-8, controls escaped (sanitize.h). */
 void json_str(FILE *f, const char *s, size_t n)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c); /* bytes, not UTF-8: keep it ASCII */
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	san_json(f, s, n);
 }
 
 /* {"DRAM":b,"L1":b,...} */

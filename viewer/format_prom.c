@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -34,62 +35,27 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at s[0..n) and its code point,
- * or 0 when the bytes there are not one (stray continuation, overlong form,
- * surrogate, beyond U+10FFFF, cut short).
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1fu, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0fu, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07u, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3fu);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* A label value (at most n bytes of s, up to its NUL), quoted: backslash and
- * double quote escaped, C0/C1 controls, DEL and malformed UTF-8 replaced. */
+ * double quote escaped; controls (newline included), invisible format
+ * characters and malformed UTF-8 replaced by U+FFFD (sanitize.h), so every
+ * value is valid UTF-8 on one line. */
 static void label_value(FILE *f, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t len = strnlen(s, n);
 
 	fputc('"', f);
-	for (size_t i = 0; i < len;) {
+	for (size_t i = 0, k; i < len; i += k) {
 		uint32_t cp;
-		size_t k = utf8_seq(u + i, len - i, &cp);
 
-		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+		k = san_decode(s + i, len - i, &cp);
+		if (san_is_unsafe(cp)) {
 			fputs(REPLACEMENT, f);
-			i += k ? k : 1;
 			continue;
 		}
 		if (cp == '\\' || cp == '"')
 			fputc('\\', f);
 		fwrite(u + i, 1, k, f);
-		i += k;
 	}
 	fputc('"', f);
 }

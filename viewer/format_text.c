@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
 
@@ -67,7 +68,7 @@ static void print_devices(FILE *f, const struct model *m)
 
 static void print_processes(FILE *f, const struct model *m)
 {
-	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32];
+	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], name[80];
 
 	fprintf(f, "\n%-8s %-16s %-8s %10s %10s %10s %10s %10s\n", "PID", "NAME", "STATE",
 		"LIVE", "PEAK", "RELEASED", "AT-EXIT", "LEFT");
@@ -76,8 +77,9 @@ static void print_processes(FILE *f, const struct model *m)
 		/* Entries a process that is not running left in the table. */
 		uint64_t left = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes;
 
-		fprintf(f, "%-8" PRIu32 " %-16.16s %-8s %10s %10s %10s %10s %10s\n", p->pid,
-			p->name, liveness_name(p->state), fmt_bytes(b_a, sizeof(b_a), p->live_bytes),
+		fprintf(f, "%-8" PRIu32 " %s %-8s %10s %10s %10s %10s %10s\n", p->pid,
+			san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, 0),
+			liveness_name(p->state), fmt_bytes(b_a, sizeof(b_a), p->live_bytes),
 			fmt_bytes(b_b, sizeof(b_b), p->peak_bytes),
 			fmt_bytes(b_c, sizeof(b_c), p->released_total),
 			fmt_bytes(b_d, sizeof(b_d), p->at_exit_total),
@@ -115,7 +117,7 @@ static void print_processes(FILE *f, const struct model *m)
 
 static void print_released(FILE *f, const struct model *m)
 {
-	char b_a[32];
+	char b_a[32], name[80];
 
 	fprintf(f, "\nFreed by the runtime in bulk without a report (RELEASED) and still "
 		   "live at exit (AT-EXIT), per owner and type:\n");
@@ -132,7 +134,8 @@ static void print_released(FILE *f, const struct model *m)
 
 				if (!model_sum(v))
 					continue;
-				fprintf(f, "%-8" PRIu32 " %-16.16s %-8s %-22s", p->pid, p->name,
+				fprintf(f, "%-8" PRIu32 " %s %-8s %-22s", p->pid,
+					san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, 0),
 					what ? "AT-EXIT" : "RELEASED", owner_name(o));
 				for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 					fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitize.h"
 #include "viewer.h"
 
 struct leak {
@@ -273,11 +274,11 @@ static enum frame_kind frame_kind_of(const char *path)
 	return FRAME_USER;
 }
 
-/* Text from a segment or a debug file, for a terminal: no control bytes. */
+/* Text from a segment or a debug file, for a terminal: through the one
+ * sanitizer (sanitize.h: no escape sequence, no invalid UTF-8). */
 static void put_clean(FILE *f, const char *s)
 {
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	san_term(f, s, strlen(s), 0);
 }
 
 /* The script a Python process runs, from its command line: the first
@@ -487,7 +488,9 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 			fprintf(f, ",\"state\":\"%s\",\"entries\":%zu,\"bytes\":%" PRIu64 ",\"groups\":[",
 				liveness_name(p->state), p->entries, p->bytes);
 		} else {
-			fprintf(f, "\npid %" PRIu32 " %s (%s): %s in %zu entries%s\n", p->pid, p->name,
+			fprintf(f, "\npid %" PRIu32 " ", p->pid);
+			san_term(f, p->name, sizeof(p->name), 0);
+			fprintf(f, " (%s): %s in %zu entries%s\n",
 				liveness_name(p->state), fmt_bytes(b, sizeof(b), p->bytes), p->entries,
 				p->state == TTMEM_LIVENESS_EXITED ? ", still live at exit" : ", orphaned");
 		}

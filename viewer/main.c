@@ -25,6 +25,8 @@ static const struct {
 	{ "reap", cmd_reap, "reclaim the entries of dead processes" },
 	{ "leaks", cmd_leaks, "entries left by exited and dead processes, by callsite" },
 	{ "probe", cmd_probe, "check whether a runtime library can be tracked" },
+	{ "ls", cmd_ls, "list the segments with owner, mode, size and live processes" },
+	{ "rm", cmd_rm, "remove a segment" },
 	{ "run", cmd_run, "run a command with tracking set up" },
 	{ "export", cmd_export, "serve /metrics for Prometheus, or write node-exporter textfiles" },
 };

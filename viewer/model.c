@@ -93,10 +93,8 @@ static void copy_str(char *dst, size_t dlen, const char *src, size_t slen)
 		n++;
 	memcpy(dst, src, n);
 	dst[n] = 0;
-	/* Control characters would break a table row or a terminal. */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
+	/* The bytes as they are: each rendering makes them safe for its output
+	 * (sanitize.h), so JSON can give back exactly what the process wrote. */
 }
 
 uint64_t model_sum(const uint64_t *v)
@@ -304,7 +302,9 @@ static void read_device(const struct builder *b, struct model_dev *dv)
 }
 
 /* Devices: the published ones, those with a baseline (so that a delta stays
- * visible after everything was freed), and any an entry names; sorted. */
+ * visible after everything was freed), and any an entry names; sorted.  A
+ * chip asked for by the filter is not invented: absent, it is not listed
+ * (the caller tells the user). */
 static int add_devices(struct builder *b)
 {
 	const struct model_opts *o = b->o;
@@ -328,9 +328,6 @@ static int add_devices(struct builder *b)
 		if ((o->device < 0 || o->device == d) && map_put(&b->devset, d, 0) < 0)
 			goto out;
 	}
-	if (o->device >= 0 && o->device <= UINT32_MAX &&
-	    map_put(&b->devset, (uint64_t)o->device, 0) < 0)
-		goto out;
 	for (struct u64map_item *it = b->devset.head; it; it = it->hh.next) {
 		if (grow((void **)&devids, &devcap, ndevids + 1, sizeof(*devids)) < 0)
 			goto out;
@@ -458,6 +455,11 @@ static int add_entries(struct builder *b)
 	return 0;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* Keep the processes asked for, renumber their cells, and index each
  * process's run of cells (sorted by process, then chip). */
 static int keep_processes(struct model *m, const struct model_opts *o)
@@ -474,9 +476,12 @@ static int keep_processes(struct model *m, const struct model_opts *o)
 		if (p->state == TTMEM_LIVENESS_RUNNING)
 			p->live_bytes = p->table_bytes;
 		/* The registry's peak lags by a writer's counter batch
-		 * (segment.h, "Counters"); the table is exact now. */
-		if (p->peak_bytes < p->live_bytes)
-			p->peak_bytes = p->live_bytes;
+		 * (segment.h, "Counters"), and a killed writer's last batch is
+		 * lost: the peak is at least what the process holds or left in
+		 * the table now, and what it held when it exited. */
+		p->peak_bytes = max_u64(p->peak_bytes, p->live_bytes);
+		p->peak_bytes = max_u64(p->peak_bytes, p->table_bytes);
+		p->peak_bytes = max_u64(p->peak_bytes, p->at_exit_total);
 		if (o->pid >= 0 && o->pid != p->pid)
 			keep = 0;
 		else if (!o->all_procs && p->state != TTMEM_LIVENESS_RUNNING &&

@@ -37,10 +37,19 @@ struct top {
 	char status[256];              /* the last error, shown on the title line */
 	int64_t sel_device;            /* selected chip id, -1 = none yet */
 	enum sort_key sort;
+	int reverse;                   /* r: the sort order reversed */
+	int paused;                    /* p / space: keep the last sample on screen */
+	int help;                      /* ?: the key help instead of the view */
+	int editing;                   /* /: keys go to the filter line */
+	char filter[64];               /* processes whose name or pid contains it */
+	unsigned term_flags;           /* sanitize.h flags: SAN_ASCII off a UTF-8 locale */
 	size_t nhist;
 	struct history *hist;
 	uint64_t resized;              /* samples dropped: the segment shrank under them */
 };
+
+/* 1 when process p passes tp's filter (substring of its name or pid). */
+int top_filter_match(const struct top *tp, const struct model_proc *p);
 
 /* Draw the whole screen from tp's last model (clipped to LINES x COLS). */
 void top_draw(struct top *tp);

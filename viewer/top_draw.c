@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sanitize.h"
 #include "top.h"
 
 static const unsigned shown_types[TYPES_SHOWN] = {
@@ -18,24 +19,6 @@ static const unsigned shown_types[TYPES_SHOWN] = {
 };
 
 static const char *const sort_names[SORT_COUNT] = { "live", "peak", "pid", "name" };
-
-/* Compact sizes for narrow cells: "14.8M", "256K", "12G". */
-static const char *short_bytes(char *buf, size_t len, uint64_t b)
-{
-	static const char units[] = "BKMGTPE";
-	double v = (double)b;
-	unsigned u = 0;
-
-	while (v >= 1024.0 && u < 6) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lluB", (unsigned long long)b);
-	else
-		snprintf(buf, len, v >= 100.0 ? "%.0f%c" : "%.1f%c", v, units[u]);
-	return buf;
-}
 
 static void put(int y, int x, int attr, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -89,13 +72,16 @@ static int cmp_proc(const void *a, const void *b, void *arg);
 struct sort_ctx {
 	const struct model *m;
 	enum sort_key key;
+	int reverse;
 };
 
 static struct sort_ctx sort_ctx; /* qsort has no context argument in C11 */
 
 static int cmp_proc_ix(const void *a, const void *b)
 {
-	return cmp_proc(a, b, &sort_ctx);
+	int c = cmp_proc(a, b, &sort_ctx);
+
+	return sort_ctx.reverse ? -c : c;
 }
 
 static int cmp_proc(const void *a, const void *b, void *arg)
@@ -179,21 +165,21 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 			put(y + r, 0, is_sel ? A_REVERSE : 0, "%c%4u", is_sel ? '>' : ' ', d->device);
 		for (int k = 0; k < TYPES_SHOWN; k++) {
 			unsigned ty = shown_types[k];
-			int x = 6 + k * cell, barw = cell - 8;
+			int x = 6 + k * cell, barw = cell - 10;
 			uint64_t scale = d->capacity[ty] ? d->capacity[ty] : maxv[k];
 
 			if (barw >= 4)
 				draw_bar(y + r, x, barw, d->in_use[ty], scale, d->capacity[ty] != 0);
 			if (bl)
-				put(y + r, x + (barw >= 4 ? barw : 0), 0, "%c%s",
+				put(y + r, x + (barw >= 4 ? barw : 0), 0, "%c%8s",
 				    d->in_use[ty] >= d->baseline[ty] ? '+' : '-',
-				    short_bytes(b, sizeof(b),
+				    fmt_bytes(b, sizeof(b),
 						d->in_use[ty] >= d->baseline[ty] ?
 							d->in_use[ty] - d->baseline[ty] :
 							d->baseline[ty] - d->in_use[ty]));
 			else
-				put(y + r, x + (barw >= 4 ? barw : 0), 0, " %s",
-				    short_bytes(b, sizeof(b), d->in_use[ty]));
+				put(y + r, x + (barw >= 4 ? barw : 0), 0, " %8s",
+				    fmt_bytes(b, sizeof(b), d->in_use[ty]));
 		}
 	}
 	return 1 + ((size_t)rows < m->ndev ? rows : (int)m->ndev);
@@ -220,12 +206,12 @@ static int draw_history(struct top *tp, int y, int height)
 			maxv = h->bucket[(h->last_bucket + HIST_LEN - (uint64_t)c) % HIST_LEN];
 	put(y, 0, A_BOLD, "chip %s in use, last %d min (%us per column), max %s",
 	    device_name(chip, sizeof(chip), (uint32_t)tp->sel_device),
-	    (width * (int)HIST_BUCKET_S + 59) / 60, HIST_BUCKET_S, short_bytes(b, sizeof(b), maxv));
+	    (width * (int)HIST_BUCKET_S + 59) / 60, HIST_BUCKET_S, fmt_bytes(b, sizeof(b), maxv));
 	height -= 1;
 	for (int r = 0; r < height; r++) {
 		uint64_t level = maxv ? maxv * (uint64_t)(height - r) / (uint64_t)height : 0;
 
-		put(y + 1 + r, 0, 0, "%8s|", r == 0 ? short_bytes(b, sizeof(b), maxv) :
+		put(y + 1 + r, 0, 0, "%8s|", r == 0 ? fmt_bytes(b, sizeof(b), maxv) :
 						 r == height - 1 ? "0" : "");
 		for (int c = 0; c < width; c++) {
 			/* Newest at the right. */
@@ -239,42 +225,85 @@ static int draw_history(struct top *tp, int y, int height)
 	return 1 + height;
 }
 
+int top_filter_match(const struct top *tp, const struct model_proc *p)
+{
+	char pid[16];
+
+	if (!tp->filter[0])
+		return 1;
+	snprintf(pid, sizeof(pid), "%u", p->pid);
+	return strstr(p->name, tp->filter) || strstr(pid, tp->filter);
+}
+
 static void draw_procs(struct top *tp, int y)
 {
 	const struct model *m = &tp->m;
-	size_t *order;
-	char b1[32], b2[32], b3[32], b4[32];
+	size_t *order, n = 0;
+	char b1[32], b2[32], b3[32], b4[32], name[80];
 	int rows = LINES - y - 1;
 
 	if (rows < 1)
 		return;
-	put(y, 0, A_BOLD, "%-8s %-16s %-8s %10s %10s %10s %10s   (chip %s; sort: %s)", "PID",
+	put(y, 0, A_BOLD, "%-8s %-16s %-8s %10s %10s %10s %10s   (chip %s; sort: %s%s)", "PID",
 	    "NAME", "STATE", "CHIP", "LIVE", "PEAK", "RELEASED",
 	    tp->sel_device < 0 ? "-1" : device_name(b1, sizeof(b1), (uint32_t)tp->sel_device),
-	    sort_names[tp->sort]);
+	    sort_names[tp->sort], tp->reverse ? ", reversed" : "");
 	if (!m->nproc)
 		return;
 	order = malloc(m->nproc * sizeof(*order));
 	if (!order)
 		return;
 	for (size_t i = 0; i < m->nproc; i++)
-		order[i] = i;
+		if (top_filter_match(tp, &m->proc[i]))
+			order[n++] = i;
 	sort_ctx.m = m;
 	sort_ctx.key = tp->sort;
-	qsort(order, m->nproc, sizeof(*order), cmp_proc_ix);
-	for (int r = 0; r < rows && (size_t)r < m->nproc; r++) {
+	sort_ctx.reverse = tp->reverse;
+	qsort(order, n, sizeof(*order), cmp_proc_ix);
+	/* What does not fit is said, never dropped silently. */
+	if (n > (size_t)rows)
+		rows--;
+	for (int r = 0; r < rows && (size_t)r < n; r++) {
 		const struct model_proc *p = &m->proc[order[r]];
 		uint64_t on = tp->sel_device >= 0 ? proc_on_device(m, p, (uint32_t)tp->sel_device) : 0;
 
 		put(y + 1 + r, 0, p->state == TTMEM_LIVENESS_RUNNING ? 0 : A_DIM,
-		    "%-8u %-16.16s %-8s %10s %10s %10s %10s", p->pid, p->name,
-		    p->state == TTMEM_LIVENESS_RUNNING ? "running" :
-		    p->state == TTMEM_LIVENESS_EXITED ? "exited" : "orphaned",
-		    short_bytes(b1, sizeof(b1), on), short_bytes(b2, sizeof(b2), p->live_bytes),
-		    short_bytes(b3, sizeof(b3), p->peak_bytes),
-		    short_bytes(b4, sizeof(b4), p->released_total));
+		    "%-8u %s %-8s %10s %10s %10s %10s", p->pid,
+		    san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, tp->term_flags),
+		    liveness_name(p->state), fmt_bytes(b1, sizeof(b1), on),
+		    fmt_bytes(b2, sizeof(b2), p->live_bytes), fmt_bytes(b3, sizeof(b3), p->peak_bytes),
+		    fmt_bytes(b4, sizeof(b4), p->released_total));
 	}
+	if (n > (size_t)rows)
+		put(y + 1 + rows, 0, A_BOLD, "... %zu more process%s (of %zu%s): / filter, s sort, "
+		    "r reverse", n - (size_t)rows, n - (size_t)rows == 1 ? "" : "es", n,
+		    tp->filter[0] ? " matching" : "");
+	else if (!n)
+		put(y + 1, 0, 0, "(no process matches the filter)");
 	free(order);
+}
+
+static void draw_help(struct top *tp, int y)
+{
+	static const char *const lines[] = {
+		"Keys",
+		"  q, Esc, Ctrl-C     quit",
+		"  left/right, h/l    select the previous / next chip (tab, shift-tab too)",
+		"  s                  sort processes by live, peak, pid, name (in turn)",
+		"  r                  reverse the sort order",
+		"  p, space           pause / resume sampling (the screen keeps the last sample)",
+		"  /                  filter processes by name or pid (Enter applies,",
+		"                     Esc cancels, an empty filter shows all)",
+		"  ?                  this help (any key returns)",
+		"",
+		"Sizes are binary: KiB, MiB, GiB (1024-based), as in 'ttmem show'.",
+		"STATE: running; exited (its entries are its leak record, not in use);",
+		"dead (killed: its entries are orphaned until 'ttmem reap').",
+	};
+
+	(void)tp;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		put(y + (int)i, 0, i ? 0 : A_BOLD, "%s", lines[i]);
 }
 
 void top_draw(struct top *tp)
@@ -287,11 +316,24 @@ void top_draw(struct top *tp)
 	erase();
 	if (localtime_r(&now, &tm))
 		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	put(y++, 0, A_BOLD, "ttmem top  %s  every %llu ms  %s   q quit  <- -> chip  s sort",
-	    tp->shm, (unsigned long long)tp->interval_ms, clock);
+	{
+		char shm[200];
+
+		san_cell(shm, sizeof(shm), tp->shm, strlen(tp->shm), 24, 0, tp->term_flags);
+		put(y++, 0, A_BOLD, "ttmem top  %s  every %llu ms  %s%s   ? help  q quit", shm,
+		    (unsigned long long)tp->interval_ms, clock, tp->paused ? "  PAUSED" : "");
+	}
 	if (tp->status[0])
 		put(y++, 0, A_BOLD, "%s", tp->status);
-	if (tp->have_model) {
+	if (tp->editing || tp->filter[0]) {
+		char fl[300];
+
+		san_cell(fl, sizeof(fl), tp->filter, sizeof(tp->filter), 60, 0, tp->term_flags);
+		put(y++, 0, A_BOLD, "filter: %s%s", fl, tp->editing ? "  (Enter apply, Esc cancel)" : "");
+	}
+	if (tp->help) {
+		draw_help(tp, y + 1);
+	} else if (tp->have_model) {
 		const struct model_seg *g = &tp->m.seg;
 		uint64_t orphaned = 0;
 		char b[32];
@@ -303,7 +345,7 @@ void top_draw(struct top *tp)
 		    (unsigned long long)g->entries, (unsigned long long)g->capacity,
 		    (unsigned long long)g->procs_registered, (unsigned long long)g->events,
 		    (unsigned long long)g->drops, (unsigned long long)g->unmatched,
-		    short_bytes(b, sizeof(b), orphaned), tp->m.baseline_ns ? "  [baseline]" : "");
+		    fmt_bytes(b, sizeof(b), orphaned), tp->m.baseline_ns ? "  [baseline]" : "");
 		y++;
 		/* Chips get up to half the screen, the history 8 rows, the rest
 		 * goes to processes. */

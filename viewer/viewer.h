@@ -10,7 +10,8 @@
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
  *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
- *   format_*.c      the renderings of a model (text, JSON, Prometheus)
+ *   format_*.c      the renderings of a model (text, JSON, Prometheus, CSV)
+ *   sanitize.c      strings from a segment made safe per output (sanitize.h)
  *   capacity.c      what a chip can hold (segment, else a per-arch table)
  *   names.c, units.c  enum names, human-readable sizes
  *   symbolize.c     module + offset -> function, file:line (libdw), demangling
@@ -28,6 +29,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
@@ -58,6 +60,7 @@ enum viewer_exit {
 	VX_NOTERM = 12,       /* top: no terminal */
 	VX_RESIZED = 13,      /* the segment shrank while being read */
 	VX_LEAKS = 14,        /* run --check: the command left device memory */
+	VX_NOMATCH = 15,      /* show: a chip or pid given as a filter is not in the segment */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
@@ -102,6 +105,18 @@ int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_
 /* The same; with `quiet_noseg`, a missing segment returns VX_NOSEG silently. */
 int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
 		     struct ttmem_table **out);
+
+/* The file behind a segment name (POSIX names live in /dev/shm): 0 and its
+ * identity, or -1 when there is none.  A loop that sees it change follows
+ * the name to the new segment. */
+int viewer_shm_identity(const char *name, dev_t *dev, ino_t *ino);
+
+/* Call fn for every registry entry of t in use (state: TTMEM_PROC_*), the
+ * registry bounded whatever the header claims.  The entry is in the
+ * segment: read its fields, trust none. */
+typedef void (*viewer_proc_fn)(const struct ttmem_proc *p, uint32_t idx, unsigned state,
+			       void *arg);
+void viewer_registry_each(const struct ttmem_table *t, viewer_proc_fn fn, void *arg);
 
 /*
  * After reading through `t`: 0 when its mapping is intact, else prints one
@@ -256,7 +271,35 @@ enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 
 void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 
-/* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
+/* ---- CSV and --query (format_csv.c) ---- */
+
+#define QUERY_MAX_FIELDS 64
+
+struct query_field {
+	char label[48];            /* the name as the header prints it (lower case) */
+	int what;                  /* format_csv.c, enum q_what */
+	unsigned type;             /* TYPE.KIND fields: the buffer type */
+	unsigned kind;             /* ... and the kind (used, total, ...) */
+};
+
+struct query {
+	size_t nfields;
+	int per_process;           /* a process field asked: rows per process and chip */
+	int chip_filtered;         /* -d: a process with nothing on the chip has no row */
+	struct query_field field[QUERY_MAX_FIELDS];
+};
+
+/* Parse "f1,f2,..." (ttmem.1, QUERY FIELDS); -1 with the bad field in `bad`. */
+int query_parse(struct query *q, const char *list, char *bad, size_t badlen);
+/* The fields of `--format csv` without --query (one row per chip). */
+int query_default(struct query *q);
+/* The header line; `units`: byte fields get " [B]", percents " [%]". */
+void format_csv_header(FILE *f, const struct query *q, int units);
+/* The rows of model m. */
+void format_csv(FILE *f, const struct model *m, const struct query *q, int units);
+
+/* JSON string literal of s (at most n bytes, stops at NUL), valid UTF-8
+ * whatever the bytes (sanitize.h, san_json). */
 void json_str(FILE *f, const char *s, size_t n);
 
 /* ---- the leak report (leaks.c) --------------------------------------------------- */
@@ -355,5 +398,7 @@ int cmd_leaks(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif /* TTMEM_VIEWER_H */

@@ -67,10 +67,28 @@ struct ttmem_open_opts {
 	uint64_t capacity;        /* slots when creating; 0 = default */
 	uint32_t proc_capacity;   /* 0 = default */
 	uint32_t module_capacity; /* 0 = default */
-	uint32_t mode;            /* file mode when creating; 0 = 0600 */
+	uint32_t mode;            /* file mode when creating: 0600 (0 = default), 0640, 0660 */
 	int readonly;             /* map PROT_READ, never create, never write */
 	int no_create;            /* attach only */
+	int set_group;            /* `gid` is meaningful (see "Sharing a segment") */
+	uint32_t gid;             /* the group a segment is created for / shared with */
 };
+
+/*
+ * Sharing a segment: by default a segment is 0600 and a writer refuses one
+ * owned by another user.  A creator may share it with one group: mode 0640
+ * (the group reads) or 0660 (the group also writes), group `gid`; the mode is
+ * set exactly, whatever the umask.  A writer attaches a segment it does not
+ * own only when it asked for that group (set_group, gid), the file is in it,
+ * group-writable and has no "other" bits, and the writer is a member.
+ *
+ * ttmem_access_parse: the values of TTMEM_SHM_MODE (octal: 0600, 0640, 0660)
+ * and TTMEM_SHM_GROUP (a group name or gid; without a mode it means 0640)
+ * into `o` (NULL or "" leaves a field alone).  0, or -EINVAL with a one-line
+ * reason naming the variable in errbuf.  May consult the group database.
+ */
+int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *group,
+		       char *errbuf, size_t errlen);
 
 /*
  * Create or attach the segment `name` (a POSIX shm name such as "/ttmem"; a

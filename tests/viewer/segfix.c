@@ -162,6 +162,21 @@ pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_al
 	return pid;
 }
 
+int segfix_rename(struct ttmem_table *t, pid_t pid, const char *name)
+{
+	struct ttmem_proc *pr = ttmem_table_procs_rw(t);
+	uint32_t n = ttmem_table_header(t)->proc_capacity;
+
+	for (uint32_t i = 0; pr && i < n; i++)
+		if (pr[i].pid == (uint32_t)pid) {
+			memset(pr[i].name, 0, sizeof(pr[i].name));
+			memcpy(pr[i].name, name, strnlen(name, sizeof(pr[i].name) - 1));
+			snprintf(pr[i].cmdline, sizeof(pr[i].cmdline), "%s --flag", name);
+			return 0;
+		}
+	return -1;
+}
+
 void segfix_stop(pid_t pid)
 {
 	int st;

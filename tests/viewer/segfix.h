@@ -48,6 +48,10 @@ pid_t segfix_child(const char *name, const char *comm, const struct segfix_alloc
 pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_alloc *a,
 		      size_t n, enum segfix_end end, const char *module_path);
 
+/* Overwrite the registry name (and command line) of `pid` with raw bytes, as
+ * a hostile writer of the segment could; 0, or -1 when pid is not there. */
+int segfix_rename(struct ttmem_table *t, pid_t pid, const char *name);
+
 /* Stop a SEGFIX_RUN child (SIGTERM, waitpid).  */
 void segfix_stop(pid_t pid);
 

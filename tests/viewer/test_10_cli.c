@@ -114,7 +114,8 @@ Test(cli, exclusive_and_extra_arguments)
 	char *out = NULL, *err = NULL;
 
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--json", "--prometheus", NULL), 2);
-	cr_assert_str_eq(err, "ttmem show: --json and --prometheus are exclusive\n");
+	cr_assert_str_eq(err, "ttmem show: choose one output format (--json, --prometheus, "
+			      "--format, --query)\n");
 	free(out);
 	free(err);
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "clear", "now", NULL), 2);

@@ -110,9 +110,9 @@ static void down(void)
 
 TestSuite(top, .init = up, .fini = down, .timeout = 60);
 
-/* Start `ttmem top ARGS` in a 120x40 tmux session; the shell around it
+/* Start `ttmem top ARGS` in a W x H tmux session; the shell around it
  * records the terminal settings before and after, and top's exit status. */
-static void start(const char *args)
+static void start_sized(const char *args, const char *w, const char *h)
 {
 	char cmd[2048];
 
@@ -122,11 +122,16 @@ static void start(const char *args)
 		 dir, segfix_ttmem(), shm, args, dir, dir);
 	{
 		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"new-session",
-				 (char *)"-d", (char *)"-s", (char *)"t", (char *)"-x", (char *)"120",
-				 (char *)"-y", (char *)"40", cmd, NULL };
+				 (char *)"-d", (char *)"-s", (char *)"t", (char *)"-x", (char *)w,
+				 (char *)"-y", (char *)h, cmd, NULL };
 
 		cr_assert_eq(segfix_run(argv, NULL, NULL), 0);
 	}
+}
+
+static void start(const char *args)
+{
+	start_sized(args, "120", "40");
 }
 
 static void expect_clean_exit(void)
@@ -159,8 +164,8 @@ Test(top, draws_chips_and_processes_then_quits)
 	cr_assert(strstr(s, ">   0 ["), "%s", s);
 	cr_assert(strstr(s, "    1 ["), "%s", s);
 	cr_assert(strstr(s, "    3 ["), "%s", s);
-	cr_assert(strstr(s, "] 14.0M"), "%s", s);
-	cr_assert(strstr(s, "] 512M"), "%s", s);
+	cr_assert(strstr(s, "] 14.0 MiB"), "%s", s);
+	cr_assert(strstr(s, "]  512 MiB"), "%s", s);
 	cr_assert(strstr(s, "chip 0 in use, last"), "%s", s);
 	snprintf(pid, sizeof(pid), "%-8d holder           running", (int)runner);
 	cr_assert(strstr(s, pid), "%s", s);
@@ -288,4 +293,126 @@ Test(top, follows_a_segment_created_anew)
 	tmux("send-keys", "-t", "t", "q", NULL, NULL);
 	expect_clean_exit();
 	segfix_stop(newcomer);
+}
+
+/* Rows of the process table on screen (lines that start with a pid). */
+static int proc_rows(const char *s)
+{
+	int n = 0;
+
+	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned pid;
+		char state[16];
+
+		if (sscanf(l, "%u %*s %15s", &pid, state) == 2 &&
+		    (!strcmp(state, "running") || !strcmp(state, "exited") || !strcmp(state, "dead")))
+			n++;
+	}
+	return n;
+}
+
+/* 80x24 with 31 processes: what does not fit is counted on a last line; the
+ * rows shown plus that count are all of them. */
+Test(top, small_terminal_says_how_many_more)
+{
+	static const struct segfix_alloc one = { 1, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x40000,
+						 1024 * 1024 };
+	char *s, *more;
+	unsigned n = 0, of = 0;
+
+	for (int i = 0; i < 30; i++)
+		cr_assert_gt(segfix_child(shm, "exiter", &one, 1, SEGFIX_EXIT), 0);
+	start_sized("-r 100", "80", "24");
+	s = wait_for("more process");
+	more = strstr(s, "... ");
+	cr_assert_not_null(more, "%s", s);
+	cr_assert_eq(sscanf(more, "... %u more processes (of %u)", &n, &of), 2, "%s", s);
+	cr_assert_eq(of, 31, "%s", s);
+	cr_assert_eq((unsigned)proc_rows(s) + n, 31, "%d rows + %u more:\n%s", proc_rows(s), n, s);
+	free(s);
+	/* The filter keeps only what matches, and then everything fits. */
+	tmux("send-keys", "-t", "t", "/", NULL, NULL);
+	tmux("send-keys", "-t", "t", "holder", NULL, NULL);
+	tmux("send-keys", "-t", "t", "Enter", NULL, NULL);
+	s = wait_for("filter: holder");
+	cr_assert_eq(proc_rows(s), 1, "%s", s);
+	cr_assert_null(strstr(s, "more process"), "%s", s);
+	free(s);
+	/* Esc in the filter line clears it. */
+	tmux("send-keys", "-t", "t", "/", NULL, NULL);
+	tmux("send-keys", "-t", "t", "Escape", NULL, NULL);
+	free(wait_for("more processes (of 31)"));
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
+Test(top, help_reverse_and_pause)
+{
+	static const struct segfix_alloc late = { 2, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x70000,
+						  3 * 1024 * 1024 };
+	static const struct segfix_alloc small = { 3, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x80000,
+						   4096 };
+	pid_t newcomer, other;
+	char *s;
+	char *h, *o;
+
+	other = segfix_child(shm, "smaller", &small, 1, SEGFIX_EXIT);
+	cr_assert_gt(other, 0);
+	start("-r 100");
+	free(wait_for("holder"));
+	tmux("send-keys", "-t", "t", "?", NULL, NULL);
+	s = wait_for("reverse the sort order");
+	cr_assert_null(strstr(s, "holder"), "help replaces the view:\n%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "x", NULL, NULL);
+	free(wait_for("holder"));
+	/* Sorted by live bytes: holder above smaller; reversed: below. */
+	s = wait_for("smaller");
+	h = strstr(s, "holder");
+	o = strstr(s, "smaller");
+	cr_assert(h && o && h < o, "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "r", NULL, NULL);
+	s = wait_for("sort: live, reversed");
+	h = strstr(s, "holder");
+	o = strstr(s, "smaller");
+	cr_assert(h && o && o < h, "%s", s);
+	free(s);
+	/* Paused: a process that arrives is not shown until resumed. */
+	tmux("send-keys", "-t", "t", "p", NULL, NULL);
+	free(wait_for("PAUSED"));
+	newcomer = segfix_child(shm, "latecomer", &late, 1, SEGFIX_RUN);
+	cr_assert_gt(newcomer, 0);
+	{
+		struct timespec ts = { 0, 500 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	s = screen();
+	cr_assert_null(strstr(s, "latecomer"), "sampled while paused:\n%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "p", NULL, NULL);
+	free(wait_for("latecomer"));
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+	segfix_stop(newcomer);
+}
+
+/* A name with escape sequences is drawn escaped; the pane title (what an
+ * OSC 0 sequence would set) stays untouched. */
+Test(top, hostile_names_are_drawn_escaped)
+{
+	char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"display-message", (char *)"-p",
+			 (char *)"-t", (char *)"t", (char *)"#{pane_title}", NULL };
+	char *s, *title = NULL;
+
+	cr_assert_eq(segfix_rename(seg, runner, "\x1b]0;owned\x07\x1b[2J"), 0);
+	start("-r 100");
+	s = wait_for("\\e]0;owned\\x07");
+	free(s);
+	cr_assert_eq(segfix_run(argv, &title, NULL), 0);
+	cr_assert_null(strstr(title, "owned"), "the title was set: %s", title);
+	free(title);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
 }

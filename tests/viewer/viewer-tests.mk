@@ -11,6 +11,7 @@ VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
 VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
 # The viewer's aggregation, linked in for direct unit tests (test_15_model.c).
 VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o file_access.o format_json.o \
+                 sanitize.o \
                  names.o units.o capacity.o)
 VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
                $(VT_DIR)/fake_bsymbolic.so $(VT_DIR)/fake_preload.so

@@ -20,6 +20,16 @@
   viewer_check.py prom-truth TRUTH_FILE PID  < metrics.txt
       the parsed metrics against the ground truth, like `truth`.
 
+  viewer_check.py csv-truth TRUTH_FILE PID  < show.csv
+      `ttmem show --query index,dram.used,...` (header and units on) parsed
+      with Python's csv module: per chip, every TYPE.used column equals the
+      truth; with pid and used_memory columns, the process's bytes per chip.
+  viewer_check.py json-names NAMES_JSON  < show.json
+      the document is valid UTF-8 JSON, and the process names are exactly
+      the strings of NAMES_JSON (a list), in any order.
+  viewer_check.py csv-names NAMES_JSON  < show.csv
+      the same for a CSV with a process_name column (strict RFC 4180).
+
 Exit 0 when all checks pass; 1 with one line per mismatch on stderr.
 """
 import json
@@ -258,6 +268,54 @@ def cmd_prom_truth(truth_path, pid):
             err(f"{fam}: missing")
 
 
+def cmd_csv_truth(truth_path, pid):
+    import csv
+    import io
+    raw = sys.stdin.buffer.read()
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), strict=True))
+    if not rows:
+        err("no CSV output")
+        return
+    head = rows[0]
+    truth = load_truth(truth_path)
+    tdev = {d["device"]: d for d in truth["devices"]}
+    col = {h.split(" [")[0]: i for i, h in enumerate(head)}
+    if "index" not in col:
+        err(f"no index column in {head}")
+        return
+    seen = set()
+    for r in rows[1:]:
+        if len(r) != len(head):
+            err(f"row {r}: {len(r)} fields, header has {len(head)}")
+            continue
+        chip = int(r[col["index"]])
+        t = tdev.get(chip, {})
+        if "pid" in col and int(r[col["pid"]]) != pid:
+            continue
+        seen.add(chip)
+        for ty in TYPES:
+            name = ty.lower() + ".used"
+            if name in col:
+                v = r[col[name]]
+                if not v.endswith(" B"):
+                    err(f"chip {chip} {name}: {v!r} has no unit")
+                if int(v.split()[0]) != t.get(ty, 0):
+                    err(f"chip {chip} {name}: {v}, truth {t.get(ty, 0)}")
+        if "used_memory" in col:
+            want = sum(t.get(ty, 0) for ty in TYPES)
+            got = int(r[col["used_memory"]].split()[0])
+            if got != want:
+                err(f"pid {pid} chip {chip} used_memory: {got}, truth {want}")
+    for chip, t in tdev.items():
+        if any(t[ty] for ty in TYPES) and chip not in seen:
+            err(f"chip {chip}: in the truth, no row")
+
+
+def check_names(got, want):
+    if sorted(got) != sorted(want):
+        err(f"names {got!r}, expected {want!r}")
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -282,6 +340,22 @@ def main():
         fams = parse_prom(sys.stdin.read())
         json.dump(fams, sys.stdout)
         print()
+    elif cmd == "csv-truth":
+        cmd_csv_truth(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "json-names":
+        # strict: bytes must be UTF-8, the JSON must parse
+        doc = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+        check_names([p["name"] for p in doc["processes"]], json.loads(sys.argv[2]))
+    elif cmd == "csv-names":
+        import csv
+        import io
+        text = sys.stdin.buffer.read().decode("utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        i = rows[0].index("process_name")
+        for r in rows[1:]:
+            if len(r) != len(rows[0]):
+                err(f"row {r!r}: {len(r)} fields")
+        check_names([r[i] for r in rows[1:]], json.loads(sys.argv[2]))
     elif cmd == "prom-truth":
         cmd_prom_truth(sys.argv[2], int(sys.argv[3]))
     else:
