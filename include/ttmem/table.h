@@ -70,6 +70,9 @@ struct ttmem_open_opts {
 	uint32_t mode;            /* file mode when creating; 0 = 0600 */
 	int readonly;             /* map PROT_READ, never create, never write */
 	int no_create;            /* attach only */
+	int no_wait;              /* a segment being built by a live process:
+				   * TTMEM_ENOTREADY at once, without waiting
+				   * (a host retrying its attach later) */
 };
 
 /*
@@ -98,7 +101,9 @@ struct ttmem_open_opts {
  * was found in errbuf (ttmem_table_remove_stale() removes it).  One being
  * built by a live process is waited for: at most 50 ms by a creating writer
  * (a host program is never held longer: it then gets TTMEM_ENOTREADY), 2 s
- * by the others.
+ * by the others (no_wait: not at all).  A creating writer that gets
+ * TTMEM_ENOTREADY may simply call again later: by then the segment is either
+ * published (attach) or its creator is gone (re-created at once).
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
  * opts (capacities, mode) only matter to the creator; an attacher takes the
  * segment's geometry.  Handles opened readonly or no_create keep the file
