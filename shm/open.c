@@ -624,6 +624,13 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 				 * it; gone from the name: a 'ttmem clear' removed it. */
 				if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !name_is_fd(name, fd))
 					continue;
+				/* Still empty?  A creator delayed between its open and
+				 * its lock may find the object judged stale, re-created
+				 * and published by another writer meanwhile: attach it
+				 * then, never build over it. */
+				struct stat st;
+				if (fstat(fd, &st) != 0 || st.st_size != 0)
+					continue;
 				rc = seg_create(t, fd, name, o, errbuf, errlen);
 				goto done;
 			}

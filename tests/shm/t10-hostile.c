@@ -15,9 +15,28 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "helpers.h"
+
+/*
+ * flock, interposed for this program (the table core is linked in
+ * statically): when `between_open_and_lock` is set, the first exclusive lock
+ * runs it first, as if the locking process had been descheduled between its
+ * O_EXCL open and its lock while another process did that.
+ */
+static void (*between_open_and_lock)(void);
+
+int flock(int fd, int op)
+{
+	if ((op & LOCK_EX) && between_open_and_lock) {
+		void (*f)(void) = between_open_and_lock;
+		between_open_and_lock = NULL;
+		f();
+	}
+	return (int)syscall(SYS_flock, fd, op);
+}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -573,4 +592,47 @@ Test(hostile, stale_segment_race, .timeout = 60)
 		ttmem_table_close(t);
 		unlink(path);
 	}
+}
+
+/* The other writer of delayed_creator_attaches: judges the creator's empty
+ * object stale, re-creates it with another capacity and keeps using it. */
+static const char *race_path;
+static struct ttmem_table *race_other;
+
+static void other_writer_recreates(void)
+{
+	struct ttmem_open_opts o = { .capacity = 1 << 14, .proc_capacity = 8, .module_capacity = 4 };
+	char err[512] = "";
+	int rc = ttmem_table_open(&race_other, race_path, &o, err, sizeof(err));
+	cr_assert_eq(rc, 0, "other writer: %d %s", rc, err);
+	cr_assert_geq(ttmem_proc_register(race_other), 0);
+	struct ttmem_entry e = mk_entry(0, 0, 4096, 10);
+	cr_assert_eq(ttmem_insert(race_other, &e), TTMEM_INSERTED);
+}
+
+Test(hostile, delayed_creator_attaches_what_was_published)
+{
+	char path[128];
+	struct ttmem_open_opts o = { .capacity = 1 << 12, .proc_capacity = 8, .module_capacity = 4 };
+	struct ttmem_table *t = NULL;
+	char err[512] = "";
+
+	seg_path(path, sizeof(path), "delayed");
+	race_path = path;
+	between_open_and_lock = other_writer_recreates;
+	int rc = ttmem_table_open(&t, path, &o, err, sizeof(err));
+	between_open_and_lock = NULL;
+	cr_assert_not_null(race_other, "the other writer never ran");
+	cr_assert_eq(rc, 0, "open: %d %s", rc, err);
+	/* The published segment is the other writer's, intact and in use. */
+	cr_assert_eq(ttmem_table_capacity(t), 1 << 14, "built over the published segment");
+	cr_assert(ttmem_table_intact(race_other));
+	cr_assert_eq(ttmem_table_header(race_other)->capacity, 1 << 14);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(race_other, &snap), 0);
+	cr_assert_eq(snap.count, 1, "the other writer's entry is gone");
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(t);
+	ttmem_table_close(race_other);
+	unlink(path);
 }
