@@ -36,25 +36,61 @@ static struct sigaction previous;
 static _Atomic int installed;
 static void (*notify_lost)(const char *name);
 
+/*
+ * A SIGBUS that is not ours: the host's own disposition decides, exactly as
+ * without the guard.  A fault (si_code > 0) gets the previous action back
+ * and returns: the faulting access re-executes and the kernel delivers it
+ * under that action, with its own mask and flags (a handler, the default
+ * action, a core).  The guard is then no longer installed (a later
+ * ttmem_sigbus_guard() call installs it again).  A sent signal
+ * (kill, raise: si_code <= 0) is not repeated on return, so it is handed on
+ * here: ignored, re-raised under the default action, or given to the
+ * previous handler with that handler's mask, SA_NODEFER and SA_RESETHAND.
+ */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-	if (previous.sa_flags & SA_SIGINFO) {
-		if (previous.sa_sigaction) {
-			previous.sa_sigaction(sig, si, uc);
-			return;
-		}
-	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-		previous.sa_handler(sig);
+	if (si->si_code > 0) {
+		sigaction(SIGBUS, &previous, NULL);
+		atomic_store(&installed, 0);
 		return;
 	}
-	/* The default action: restore it and let the fault (re-executed on
-	 * return) or a re-raised signal take it. */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGBUS, &dfl, NULL);
-	if (si->si_code <= 0)
-		raise(SIGBUS);
+	/* (sa_handler and sa_sigaction share their storage.) */
+	if (previous.sa_handler == SIG_IGN)
+		return;
+	if (previous.sa_handler == SIG_DFL) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &dfl, NULL);
+		atomic_store(&installed, 0);
+		raise(SIGBUS);   /* pending until this handler returns: then fatal */
+		return;
+	}
+	if ((unsigned)previous.sa_flags & (unsigned)SA_RESETHAND) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &dfl, NULL);
+		atomic_store(&installed, 0);
+	}
+	/* The mask the kernel would have set for that handler (the
+	 * interrupted mask is restored when this handler returns). */
+	sigset_t mask = previous.sa_mask;
+	if (previous.sa_flags & SA_NODEFER)
+		sigdelset(&mask, SIGBUS);
+	else
+		sigaddset(&mask, SIGBUS);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (previous.sa_flags & SA_NODEFER) {
+		sigset_t bus;
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		sigprocmask(SIG_UNBLOCK, &bus, NULL);
+	}
+	if (previous.sa_flags & SA_SIGINFO)
+		previous.sa_sigaction(sig, si, uc);
+	else
+		previous.sa_handler(sig);
 }
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)

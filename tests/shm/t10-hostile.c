@@ -14,6 +14,7 @@
  */
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -291,6 +292,110 @@ Test(hostile, guard_chains_foreign_faults)
 	}
 	cr_assert_eq(wait_child(pid), 128 + SIGBUS, "the fault was not passed on to the default action");
 	unlink(path);
+}
+
+/*
+ * A host's own SIGBUS disposition, with and without the guard: the same
+ * outcome.  Each row: how the host set SIGBUS up, and whether the signal is
+ * a fault (a file shrunk under a mapping of the host's own) or sent (kill).
+ */
+enum host_bus { BUS_RESETHAND_RETURNS, BUS_RESETHAND_NODEFER_RAISES, BUS_IGN, BUS_DFL, BUS_MASK };
+
+static volatile sig_atomic_t host_calls;
+
+static void host_resethand_returns(int s, siginfo_t *si, void *uc)
+{
+	(void)s, (void)si, (void)uc;
+	if (++host_calls > 100)
+		_exit(42);   /* called again and again: the host loops */
+}
+
+static void host_raises(int s, siginfo_t *si, void *uc)
+{
+	(void)s, (void)uc;
+	raise(si->si_signo);   /* SA_RESETHAND|SA_NODEFER: this kills */
+	_exit(41);
+}
+
+static void host_masked(int s)
+{
+	sigset_t cur;
+	(void)s;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	_exit(sigismember(&cur, SIGUSR1) ? 10 : 11);   /* 10: its sa_mask applied */
+}
+
+static int host_status(const char *path, enum host_bus how, int fault, int guard)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		struct sigaction sa;
+		setrlimit(RLIMIT_CORE, &no_core);
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		switch (how) {
+		case BUS_RESETHAND_RETURNS:
+			sa.sa_sigaction = host_resethand_returns;
+			sa.sa_flags = (int)(SA_SIGINFO | SA_RESETHAND);
+			break;
+		case BUS_RESETHAND_NODEFER_RAISES:
+			sa.sa_sigaction = host_raises;
+			sa.sa_flags = (int)(SA_SIGINFO | SA_RESETHAND | SA_NODEFER);
+			break;
+		case BUS_IGN: sa.sa_handler = SIG_IGN; break;
+		case BUS_DFL: sa.sa_handler = SIG_DFL; break;
+		case BUS_MASK:
+			sa.sa_handler = host_masked;
+			sigaddset(&sa.sa_mask, SIGUSR1);
+			break;
+		}
+		sigaction(SIGBUS, &sa, NULL);
+		if (guard)
+			ttmem_sigbus_guard(NULL);
+		if (!fault) {
+			kill(getpid(), SIGBUS);
+			_exit(0);
+		}
+		int fd = open(path, O_CREAT | O_RDWR, 0600);
+		if (fd < 0 || ftruncate(fd, 8192) != 0)
+			_exit(1);
+		volatile char *p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || ftruncate(fd, 0) != 0)
+			_exit(2);
+		_exit(p[4096] == 0 ? 3 : 4);
+	}
+	return wait_child(pid);
+}
+
+Test(hostile, guard_keeps_the_hosts_sigbus_behaviour, .timeout = 60)
+{
+	static const struct {
+		enum host_bus how;
+		int fault;
+		int status;   /* the host's own outcome (asserted without the guard too) */
+	} rows[] = {
+		{ BUS_RESETHAND_RETURNS, 1, 128 + SIGBUS },
+		{ BUS_RESETHAND_RETURNS, 0, 0 },
+		{ BUS_RESETHAND_NODEFER_RAISES, 1, 128 + SIGBUS },
+		{ BUS_RESETHAND_NODEFER_RAISES, 0, 128 + SIGBUS },
+		{ BUS_IGN, 0, 0 },
+		{ BUS_IGN, 1, 128 + SIGBUS },   /* a fault cannot be ignored */
+		{ BUS_DFL, 0, 128 + SIGBUS },
+		{ BUS_DFL, 1, 128 + SIGBUS },
+		{ BUS_MASK, 0, 10 },
+		{ BUS_MASK, 1, 10 },
+	};
+	char path[128];
+	seg_path(path, sizeof(path), "hostbus");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (int guard = 0; guard < 2; guard++) {
+			int st = host_status(path, rows[i].how, rows[i].fault, guard);
+			cr_expect_eq(st, rows[i].status, "row %zu (%s) %s the guard: status %d, not %d", i,
+				     rows[i].fault ? "fault" : "kill", guard ? "with" : "without", st,
+				     rows[i].status);
+			unlink(path);
+		}
 }
 
 /* ---- reap ------------------------------------------------------------------------ */
