@@ -56,6 +56,7 @@ enum viewer_exit {
 	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
 	VX_NOTERM = 12,       /* top: no terminal */
 	VX_RESIZED = 13,      /* the segment shrank while being read */
+	VX_REAPER_BUSY = 14,  /* reap: another reaper kept the reaper lock */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */

@@ -305,7 +305,9 @@ int ttmem_clear(struct ttmem_table *t);
  * viewer) holds the reaper lock (flock on the segment's file) for the pass
  * and tags the slots it claims with a reserved index (reap.c).  Every BUSY
  * slot whose claimer is gone is reset, whatever the registry's history
- * (BUSY tags carry the registry entry's generation).
+ * (BUSY tags carry the registry entry's generation).  An unregistered
+ * caller that cannot take the reaper lock within 2 s (another reaper at
+ * work) claims nothing and returns -EBUSY.
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
 

@@ -741,3 +741,40 @@ Test(hostile, delayed_creator_attaches_what_was_published)
 	ttmem_table_close(race_other);
 	unlink(path);
 }
+
+/* A writer that leaves one entry behind and dies without an exit record. */
+static int insert_and_die(void *arg)
+{
+	struct ttmem_table *t = NULL;
+	if (ttmem_table_open(&t, arg, NULL, NULL, 0) != 0 || ttmem_proc_register(t) < 0)
+		return 1;
+	struct ttmem_entry e = mk_entry(0, 0, 8192, 10);
+	return ttmem_insert(t, &e) == TTMEM_INSERTED ? 0 : 2;
+}
+
+/* An unregistered reaper that cannot take the reaper lock claims nothing
+ * (the reaper tag is shared with the reaper that holds it). */
+Test(hostile, lockless_reaper_claims_nothing, .timeout = 60)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "reaplock");
+	struct ttmem_table *t = seg_open_cap(path, 128, 4);
+	cr_assert_eq(wait_child(fork_child(insert_and_die, path)), 0);
+
+	struct ttmem_open_opts nc = { .no_create = 1 };
+	struct ttmem_table *v = NULL;
+	cr_assert_eq(ttmem_table_open(&v, path, &nc, NULL, 0), 0);
+	int other = open(path, O_RDWR | O_CLOEXEC);   /* another reaper at work */
+	cr_assert_geq(other, 0);
+	cr_assert_eq(flock(other, LOCK_EX), 0);
+	cr_assert_eq(ttmem_reap(v, 0, NULL), -EBUSY);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(v, &snap), 0);
+	cr_assert_eq(snap.count, 1, "claimed slots without the reaper lock");
+	ttmem_snapshot_free(&snap);
+	close(other);
+	cr_assert_eq(ttmem_reap(v, 0, NULL), 1, "the dead writer's entry once the lock is free");
+	ttmem_table_close(v);
+	ttmem_table_close(t);
+	unlink(path);
+}
