@@ -237,6 +237,11 @@ static int start_locked(void)
 	opts.capacity = cfg.capacity;
 	opts.no_wait = retry;
 	err[0] = '\0';
+	/* Before the open, whose validation and registration write the
+	 * mapping: a segment file shrinking under it must not kill the host;
+	 * the guard swaps the mapping for private zero pages instead (faults
+	 * elsewhere go to the host's own disposition, exactly). */
+	ttmem_sigbus_guard(segment_lost);
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
 	if (rc == TTMEM_ENOTREADY) {
 		uint64_t now = mono_ms();
@@ -263,10 +268,6 @@ static int start_locked(void)
 		lc.table = NULL;
 		return PHASE_OFF;
 	}
-	/* A segment file shrinking under the mapping must not kill the host:
-	 * the guard swaps the mapping for private zero pages instead (faults
-	 * elsewhere go to the host's own handler, or the default action). */
-	ttmem_sigbus_guard(segment_lost);
 	if (!atfork_installed) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atfork_installed = 1;

@@ -119,14 +119,18 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	chain(sig, si, uc);
 }
 
+static _Atomic int wanted;   /* ttmem_sigbus_guard was called */
+
 int ttmem_sigbus_guard(void (*on_lost)(const char *name))
 {
 	struct sigaction sa;
 	int expect = 0;
 
+	if (on_lost || !atomic_load(&wanted))
+		notify_lost = on_lost;
+	atomic_store(&wanted, 1);
 	if (!atomic_compare_exchange_strong(&installed, &expect, 1))
 		return 0;
-	notify_lost = on_lost;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
@@ -183,4 +187,25 @@ int ttmem_table_intact(const struct ttmem_table *t)
 	int shorter = t->fd >= 0 && fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->len;
 	errno = saved;
 	return !shorter;
+}
+
+/*
+ * A host may install its own SIGBUS handler after ours (Python's
+ * faulthandler, a crash reporter): the guard is then gone, and a shrinking
+ * segment would kill the host.  Writers call this at their counter flushes
+ * (every TTMEM_BATCH_EVENTS events: one sigaction(2) call): a guard no
+ * longer in place is installed again, over the host's handler, which then
+ * gets every SIGBUS that is not ttmem's exactly as before (chain()).
+ */
+void ttmem_guard_recheck(void)
+{
+	struct sigaction cur;
+
+	if (!atomic_load_explicit(&wanted, memory_order_relaxed))
+		return;
+	if (sigaction(SIGBUS, NULL, &cur) != 0 ||
+	    ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus))
+		return;
+	atomic_store(&installed, 0);
+	ttmem_sigbus_guard(NULL);
 }

@@ -778,3 +778,52 @@ Test(hostile, lockless_reaper_claims_nothing, .timeout = 60)
 	ttmem_table_close(t);
 	unlink(path);
 }
+
+/* A host installing its own SIGBUS handler after the guard (a crash
+ * reporter): the guard is back by the next counter flush, and a segment
+ * shrinking after that does not reach the host's handler. */
+static volatile sig_atomic_t own_fault_next;
+
+static void host_crash_reporter(int s)
+{
+	(void)s;
+	_exit(own_fault_next ? 42 : 43);   /* 43: the segment's shrink reached it */
+}
+
+static int writer_with_late_host_handler(void *arg)
+{
+	struct ttmem_open_opts o = { .capacity = 1 << 12, .proc_capacity = 8, .module_capacity = 4 };
+	struct ttmem_table *t = NULL;
+	if (ttmem_table_open(&t, arg, &o, NULL, 0) != 0 || ttmem_proc_register(t) < 0)
+		return 1;
+	ttmem_sigbus_guard(NULL);
+	signal(SIGBUS, host_crash_reporter);
+	for (uint64_t i = 0; i < 2 * 64; i++) {
+		struct ttmem_entry e = mk_entry(0, 0, (i + 1) << 12, 10);
+		ttmem_insert(t, &e);
+	}
+	if (truncate(arg, 4096) != 0)
+		return 2;
+	for (uint64_t i = 0; i < 200; i++) {
+		struct ttmem_entry e = mk_entry(0, 0, (i + 1000) << 12, 10);
+		ttmem_insert(t, &e);
+	}
+	/* And the host's own faults still reach its handler. */
+	int fd = open(arg, O_RDWR);
+	if (fd < 0 || ftruncate(fd, 8192) != 0)
+		return 3;
+	own_fault_next = 1;
+	volatile char *p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || ftruncate(fd, 0) != 0)
+		return 4;
+	return ttmem_table_intact(t) ? 5 : 10 + p[4096];
+}
+
+Test(hostile, guard_survives_a_later_host_handler, .timeout = 60)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "late");
+	cr_assert_eq(wait_child(fork_child(writer_with_late_host_handler, path)), 42,
+		     "killed by the shrink, or the host's own fault missed its handler");
+	unlink(path);
+}
