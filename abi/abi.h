@@ -16,6 +16,15 @@
  * a version string (abi_generation_select).  A new generation gets a file
  * of its own and a row in select.c's table.
  *
+ * Binding (reader.c): every runtime function the reader calls is looked up
+ * in the runtime object and its dependencies only (dlsym on its handle),
+ * never in the process's global scope, where another library's copy of an
+ * inline getter of another tt-metal may answer first; ::operator delete is
+ * the global scope's, used only when it comes from the same library as the
+ * global scope's ::operator new.  A device pointer answered by a runtime of
+ * no known generation is called through only after its vtable is found in
+ * the runtime object with the RTTI name of a Device or MeshDevice.
+ *
  * Trust (reader.c): where a Buffer field has an exported getter it is read
  * through the getter; only where the getter is inline (hidden) is the field
  * read at its offset, and then only on a generation whose layout is known
@@ -182,6 +191,18 @@ int abi_buffer_key(const void *buffer, struct abi_buffer *out);
 
 /* True once a cross-check failed (the process is only partly tracked). */
 int abi_degraded(void);
+
+/* True when the bound generation is read through getters (2026, unknown):
+ * a free must not call them (the Buffer is being destroyed), so the
+ * preload keys frees on what the allocation recorded. */
+int abi_frees_by_record(void);
+
+/* The key under which the buffers of AllocatorImpl `impl` were noted (what
+ * its bulk frees release): on a generation read through getters, whose
+ * Buffer::allocator() answers the AllocatorImpl's view, the view (through
+ * the exported AllocatorImpl::view(); NULL when it is not exported); else
+ * `impl` itself (2025b reads the allocator_ field, an AllocatorImpl*). */
+const void *abi_allocator_impl_key(const void *impl);
 
 /*
  * The physical chips of a device pointer.  Chips: id() through the vtable.

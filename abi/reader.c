@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "ttmem/segment.h"
 
@@ -59,6 +61,7 @@ typedef struct std_vector (*get_devices_fn)(const void *mesh);
 typedef void (*op_delete_fn)(void *p);
 typedef int (*id_fn)(const void *dev);
 typedef uint32_t (*arch_fn)(const void *dev);
+typedef void *const *(*view_fn)(const void *impl);
 
 enum read_mode { MODE_NONE = 0, MODE_FIELDS = 1, MODE_GETTERS = 2 };
 
@@ -73,15 +76,51 @@ static struct {
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	get_devices_fn get_devices;
+	view_fn alloc_view;                      /* AllocatorImpl::view() */
 	op_delete_fn op_delete;
+	const void *runtime_base;                /* load base of the runtime object */
 } g;
 
 static atomic_int degraded;
 
+/*
+ * A runtime getter, from the runtime object alone: dlsym on its handle
+ * searches it and the libraries it depends on (and finds it when it was
+ * dlopen'ed RTLD_LOCAL), never the rest of the process.  RTLD_DEFAULT would
+ * answer with any object's copy of the name: an application or extension
+ * built against another tt-metal exports weak out-of-line copies of inline
+ * getters, which read another layout.
+ */
 static void *sym(void *handle, const char *name)
 {
-	void *p = dlsym(handle, name);
-	return p ? p : dlsym(RTLD_DEFAULT, name);
+	return dlsym(handle, name);
+}
+
+/*
+ * The ::operator delete the runtime's own calls bind to: the global scope's
+ * first (an allocator interposed there, e.g. ASan's, pairs it with its
+ * operator new), else the one of the runtime's scope.  It must come from the
+ * object whose ::operator new(size_t) the runtime's allocations bind to
+ * (the vector get_devices() returns is allocated there): a library that
+ * exports a lone operator delete is never used.
+ */
+static op_delete_fn bind_operator_delete(void *handle)
+{
+	void *del = dlsym(RTLD_DEFAULT, ABI_SYM_OPERATOR_DELETE);
+	void *nw = dlsym(RTLD_DEFAULT, ABI_SYM_OPERATOR_NEW);
+	Dl_info di_del, di_new;
+
+	if (!del || !nw) {
+		del = dlsym(handle, ABI_SYM_OPERATOR_DELETE);
+		nw = dlsym(handle, ABI_SYM_OPERATOR_NEW);
+	}
+	if (!del || !nw || !dladdr(del, &di_del) || !dladdr(nw, &di_new) ||
+	    di_del.dli_fbase != di_new.dli_fbase) {
+		log_warn_once("::operator delete and ::operator new(size_t) do not come from one "
+			      "library: MeshDevice::get_devices is not used");
+		return NULL;
+	}
+	return (op_delete_fn)del;
 }
 
 /* Exported by the runtime object itself (or a library it depends on): not
@@ -113,12 +152,13 @@ int abi_bind(void *handle)
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
-	/* The ::operator delete the runtime's own calls bind to: the global
-	 * scope's first (an allocator interposed there, e.g. ASan's, pairs it
-	 * with its operator new), else the one of the runtime's scope. */
-	g.op_delete = (op_delete_fn)dlsym(RTLD_DEFAULT, ABI_SYM_OPERATOR_DELETE);
-	if (!g.op_delete)
-		g.op_delete = (op_delete_fn)dlsym(handle, ABI_SYM_OPERATOR_DELETE);
+	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
+	g.op_delete = bind_operator_delete(handle);
+	{
+		Dl_info di;
+
+		g.runtime_base = g.address && dladdr((void *)g.address, &di) ? di.dli_fbase : NULL;
+	}
 	if (!g.address || (!g.size && (!g.num_pages || !g.page_size))) {
 		log_warn_once("the tt-metal runtime does not export Buffer::address() and size() "
 			      "(or num_pages() and page_size()): buffers are not tracked");
@@ -148,6 +188,21 @@ int abi_bind(void *handle)
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
 	return 0;
+}
+
+const void *abi_allocator_impl_key(const void *impl)
+{
+	if (!impl || atomic_load_explicit(&g.mode, memory_order_acquire) != MODE_GETTERS)
+		return impl;
+	if (!g.alloc_view)
+		return NULL;
+	void *const *view = g.alloc_view(impl);   /* the unique_ptr: its pointer first */
+	return view ? *view : NULL;
+}
+
+int abi_frees_by_record(void)
+{
+	return atomic_load_explicit(&g.mode, memory_order_acquire) == MODE_GETTERS;
 }
 
 int abi_degraded(void)
@@ -224,15 +279,17 @@ static __thread struct {
 	struct check_state check;
 	struct last_chip_state chip;
 	uintptr_t note_a, note_d;   /* allocator and device of the last note */
+	uintptr_t valid_dev;        /* device last validated (foreign_device_valid) */
+	unsigned valid_generation;  /* forget_generation when it was */
 } abi_tls __attribute__((tls_model("initial-exec")));
 
-/* The allocator of a buffer of the 2025 layout: through Buffer::allocator()
- * where it is exported (2025b), else the field (2025, whose allocator() is
- * inline); the field is read only for a buffer that passed the check. */
+/* The allocator of a buffer of the 2025 layout: the allocator_ field
+ * (2025: an Allocator*, 2025b: an AllocatorImpl*, the object whose bulk
+ * frees are hooked), read only for a buffer that passed the check.  Never
+ * 2025b's exported Buffer::allocator(): it answers the AllocatorImpl's view,
+ * another object. */
 static inline const void *allocator_of(const void *b)
 {
-	if (g.allocator)
-		return (const void *)(uintptr_t)g.allocator(b);
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
@@ -304,6 +361,71 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 }
 
 /*
+ * A device pointer answered by the Buffer::device() of a runtime of no
+ * known generation, validated before anything reads or calls through it:
+ * its first word is read without faulting (process_vm_readv on this
+ * process), must point into the runtime object (a vtable of its own), and
+ * the vtable's RTTI must name a tt-metal Device or MeshDevice.  Anything
+ * else is not a device this reader knows how to ask: the buffer is
+ * recorded without its chip.  One validated pointer per thread is
+ * remembered until a device closes.
+ */
+static int safe_read_word(const void *addr, uintptr_t *out)
+{
+	struct iovec local = { out, sizeof(*out) };
+	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(*out) };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*out) ? 0 : -1;
+}
+
+static int in_runtime(const void *p)
+{
+	Dl_info di;
+
+	return dladdr(p, &di) && g.runtime_base && di.dli_fbase == g.runtime_base;
+}
+
+static int rtti_names_device(uintptr_t vptr)
+{
+	Dl_info di;
+	const void *ti;
+	const char *name;
+
+	if (vptr % sizeof(void *) || !in_runtime((const void *)vptr) ||
+	    !in_runtime((const void *)(vptr - sizeof(void *))))
+		return 0;
+	ti = ((const void *const *)vptr)[-1];
+	if (!ti || (uintptr_t)ti % sizeof(void *) || !dladdr(ti, &di) ||
+	    !dladdr((const char *)ti + sizeof(void *), &di))
+		return 0;
+	name = field_ptr(ti, sizeof(void *));
+	if (!name || !dladdr(name, &di))
+		return 0;
+	if (*name == '*')
+		name++;
+	return !strcmp(name, RTTI_CHIP) || !strcmp(name, RTTI_MESH);
+}
+
+static __attribute__((noinline)) int foreign_device_valid(const void *dev)
+{
+	unsigned gen = atomic_load_explicit(&forget_generation, memory_order_acquire);
+	uintptr_t vptr;
+
+	if (abi_tls.valid_dev == (uintptr_t)dev && abi_tls.valid_generation == gen)
+		return 1;
+	if ((uintptr_t)dev % sizeof(void *) || safe_read_word(dev, &vptr) != 0 ||
+	    !rtti_names_device(vptr)) {
+		log_warn_once("Buffer::device() of this tt-metal runtime answered %p, which is not a "
+			      "tt-metal Device or MeshDevice: buffers are recorded without their chip",
+			      dev);
+		return 0;
+	}
+	abi_tls.valid_dev = (uintptr_t)dev;
+	abi_tls.valid_generation = gen;
+	return 1;
+}
+
+/*
  * Generations without the 2025 layout (2026, unknown): every value from an
  * exported getter, the object itself never read.  A getter vouches for its
  * own value: no cross-check, and the device is trusted when device() is
@@ -336,6 +458,9 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->allocator = NULL;
 	if (g.device) {
 		out->device = (const void *)(uintptr_t)g.device(b);
+		if (out->device && g.gen == &abi_generation_unknown &&
+		    !foreign_device_valid(out->device))
+			out->device = NULL;
 		/* Only allocations note their allocator (for bulk frees). */
 		out->allocator = with_size && g.allocator ?
 					 (const void *)(uintptr_t)g.allocator(b) : NULL;

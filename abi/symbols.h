@@ -100,6 +100,9 @@
 #define ABI_SYM_ALLOC_CLEAR       "_ZN2tt8tt_metal9Allocator5clearEv"
 #define ABI_SYM_ALLOCI_BULK_FREE  "_ZN2tt8tt_metal13AllocatorImpl18deallocate_buffersEv"
 #define ABI_SYM_ALLOCI_CLEAR      "_ZN2tt8tt_metal13AllocatorImpl5clearEv"
+/* G2/G3: const std::unique_ptr<Allocator>& AllocatorImpl::view() const, the
+ * public view object Buffer::allocator() answers (not the AllocatorImpl). */
+#define ABI_SYM_ALLOCI_VIEW       "_ZNK2tt8tt_metal13AllocatorImpl4viewEv"
 
 /* ---- Buffer getters the preload calls ---------------------------------------
  * G1: address, page_size, num_pages, is_dram, is_l1, is_trace exported;
@@ -124,6 +127,7 @@
 
 #define ABI_SYM_MESH_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
 #define ABI_SYM_OPERATOR_DELETE  "_ZdlPv"
+#define ABI_SYM_OPERATOR_NEW     "_Znwm"   /* operator new(size_t), LP64 */
 
 /* ---- reported by `ttmem probe` for diagnosis only (never bound) ------------- */
 

@@ -3,14 +3,35 @@
 # root, prints the exact command to do it and fails.
 set -u
 
-PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev uthash-dev \
-libcriterion-dev libncurses-dev tmux python3 valgrind binutils procps"
+PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev libdw-dev uthash-dev \
+libcriterion-dev libncurses-dev tmux python3 python3-dev valgrind binutils procps \
+libmicrohttpd-dev"
+# Only for the test of `ttmem export` against a real Prometheus
+# (tests/export): where they cannot be installed, that test says so and
+# skips, and nothing else needs them.
+TEST_PKGS="prometheus prometheus-node-exporter"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
+test_missing=""
+for p in $TEST_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		test_missing="$test_missing $p"
+done
+if [ -n "$test_missing" ] && [ "$(id -u)" -eq 0 ]; then
+	echo "ttmem: installing (tests only):$test_missing" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$test_missing >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 &&
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			$test_missing >/dev/null 2>&1; } ||
+		echo "ttmem: could not install$test_missing: the real-Prometheus test will skip" >&2
+elif [ -n "$test_missing" ]; then
+	echo "ttmem: for the real-Prometheus test: sudo apt-get install -y$test_missing" >&2
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -2,11 +2,15 @@
 /*
  * Callsites (see callsite.h).
  *
- * Finding the application frame: the hook's return address is inside the
+ * Finding the application's frames: the hook's return address is inside the
  * runtime (allocate_impl, or Buffer::create where clang inlined it); the
- * unwinder walks up to the first frame outside the runtime.  Frame pointers
- * cannot be trusted (tt-metal is built without them), so this is the DWARF
- * unwinder, bounded to MAX_FRAMES.
+ * walk goes up to the first frame outside the runtime and records it and its
+ * callers, up to TTMEM_STACK_FRAMES (TTMEM_STACK_DEPTH).  Frame pointers
+ * cannot be trusted (tt-metal is built without them), so frame sizes come
+ * from the DWARF unwinder (below), bounded to MAX_FRAMES.  Where the stack
+ * enters a Python interpreter, its Python lines replace its frames
+ * (pyframes.c).  Each thread remembers the stacks it resolved (the memo), so
+ * the module lookups and the stack table are touched once per new stack.
  *
  * Module lookup: _dl_find_object (lock-free) gives the link map of an
  * address; a small lock-free array caches link map -> module index, backed
@@ -30,11 +34,11 @@
 #include "callsite.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "pyframes.h"
 #include "runtime.h"
 
 #define MAX_FRAMES 32
 
-void callsite_get(void *ret, void *cfa, uint16_t *module, uint64_t *offset);
 
 /* ttmem's own image: its hook frames sit between runtime frames (a
  * constructor hook calls the runtime's constructor) and are skipped. */
@@ -90,6 +94,7 @@ static inline int in_self(uintptr_t pc)
 #define SIZES       8192u                  /* power of two */
 #define SIZE_PROBE  8u
 #define SIZE_VARIABLE (-1)
+#define SIZE_OUTERMOST (-2)       /* no caller: the stack ends here */
 #define SAMPLE_EVERY 1024u
 
 static struct {
@@ -120,7 +125,8 @@ static int size_of(uintptr_t pc)
 static void size_learn(uintptr_t pc, intptr_t size)
 {
 	unsigned h = size_hash(pc);
-	int sz = size > 0 && size < (1 << 24) ? (int)size : SIZE_VARIABLE;
+	int sz = size == SIZE_OUTERMOST ? SIZE_OUTERMOST :
+		 size > 0 && size < (1 << 24) ? (int)size : SIZE_VARIABLE;
 
 	for (unsigned i = 0; i < SIZE_PROBE; i++) {
 		unsigned j = (h + i) & (SIZES - 1);
@@ -177,15 +183,29 @@ static inline int outside(uintptr_t pc)
 	return !runtime_contains(pc) && !in_self(pc);
 }
 
-/* 1 and *found when the walk got out of the runtime; 0 to unwind in full. */
-static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, uintptr_t *found)
+/*
+ * The stack of an event: up to `want` return addresses from the first one
+ * outside the runtime (and outside ttmem's hooks) upwards.  Returns how many
+ * were found (0: unwind in full), *more when the stack goes on past them.
+ */
+static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, uintptr_t *pcs,
+		     int want, int *more)
 {
+	int n = 0;
+
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
-		if (outside(pc)) {
-			*found = pc;
-			return 1;
+		if (n ? !in_self(pc) : outside(pc)) {
+			pcs[n++] = pc;
+			if (n == want) {
+				*more = size_of(pc) != SIZE_OUTERMOST;
+				return n;
+			}
 		}
 		int size = size_of(pc);
+		if (size == SIZE_OUTERMOST && n) {
+			*more = 0;
+			return n;
+		}
 		if (size <= 0)
 			return 0;
 		uintptr_t cfa = sp + (uintptr_t)size;
@@ -198,9 +218,11 @@ static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, u
 }
 
 struct walk {
-	uintptr_t found;
+	uintptr_t ret;            /* the hook's return address: the walk starts there */
+	uintptr_t *pcs;
+	int want, n, more;
 	uintptr_t prev_ip, prev_cfa;
-	int seen_runtime;
+	int started;
 	int frames;
 };
 
@@ -210,8 +232,12 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 	uintptr_t ip = _Unwind_GetIP(ctx);
 	uintptr_t cfa = _Unwind_GetCFA(ctx);
 
-	if (++w->frames > MAX_FRAMES || ip == 0)
+	if (ip == 0)
+		return _URC_END_OF_STACK;   /* no caller: the last frame was the outermost */
+	if (++w->frames > MAX_FRAMES) {
+		w->more = 1;
 		return _URC_END_OF_STACK;
+	}
 	/* At this callback the CFA is the one of the frame below (the stack
 	 * pointer of ip's frame at its call): ip's frame size is the distance
 	 * to the next frame's. */
@@ -219,40 +245,51 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 		size_learn(w->prev_ip, (intptr_t)(cfa - w->prev_cfa));
 	w->prev_ip = ip;
 	w->prev_cfa = cfa;
-	if (runtime_contains(ip)) {
-		w->seen_runtime = 1;
-		return _URC_NO_REASON;
-	}
-	if (in_self(ip))
-		return _URC_NO_REASON;
-	if (w->seen_runtime) {
-		w->found = ip;
+	if (w->n == w->want) {
+		/* One frame past the last wanted: its size is learned, and
+		 * the stack goes on. */
+		w->more = 1;
 		return _URC_END_OF_STACK;
 	}
-	return _URC_NO_REASON;   /* not yet in the runtime */
+	/* Below the hook's caller: the unwinder's and ttmem's own frames. */
+	if (!w->started && ip != w->ret)
+		return _URC_NO_REASON;
+	w->started = 1;
+	if (in_self(ip) || (!w->n && runtime_contains(ip)))
+		return _URC_NO_REASON;
+	w->pcs[w->n++] = ip;
+	return _URC_NO_REASON;
 }
 
-static __attribute__((noinline)) uintptr_t walk_full(uintptr_t ret)
+static __attribute__((noinline)) int walk_full(uintptr_t ret, uintptr_t *pcs, int want, int *more)
 {
-	struct walk w = { 0, 0, 0, 0, 0 };
+	struct walk w = { .ret = ret, .pcs = pcs, .want = want };
 
 	_Unwind_Backtrace(walk_frame, &w);
-	return w.found ? w.found : ret;
+	/* The unwinder found no caller of the last frame: the outermost one
+	 * (_start, a thread's start), where fast walks stop. */
+	if (!w.more && w.prev_ip)
+		size_learn(w.prev_ip, SIZE_OUTERMOST);
+	*more = w.more;
+	if (w.n)
+		return w.n;
+	pcs[0] = ret;   /* never got out of the runtime: its last frame seen */
+	*more = 0;
+	return 1;
 }
 
-static uintptr_t app_frame(uintptr_t ret, uintptr_t cfa)
+static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, int *more)
 {
 	struct stack_bounds *b;
-	uintptr_t found;
+	int n;
 
-	if (!runtime_contains(ret))
-		return ret;
 	if (__builtin_expect(!self_hi, 0))
 		pthread_once(&self_once, self_range);
 	b = thread_stack();
-	if (++b->events % SAMPLE_EVERY != 0 && cfa && walk_fast(ret, cfa, b, &found))
-		return found;
-	return walk_full(ret);
+	if (++b->events % SAMPLE_EVERY != 0 && cfa &&
+	    (n = walk_fast(ret, cfa, b, pcs, want, more)) > 0)
+		return n;
+	return walk_full(ret, pcs, want, more);
 }
 
 /* ---- modules ------------------------------------------------------------------ */
@@ -352,6 +389,17 @@ static int intern_slow(uintptr_t map, uintptr_t base)
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = '\0';
 		path = exe;
+	} else {
+		/* The file itself, not a link to it (libffi.so.8 ->
+		 * libffi.so.8.1.2): the viewer opens module paths without
+		 * following links. */
+		char *real = realpath(path, NULL);
+
+		if (real && strlen(real) < sizeof(exe)) {
+			strcpy(exe, real);
+			path = exe;
+		}
+		free(real);
 	}
 	idx = ttmem_module_intern(lc.table, path, id.build_id_len ? id.build_id : NULL,
 				  id.build_id_len);
@@ -422,17 +470,175 @@ static __attribute__((noinline)) int module_lookup(uintptr_t map, uintptr_t base
 	return idx;
 }
 
+/* ---- stacks --------------------------------------------------------------------- */
+
+/* Frames recorded per allocation (TTMEM_STACK_DEPTH): 0 = only the first
+ * frame, as module + offset in the slot, without the stack table. */
+static int stack_depth = TTMEM_STACK_FRAMES;
+
+void callsite_configure(int depth)
+{
+	stack_depth = depth < 0 ? 0 : depth > (int)TTMEM_STACK_FRAMES ? (int)TTMEM_STACK_FRAMES : depth;
+}
+
+/*
+ * What a raw stack (return addresses) was recorded as, per thread: most
+ * events of a program come from few stacks, and resolving one costs a
+ * module lookup per frame plus the shared table's probe.  Keyed by the
+ * addresses themselves (and Python code objects with instruction indices);
+ * a library unloaded and another loaded at the same addresses, or a code
+ * object freed and another made at its address, could make an entry stale
+ * (its frames would then be named after the old one).
+ */
+#define MEMO 16u
+struct stack_memo {
+	uintptr_t pc[TTMEM_STACK_FRAMES];   /* addresses, then Python code objects */
+	uint32_t lasti[TTMEM_STACK_FRAMES]; /* Python frames: instruction index */
+	uint32_t depth;           /* 0: empty */
+	uint32_t native;          /* frames that are addresses */
+	uint32_t stack;           /* slot.stack */
+	uint32_t callsite;
+	uint16_t module;
+};
+static __thread struct stack_memo memo[MEMO] __attribute__((tls_model("initial-exec")));
+
+static inline unsigned memo_hash(const uintptr_t *pcs, int n)
+{
+	uint64_t h = (uint64_t)n;
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * UINT64_C(0x9e3779b97f4a7c15);
+	return (unsigned)(h >> 60) & (MEMO - 1);
+}
+
+/* A Python source line as a frame: its file interned as a module (by its
+ * real path, so the viewer can find it from anywhere). */
+static uint64_t source_frame(uintptr_t code, uint32_t lasti)
+{
+	char path[416], real[416];
+	char *r;
+	uint32_t line = 0;
+	int idx = -1;
+
+	if (pyframes_source(code, lasti, path, sizeof(path), &line) == 0) {
+		r = realpath(path, NULL);
+		if (r && strlen(r) < sizeof(real)) {
+			strcpy(real, r);
+			idx = ttmem_module_intern(lc.table, real, NULL, 0);
+		}
+		free(r);
+	}
+	if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE)
+		return TTMEM_FRAME(TTMEM_MODULE_NONE, TTMEM_FRAME_SOURCE_LINE | line);
+	return TTMEM_FRAME(idx, TTMEM_FRAME_SOURCE_LINE | line);
+}
+
+static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const uintptr_t *pcs,
+						     const uint32_t *lasti, int n, int native,
+						     int more)
+{
+	uint64_t frames[TTMEM_STACK_FRAMES];
+
+	for (int i = native; i < n; i++) {
+		frames[i] = source_frame(pcs[i], lasti[i]);
+		m->pc[i] = pcs[i];
+		m->lasti[i] = lasti[i];
+	}
+	m->native = (uint32_t)native;
+	for (int i = 0; i < native; i++) {
+		uint64_t offset = 0;
+		int idx = module_of(pcs[i], &offset);
+
+		if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE) {
+			idx = TTMEM_MODULE_NONE;
+			offset = pcs[i];
+		}
+		frames[i] = TTMEM_FRAME(idx, offset);
+		m->pc[i] = pcs[i];
+		if (i == 0) {
+			m->module = (uint16_t)idx;
+			m->callsite = offset > UINT32_MAX || idx == TTMEM_MODULE_NONE ?
+					      UINT32_MAX : (uint32_t)offset;
+		}
+	}
+	m->depth = (uint32_t)n;
+	m->stack = 0;
+	if (stack_depth > 0) {
+		int rc = ttmem_stack_intern(lc.table, frames, (uint32_t)n,
+					    more ? TTMEM_STACK_F_TRUNCATED : 0);
+		if (rc >= 0)
+			m->stack = (uint32_t)rc + 1;
+		else
+			log_warn_once("the segment's stack table is full: new allocation stacks "
+				      "keep only their first frame");
+	}
+}
+
+/*
+ * Where the native stack enters the Python interpreter, its frames there say
+ * nothing: replace them by the Python source lines the thread is running,
+ * keeping the native frames before (libffi, the extension module that
+ * called in), at most all but four slots when there are Python frames.
+ * pcs[0..n) native on entry; returns the new depth, *native the native part.
+ */
+static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *lasti, int n,
+						    int want, int *native, int *more)
+{
+	uintptr_t code[TTMEM_STACK_FRAMES];
+	uint32_t li[TTMEM_STACK_FRAMES];
+	int cut = n, npy, keep;
+
+	*native = n;
+	for (int i = 0; i < n; i++)
+		if (pyframes_in_interpreter(pcs[i])) {
+			cut = i;
+			break;
+		}
+	if (cut == n && !*more)
+		return n;   /* the stack never reached the interpreter */
+	npy = pyframes_capture(code, li, TTMEM_STACK_FRAMES);
+	if (npy <= 0)
+		return n;
+	keep = want - (npy < 4 ? npy : 4);
+	if (keep > cut)
+		keep = cut;
+	if (keep < 1)
+		keep = 1;   /* frame 0 stays an address: the slot's callsite */
+	if (npy > want - keep) {
+		npy = want - keep;
+		*more = 1;
+	} else {
+		*more = 0;
+	}
+	for (int i = 0; i < npy; i++) {
+		pcs[keep + i] = code[i];
+		lasti[keep + i] = li[i];
+	}
+	*native = keep;
+	return keep + npy;
+}
+
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
 __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, uint16_t *module,
-							uint64_t *offset)
+							uint32_t *callsite, uint32_t *stack)
 {
-	uintptr_t pc = app_frame((uintptr_t)ret, (uintptr_t)cfa);
-	int idx = module_of(pc, offset);
+	uintptr_t pcs[TTMEM_STACK_FRAMES];
+	uint32_t lasti[TTMEM_STACK_FRAMES];
+	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
+	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more);
+	int native = n;
 
-	if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE) {
-		*module = TTMEM_MODULE_NONE;
-		*offset = pc;
-		return;
-	}
-	*module = (uint16_t)idx;
+	if (__builtin_expect(pyframes_active(), 0) && want > 1)
+		n = python_frames(pcs, lasti, n, want, &native, &more);
+	struct stack_memo *m = &memo[memo_hash(pcs, n)];
+
+	if (__builtin_expect(m->depth != (uint32_t)n || m->native != (uint32_t)native ||
+			     memcmp(m->pc, pcs, (size_t)n * sizeof(*pcs)) != 0 ||
+			     (native < n && memcmp(m->lasti + native, lasti + native,
+						   (size_t)(n - native) * sizeof(*lasti)) != 0),
+			     0))
+		stack_resolve(m, pcs, lasti, n, native, more);
+	*module = m->module;
+	*callsite = m->callsite;
+	*stack = m->stack;
 }

@@ -27,6 +27,7 @@ static int cb_oom;
 #include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "owned.h"
 
 /* Programs remembered at most; past that the oldest half is forgotten
  * (a launch of one of them from the cache then shows the CBs last
@@ -163,7 +164,7 @@ static void evict_from(struct cb_chip *r, uint64_t addr)
 	for (uint32_t i = 0; i < r->n; i++) {
 		if (r->live[i].end > addr) {
 			k.address = r->live[i].key;
-			ttmem_remove(lc.table, &k, NULL);
+			owned_remove(lc.table, &k, NULL);
 		} else {
 			r->live[kept++] = r->live[i];
 		}
@@ -185,7 +186,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 		if (r)
 			evict_from(r, addr);
 		e->key.device = c->id[i];
-		rc = ttmem_insert(lc.table, e);
+		rc = owned_insert(lc.table, e);
 		if (rc == TTMEM_EFULL) {
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
@@ -195,7 +196,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 			continue;
 		if (!r || reserve((void **)&r->live, &r->cap, r->n, sizeof(*r->live)) != 0) {
 			/* Unindexed, it could never be evicted: not at all. */
-			ttmem_remove(lc.table, &e->key, NULL);
+			owned_remove(lc.table, &e->key, NULL);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;
 		}

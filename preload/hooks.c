@@ -123,7 +123,11 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 		p = h ? dlsym(h, name) : NULL;
 	}
 	if (p) {
-		runtime_attach(p);
+		/* The runtime is the object that defines GraphTracker's
+		 * track_allocate, not whichever object answered first for
+		 * this name (a library with its own copy of an inline
+		 * destructor of another tt-metal). */
+		runtime_probe();
 		atomic_store_explicit(&originals[id], p, memory_order_release);
 	} else if (!atomic_exchange(&missing_warned[id], 1)) {
 		log_warn("cannot find the original of %s: the call is skipped", name);
@@ -355,16 +359,19 @@ DTOR(smm, SMM, D2, TTMEM_OWNER_SYSMEM)
 CLOSE(device_close, DEVICE_CLOSE)
 CLOSE(mesh_close, MESH_CLOSE)
 
-#define BULK(name, ID)                                                               \
+/* `KEY`: the allocator as buffers were noted under it (an AllocatorImpl
+ * through its view where Buffer::allocator() answers the view). */
+#define BULK(name, ID, KEY)                                                          \
 	EXPORT void hook_##name(void *self) __asm__(ABI_SYM_##ID);                      \
 	void hook_##name(void *self)                                                   \
 	{                                                                              \
 		abi_allocator_fn orig = ORIG(ID, abi_allocator_fn);                    \
 		if (orig)                                                              \
 			orig(self);                                                    \
-		tracker_allocator_freed(self);                                         \
+		tracker_allocator_freed(KEY(self));                                    \
 	}
-BULK(allocator_bulk_free, ALLOC_BULK_FREE)
-BULK(allocator_clear, ALLOC_CLEAR)
-BULK(allocator_impl_bulk_free, ALLOCI_BULK_FREE)
-BULK(allocator_impl_clear, ALLOCI_CLEAR)
+#define SAME(self) (self)
+BULK(allocator_bulk_free, ALLOC_BULK_FREE, SAME)
+BULK(allocator_clear, ALLOC_CLEAR, SAME)
+BULK(allocator_impl_bulk_free, ALLOCI_BULK_FREE, abi_allocator_impl_key)
+BULK(allocator_impl_clear, ALLOCI_CLEAR, abi_allocator_impl_key)

@@ -20,6 +20,7 @@
 #include "callsite.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "owned.h"
 #include "runtime.h"
 #include "tracker.h"
 
@@ -111,6 +112,21 @@ static void config_load(void)
 		else
 			cfg.capacity = c;
 	}
+
+	/* Frames per allocation stack (segment.h "stacks"). */
+	v = getenv("TTMEM_STACK_DEPTH");
+	if (v && *v) {
+		char *end;
+		unsigned long d;
+
+		errno = 0;
+		d = strtoul(v, &end, 10);
+		if (errno || *end || v[0] == '-' || d > TTMEM_STACK_FRAMES)
+			log_warn("TTMEM_STACK_DEPTH=%s is not a number in [0, %u]: using %u", v,
+				 TTMEM_STACK_FRAMES, TTMEM_STACK_FRAMES);
+		else
+			callsite_configure((int)d);
+	}
 }
 
 /* ---- registration ------------------------------------------------------------------ */
@@ -130,9 +146,31 @@ void lifecycle_flag(uint32_t flag)
 	apply_flags();
 }
 
+/*
+ * Whether a registry entry already names this pid: an exec'ed predecessor
+ * (same pid, its objects died with the old image, its entries did not) or a
+ * dead process whose pid we reuse.  Only then can the table hold entries
+ * under our pid that this image did not insert; else the O(capacity) sweep
+ * for them is skipped (what every tracked program would pay at start).
+ * O(registry), which registration reads anyway.
+ */
+static int pid_registered_before(uint32_t pid)
+{
+	const struct ttmem_proc *p = ttmem_table_procs(lc.table);
+	uint32_t n = ttmem_table_header(lc.table)->proc_capacity;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t c = atomic_load_explicit(&p[i].ctl, memory_order_acquire);
+		if ((c & 0xffu) != TTMEM_PROC_FREE && (uint32_t)(c >> 32) == pid)
+			return 1;
+	}
+	return 0;
+}
+
 /* Register this process; 0 or -1 (warned). */
 static int register_self(void)
 {
+	int predecessor = pid_registered_before((uint32_t)getpid());
 	int idx = ttmem_proc_register(lc.table);
 
 	if (idx < 0) {
@@ -150,7 +188,7 @@ static int register_self(void)
 	struct ttmem_filter f = { .pid = lc.pid };
 	struct ttmem_tally t;
 	memset(&t, 0, sizeof(t));
-	int64_t n = ttmem_sweep(lc.table, &f, &t);
+	int64_t n = predecessor ? ttmem_sweep(lc.table, &f, &t) : 0;
 	if (n > 0)
 		log_debug("dropped %lld entries left under pid %u by an earlier image",
 			  (long long)n, (unsigned)lc.pid);
@@ -164,10 +202,12 @@ static void fork_prepare(void)
 	abi_atfork_prepare();
 	callsite_atfork_prepare();
 	tracker_atfork_prepare();
+	owned_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
+	owned_atfork_parent();
 	tracker_atfork_parent();
 	callsite_atfork_release();
 	abi_atfork_release();
@@ -183,6 +223,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	runtime_atfork_child();
+	owned_atfork_child();
 	tracker_atfork_child();
 	callsite_atfork_release();
 	abi_atfork_release();
@@ -347,7 +388,7 @@ __attribute__((destructor)) static void lifecycle_destructor(void)
 	struct ttmem_filter f = { .pid = lc.pid };
 	struct ttmem_tally t;
 	memset(&t, 0, sizeof(t));
-	if (ttmem_tally(lc.table, &f, &t) > 0)
+	if (owned_tally(lc.table, &f, &t) > 0)
 		for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
 			for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
 				if (t.bytes[o][ty])

@@ -15,6 +15,8 @@
  *   TTMEM_CAPACITY  slots when this process creates the segment, a power of
  *                   two in [128, 2^26]; default 2^20
  *   TTMEM_LOG       quiet | warn | debug; default warn
+ *   TTMEM_STACK_DEPTH frames recorded per allocation, 0..8 (0 = the first
+ *                   frame only, no stack table); default 8
  *   TTMEM_DISABLE   1 = pure pass-through (no segment, no registration);
  *                   0 or unset = track
  * Invalid values: one warning naming the variable, then the default.

@@ -13,6 +13,13 @@ PRELOAD_LDLIBS := -ldl -lgcc_s $(LDLIBS_PTHREAD)
 
 $(BUILD)/preload/hooks.o: PRELOAD_CFLAGS += -fexceptions
 
+# Python source lines in stacks (pyframes.c): built against the Python
+# headers found here (python3-config), as system headers; without them the
+# file builds to a stub that finds nothing.
+PY_INCLUDES := $(patsubst -I%,-isystem %,$(shell python3-config --includes 2>/dev/null))
+$(BUILD)/preload/pyframes.o: PRELOAD_CFLAGS += $(if $(PY_INCLUDES),-DTTMEM_WITH_PYTHON $(PY_INCLUDES) \
+	-isystem $(firstword $(patsubst -isystem,,$(PY_INCLUDES)))/internal)
+
 $(BUILD)/preload/%.o: preload/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)

@@ -17,11 +17,13 @@
 #include "ttmem/table.h"
 
 #include "abi.h"
+#include "buffer_keys.h"
 #include "callsite.h"
 #include "capture.h"
 #include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "owned.h"
 #include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
@@ -138,7 +140,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (ttmem_insert(lc.table, e) == TTMEM_EFULL)
+		if (owned_insert(lc.table, e) == TTMEM_EFULL)
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 	}
@@ -159,7 +161,7 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	e->pid = lc.pid;
 	e->proc = (uint16_t)lc.proc_idx;
 	e->alloc_ns = now_ns();
-	callsite_get(ret, cfa, &e->module, &e->callsite);
+	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
 /* Sweep `f` and count what it removed as released in bulk. */
@@ -168,7 +170,7 @@ static void release(const struct ttmem_filter *f)
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
-	if (ttmem_sweep(lc.table, f, &t) <= 0 || !lc.proc)
+	if (owned_sweep(lc.table, f, &t) <= 0 || !lc.proc)
 		return;
 	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
@@ -192,15 +194,18 @@ static void release_chips(const struct abi_chips *c)
 void tracker_atfork_prepare(void)
 {
 	cb_model_atfork_prepare();
+	buffer_keys_atfork_prepare();
 }
 
 void tracker_atfork_parent(void)
 {
+	buffer_keys_atfork_release();
 	cb_model_atfork_parent();
 }
 
 void tracker_atfork_child(void)
 {
+	buffer_keys_atfork_release();
 	cb_model_atfork_child();
 }
 
@@ -220,6 +225,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 		note_chips(b.device, &c);
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	insert_on_chips(&e, &c);
+	if (abi_frees_by_record())
+		buffer_keys_put(buffer, &b);
 	TRACKER_END;
 }
 
@@ -244,8 +251,13 @@ void tracker_on_free(const void *buffer)
 		held_free.buffer = NULL;
 		keep = 1;
 	}
-	if (abi_buffer_key(buffer, &b) != 0 || capture_free_swallowed(b.address) ||
-	    chips_of(&b, &c, 0) != 0)
+	/* Where the Buffer is being destroyed when its free is reported
+	 * (buffer_keys.h), the key is what its allocation recorded; while a
+	 * capture hook may still take the free over, the record stays until
+	 * the free settles. */
+	if ((abi_frees_by_record() ? buffer_keys_get(buffer, &b, !keep) :
+				     abi_buffer_key(buffer, &b)) != 0 ||
+	    capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
@@ -254,12 +266,12 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (keep && ttmem_remove(lc.table, &k, &held_free.e) == 0) {
+		if (keep && owned_remove(lc.table, &k, &held_free.e) == 0) {
 			held_free.buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
-			ttmem_remove(lc.table, &k, NULL);
+			owned_remove(lc.table, &k, NULL);
 		}
 	}
 	TRACKER_END;
@@ -270,6 +282,8 @@ void tracker_on_free_settled(const void *buffer, int taken_over)
 	if (!taken_over) {
 		/* Freed for real: what the free removed stays removed. */
 		held_free.buffer = NULL;
+		if (abi_frees_by_record())
+			buffer_keys_drop(buffer);
 		return;
 	}
 	TRACKER_BEGIN;
@@ -380,6 +394,8 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 	TRACKER_BEGIN;
 	release_chips(chips);
 	cb_model_forget(chips, -1);   /* the sweep released them */
+	if (abi_frees_by_record())
+		buffer_keys_forget_device(device);
 	abi_device_forget(device);
 	TRACKER_END;
 }

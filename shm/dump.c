@@ -92,10 +92,10 @@ int main(int argc, char **argv)
 			continue;
 		printf("slot %" PRIu64 ": %s tag %u seq %u meta %02x dev %u space %u addr %#" PRIx64
 		       " size %" PRIu64 " type %u owner %u/%#" PRIx64 " pid %u proc %u module %u"
-		       " callsite %#" PRIx64 "%s\n", i, slot_state[st], TTMEM_CTL_TAG(ctl),
+		       " callsite %#" PRIx32 " stack %" PRIu32 "%s\n", i, slot_state[st], TTMEM_CTL_TAG(ctl),
 		       TTMEM_CTL_SEQ(ctl), meta[i], s[i].device, s[i].space, s[i].address,
 		       s[i].size, s[i].type, s[i].owner_kind, s[i].owner_id, s[i].pid, s[i].proc,
-		       s[i].module, s[i].callsite,
+		       s[i].module, s[i].callsite, s[i].stack,
 		       st == TTMEM_SLOT_LIVE && TTMEM_CTL_TAG(ctl) != TTMEM_EPOCH_TAG(epoch)
 			       ? " (cleared)" : "");
 	}

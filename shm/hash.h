@@ -90,7 +90,7 @@ static inline void ttmem_entry_pack(const struct ttmem_entry *e, uint64_t w[TTME
 	w[2] = e->size;
 	w[3] = (uint64_t)e->pid | ((uint64_t)e->proc << 32) | ((uint64_t)e->module << 48);
 	w[4] = e->owner_id;
-	w[5] = e->callsite;
+	w[5] = (uint64_t)e->callsite | ((uint64_t)e->stack << 32);
 	w[6] = e->alloc_ns;
 }
 
@@ -108,7 +108,8 @@ static inline void ttmem_entry_unpack(const uint64_t w[TTMEM_PAYLOAD_WORDS], str
 	e->proc = (uint16_t)(w[3] >> 32);
 	e->module = (uint16_t)(w[3] >> 48);
 	e->owner_id = w[4];
-	e->callsite = w[5];
+	e->callsite = (uint32_t)w[5];
+	e->stack = (uint32_t)(w[5] >> 32);
 	e->alloc_ns = w[6];
 	e->slot = slot;
 }

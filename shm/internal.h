@@ -20,7 +20,8 @@
 
 /* Geometry of a segment, computed from its capacities (see segment.h). */
 struct ttmem_layout {
-	uint64_t device_offset, proc_offset, module_offset, meta_offset, slot_offset;
+	uint64_t device_offset, proc_offset, module_offset, stack_offset, meta_offset, slot_offset;
+	uint32_t stack_capacity;
 	uint64_t total_size;
 };
 
@@ -52,12 +53,14 @@ struct ttmem_table {
 	struct ttmem_device_info *devices;
 	struct ttmem_proc *procs;
 	struct ttmem_module *modules;
+	struct ttmem_stack *stacks;
 	uint8_t *meta;
 	struct ttmem_slot *slots;
 	uint64_t capacity;
 	uint64_t group_mask;          /* capacity / 64 - 1 */
 	uint32_t proc_capacity;
 	uint32_t module_capacity;
+	uint32_t stack_capacity;
 
 	_Atomic uint64_t *live_cache; /* proc_capacity verdicts, writable only */
 	char name[256];
@@ -128,7 +131,9 @@ TTMEM_HIDDEN void ttmem_guard_recheck(void);
 
 static inline void ttmem_batch_live(struct ttmem_batch *b, int64_t delta)
 {
-	b->live += delta;
+	/* Wrapping, not overflowing: a size read back from a corrupted slot
+	 * may be anything. */
+	b->live = (int64_t)((uint64_t)b->live + (uint64_t)delta);
 	if (b->live > b->live_max)
 		b->live_max = b->live;
 }

@@ -81,7 +81,9 @@ void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity, uint32_t pr
 	l->device_offset = TTMEM_HEADER_SIZE;
 	l->proc_offset = l->device_offset + (uint64_t)TTMEM_MAX_DEVICES * sizeof(struct ttmem_device_info);
 	l->module_offset = l->proc_offset + (uint64_t)proc_capacity * sizeof(struct ttmem_proc);
-	l->meta_offset = l->module_offset + (uint64_t)module_capacity * sizeof(struct ttmem_module);
+	l->stack_offset = l->module_offset + (uint64_t)module_capacity * sizeof(struct ttmem_module);
+	l->stack_capacity = ttmem_stack_capacity_for(capacity);
+	l->meta_offset = l->stack_offset + (uint64_t)l->stack_capacity * sizeof(struct ttmem_stack);
 	l->slot_offset = round_up(l->meta_offset + capacity, 4096);
 	l->total_size = l->slot_offset + capacity * sizeof(struct ttmem_slot);
 }
@@ -149,11 +151,13 @@ static int validate_copy(const void *base, size_t len, struct ttmem_header *copy
 				     "never published by its creator (pid %u)", h->creator_pid);
 	if (h->header_size != TTMEM_HEADER_SIZE || h->slot_size != sizeof(struct ttmem_slot) ||
 	    h->proc_size != sizeof(struct ttmem_proc) || h->module_size != sizeof(struct ttmem_module) ||
-	    h->device_size != sizeof(struct ttmem_device_info))
+	    h->device_size != sizeof(struct ttmem_device_info) ||
+	    h->stack_size != sizeof(struct ttmem_stack))
 		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
-				     "record sizes header %u slot %u proc %u module %u device %u do not match",
+				     "record sizes header %u slot %u proc %u module %u device %u "
+				     "stack %u do not match",
 				     h->header_size, h->slot_size, h->proc_size, h->module_size,
-				     h->device_size);
+				     h->device_size, h->stack_size);
 	if (!is_pow2(h->capacity) || h->capacity < TTMEM_MIN_CAPACITY ||
 	    h->capacity > TTMEM_MAX_CAPACITY)
 		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
@@ -169,7 +173,8 @@ static int validate_copy(const void *base, size_t len, struct ttmem_header *copy
 	ttmem_layout_compute(&l, h->capacity, h->proc_capacity, h->module_capacity);
 	if (h->device_offset != l.device_offset || h->proc_offset != l.proc_offset ||
 	    h->module_offset != l.module_offset || h->meta_offset != l.meta_offset ||
-	    h->slot_offset != l.slot_offset)
+	    h->slot_offset != l.slot_offset || h->stack_offset != l.stack_offset ||
+	    h->stack_capacity != l.stack_capacity)
 		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
 				     "region offsets do not match the capacities");
 	/* A newer minor may append regions: total_size may then be larger. */
@@ -222,12 +227,14 @@ static int table_bind(struct ttmem_table *t, uint8_t *base, size_t len, const st
 	t->devices = (struct ttmem_device_info *)(void *)(base + h->device_offset);
 	t->procs = (struct ttmem_proc *)(void *)(base + h->proc_offset);
 	t->modules = (struct ttmem_module *)(void *)(base + h->module_offset);
+	t->stacks = (struct ttmem_stack *)(void *)(base + h->stack_offset);
 	t->meta = base + h->meta_offset;
 	t->slots = (struct ttmem_slot *)(void *)(base + h->slot_offset);
 	t->capacity = h->capacity;
 	t->group_mask = t->capacity / TTMEM_GROUP_SLOTS - 1;
 	t->proc_capacity = h->proc_capacity;
 	t->module_capacity = h->module_capacity;
+	t->stack_capacity = h->stack_capacity;
 	if (t->writable) {
 		t->live_cache = calloc(t->proc_capacity, sizeof(*t->live_cache));
 		if (!t->live_cache)
@@ -367,6 +374,9 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 	h->slot_size = sizeof(struct ttmem_slot);
 	h->proc_size = sizeof(struct ttmem_proc);
 	h->module_size = sizeof(struct ttmem_module);
+	h->stack_size = sizeof(struct ttmem_stack);
+	h->stack_capacity = l.stack_capacity;
+	h->stack_offset = l.stack_offset;
 	h->device_size = sizeof(struct ttmem_device_info);
 	h->capacity = cap;
 	h->proc_capacity = pcap;

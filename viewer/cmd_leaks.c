@@ -2,8 +2,10 @@
 /*
  * `ttmem leaks`: the entries no running process holds any more: those still
  * live when their process exited normally (the preload keeps them, with
- * their callsites, as the leak record) and those of dead processes.  Grouped
- * by process, owner kind and callsite; callsites symbolized (symbolize.c).
+ * their call stacks, as the leak record) and those of dead processes.
+ * Grouped by process, owner kind and call stack; frames symbolized
+ * (symbolize.c) from files opened as the segment's owner could
+ * (file_access.c).  --fail makes it a CI gate.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,16 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_access.h"
 #include "viewer.h"
 
 static void leaks_usage(FILE *f)
 {
 	fputs("usage: ttmem leaks [OPTIONS]\n\n"
 	      "Entries still live when their process exited, and entries of dead\n"
-	      "processes, grouped by process, owner kind and callsite.  Callsites are\n"
-	      "symbolized from the module files (demangled); a module that changed or\n"
-	      "has no symbols is shown as module+offset.\n\n"
+	      "processes, grouped by process, owner kind and call stack (up to 8 frames\n"
+	      "from where the application asked; runtime, libffi and Python interpreter\n"
+	      "frames collapsed).  Frames are symbolized from the module files with\n"
+	      "file:line (libdw; separate debug files by build-id or debuglink),\n"
+	      "demangled, opening files only as the segment's owner could; a module that\n"
+	      "changed or has no symbols is shown as module+offset.\n\n"
 	      "  -j, --json        JSON (schema ttmem/1, kind \"leaks\")\n"
+	      "  -f, --fail        exit 1 when anything leaked (a CI gate)\n"
 	      "  -p, --pid P       only process P\n"
 	      "  -d, --device N    only entries on chip N\n"
 	      "      --shm NAME    segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
@@ -32,6 +39,7 @@ int cmd_leaks(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "fail", no_argument, NULL, 'f' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "shm", required_argument, NULL, 's' },
@@ -47,13 +55,18 @@ int cmd_leaks(int argc, char **argv)
 	struct ttmem_snapshot snap;
 	struct symbolizer *sy = NULL;
 	struct leak_report r = { 0 };
+	struct file_access fa;
+	int fail = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jp:d:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jfp:d:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'f':
+			fail = 1;
 			break;
 		case 'p':
 		case 'd':
@@ -96,7 +109,8 @@ int cmd_leaks(int argc, char **argv)
 		ttmem_table_close(t);
 		return viewer_exit_code(rc);
 	}
-	sy = symbolizer_new(t);
+	file_access_for_segment(&fa, shm);
+	sy = symbolizer_new(t, &fa);
 	if (!sy || leaks_build(&r, t, &snap, fpid, fdev, NULL) < 0) {
 		viewer_err("leaks", "out of memory");
 		rc = VX_SYSTEM;
@@ -128,6 +142,9 @@ int cmd_leaks(int argc, char **argv)
 		if (rc)
 			goto out;
 	}
+	/* A CI gate: anything left by a process that is not running fails. */
+	if (fail && r.entries)
+		rc = VX_FAIL;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		viewer_err("leaks", "write error on standard output");
 		rc = VX_SYSTEM;

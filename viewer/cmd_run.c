@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file_access.h"
 #include "viewer.h"
 
 #ifndef TTMEM_LIBDIR
@@ -43,12 +44,16 @@ static void forward(int sig)
 
 static void run_usage(FILE *f)
 {
-	fputs("usage: ttmem run [--shm NAME] [--quiet] -- COMMAND [ARGS...]\n\n"
+	fputs("usage: ttmem run [--shm NAME] [--quiet] [--check] -- COMMAND [ARGS...]\n\n"
 	      "Run COMMAND with libttmem.so preloaded and TTMEM_SHM set; exit with its\n"
-	      "status.  The preload is looked up next to the ttmem binary, then in\n"
-	      "the install libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and\n"
-	      "absolute (" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
+	      "status (with --check, 14 when it succeeded but left device memory).\n"
+	      "The preload is looked up next to the ttmem binary, then in the install\n"
+	      "libdir, relative to the binary (" TTMEM_LIBDIR_FROM_BIN ") and absolute\n"
+	      "(" TTMEM_LIBDIR "); TTMEM_PRELOAD overrides them.\n\n"
 	      "  -q, --quiet     do not print where to look\n"
+	      "  -c, --check     afterwards, report on stderr what COMMAND and the\n"
+	      "                  processes it started left allocated (ttmem leaks) and\n"
+	      "                  exit 14 if anything (a CI gate)\n"
 	      "      --shm NAME  segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help      this help\n"
 	      "  -V, --version   version\n", f);
@@ -95,11 +100,107 @@ static int find_preload(char *buf, size_t len)
 	return usable(buf) ? 0 : -1;
 }
 
+/*
+ * --check: what the command (pid `root`) and the processes it forked left
+ * in the segment, reported on stderr as `ttmem leaks` does.  VX_LEAKS when
+ * anything, VX_OK when nothing, another code when the segment is unusable
+ * or changed size while read.
+ */
+static int run_check(const char *shm, pid_t root)
+{
+	struct ttmem_table *t = NULL;
+	struct ttmem_snapshot snap;
+	struct leak_report r = { 0 };
+	struct symbolizer *sy = NULL;
+	struct file_access fa;
+	uint32_t *pids = NULL, nreg;
+	size_t n = 0;
+	int rc = viewer_attach("run", shm, 0, &t);
+
+	if (rc)
+		return rc;
+	rc = ttmem_snapshot(t, &snap);
+	if (rc < 0) {
+		viewer_err("run", "%s: snapshot: %s", shm, ttmem_strerror(rc));
+		ttmem_table_close(t);
+		return viewer_exit_code(rc);
+	}
+	/* The command and its descendants, by parent pid in the registry. */
+	nreg = ttmem_table_header(t)->proc_capacity;
+	if (nreg > TTMEM_MAX_PROC_CAPACITY)
+		nreg = TTMEM_MAX_PROC_CAPACITY;
+	pids = malloc(((size_t)nreg + 1) * sizeof(*pids));
+	file_access_for_segment(&fa, shm);
+	sy = symbolizer_new(t, &fa);
+	if (!pids || !sy || leaks_build(&r, t, &snap, -1, -1, NULL) < 0) {
+		viewer_err("run", "out of memory");
+		rc = VX_SYSTEM;
+		goto out;
+	}
+	pids[n++] = (uint32_t)root;
+	for (int grew = 1; grew && n <= nreg;) {
+		const struct ttmem_proc *reg = ttmem_table_procs(t);
+
+		grew = 0;
+		for (uint32_t i = 0; i < nreg && n <= nreg; i++) {
+			uint32_t pid = reg[i].pid, ppid = reg[i].ppid;
+			int has = 0, parent = 0;
+
+			for (size_t k = 0; k < n; k++) {
+				has |= pids[k] == pid;
+				parent |= pids[k] == ppid;
+			}
+			if (parent && !has && pid) {
+				pids[n++] = pid;
+				grew = 1;
+			}
+		}
+	}
+	leaks_keep_pids(&r, pids, n);
+	if (r.entries) {
+		/* Rendered aside, shown only if the mapping held (as leaks). */
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&text, &len);
+
+		if (!mem) {
+			viewer_err("run", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		leaks_print(mem, &r, sy, shm, 0);
+		if (fclose(mem) != 0) {
+			free(text);
+			viewer_err("run", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		rc = viewer_check_intact("run", shm, t);
+		if (rc == VX_OK) {
+			fwrite(text, 1, len, stderr);
+			rc = VX_LEAKS;
+		}
+		free(text);
+	} else {
+		rc = viewer_check_intact("run", shm, t);
+		if (rc == VX_OK)
+			fprintf(stderr, "ttmem run: --check: no device memory left by the command\n");
+	}
+out:
+	leaks_release(&r);
+	symbolizer_free(sy);
+	free(pids);
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(t);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "shm", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -107,7 +208,7 @@ int cmd_run(int argc, char **argv)
 	const char *shm = NULL, *old;
 	char preload[PATH_MAX + 32];
 	char *ldp = NULL;
-	int quiet = 0, c, status;
+	int quiet = 0, check = 0, c, status;
 	struct sigaction sa, ign;
 	pid_t pid, w;
 	int errpipe[2];
@@ -115,13 +216,16 @@ int cmd_run(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	/* '+': stop at the first non-option, so CMD's own options stay its own. */
-	while ((c = getopt_long(argc, argv, "+:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:qchV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			shm = optarg;
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'c':
+			check = 1;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -230,6 +334,13 @@ int cmd_run(int argc, char **argv)
 			"'ttmem leaks --shm %s'\n", argv[optind],
 			WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), shm, shm);
+	if (check) {
+		int rc = run_check(shm, pid);
+
+		if (rc != VX_OK && !(WIFEXITED(status) && WEXITSTATUS(status) != 0) &&
+		    !WIFSIGNALED(status))
+			return rc;   /* the command's own failure wins */
+	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

@@ -19,7 +19,8 @@ static void show_usage(FILE *f)
 	      "  -d, --device N        only chip N\n"
 	      "  -p, --pid P           only process P (chip totals count only its entries)\n"
 	      "  -j, --json            JSON, schema ttmem/1 (see ttmem(1))\n"
-	      "  -P, --prometheus      Prometheus text exposition format\n"
+	      "  -P, --prometheus      Prometheus text exposition format (processes:\n"
+	      "                        running ones, all with --processes=all)\n"
 	      "      --processes=WHICH none | active (default) | all\n"
 	      "  -a, --all             also processes that never allocated (= --processes=all)\n"
 	      "      --released        per process: bytes released in bulk at close and\n"
@@ -151,7 +152,8 @@ int cmd_show(int argc, char **argv)
 	if (json)
 		format_json(stdout, &m, shm);
 	else if (prom)
-		format_prom(stdout, &m, shm);
+		format_prom_ex(stdout, &m, shm, so.processes == 2 ? PROM_PROCS_ALL :
+					     so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE);
 	else
 		format_text(stdout, &m, shm, &so);
 	model_release(&m);

@@ -77,6 +77,9 @@ static const struct probe_hook hook_table[] = {
 	ONE("AllocatorImpl::deallocate_buffers", ROLE_HOOK, 0, ABI_GEN_2025B,
 	    ABI_SYM_ALLOCI_BULK_FREE),
 	ONE("AllocatorImpl::clear", ROLE_HOOK, 0, ABI_GEN_2025B, ABI_SYM_ALLOCI_CLEAR),
+	/* Maps an AllocatorImpl to the view Buffer::allocator() answers, on a
+	 * generation read through getters. */
+	ONE("AllocatorImpl::view", ROLE_CALLED, 0, ABI_GEN_2026, ABI_SYM_ALLOCI_VIEW),
 	{ "SubDeviceManager::~SubDeviceManager", ROLE_INFO, 0, ABI_GEN_ALL, 2,
 	  { V("D1", ABI_SYM_SUBDEV_D1), V("D2", ABI_SYM_SUBDEV_D2) }, 0, 0 },
 	ONE("Buffer::address", ROLE_CALLED, 1, ABI_GEN_ALL, ABI_SYM_BUFFER_ADDRESS),

@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ttmem show --prometheus`: the model in the Prometheus text exposition
- * format (version 0.0.4), for node-exporter's textfile collector:
- *
- *     ttmem show --prometheus > /var/lib/node_exporter/ttmem.prom.$$ &&
- *         mv /var/lib/node_exporter/ttmem.prom.$$ /var/lib/node_exporter/ttmem.prom
+ * The model in the Prometheus text exposition format (version 0.0.4), for
+ * `ttmem export` (HTTP /metrics, node-exporter's textfile collector) and
+ * `ttmem show --prometheus`.
  *
  * Every family has HELP and TYPE before its samples, each family once.
  * Gauges for what is held now, counters (suffix _total) for what only grows
  * (until `ttmem clear`, which Prometheus sees as a counter reset).  No
  * timestamps: the textfile collector refuses them.
+ *
+ * Series are stable: no label value changes during a series' life.  Every
+ * sample carries `segment`, so that two segments on one host do not collide.
+ * A process is identified by pid, start_time (its /proc start, clock ticks)
+ * and slot (its registry index), so a reused pid never repeats a series,
+ * which Prometheus would refuse as a duplicate; its state is its own gauge
+ * (ttmem_process_state), never a label on its byte counts.
+ *
+ * Label values come from the segment (process names), which any tracked
+ * process writes: they are emitted as valid UTF-8 with control characters
+ * and malformed bytes replaced by U+FFFD, so one hostile name cannot make
+ * Prometheus reject the scrape.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -17,177 +27,337 @@
 
 #include "viewer.h"
 
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: backslash, double quote and newline escaped. */
+/*
+ * Length of the well-formed UTF-8 sequence at s[0..n) and its code point,
+ * or 0 when the bytes there are not one (stray continuation, overlong form,
+ * surrogate, beyond U+10FFFF, cut short).
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1fu, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0fu, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07u, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3fu);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* A label value (at most n bytes of s, up to its NUL), quoted: backslash and
+ * double quote escaped, C0/C1 controls, DEL and malformed UTF-8 replaced. */
 static void label_value(FILE *f, const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strnlen(s, n);
+
 	fputc('"', f);
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			fputc('\\', f);
-		if (s[i] == '\n') {
-			fputs("\\n", f);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t k = utf8_seq(u + i, len - i, &cp);
+
+		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			fputs(REPLACEMENT, f);
+			i += k ? k : 1;
 			continue;
 		}
-		fputc(s[i], f);
+		if (cp == '\\' || cp == '"')
+			fputc('\\', f);
+		fwrite(u + i, 1, k, f);
+		i += k;
 	}
 	fputc('"', f);
 }
 
-static void proc_labels(FILE *f, const struct model_proc *p)
+struct prom {
+	FILE *f;
+	const struct model *m;
+	const char *shm;
+	enum prom_procs which;
+	char devbuf[16];
+};
+
+/* `segment="..."`, first label of every sample. */
+static void seg_label(struct prom *p)
 {
-	fprintf(f, "pid=\"%" PRIu32 "\",name=", p->pid);
-	label_value(f, p->name, sizeof(p->name));
-	fprintf(f, ",state=\"%s\"", liveness_name(p->state));
+	fputs("segment=", p->f);
+	label_value(p->f, p->shm, 4096);
 }
 
-/* One sample per process of the uint64_t field at `off` in model_proc. */
-static void proc_metric(FILE *f, const struct model *m, const char *name, const char *type,
-			const char *help, size_t off)
+/* The name and label set of a sample up to (not including) its closing
+ * brace, so that callers may append labels. */
+static void open_sample(struct prom *p, const char *name)
 {
-	family(f, name, type, help);
-	for (size_t i = 0; i < m->nproc; i++) {
-		uint64_t v;
+	fprintf(p->f, "%s{", name);
+	seg_label(p);
+}
 
-		memcpy(&v, (const char *)&m->proc[i] + off, sizeof(v));
-		fprintf(f, "%s{", name);
-		proc_labels(f, &m->proc[i]);
-		fprintf(f, "} %" PRIu64 "\n", v);
+static const char *dev_name(struct prom *p, uint32_t device)
+{
+	return device_name(p->devbuf, sizeof(p->devbuf), device);
+}
+
+static int proc_listed(const struct prom *p, const struct model_proc *pr)
+{
+	switch (p->which) {
+	case PROM_PROCS_NONE:
+		return 0;
+	case PROM_PROCS_RUNNING:
+		return pr->state == TTMEM_LIVENESS_RUNNING;
+	default:
+		return 1;
 	}
 }
 
-/* One sample per process and owner kind of the [owner][type] byte array at
- * `off` in model_proc, summed over types. */
-static void proc_owner_metric(FILE *f, const struct model *m, const char *name, const char *type,
+/* The identity of a process series: stable for the process's life and
+ * unique in a snapshot (the registry index, "none" for the pseudo-process
+ * that groups the entries of an unregistered pid, which is one per pid). */
+static void proc_labels(struct prom *p, const struct model_proc *pr)
+{
+	fprintf(p->f, ",pid=\"%" PRIu32 "\",start_time=\"%" PRIu64 "\",", pr->pid, pr->start_time);
+	if (pr->reg >= 0)
+		fprintf(p->f, "slot=\"%" PRId32 "\",name=", pr->reg);
+	else
+		fputs("slot=\"none\",name=", p->f);
+	label_value(p->f, pr->name, sizeof(pr->name));
+}
+
+/* One sample per listed process of the uint64_t field at `off` in model_proc. */
+static void proc_metric(struct prom *p, const char *name, const char *type, const char *help,
+			size_t off)
+{
+	family(p->f, name, type, help);
+	for (size_t i = 0; i < p->m->nproc; i++) {
+		const struct model_proc *pr = &p->m->proc[i];
+		uint64_t v;
+
+		if (!proc_listed(p, pr))
+			continue;
+		memcpy(&v, (const char *)pr + off, sizeof(v));
+		open_sample(p, name);
+		proc_labels(p, pr);
+		fprintf(p->f, "} %" PRIu64 "\n", v);
+	}
+}
+
+/* One sample per listed process and owner kind of the [owner][type] byte
+ * array at `off` in model_proc, summed over types. */
+static void proc_owner_metric(struct prom *p, const char *name, const char *type,
 			      const char *help, size_t off)
 {
-	family(f, name, type, help);
-	for (size_t i = 0; i < m->nproc; i++) {
+	family(p->f, name, type, help);
+	for (size_t i = 0; i < p->m->nproc; i++) {
+		const struct model_proc *pr = &p->m->proc[i];
 		const uint64_t (*by_owner)[MODEL_TYPES] =
-			(const uint64_t (*)[MODEL_TYPES])(const void *)((const char *)&m->proc[i] + off);
+			(const uint64_t (*)[MODEL_TYPES])(const void *)((const char *)pr + off);
 
+		if (!proc_listed(p, pr))
+			continue;
 		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
-			fprintf(f, "%s{", name);
-			proc_labels(f, &m->proc[i]);
-			fprintf(f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
+			open_sample(p, name);
+			proc_labels(p, pr);
+			fprintf(p->f, ",owner=\"%s\"} %" PRIu64 "\n", owner_name(o),
 				model_sum(by_owner[o]));
 		}
 	}
 }
 
-static void seg_counter(FILE *f, const char *name, const char *help, uint64_t v)
+/* The state of each listed process, one series per possible state, 1 for
+ * the current one: a state change moves a 1, it never renames a series. */
+static void proc_state_metric(struct prom *p)
 {
-	family(f, name, "counter", help);
-	fprintf(f, "%s %" PRIu64 "\n", name, v);
+	static const int states[] = { TTMEM_LIVENESS_RUNNING, TTMEM_LIVENESS_EXITED,
+				      TTMEM_LIVENESS_DEAD, TTMEM_LIVENESS_UNKNOWN };
+
+	family(p->f, "ttmem_process_state", "gauge",
+	       "1 for the state a process is in (running, exited, dead, unknown), else 0.");
+	for (size_t i = 0; i < p->m->nproc; i++) {
+		const struct model_proc *pr = &p->m->proc[i];
+
+		if (!proc_listed(p, pr))
+			continue;
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+			open_sample(p, "ttmem_process_state");
+			proc_labels(p, pr);
+			fprintf(p->f, ",state=\"%s\"} %d\n", liveness_name(states[k]),
+				pr->state == states[k]);
+		}
+	}
+}
+
+/* The segment's own figures: one sample each, a uint64_t of model_seg. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} seg_metrics[] = {
+	{ "ttmem_segment_slots", "gauge", "Slots in the allocation table.",
+	  offsetof(struct model_seg, capacity) },
+	{ "ttmem_segment_entries", "gauge", "Live entries in the allocation table.",
+	  offsetof(struct model_seg, entries) },
+	{ "ttmem_segment_processes", "gauge", "Registered processes.",
+	  offsetof(struct model_seg, procs_registered) },
+	{ "ttmem_events_total", "counter", "Allocations and frees recorded.",
+	  offsetof(struct model_seg, events) },
+	{ "ttmem_drops_total", "counter", "Allocations not recorded: table full.",
+	  offsetof(struct model_seg, drops) },
+	{ "ttmem_unmatched_frees_total", "counter", "Frees of allocations not in the table.",
+	  offsetof(struct model_seg, unmatched) },
+	{ "ttmem_reclaimed_total", "counter", "Entries of dead processes reclaimed.",
+	  offsetof(struct model_seg, reclaimed) },
+	{ "ttmem_replaced_total", "counter", "Live entries replaced by a new allocation.",
+	  offsetof(struct model_seg, replaced) },
+	{ "ttmem_process_drops_total", "counter", "Processes not registered: registry full.",
+	  offsetof(struct model_seg, proc_drops) },
+	{ "ttmem_module_drops_total", "counter", "Modules not recorded: module table full.",
+	  offsetof(struct model_seg, module_drops) },
+};
+
+static void seg_figures(struct prom *p)
+{
+	for (size_t i = 0; i < sizeof(seg_metrics) / sizeof(seg_metrics[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&p->m->seg + seg_metrics[i].off, sizeof(v));
+		family(p->f, seg_metrics[i].name, seg_metrics[i].type, seg_metrics[i].help);
+		open_sample(p, seg_metrics[i].name);
+		fprintf(p->f, "} %" PRIu64 "\n", v);
+	}
 }
 
 /* One sample per chip and buffer type of the uint64_t[MODEL_TYPES] array at
  * `off` in model_dev; zeros are left out when `skip_zero` (unknown values). */
-static void dev_type_metric(FILE *f, const struct model *m, const char *name, const char *help,
-			    size_t off, int skip_zero)
+static void dev_type_metric(struct prom *p, const char *name, const char *help, size_t off,
+			    int skip_zero)
 {
-	char devbuf[16];
+	family(p->f, name, "gauge", help);
+	for (size_t i = 0; i < p->m->ndev; i++) {
+		const struct model_dev *d = &p->m->dev[i];
+		const uint64_t *v = (const uint64_t *)(const void *)((const char *)d + off);
 
-	family(f, name, "gauge", help);
-	for (size_t i = 0; i < m->ndev; i++) {
-		const uint64_t *v = (const uint64_t *)(const void *)((const char *)&m->dev[i] + off);
-
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			if (v[ty] || !skip_zero)
-				fprintf(f, "%s{device=\"%s\",type=\"%s\"} %" PRIu64 "\n", name,
-					device_name(devbuf, sizeof(devbuf), m->dev[i].device),
-					type_name(ty), v[ty]);
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			if (!v[ty] && skip_zero)
+				continue;
+			open_sample(p, name);
+			fprintf(p->f, ",device=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+				dev_name(p, d->device), type_name(ty), v[ty]);
+		}
 	}
 }
 
-/* The device label: the chip id, or "unknown" (viewer.h, device_name).
- * One use per fprintf: the buffer is shared. */
-#define DEV(d) device_name(devbuf, sizeof(devbuf), (d))
-
-void format_prom(FILE *f, const struct model *m, const char *shm)
+static void device_in_use(struct prom *p)
 {
-	char devbuf[16];
+	static const char *name = "ttmem_device_in_use_bytes";
+
+	family(p->f, name, "gauge",
+	       "Device memory held by running processes, per chip, buffer type and owner.");
+	for (size_t i = 0; i < p->m->ndev; i++) {
+		const struct model_dev *d = &p->m->dev[i];
+
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			open_sample(p, name);
+			fprintf(p->f, ",device=\"%s\",type=\"%s\",owner=\"system\"} %" PRIu64 "\n",
+				dev_name(p, d->device), type_name(ty), d->system[ty]);
+			open_sample(p, name);
+			fprintf(p->f, ",device=\"%s\",type=\"%s\",owner=\"application\"} %" PRIu64
+				      "\n", dev_name(p, d->device), type_name(ty),
+				d->application[ty]);
+		}
+	}
+}
+
+static void process_device_bytes(struct prom *p)
+{
+	family(p->f, "ttmem_process_device_bytes", "gauge",
+	       "Bytes of a process's entries per chip (in use while it runs).");
+	for (size_t i = 0; i < p->m->ncell; i++) {
+		const struct model_cell *c = &p->m->cell[i];
+		const struct model_proc *pr = &p->m->proc[c->proc_ix];
+
+		if (!proc_listed(p, pr))
+			continue;
+		open_sample(p, "ttmem_process_device_bytes");
+		proc_labels(p, pr);
+		fprintf(p->f, ",device=\"%s\"} %" PRIu64 "\n", dev_name(p, p->m->dev[c->dev_ix].device),
+			c->total);
+	}
+}
+
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which)
+{
+	struct prom p = { .f = f, .m = m, .shm = shm, .which = which };
 	const struct model_seg *g = &m->seg;
 
-	family(f, "ttmem_info", "gauge", "ttmem version and segment (value is always 1).");
-	fprintf(f, "ttmem_info{version=\"%s\",segment=", TTMEM_VERSION);
-	label_value(f, shm, 4096);
-	fprintf(f, ",abi=\"%u.%u\"} 1\n", g->abi_major, g->abi_minor);
+	family(f, "ttmem_info", "gauge", "ttmem version and segment ABI (value is always 1).");
+	open_sample(&p, "ttmem_info");
+	fprintf(f, ",version=\"%s\",abi=\"%u.%u\"} 1\n", TTMEM_VERSION, g->abi_major, g->abi_minor);
 
-	family(f, "ttmem_device_in_use_bytes", "gauge",
-	       "Device memory held by running processes, per chip, buffer type and owner.");
-	for (size_t i = 0; i < m->ndev; i++)
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
-			const struct model_dev *d = &m->dev[i];
-
-			fprintf(f, "ttmem_device_in_use_bytes{device=\"%s"
-				   "\",type=\"%s\",owner=\"system\"} %" PRIu64 "\n",
-				DEV(d->device), type_name(ty), d->system[ty]);
-			fprintf(f, "ttmem_device_in_use_bytes{device=\"%s"
-				   "\",type=\"%s\",owner=\"application\"} %" PRIu64 "\n",
-				DEV(d->device), type_name(ty), d->application[ty]);
-		}
-	dev_type_metric(f, m, "ttmem_device_capacity_bytes",
+	device_in_use(&p);
+	dev_type_metric(&p, "ttmem_device_capacity_bytes",
 			"What a chip can hold per buffer type (only where known).",
 			offsetof(struct model_dev, capacity), 1);
-	dev_type_metric(f, m, "ttmem_device_orphaned_bytes",
+	dev_type_metric(&p, "ttmem_device_orphaned_bytes",
 			"Entries left by dead processes (not in use; ttmem reap reclaims them).",
 			offsetof(struct model_dev, orphaned), 0);
-	dev_type_metric(f, m, "ttmem_device_exited_bytes",
+	dev_type_metric(&p, "ttmem_device_exited_bytes",
 			"Entries still live when their process exited (leak records, not in use).",
 			offsetof(struct model_dev, exited), 0);
 	if (m->baseline_ns)
-		dev_type_metric(f, m, "ttmem_device_baseline_bytes",
+		dev_type_metric(&p, "ttmem_device_baseline_bytes",
 				"In-use bytes recorded by ttmem baseline.",
 				offsetof(struct model_dev, baseline), 0);
 
-	family(f, "ttmem_process_device_bytes", "gauge",
-	       "Bytes of a process's entries per chip (in use while it runs).");
-	for (size_t i = 0; i < m->ncell; i++) {
-		const struct model_cell *c = &m->cell[i];
-
-		fputs("ttmem_process_device_bytes{", f);
-		proc_labels(f, &m->proc[c->proc_ix]);
-		fprintf(f, ",device=\"%s\"} %" PRIu64 "\n", DEV(m->dev[c->dev_ix].device),
-			c->total);
+	if (which != PROM_PROCS_NONE) {
+		proc_state_metric(&p);
+		process_device_bytes(&p);
+		proc_metric(&p, "ttmem_process_live_bytes", "gauge",
+			    "Device memory in use by a process, all chips.",
+			    offsetof(struct model_proc, live_bytes));
+		proc_metric(&p, "ttmem_process_peak_bytes", "gauge",
+			    "Highest device memory a process held at once, all chips.",
+			    offsetof(struct model_proc, peak_bytes));
+		proc_owner_metric(&p, "ttmem_process_released_bulk_bytes_total", "counter",
+				  "Bytes the runtime freed in bulk at close without reporting, per owner.",
+				  offsetof(struct model_proc, released));
+		proc_owner_metric(&p, "ttmem_process_live_at_exit_bytes", "gauge",
+				  "Bytes still live when a process exited, per owner.",
+				  offsetof(struct model_proc, at_exit));
+		proc_metric(&p, "ttmem_process_allocations_total", "counter",
+			    "Allocations recorded for a process.",
+			    offsetof(struct model_proc, allocs));
+		proc_metric(&p, "ttmem_process_frees_total", "counter",
+			    "Matched frees recorded for a process.",
+			    offsetof(struct model_proc, frees));
 	}
-	proc_metric(f, m, "ttmem_process_live_bytes", "gauge",
-		    "Device memory in use by a process, all chips.",
-		    offsetof(struct model_proc, live_bytes));
-	proc_metric(f, m, "ttmem_process_peak_bytes", "gauge",
-		    "Highest device memory a process held at once, all chips.",
-		    offsetof(struct model_proc, peak_bytes));
-	proc_owner_metric(f, m, "ttmem_process_released_bulk_bytes_total", "counter",
-			  "Bytes the runtime freed in bulk at close without reporting, per owner.",
-			  offsetof(struct model_proc, released));
-	proc_owner_metric(f, m, "ttmem_process_live_at_exit_bytes", "gauge",
-			  "Bytes still live when a process exited, per owner.",
-			  offsetof(struct model_proc, at_exit));
-	proc_metric(f, m, "ttmem_process_allocations_total", "counter",
-		    "Allocations recorded for a process.", offsetof(struct model_proc, allocs));
-	proc_metric(f, m, "ttmem_process_frees_total", "counter",
-		    "Matched frees recorded for a process.", offsetof(struct model_proc, frees));
 
-	family(f, "ttmem_segment_slots", "gauge", "Slots in the allocation table.");
-	fprintf(f, "ttmem_segment_slots %" PRIu64 "\n", g->capacity);
-	family(f, "ttmem_segment_entries", "gauge", "Live entries in the allocation table.");
-	fprintf(f, "ttmem_segment_entries %" PRIu64 "\n", g->entries);
-	family(f, "ttmem_segment_processes", "gauge", "Registered processes.");
-	fprintf(f, "ttmem_segment_processes %" PRIu64 "\n", g->procs_registered);
-	seg_counter(f, "ttmem_events_total", "Allocations and frees recorded.", g->events);
-	seg_counter(f, "ttmem_drops_total", "Allocations not recorded: table full.", g->drops);
-	seg_counter(f, "ttmem_unmatched_frees_total", "Frees of allocations not in the table.",
-		    g->unmatched);
-	seg_counter(f, "ttmem_reclaimed_total", "Entries of dead processes reclaimed.",
-		    g->reclaimed);
-	seg_counter(f, "ttmem_replaced_total", "Live entries replaced by a new allocation.",
-		    g->replaced);
-	seg_counter(f, "ttmem_process_drops_total", "Processes not registered: registry full.",
-		    g->proc_drops);
-	seg_counter(f, "ttmem_module_drops_total", "Modules not recorded: module table full.",
-		    g->module_drops);
+	seg_figures(&p);
+}
+
+void format_prom(FILE *f, const struct model *m, const char *shm)
+{
+	format_prom_ex(f, m, shm, PROM_PROCS_ALL);
 }

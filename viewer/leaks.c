@@ -2,14 +2,17 @@
 /*
  * The leak report: from a snapshot, the entries no running process holds any
  * more (still live when their process exited normally, or left by a dead
- * one), grouped by process, then owner kind, module and callsite.  Rendered
- * by cmd_leaks.c; fuzzed with the model (tests/fuzz).
+ * one), grouped by process, then owner kind and call stack (module and
+ * callsite when there is none).  Rendered here, each group headed by its
+ * first frame of the user's code; fuzzed with the model (tests/fuzz).
  *
  * Like model.c, trusts nothing in the segment: registry indices are
- * bounds-checked, names copied with a terminator, memory O(entries).
+ * bounds-checked, names copied with a terminator, stacks copied out and
+ * checked (stack_copy), memory O(entries).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@ struct leak {
 	int state;           /* enum ttmem_liveness */
 	uint8_t owner, type;
 	uint16_t module;
+	uint32_t stack;
 	uint64_t callsite, size;
 };
 
@@ -35,9 +39,90 @@ static int cmp_leak(const void *a, const void *b)
 		return x->reg < y->reg ? -1 : 1;
 	if (x->owner != y->owner)
 		return x->owner < y->owner ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
 	if (x->module != y->module)
 		return x->module < y->module ? -1 : 1;
 	return x->callsite < y->callsite ? -1 : x->callsite > y->callsite;
+}
+
+/* A NUL-terminated copy of at most n bytes of src, control bytes as '?'. */
+static void copy_clean(char *dst, size_t len, const char *src, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && k + 1 < len && src[k]) {
+		unsigned char c = (unsigned char)src[k];
+
+		dst[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		k++;
+	}
+	dst[k] = 0;
+}
+
+/*
+ * The group's stack, copied out of the segment and checked, so that a
+ * corrupt or foreign stack table is never followed and never shown as if it
+ * were the allocation's: the entry must be published, its depth in range,
+ * its hash that of its frames, and its first frame the slot's own callsite.
+ */
+static void stack_copy(struct leak_group *g, const struct ttmem_table *t)
+{
+	const struct ttmem_stack *st;
+	uint32_t cap = ttmem_table_stack_capacity(t), depth, flags;
+	uint64_t hash, f0;
+
+	g->depth = 0;
+	g->truncated = 0;
+	g->stack_status = "none";
+	if (!g->stack)
+		return;
+	g->stack_status = "corrupt";
+	if (g->stack - 1 >= cap)
+		return;
+	st = &ttmem_table_stacks(t)[g->stack - 1];
+	/* Acquire: pairs with the writer's publishing release. */
+	if ((atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&st->ctl, memory_order_acquire) &
+	     0xff) != TTMEM_STACK_PUBLISHED)
+		return;
+	depth = __atomic_load_n(&st->depth, __ATOMIC_RELAXED);
+	flags = __atomic_load_n(&st->flags, __ATOMIC_RELAXED);
+	hash = __atomic_load_n(&st->hash, __ATOMIC_RELAXED);
+	if (depth == 0 || depth > TTMEM_STACK_FRAMES)
+		return;
+	for (uint32_t i = 0; i < depth; i++)
+		g->frame[i] = __atomic_load_n(&st->frame[i], __ATOMIC_RELAXED);
+	if (ttmem_stack_hash(g->frame, depth) != hash)
+		return;
+	f0 = g->frame[0];
+	if (TTMEM_FRAME_MODULE(f0) != g->module ||
+	    (g->callsite != UINT32_MAX && TTMEM_FRAME_OFFSET(f0) != g->callsite)) {
+		g->stack_status = "mismatch";
+		return;
+	}
+	g->depth = depth;
+	g->truncated = (flags & TTMEM_STACK_F_TRUNCATED) != 0;
+	g->stack_status = "ok";
+}
+
+void leaks_keep_pids(struct leak_report *r, const uint32_t *pids, size_t n)
+{
+	size_t kept = 0;
+
+	r->entries = 0;
+	r->bytes = 0;
+	for (size_t i = 0; i < r->nproc; i++) {
+		int in = 0;
+
+		for (size_t k = 0; k < n && !in; k++)
+			in = r->procs[i].pid == pids[k];
+		if (!in)
+			continue;
+		r->procs[kept++] = r->procs[i];
+		r->entries += r->procs[i].entries;
+		r->bytes += r->procs[i].bytes;
+	}
+	r->nproc = kept;
 }
 
 void leaks_release(struct leak_report *r)
@@ -96,6 +181,7 @@ int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 		k->type = e->type;
 		k->module = e->module;
 		k->callsite = e->callsite;
+		k->stack = e->stack;
 		k->size = e->size;
 		r->bytes += e->size;
 		nl++;
@@ -131,15 +217,20 @@ int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 				for (size_t q = 0; q < n; q++)
 					if ((unsigned char)p->name[q] < 0x20 || p->name[q] == 0x7f)
 						p->name[q] = '?';
+				copy_clean(p->cmdline, sizeof(p->cmdline), reg[l[i].reg].cmdline,
+					   sizeof(reg[0].cmdline));
 			}
 		}
 		p = &r->procs[r->nproc - 1];
 		if (i == 0 || p->ngroups == 0 || l[i].owner != l[i - 1].owner ||
-		    l[i].module != l[i - 1].module || l[i].callsite != l[i - 1].callsite) {
+		    l[i].stack != l[i - 1].stack || l[i].module != l[i - 1].module ||
+		    l[i].callsite != l[i - 1].callsite) {
 			g = &r->groups[r->ngroups++];
 			g->owner = l[i].owner;
 			g->module = l[i].module;
 			g->callsite = l[i].callsite;
+			g->stack = l[i].stack;
+			stack_copy(g, t);
 			p->ngroups++;
 		}
 		g = &r->groups[r->ngroups - 1];
@@ -159,41 +250,216 @@ out:
 	return rc;
 }
 
-/* One callsite group. */
-static void print_group(FILE *f, struct symbolizer *sy, const struct leak_group *g, int json,
-			int first)
-{
-	struct symbol_info si;
-	char b[32];
+/* ---- rendering ------------------------------------------------------------------ */
 
-	symbolize(sy, g->module, g->callsite, &si);
+/* Where a frame's module belongs: the runtime, libffi and the Python
+ * interpreter (with its standard extension modules) are not the user's code
+ * and are collapsed. */
+enum frame_kind { FRAME_USER, FRAME_RUNTIME, FRAME_FFI, FRAME_PYTHON };
+static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "python" };
+
+static enum frame_kind frame_kind_of(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (!strncmp(base, "libtt_metal", 11) || !strncmp(base, "libttmem", 8))
+		return FRAME_RUNTIME;
+	if (!strncmp(base, "libffi.", 7))
+		return FRAME_FFI;
+	if (!strncmp(base, "python", 6) || !strncmp(base, "libpython", 9) ||
+	    strstr(path, "/lib-dynload/"))
+		return FRAME_PYTHON;
+	return FRAME_USER;
+}
+
+/* Text from a segment or a debug file, for a terminal: no control bytes. */
+static void put_clean(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* The script a Python process runs, from its command line: the first
+ * argument ending in ".py", else the first that is not an option. */
+static int python_script(const char *cmdline, char *out, size_t len)
+{
+	const char *p = strchr(cmdline, ' '), *first = NULL;
+
+	while (p && *p) {
+		const char *w = p + (*p == ' '), *e = strchr(w, ' ');
+		size_t n = e ? (size_t)(e - w) : strlen(w);
+
+		if (n >= 3 && !strncmp(w + n - 3, ".py", 3)) {
+			first = w;
+			snprintf(out, len, "%.*s", (int)n, w);
+			return 1;
+		}
+		if (!first && n && w[0] != '-') {
+			first = w;
+			snprintf(out, len, "%.*s", (int)n, w);
+		}
+		p = e;
+	}
+	return first != NULL;
+}
+
+struct shown {
+	struct symbol_info si[TTMEM_STACK_FRAMES];
+	enum frame_kind kind[TTMEM_STACK_FRAMES];
+	uint32_t depth;
+	int first;            /* first user frame, -1: none */
+	int python;           /* frames of the interpreter seen */
+};
+
+/* Symbolize and classify a group's frames (or its callsite alone). */
+static void group_frames(struct symbolizer *sy, const struct leak_group *g, struct shown *s)
+{
+	s->first = -1;
+	s->python = 0;
+	s->depth = g->depth ? g->depth : 1;
+	for (uint32_t i = 0; i < s->depth; i++) {
+		if (g->depth)
+			symbolize(sy, TTMEM_FRAME_MODULE(g->frame[i]), TTMEM_FRAME_OFFSET(g->frame[i]),
+				  &s->si[i]);
+		else
+			symbolize(sy, g->module, g->callsite, &s->si[i]);
+		/* A source line is the user's code, whatever its file is named. */
+		s->kind[i] = sy && !s->si[i].is_source ? frame_kind_of(s->si[i].module) : FRAME_USER;
+		if (s->kind[i] == FRAME_PYTHON)
+			s->python = 1;
+		if (s->first < 0 && s->kind[i] == FRAME_USER)
+			s->first = (int)i;
+	}
+}
+
+static void json_frame(FILE *f, const struct symbol_info *si)
+{
+	fputs("\"module\":", f);
+	json_str(f, si->module, sizeof(si->module));
+	fprintf(f, ",\"offset\":%" PRIu64 ",\"function\":", si->offset);
+	if (si->function[0])
+		json_str(f, si->function, sizeof(si->function));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"function_offset\":%" PRIu64 ",\"file\":", si->sym_offset);
+	if (si->file[0])
+		json_str(f, si->file, sizeof(si->file));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"line\":%" PRIu32 ",\"source_text\":", si->line);
+	if (si->text[0])
+		json_str(f, si->text, sizeof(si->text));
+	else
+		fputs("null", f);
+	fprintf(f, ",\"symbolization\":\"%s\"", si->status);
+}
+
+static void text_frame(FILE *f, const struct symbol_info *si)
+{
+	if (si->is_source) {
+		put_clean(f, si->module);
+		fprintf(f, ":%" PRIu32, si->line);
+		if (si->text[0]) {
+			fputs("  | ", f);
+			put_clean(f, si->text);
+		} else if (strcmp(si->status, "ok")) {
+			fprintf(f, "  [%s]", si->status);
+		}
+	} else if (si->function[0]) {
+		put_clean(f, si->function);
+		fprintf(f, "+0x%" PRIx64 "  (", si->sym_offset);
+		put_clean(f, si->module);
+		fprintf(f, "+0x%" PRIx64 ")", si->offset);
+	} else {
+		put_clean(f, si->module);
+		fprintf(f, "+0x%" PRIx64 "  [%s]", si->offset, si->status);
+	}
+}
+
+/* One group: its first user frame as the headline, then the rest of its
+ * stack, collapsed runs of runtime / libffi / interpreter frames as one line. */
+static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *p,
+			const struct leak_group *g, int json, int first)
+{
+	struct shown *s = calloc(1, sizeof(*s));
+	char b[32], script[200] = "";
+	int head, use_script;
+
+	if (!s)
+		return;
+	group_frames(sy, g, s);
+	head = s->first >= 0 ? s->first : 0;
+	/* Nothing but the interpreter and libffi: the user's code is the script. */
+	use_script = s->first < 0 && s->python && python_script(p->cmdline, script, sizeof(script));
 	if (json) {
-		fprintf(f, "%s{\"owner\":\"%s\",\"module\":", first ? "" : ",", owner_name(g->owner));
-		json_str(f, si.module, sizeof(si.module));
-		fprintf(f, ",\"offset\":%" PRIu64 ",\"function\":", si.offset);
-		if (si.function[0])
-			json_str(f, si.function, sizeof(si.function));
+		fprintf(f, "%s{\"owner\":\"%s\",", first ? "" : ",", owner_name(g->owner));
+		json_frame(f, &s->si[head]);
+		fputs(",\"python_script\":", f);
+		if (use_script)
+			json_str(f, script, sizeof(script));
 		else
 			fputs("null", f);
-		fprintf(f, ",\"function_offset\":%" PRIu64 ",\"symbolization\":\"%s\""
-			   ",\"entries\":%zu,\"bytes\":%" PRIu64 ",\"types\":{",
-			si.sym_offset, si.status, g->entries, g->bytes);
+		fprintf(f, ",\"stack_status\":\"%s\",\"truncated\":%s,\"stack\":[", g->stack_status,
+			g->truncated ? "true" : "false");
+		for (uint32_t i = 0; i < (g->depth ? s->depth : 0); i++) {
+			fputs(i ? ",{" : "{", f);
+			json_frame(f, &s->si[i]);
+			fprintf(f, ",\"kind\":\"%s\"}", frame_kind_name[s->kind[i]]);
+		}
+		fprintf(f, "],\"entries\":%zu,\"bytes\":%" PRIu64 ",\"types\":{", g->entries, g->bytes);
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 			fprintf(f, "%s\"%s\":%" PRIu64, ty ? "," : "", type_name(ty), g->types[ty]);
 		fputs("}}", f);
+		free(s);
 		return;
 	}
 	fprintf(f, "  %10s in %4zu  %-21s ", fmt_bytes(b, sizeof(b), g->bytes), g->entries,
 		owner_name(g->owner));
-	if (si.function[0])
-		fprintf(f, "%s+0x%" PRIx64 "  (%s+0x%" PRIx64 ")", si.function, si.sym_offset,
-			si.module, si.offset);
-	else
-		fprintf(f, "%s+0x%" PRIx64 "  [%s]", si.module, si.offset, si.status);
+	if (use_script) {
+		fputs("python script ", f);
+		put_clean(f, script);
+	} else {
+		text_frame(f, &s->si[head]);
+	}
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 		if (g->types[ty])
 			fprintf(f, "  %s %s", type_name(ty), fmt_bytes(b, sizeof(b), g->types[ty]));
 	fputc('\n', f);
+	if (!use_script && s->si[head].file[0] && !s->si[head].is_source) {
+		fputs("        at ", f);
+		put_clean(f, s->si[head].file);
+		fprintf(f, ":%" PRIu32 "\n", s->si[head].line);
+	}
+	if (use_script)
+		head = -1;
+	for (uint32_t i = (uint32_t)(head + 1); g->depth && i < s->depth; i++) {
+		if (s->kind[i] != FRAME_USER) {
+			uint32_t k = i;
+
+			while (k + 1 < s->depth && s->kind[k + 1] == s->kind[i])
+				k++;
+			fprintf(f, "        from [%s: %u frame%s]\n", frame_kind_name[s->kind[i]],
+				k - i + 1, k > i ? "s" : "");
+			i = k;
+			continue;
+		}
+		fputs("        from ", f);
+		text_frame(f, &s->si[i]);
+		if (s->si[i].file[0] && !s->si[i].is_source) {
+			fputs("  at ", f);
+			put_clean(f, s->si[i].file);
+			fprintf(f, ":%" PRIu32, s->si[i].line);
+		}
+		fputc('\n', f);
+	}
+	if (g->truncated)
+		fprintf(f, "        from ... (deeper frames not recorded)\n");
+	if (g->stack && !g->depth)
+		fprintf(f, "        (stack not shown: its stack table entry %s)\n",
+			strcmp(g->stack_status, "mismatch") ? "is corrupt" :
+							      "does not start at this callsite");
+	free(s);
 }
 
 void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
@@ -226,7 +492,7 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 				p->state == TTMEM_LIVENESS_EXITED ? ", still live at exit" : ", orphaned");
 		}
 		for (size_t k = 0; k < p->ngroups; k++)
-			print_group(f, sy, &r->groups[p->first_group + k], json, k == 0);
+			print_group(f, sy, p, &r->groups[p->first_group + k], json, k == 0);
 		if (json)
 			fputs("]}", f);
 	}

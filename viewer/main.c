@@ -26,6 +26,7 @@ static const struct {
 	{ "leaks", cmd_leaks, "entries left by exited and dead processes, by callsite" },
 	{ "probe", cmd_probe, "check whether a runtime library can be tracked" },
 	{ "run", cmd_run, "run a command with tracking set up" },
+	{ "export", cmd_export, "serve /metrics for Prometheus, or write node-exporter textfiles" },
 };
 
 static void usage(FILE *f)

@@ -161,13 +161,26 @@ void probe_capabilities(struct probe_report *r)
 		    "point is interposed: system buffers count as the application's");
 
 	bulk = all_reached(r, bulk_frees, bulk_buf, sizeof(bulk_buf));
+	/* Read through getters, Buffer::allocator() answers the AllocatorImpl's
+	 * view: its bulk frees are told apart only through AllocatorImpl::view(). */
+	int impl_unmapped = g->reading == ABI_READ_GETTERS &&
+			    reached(r, "AllocatorImpl::deallocate_buffers") &&
+			    !exported(r, "AllocatorImpl::view");
 	if (!chips)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_UNAVAILABLE, "chips are unknown, so what a closing "
 		    "chip held cannot be told apart");
+	else if (reached(r, "Device::close") && impl_unmapped)
+		set(r, CAP_RELEASE_AT_CLOSE, CAP_DEGRADED, "interposed: Device::close%s; "
+		    "AllocatorImpl::deallocate_buffers is reached but AllocatorImpl::view() is not "
+		    "exported, so what it frees mid-run stays in use until its chips close",
+		    reached(r, "distributed::MeshDevice::close") ? ", MeshDevice::close" : "");
 	else if (reached(r, "Device::close"))
-		set(r, CAP_RELEASE_AT_CLOSE, CAP_WORKS, "interposed: Device::close%s%s%s",
+		set(r, CAP_RELEASE_AT_CLOSE, CAP_WORKS, "interposed: Device::close%s%s%s%s",
 		    reached(r, "distributed::MeshDevice::close") ? ", MeshDevice::close" : "",
-		    bulk ? ", " : "", bulk ? bulk : "");
+		    bulk ? ", " : "", bulk ? bulk : "",
+		    bulk && g->reading == ABI_READ_GETTERS &&
+				    reached(r, "AllocatorImpl::deallocate_buffers") ?
+			    " (an AllocatorImpl told apart through AllocatorImpl::view())" : "");
 	else if (bulk)
 		set(r, CAP_RELEASE_AT_CLOSE, CAP_DEGRADED, "Device::close is not interposed; only "
 		    "%s (what the allocator frees in bulk)", bulk);

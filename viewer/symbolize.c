@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Callsites -> function names, after the process is gone: the preload
- * recorded (module index, offset of the return address in the module); the
- * module table in the segment gives the path and the file's identity
- * (build-id, else device/inode/size/mtime).  We reopen the file with libelf
- * only if it is still the same file; otherwise, or without symbols, the
- * callsite is shown as module+offset with the reason.
+ * Frames -> function, source file and line, after the process is gone: the
+ * preload recorded (module index, offset); the module table in the segment
+ * gives the path and the file's identity (build-id, else
+ * device/inode/size/mtime).  The file is read through libdw (elfutils) only
+ * if it is still the same file, and only as the segment's owner could open
+ * it (file_access.h); its DWARF comes from the file itself or from a
+ * separate debug file found by build-id (/usr/lib/debug/.build-id/) or by
+ * .gnu_debuglink (next to it, in .debug/, under /usr/lib/debug), opened the
+ * same way and accepted only when its build-id matches.  Otherwise, or
+ * without symbols, the frame is shown as module+offset with the reason.
  *
- * The offset is relative to the module's load base (dladdr's dli_fbase), so
- * the ELF virtual address is offset + the page-aligned vaddr of the first
- * PT_LOAD (0 for shared objects and PIE, 0x400000 for classic executables).
- * A return address points after the call: we look up offset - 1.
+ * The offset is the return address minus the module's load bias (l_addr),
+ * i.e. an ELF virtual address; the file is reported to libdw at bias 0, so
+ * the offset is the address libdw looks up.  A return address points after
+ * the call: lookups use offset - 1.
  */
 #include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -22,27 +29,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_access.h"
 #include "viewer.h"
-
-struct sym {
-	uint64_t addr, size;
-	char *name;
-};
 
 struct modcache {
 	int loaded;
 	const char *status;        /* why there are no symbols, or "ok" */
-	uint64_t bias;
-	size_t nsyms;
-	struct sym *syms;          /* sorted by addr */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	/* A source file (Python script) instead: its first bytes. */
+	int text_loaded;
+	const char *text_status;
+	char *text;
+	size_t text_len;
 	char path[417];
 };
+
+#define SOURCE_MAX_BYTES (UINT64_C(1) << 20)
 
 struct symbolizer {
 	const struct ttmem_module *mods;
 	uint32_t nmods;
+	struct file_access access;
 	struct modcache **cache;   /* nmods pointers, filled lazily */
 };
+
+/* The policy of the symbolizer at work, for libdw's debug file callback
+ * (the viewer symbolizes on one thread). */
+static const struct file_access *current_access;
 
 /* ---- demangling ------------------------------------------------------------- */
 
@@ -77,13 +91,6 @@ void demangle(const char *in, char *out, size_t len)
 
 /* ---- ELF reading -------------------------------------------------------------- */
 
-static int cmp_sym(const void *a, const void *b)
-{
-	const struct sym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 /* The GNU build-id of an open ELF, 0 if it has none. */
 static size_t elf_build_id(Elf *e, uint8_t *out, size_t max)
 {
@@ -113,130 +120,211 @@ static size_t elf_build_id(Elf *e, uint8_t *out, size_t max)
 	return 0;
 }
 
-static void load_symbols(struct modcache *mc, Elf *e)
+/* 1 when the ELF open on fd has exactly this build-id. */
+static int fd_has_build_id(int fd, const unsigned char *bits, int len)
 {
-	size_t nph = 0, cap = 0;
-	int have_symtab = 0;
-	Elf_Scn *scn = NULL;
+	uint8_t bid[64];
+	size_t n = 0;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
 
-	if (elf_getphdrnum(e, &nph) == 0) {
-		int first = 1;
-
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-
-			if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
-				continue;
-			if (first || ph.p_vaddr < mc->bias) {
-				uint64_t align = ph.p_align > 1 ? ph.p_align : 1;
-
-				mc->bias = ph.p_vaddr & ~(align - 1);
-				first = 0;
-			}
-		}
-	}
-	/* .symtab when present (it has the local functions), else .dynsym. */
-	while ((scn = elf_nextscn(e, scn)) != NULL) {
-		GElf_Shdr sh;
-
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
-			have_symtab = 1;
-	}
-	scn = NULL;
-	while ((scn = elf_nextscn(e, scn)) != NULL) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) ||
-		    sh.sh_type != (have_symtab ? SHT_SYMTAB : SHT_DYNSYM) || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym s;
-			const char *name;
-			struct sym *ns;
-
-			if (!gelf_getsym(data, (int)i, &s))
-				break;
-			if ((GELF_ST_TYPE(s.st_info) != STT_FUNC &&
-			     GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC) ||
-			    s.st_shndx == SHN_UNDEF || !s.st_value)
-				continue;
-			name = elf_strptr(e, sh.sh_link, s.st_name);
-			if (!name || !*name)
-				continue;
-			if (mc->nsyms == cap) {
-				cap = cap ? cap * 2 : 256;
-				ns = realloc(mc->syms, cap * sizeof(*ns));
-				if (!ns)
-					return;
-				mc->syms = ns;
-			}
-			mc->syms[mc->nsyms].addr = s.st_value;
-			mc->syms[mc->nsyms].size = s.st_size;
-			mc->syms[mc->nsyms].name = strdup(name);
-			if (mc->syms[mc->nsyms].name)
-				mc->nsyms++;
-		}
-	}
-	if (mc->nsyms)
-		qsort(mc->syms, mc->nsyms, sizeof(*mc->syms), cmp_sym);
+	if (e && elf_kind(e) == ELF_K_ELF)
+		n = elf_build_id(e, bid, sizeof(bid));
+	if (e)
+		elf_end(e);
+	return len > 0 && n == (size_t)len && !memcmp(bid, bits, n);
 }
 
-static void load_module(struct modcache *mc, const struct ttmem_module *m)
+/* Try one candidate debug file: opened under the policy, kept only with
+ * the module's build-id. */
+static int try_debug_file(const char *path, const unsigned char *bits, int len, char **name)
+{
+	const char *why;
+	int fd = file_access_open(current_access, path, &why);
+
+	if (fd < 0)
+		return -1;
+	if (!fd_has_build_id(fd, bits, len)) {
+		close(fd);
+		return -1;
+	}
+	*name = strdup(path);
+	return fd;
+}
+
+/* libdw's find_debuginfo callback: the standard places, through the policy
+ * (never libdw's own opening, which would open as the viewer). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink,
+			  GElf_Word crc, char **debuginfo_file_name)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	char path[4200], dir[4096];
+	const char *slash;
+	int fd;
+
+	(void)userdata;
+	(void)modname;
+	(void)base;
+	(void)crc;
+	if (len <= 0 || len > 64 || !current_access)
+		return -1;   /* without a build-id nothing can vouch for a debug file */
+	{
+		int n = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", bits[0]);
+
+		for (int i = 1; i < len && n < (int)sizeof(path) - 8; i++)
+			n += snprintf(path + n, sizeof(path) - (size_t)n, "%02x", bits[i]);
+		snprintf(path + n, sizeof(path) - (size_t)n, ".debug");
+	}
+	fd = try_debug_file(path, bits, len, debuginfo_file_name);
+	if (fd >= 0 || !debuglink || !file_name || strchr(debuglink, '/'))
+		return fd;
+	slash = strrchr(file_name, '/');
+	if (!slash || (size_t)(slash - file_name) >= sizeof(dir))
+		return -1;
+	memcpy(dir, file_name, (size_t)(slash - file_name));
+	dir[slash - file_name] = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, debuglink);
+	if (strcmp(path, file_name) != 0 &&
+	    (fd = try_debug_file(path, bits, len, debuginfo_file_name)) >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "%s/.debug/%s", dir, debuglink);
+	if ((fd = try_debug_file(path, bits, len, debuginfo_file_name)) >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "/usr/lib/debug%s/%s", dir, debuglink);
+	return try_debug_file(path, bits, len, debuginfo_file_name);
+}
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = NULL,   /* modules are reported with their descriptor */
+	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+static int same_file(const struct ttmem_module *m, const struct stat *st)
+{
+	return !((m->file_size && m->file_size != (uint64_t)st->st_size) ||
+		 (m->file_ino && m->file_ino != (uint64_t)st->st_ino) ||
+		 (m->file_mtime_ns &&
+		  m->file_mtime_ns != (uint64_t)st->st_mtim.tv_sec * 1000000000u +
+					      (uint64_t)st->st_mtim.tv_nsec));
+}
+
+static void load_module(struct modcache *mc, const struct ttmem_module *m,
+			const struct file_access *fa)
 {
 	uint32_t bid_len = m->build_id_len;
+	uint8_t bid[sizeof(m->build_id)];
 	struct stat st;
-	Elf *e = NULL;
+	const char *why = "no-file";
 	int fd;
 
 	mc->loaded = 1;
+	/* Copied once: the segment may change under us. */
 	memcpy(mc->path, m->path, sizeof(m->path));
 	mc->path[sizeof(m->path)] = 0;
-	/* The path comes from the segment: O_NONBLOCK so that a FIFO planted
-	 * there cannot hang the viewer, and only regular files are read. */
-	fd = open(mc->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mc->status = "no-file";
-		goto out;
+	memcpy(bid, m->build_id, sizeof(bid));
+	fd = file_access_open(fa, mc->path, &why);
+	if (fd < 0) {
+		mc->status = why;
+		return;
 	}
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF) {
-		mc->status = "file-changed"; /* not an ELF any more */
-		goto out;
-	}
-	if (bid_len > 0 && bid_len <= sizeof(m->build_id)) {
-		uint8_t bid[64];
-		size_t n = elf_build_id(e, bid, sizeof(bid));
-
-		if (n != bid_len || memcmp(bid, m->build_id, n)) {
-			mc->status = "file-changed";
-			goto out;
-		}
-	} else if ((m->file_size && m->file_size != (uint64_t)st.st_size) ||
-		   (m->file_ino && m->file_ino != (uint64_t)st.st_ino) ||
-		   (m->file_mtime_ns &&
-		    m->file_mtime_ns != (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-						(uint64_t)st.st_mtim.tv_nsec)) {
+	if (fstat(fd, &st) != 0 || (!bid_len && !same_file(m, &st))) {
 		mc->status = "file-changed";
-		goto out;
-	}
-	load_symbols(mc, e);
-	mc->status = mc->nsyms ? "ok" : "no-symbol";
-out:
-	if (e)
-		elf_end(e);
-	if (fd >= 0)
 		close(fd);
+		return;
+	}
+	mc->dwfl = dwfl_begin(&callbacks);
+	if (!mc->dwfl) {
+		close(fd);
+		mc->status = "no-memory";
+		return;
+	}
+	dwfl_report_begin(mc->dwfl);
+	/* Consumes fd, also on failure. */
+	mc->mod = dwfl_report_elf(mc->dwfl, mc->path, mc->path, fd, 0, false);
+	dwfl_report_end(mc->dwfl, NULL, NULL);
+	if (!mc->mod) {
+		mc->status = "file-changed"; /* not an ELF any more */
+		return;
+	}
+	if (bid_len > 0) {
+		const unsigned char *bits;
+		GElf_Addr vaddr;
+		int n = dwfl_module_build_id(mc->mod, &bits, &vaddr);
+
+		if (bid_len > sizeof(bid) || n != (int)bid_len || memcmp(bits, bid, bid_len)) {
+			mc->status = "file-changed";
+			mc->mod = NULL;
+			return;
+		}
+	}
+	mc->status = "ok";
+}
+
+/* A source file: up to SOURCE_MAX_BYTES of it, if it is still the file the
+ * writer saw (device, inode, size, modification time). */
+static void load_source(struct modcache *mc, const struct ttmem_module *m,
+			const struct file_access *fa)
+{
+	struct stat st;
+	const char *why = "no-file";
+	int fd;
+
+	mc->text_loaded = 1;
+	memcpy(mc->path, m->path, sizeof(m->path));
+	mc->path[sizeof(m->path)] = 0;
+	fd = file_access_open(fa, mc->path, &why);
+	if (fd < 0) {
+		mc->text_status = why;
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !same_file(m, &st)) {
+		mc->text_status = "file-changed";
+		close(fd);
+		return;
+	}
+	mc->text = malloc(SOURCE_MAX_BYTES);
+	if (mc->text) {
+		ssize_t n;
+
+		while (mc->text_len < SOURCE_MAX_BYTES &&
+		       (n = read(fd, mc->text + mc->text_len, SOURCE_MAX_BYTES - mc->text_len)) > 0)
+			mc->text_len += (size_t)n;
+	}
+	close(fd);
+	mc->text_status = "ok";
+}
+
+/* The text of line `line` (1-based), spaces trimmed at the start. */
+static void source_text(const struct modcache *mc, uint32_t line, char *out, size_t len)
+{
+	const char *p = mc->text, *end = mc->text + mc->text_len, *e;
+	size_t n;
+
+	out[0] = 0;
+	if (!p)
+		return;
+	for (uint32_t l = 1; l < line && p < end; l++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return;
+		p++;
+	}
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	e = memchr(p, '\n', (size_t)(end - p));
+	n = (size_t)((e ? e : end) - p);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = 0;
 }
 
 /* ---- the symbolizer ------------------------------------------------------------- */
 
-struct symbolizer *symbolizer_new(const struct ttmem_table *t)
+struct symbolizer *symbolizer_new(const struct ttmem_table *t, const struct file_access *fa)
 {
 	struct symbolizer *sy = calloc(1, sizeof(*sy));
 	uint32_t n = ttmem_table_module_capacity(t); /* validated, not re-read */
@@ -246,6 +334,10 @@ struct symbolizer *symbolizer_new(const struct ttmem_table *t)
 	elf_version(EV_CURRENT);
 	sy->mods = ttmem_table_modules(t);
 	sy->nmods = n > TTMEM_MAX_MODULE_CAPACITY ? TTMEM_MAX_MODULE_CAPACITY : n;
+	if (fa)
+		sy->access = *fa;
+	else
+		sy->access.mode = FILE_ACCESS_NONE;
 	sy->cache = calloc(sy->nmods ? sy->nmods : 1, sizeof(*sy->cache));
 	if (!sy->cache) {
 		free(sy);
@@ -263,9 +355,9 @@ void symbolizer_free(struct symbolizer *sy)
 
 		if (!mc)
 			continue;
-		for (size_t k = 0; k < mc->nsyms; k++)
-			free(mc->syms[k].name);
-		free(mc->syms);
+		if (mc->dwfl)
+			dwfl_end(mc->dwfl);
+		free(mc->text);
 		free(mc);
 	}
 	free(sy->cache);
@@ -275,18 +367,27 @@ void symbolizer_free(struct symbolizer *sy)
 void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct symbol_info *out)
 {
 	struct modcache *mc;
-	uint64_t addr;
-	size_t lo, hi;
+	GElf_Addr lookup = offset ? offset - 1 : 0;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	Dwfl_Line *line;
+	const char *name;
 
 	memset(out, 0, sizeof(*out));
 	out->offset = offset;
 	snprintf(out->module, sizeof(out->module), "?");
+	if (offset & TTMEM_FRAME_SOURCE_LINE) {
+		out->is_source = 1;
+		out->line = (uint32_t)offset;
+		out->offset = out->line;
+	}
 	if (!sy || module == TTMEM_MODULE_NONE || module >= sy->nmods ||
 	    atomic_load_explicit((_Atomic uint32_t *)(uintptr_t)&sy->mods[module].state,
 				 memory_order_acquire) != 2) {
 		out->status = "no-module";
 		return;
 	}
+	current_access = &sy->access;
 	mc = sy->cache[module];
 	if (!mc) {
 		mc = calloc(1, sizeof(*mc));
@@ -295,38 +396,55 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct s
 			return;
 		}
 		sy->cache[module] = mc;
-		load_module(mc, &sy->mods[module]);
 	}
+	if (offset & TTMEM_FRAME_SOURCE_LINE) {
+		/* A Python line: the module is the script. */
+		if (!mc->text_loaded)
+			load_source(mc, &sy->mods[module], &sy->access);
+		snprintf(out->module, sizeof(out->module), "%s", mc->path);
+		snprintf(out->file, sizeof(out->file), "%s", mc->path);
+		out->status = mc->text_status;
+		source_text(mc, out->line, out->text, sizeof(out->text));
+		return;
+	}
+	if (!mc->loaded)
+		load_module(mc, &sy->mods[module], &sy->access);
 	snprintf(out->module, sizeof(out->module), "%s", mc->path);
 	out->status = mc->status;
-	if (!mc->nsyms)
+	if (!mc->mod || !offset)
 		return;
-	addr = offset + mc->bias - (offset ? 1 : 0);
-	/* Last symbol starting at or before addr. */
-	lo = 0;
-	hi = mc->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	name = dwfl_module_addrinfo(mc->mod, lookup, &off, &sym, NULL, NULL, NULL);
+	line = dwfl_module_getsrc(mc->mod, lookup);
+	if (line) {
+		int lineno = 0;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 
-		if (mc->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (file && lineno > 0) {
+			Dwarf_Die *cu = file[0] != '/' ? dwfl_linecu(line) : NULL;
+			Dwarf_Attribute at;
+			const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &at))
+					     : NULL;
+
+			/* A relative name is relative to the compilation's directory. */
+			if (dir && dir[0] == '/')
+				snprintf(out->file, sizeof(out->file), "%s/%s", dir, file);
+			else
+				snprintf(out->file, sizeof(out->file), "%s", file);
+			out->line = (uint32_t)lineno;
+		}
 	}
-	if (lo == 0) {
+	if (!name || !*name) {
 		out->status = "no-symbol";
 		return;
 	}
-	{
-		const struct sym *s = &mc->syms[lo - 1];
+	demangle(name, out->function, sizeof(out->function));
+	/* foo@@GLIBC_2.34: the symbol version is not part of the name. */
+	if (name[0] != '_' || name[1] != 'Z') {
+		char *at = strchr(out->function, '@');
 
-		/* Prefer a sized symbol that covers addr among equal starts. */
-		if (s->size && addr >= s->addr + s->size) {
-			out->status = "no-symbol";
-			return;
-		}
-		demangle(s->name, out->function, sizeof(out->function));
-		out->sym_offset = offset + mc->bias - s->addr;
-		out->status = "ok";
+		if (at)
+			*at = 0;
 	}
+	out->sym_offset = off + (offset ? 1 : 0);
+	out->status = "ok";
 }

@@ -13,7 +13,8 @@
  *   format_*.c      the renderings of a model (text, JSON, Prometheus)
  *   capacity.c      what a chip can hold (segment, else a per-arch table)
  *   names.c, units.c  enum names, human-readable sizes
- *   symbolize.c     module + offset -> function name (libelf), demangling
+ *   symbolize.c     module + offset -> function, file:line (libdw), demangling
+ *   file_access.c   opening files named by a segment as its owner could
  *   elf_probe.c     what a runtime library exports and how it binds (libelf;
  *                   probe.h)
  *   top_draw.c      the screen of `top` (top.h)
@@ -56,7 +57,8 @@ enum viewer_exit {
 	VX_SYSTEM = 11,       /* any other system error (mmap, memory, I/O) */
 	VX_NOTERM = 12,       /* top: no terminal */
 	VX_RESIZED = 13,      /* the segment shrank while being read */
-	VX_REAPER_BUSY = 14,  /* reap: another reaper kept the reaper lock */
+	VX_LEAKS = 14,        /* run --check: the command left device memory */
+	VX_REAPER_BUSY = 15,  /* reap: another reaper kept the reaper lock */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
@@ -249,6 +251,10 @@ struct show_opts {
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
 void format_json(FILE *f, const struct model *m, const char *shm);
+/* Prometheus text: format_prom_ex lists the processes `which` selects of
+ * those in the model, format_prom all of them (format_prom.c). */
+enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 2 };
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 
 /* JSON string literal of s (at most n bytes, stops at NUL) with escapes. */
@@ -256,10 +262,16 @@ void json_str(FILE *f, const char *s, size_t n);
 
 /* ---- the leak report (leaks.c) --------------------------------------------------- */
 
-struct leak_group {                       /* one owner kind + callsite of a process */
+struct leak_group {                       /* one owner kind + stack of a process */
 	uint8_t owner;
 	uint16_t module;
 	uint64_t callsite;
+	uint32_t stack;                   /* slot.stack: 1 + index, 0 none */
+	/* A validated copy of the stack (depth 0: none, see stack_status). */
+	uint32_t depth;
+	int truncated;
+	uint64_t frame[TTMEM_STACK_FRAMES];
+	const char *stack_status;         /* "ok", "none", "corrupt", "mismatch" */
 	size_t entries;
 	uint64_t bytes;
 	uint64_t types[MODEL_TYPES];
@@ -270,6 +282,7 @@ struct leak_proc {                        /* one process that is not running */
 	int32_t reg;                      /* registry index, -1 unknown */
 	int state;                        /* enum ttmem_liveness */
 	char name[33];
+	char cmdline[193];                /* control characters replaced */
 	size_t entries;
 	uint64_t bytes;
 	size_t first_group, ngroups;      /* its groups in leak_report.groups */
@@ -281,7 +294,7 @@ struct leak_report {
 	size_t nproc;
 	struct leak_proc *procs;          /* by pid */
 	size_t ngroups;
-	struct leak_group *groups;        /* by process, owner, module, callsite */
+	struct leak_group *groups;        /* by process, owner, stack, module, callsite */
 };
 
 /*
@@ -292,6 +305,8 @@ struct leak_report {
 int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 		const struct ttmem_snapshot *s, int64_t fpid, int64_t fdev, model_liveness_fn live);
 void leaks_release(struct leak_report *r);
+/* Keep only the processes whose pid is in pids[0..n) (totals follow). */
+void leaks_keep_pids(struct leak_report *r, const uint32_t *pids, size_t n);
 
 /* Render a report as text or JSON (schema ttmem/1, kind "leaks"); callsites
  * through `sy` (NULL: not symbolized, shown as module+offset). */
@@ -303,8 +318,10 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 
 struct symbolizer;
 
-/* A symbolizer over the module table of `t` (caches opened ELF files). */
-struct symbolizer *symbolizer_new(const struct ttmem_table *t);
+/* A symbolizer over the module table of `t` (caches opened ELF files),
+ * opening files under policy `fa` (file_access.h; NULL: opens nothing). */
+struct file_access;
+struct symbolizer *symbolizer_new(const struct ttmem_table *t, const struct file_access *fa);
 void symbolizer_free(struct symbolizer *sy);
 
 struct symbol_info {
@@ -312,8 +329,12 @@ struct symbol_info {
 	char function[512];        /* demangled name, "" when not found */
 	uint64_t offset;           /* callsite offset in the module */
 	uint64_t sym_offset;       /* offset within function */
-	const char *status;        /* "ok", "no-symbol", "file-changed",
-				    * "no-file", "no-module" */
+	char file[512];            /* source file (DWARF), "" when unknown */
+	uint32_t line;             /* its line, 0 when unknown */
+	int is_source;             /* a source-line frame (a Python script's line) */
+	char text[160];            /* that line's text, "" when not read */
+	const char *status;        /* "ok", "no-symbol", "file-changed", "no-module",
+				    * or why the file was not opened (file_access.h) */
 };
 
 /* Symbolize callsite (module index, offset).  Always fills *out. */
@@ -334,5 +355,6 @@ int cmd_reap(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif /* TTMEM_VIEWER_H */

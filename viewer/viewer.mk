@@ -1,14 +1,16 @@
 # The viewer: build/ttmem (issue 5).  Included by the top Makefile.
 #
 # Links the table core ($(SHM_LIB), from shm/shm.mk), libelf (symbolization,
-# probe), ncurses (top) and libdl (the C++ demangler is looked up at run time,
-# so the viewer itself stays free of libstdc++).
+# probe), ncurses (top), libmicrohttpd (export --listen) and libdl (the C++
+# demangler is looked up at run time, so the viewer itself stays free of
+# libstdc++).
 
 VIEWER_SRCS := $(sort $(wildcard viewer/*.c))
 VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o) $(ABI_VIEWER_OBJS)
 VIEWER_BIN  := $(BUILD)/ttmem
 VIEWER_MAN  := viewer/ttmem.1
-VIEWER_LIBS := -lelf $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses) -ldl
+VIEWER_LIBS := -ldw -lelf $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses) -ldl \
+               $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 # `ttmem run` looks for libttmem.so next to itself, then at LIBDIR relative
 # to BINDIR from its own directory (so a tree installed with DESTDIR, or
 # moved, finds its own library), then in LIBDIR (preload/preload.mk installs

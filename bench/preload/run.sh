@@ -36,7 +36,7 @@ server_pid=
 cleanup() {
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	rm -rf "$tmp"
-	rm -f "/dev/shm${TTMEM_SHM}"
+	rm -f "/dev/shm${TTMEM_SHM}" "/dev/shm${TTMEM_SHM}-cmp"
 }
 trap cleanup EXIT INT TERM
 
@@ -56,7 +56,7 @@ best() {
 	sort -n | head -n 1
 }
 
-: >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"; : >"$tmp/compare"
+: >"$tmp/base"; : >"$tmp/ttmem"; : >"$tmp/socket_ns"; : >"$tmp/compare"; : >"$tmp/depth0"
 : >"$tmp/g3base"; : >"$tmp/g3ttmem"
 i=0
 while [ "$i" -lt "$REPS" ]; do
@@ -64,7 +64,11 @@ while [ "$i" -lt "$REPS" ]; do
 	churn_ns env -u LD_PRELOAD "$CHURN" >>"$tmp/base"
 	churn_ns env LD_PRELOAD="$PRELOAD" "$CHURN" >>"$tmp/ttmem"
 	churn_ns env LD_PRELOAD="$SOCKLIB" TTMEM_BENCH_SOCK="$tmp/sock" "$CHURN" >>"$tmp/socket_ns"
-	[ -z "$COMPARE" ] || churn_ns env LD_PRELOAD="$COMPARE" "$CHURN" >>"$tmp/compare"
+	# Another build may use another segment layout: its own segment.
+	[ -z "$COMPARE" ] || churn_ns env LD_PRELOAD="$COMPARE" TTMEM_SHM="${TTMEM_SHM}-cmp" \
+		"$CHURN" >>"$tmp/compare"
+	# Stacks off: only the first frame outside the runtime is recorded.
+	churn_ns env LD_PRELOAD="$PRELOAD" TTMEM_STACK_DEPTH=0 "$CHURN" >>"$tmp/depth0"
 	churn_ns env -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB" "$CHURN" >>"$tmp/g3base"
 	churn_ns env LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB" "$CHURN" >>"$tmp/g3ttmem"
 	i=$((i + 1))
@@ -73,8 +77,9 @@ base=$(best <"$tmp/base")
 ttmem=$(best <"$tmp/ttmem")
 sock=$(best <"$tmp/socket_ns")
 cmp=$(best <"$tmp/compare")
+depth0=$(best <"$tmp/depth0")
 
-awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
+awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v d0="$depth0" -v e="$EVENTS" -v r="$REPS" 'BEGIN {
 	added = t - b; sadded = s - b
 	printf "BENCH churn_events %d events\n", e
 	printf "BENCH churn_repetitions %d runs\n", r
@@ -85,6 +90,8 @@ awk -v b="$base" -v t="$ttmem" -v s="$sock" -v c="$cmp" -v e="$EVENTS" -v r="$RE
 	printf "BENCH ttmem_added_ratio %.3f x\n", (b > 0 ? t / b : 0)
 	printf "BENCH socket_added_ns_per_event %.1f ns\n", sadded
 	printf "BENCH socket_vs_ttmem_added %.1f x\n", (added > 0 ? sadded / added : 0)
+	# ttmem_added_ns_per_event is with stacks on (8 frames, the default).
+	printf "BENCH ttmem_added_ns_per_event_first_frame_only %.1f ns\n", d0 - b
 	if (c != "")
 		printf "BENCH compare_added_ns_per_event %.1f ns\n", c - b
 }'
@@ -144,11 +151,11 @@ if [ "${TTMEM_BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1
 	}
 	n1=50000; n2=150000
 	n=$n1; b1=$(ir b1 -u LD_PRELOAD); t1=$(ir t1 LD_PRELOAD="$PRELOAD")
-	[ -z "$COMPARE" ] || c1=$(ir c1 LD_PRELOAD="$COMPARE")
+	[ -z "$COMPARE" ] || c1=$(ir c1 LD_PRELOAD="$COMPARE" TTMEM_SHM="${TTMEM_SHM}-cmp")
 	g3b1=$(ir g3b1 -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB")
 	g3t1=$(ir g3t1 LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB")
 	n=$n2; b2=$(ir b2 -u LD_PRELOAD); t2=$(ir t2 LD_PRELOAD="$PRELOAD")
-	[ -z "$COMPARE" ] || c2=$(ir c2 LD_PRELOAD="$COMPARE")
+	[ -z "$COMPARE" ] || c2=$(ir c2 LD_PRELOAD="$COMPARE" TTMEM_SHM="${TTMEM_SHM}-cmp")
 	g3b2=$(ir g3b2 -u LD_PRELOAD LD_LIBRARY_PATH="$G3_LIB")
 	g3t2=$(ir g3t2 LD_PRELOAD="$PRELOAD" LD_LIBRARY_PATH="$G3_LIB")
 	awk -v b1="$g3b1" -v b2="$g3b2" -v t1="$g3t1" -v t2="$g3t2" -v d=$((n2 - n1)) 'BEGIN {

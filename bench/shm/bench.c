@@ -71,7 +71,7 @@ static inline struct ttmem_entry entry_of(uint64_t addr, uint32_t thread)
 	e.key.space = (uint8_t)(addr >> 5 & 1);
 	e.size = 4096;
 	e.module = TTMEM_MODULE_NONE;
-	e.callsite = addr;
+	e.callsite = (uint32_t)addr;
 	return e;
 }
 
@@ -119,7 +119,7 @@ static void ring_pairs(struct ring *r, uint64_t pairs)
 		uint64_t a = next_addr(r);
 		e.key.address = a;
 		e.key.space = (uint8_t)(a >> 5 & 1);
-		e.callsite = a;
+		e.callsite = (uint32_t)a;
 		ttmem_insert(r->t, &e);
 		uint64_t old = r->keys[r->head];
 		k.address = old;
@@ -141,7 +141,7 @@ static void ring_pairs_hot(struct ring *r, uint64_t pairs)
 		uint64_t a = next_addr(r);
 		e.key.address = a;
 		e.key.space = (uint8_t)(a >> 5 & 1);
-		e.callsite = a;
+		e.callsite = (uint32_t)a;
 		ttmem_insert(r->t, &e);
 		uint64_t old = r->hot_keys[r->hot_head];
 		k.address = old;

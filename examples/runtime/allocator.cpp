@@ -47,10 +47,16 @@ Self::TTEMU_ALLOCATOR(std::vector<Self*> chips) : chips_(std::move(chips)) {
     config_ = chips_.front()->config();
 }
 
+#if TTEMU_ALLOCATOR_VIEW
+const std::unique_ptr<Allocator>& Self::view() const { return view_; }
+
+uint32_t Allocator::get_num_banks(BufferType type) const { return impl_->num_banks(type); }
+#endif
+
 Self::~TTEMU_ALLOCATOR() {
     // Whatever is still held dies here unreported (G3's close); the buffers
     // must not free into this allocator later.
-    for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);
+    for (const auto& [b, placed] : allocated_buffers_) BufferAccess::mark_deallocated(*b);
 }
 
 BankManager& Self::bank(BufferType type) {
@@ -125,16 +131,20 @@ DeviceAddr Self::allocate_buffer(Buffer* buffer) {
     } else {
         held_[{static_cast<int>(type), *addr}] = Held{type, state.size_};
     }
-    allocated_buffers_.insert(buffer);
+    allocated_buffers_[buffer] = Placed{type, *addr};
     return *addr;
 }
 
 void Self::deallocate_buffer(Buffer* buffer) {
-    const BufferImpl& state = BufferAccess::state(*buffer);
-    const BufferType type = state.buffer_type_;
-    const DeviceAddr addr = state.address_;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (allocated_buffers_.erase(buffer) == 0) return;  // already bulk-freed
+    // Where it was placed, from what allocate_buffer kept: the G3 free runs
+    // while the Buffer is being destroyed (buffer.cpp), its state not
+    // reachable through it any more.
+    const auto it = allocated_buffers_.find(buffer);
+    if (it == allocated_buffers_.end()) return;  // already bulk-freed
+    const BufferType type = it->second.type;
+    const DeviceAddr addr = it->second.address;
+    allocated_buffers_.erase(it);
     if (chips_.empty()) {
         release_locked(type, addr);
         return;
@@ -153,7 +163,7 @@ void Self::abandon_buffer(Buffer* buffer) {
 
 void Self::deallocate_buffers() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (Buffer* b : allocated_buffers_) BufferAccess::mark_deallocated(*b);
+    for (const auto& [b, placed] : allocated_buffers_) BufferAccess::mark_deallocated(*b);
     for (Self* chip : chips_) {
         std::lock_guard<std::mutex> chip_lock(chip->mutex_);
         for (const auto& [key, held] : held_) chip->release_locked(held.type, key.second);

@@ -132,6 +132,9 @@ Buffer::Buffer(
     state_(initial_state(device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, owns_data))
 #endif
 {
+#if TTEMU_BUFFER_PIMPL
+    impl_->self_ = this;
+#endif
 }
 
 std::shared_ptr<Buffer> Buffer::create(
@@ -176,8 +179,17 @@ std::shared_ptr<Buffer> Buffer::create(
 
 #if TTEMU_BUFFER_PIMPL
 
-Buffer::~Buffer() {
-    if (impl_ && impl_->owns_data_) deallocate_body(this, *impl_);
+// Upstream's G3 Buffer::~Buffer() is `= default` (tenstorrent/tt-metal
+// @350c2acb buffer_pimpl.cpp) and its BufferImpl holds a back-pointer to the
+// Buffer: the free runs in ~BufferImpl, while the unique_ptr member is being
+// destroyed.  With libstdc++ the pointer is still set then; with libc++ it
+// is nulled before the BufferImpl is deleted.  The emulator takes libc++'s
+// order, so that track_deallocate(buffer) comes from a Buffer whose getters
+// would dereference null: a tracker must not call them there.
+Buffer::~Buffer() { delete impl_.release(); }
+
+BufferImpl::~BufferImpl() {
+    if (self_ != nullptr && owns_data_) deallocate_body(self_, *this);
 }
 
 void DeallocateBuffer(Buffer& buffer) {

@@ -2,11 +2,15 @@
 // some generations only; the others are header-inline (tt-metalium/buffer.hpp).
 #include <tt-metalium/buffer.hpp>
 
+#include <tt-metalium/allocator.hpp>
 #include <tt-metalium/buffer_impl.hpp>
 
 namespace tt::tt_metal {
 
-#if TTEMU_BUFFER_ALLOCATOR_EXPORTED
+#if TTEMU_ALLOCATOR_VIEW
+// The AllocatorImpl's view, not the AllocatorImpl (as upstream).
+Allocator* Buffer::allocator() const { return state().allocator_->view().get(); }
+#elif TTEMU_BUFFER_ALLOCATOR_EXPORTED
 DeviceAllocator* Buffer::allocator() const { return state().allocator_; }
 #endif
 

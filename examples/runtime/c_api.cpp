@@ -17,8 +17,22 @@
 #include <tt-metalium/program.hpp>
 
 #include "impl/command_queue.hpp"
+#include "impl/sub_device_manager.hpp"
 
 using namespace tt::tt_metal;
+
+namespace tt::tt_metal::distributed {
+// A mesh's sub-device manager replaced while the mesh stays open: the old
+// one's destructor bulk-frees the mesh allocator (deallocate_buffers() and
+// clear() through the PLT, no reports), as when upstream tears a
+// sub-device manager down mid-run.  Inline: not exported.
+struct MeshDeviceAccess {
+    static void renew_sub_device_manager(MeshDevice& mesh) {
+        mesh.sub_device_manager_.reset();
+        mesh.sub_device_manager_ = std::make_unique<SubDeviceManager>(&mesh, mesh.allocator_.get());
+    }
+};
+}  // namespace tt::tt_metal::distributed
 using distributed::MeshBuffer;
 using distributed::MeshDevice;
 
@@ -227,6 +241,18 @@ int ttemu_capture_begin(void) {
 void ttemu_capture_end(void) { GraphTracker::instance().clear_hook(); }
 
 const char* ttemu_generation(void) { return TTEMU_GEN_NAME; }
+
+int ttemu_renew_sub_device_manager(int device) {
+    DeviceHandle h;
+    if (!find_device(device, &h)) return fail(EINVAL, "no such device handle");
+    if (!h.mesh) return fail(EINVAL, "not a mesh");
+    try {
+        distributed::MeshDeviceAccess::renew_sub_device_manager(*h.mesh);
+        return 0;
+    } catch (const std::exception& e) {
+        return fail_from(e);
+    }
+}
 
 void ttemu_tracker_counts(uint64_t counts[4]) {
     for (int i = 0; i < 4; i++) counts[i] = GraphTracker::instance().count(i);

@@ -89,6 +89,13 @@ void ttemu_capture_end(void);
  * must tell generations apart by what the library exports. */
 const char* ttemu_generation(void);
 
+/* A mesh's sub-device manager torn down mid-run and replaced: its
+ * destructor frees in bulk, unreported, every mesh buffer still allocated
+ * (the allocator's deallocate_buffers() and clear(), through the PLT, in
+ * every generation); chip buffers stay.  Returns 0, or a negative errno
+ * (-EINVAL: not a mesh handle). */
+int ttemu_renew_sub_device_manager(int device);
+
 /* GraphTracker calls so far in this process: track_allocate,
  * track_deallocate, track_allocate_cb, track_deallocate_cb. */
 void ttemu_tracker_counts(uint64_t counts[4]);

@@ -15,6 +15,7 @@
  *   [devices       TTMEM_MAX_DEVICES x struct ttmem_device_info]
  *   [processes     proc_capacity   x struct ttmem_proc  ]
  *   [modules       module_capacity x struct ttmem_module]
+ *   [stacks        stack_capacity  x struct ttmem_stack ]
  *   [meta          capacity bytes, one per slot         ]
  *   [slots         capacity        x struct ttmem_slot  ]
  *
@@ -22,9 +23,11 @@
  *   device_offset = 4096
  *   proc_offset   = device_offset + 256 * 160
  *   module_offset = proc_offset + proc_capacity * 1024
- *   meta_offset   = module_offset + module_capacity * 512
+ *   stack_offset  = module_offset + module_capacity * 512
+ *   meta_offset   = stack_offset + stack_capacity * 128
  *   slot_offset   = meta_offset + capacity, rounded up to 4096
  *   total_size    = slot_offset + capacity * 64
+ *   stack_capacity = capacity / 64 clamped to [TTMEM_MIN_STACKS, TTMEM_MAX_STACKS]
  *
  * Only fixed-width types; no pointers (the segment is mapped at different
  * addresses in every process); every atomic is a lock-free 32- or 64-bit word.
@@ -129,7 +132,7 @@
 #include <stdint.h>
 
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
-#define TTMEM_ABI_MAJOR    1
+#define TTMEM_ABI_MAJOR    2   /* 2: stack table; slot.callsite 32 bits + slot.stack */
 #define TTMEM_ABI_MINOR    0
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
@@ -228,7 +231,10 @@ struct ttmem_header {
 	/* Stored last with release (after everything above and the zeroed
 	 * regions); attachers load it with acquire and wait a bounded time. */
 	_Atomic uint32_t ready;          /* 116 TTMEM_READY once published */
-	uint64_t reserved0[6];           /* 120 */
+	uint32_t stack_size;             /* 120 sizeof(struct ttmem_stack) */
+	uint32_t stack_capacity;         /* 124 entries of the stack table */
+	uint64_t stack_offset;           /* 128 */
+	uint64_t reserved0[4];           /* 136 */
 
 	/* Mutable state, own cache line. */
 	_Atomic uint64_t clear_epoch;    /* 168 bumped by clear (low 30 bits in slots) */
@@ -340,6 +346,63 @@ struct ttmem_module {
 	char path[416];                  /*  96 NUL-terminated */
 };                                       /* 512 */
 
+/* ---- stacks ------------------------------------------------------------------- */
+
+/*
+ * The call stacks of allocations, deduplicated and shared by all processes
+ * (slot.stack = 1 + index).  A frame is a return address recorded as
+ * TTMEM_FRAME(module index, offset), the offset being the address minus the
+ * module's load bias (link_map l_addr), i.e. the ELF virtual address; frame
+ * 0 is the first frame outside the runtime (where the application asked),
+ * then its callers, at most TTMEM_STACK_FRAMES.  Since frames are module
+ * relative, one program run many times shares its stacks.  Where the
+ * stack enters a Python interpreter, the interpreter's own frames are
+ * replaced by the Python source lines it was running (innermost first),
+ * flagged TTMEM_FRAME_SOURCE_LINE; frame 0 is always an address.
+ *
+ * An open-addressed hash table over stack_capacity entries (a power of two),
+ * probed linearly from hash & (capacity - 1), at most TTMEM_STACK_PROBES
+ * entries: a writer claims a free entry (CAS ctl 0 -> CLAIMING | pid << 32),
+ * fills it and publishes ctl = PUBLISHED with release; published entries
+ * never change.  Entries are never freed (a program has few distinct
+ * allocation stacks); when the probe window is full the allocation keeps
+ * only slot.module/slot.callsite.  Two writers interning one new stack at
+ * once may make two equal entries (harmless).  An entry left CLAIMING by a
+ * killed writer stays unused.  Readers use only PUBLISHED entries and check
+ * depth <= TTMEM_STACK_FRAMES and every module index themselves.
+ */
+#define TTMEM_STACK_FRAMES 8u
+#define TTMEM_STACK_PROBES 32u
+#define TTMEM_MIN_STACKS   64u
+#define TTMEM_MAX_STACKS   16384u            /* 2 MiB of stacks */
+#define TTMEM_STACK_FREE      0u
+#define TTMEM_STACK_CLAIMING  1u
+#define TTMEM_STACK_PUBLISHED 2u
+
+/* A frame: module index in the top 16 bits (TTMEM_MODULE_NONE: the offset is
+ * then the absolute address, truncated), offset in the low 48. */
+#define TTMEM_FRAME_OFFSET_BITS 48
+#define TTMEM_FRAME(module, offset) \
+	(((uint64_t)(module) << TTMEM_FRAME_OFFSET_BITS) | \
+	 ((uint64_t)(offset) & ((UINT64_C(1) << TTMEM_FRAME_OFFSET_BITS) - 1)))
+#define TTMEM_FRAME_MODULE(f) ((uint16_t)((f) >> TTMEM_FRAME_OFFSET_BITS))
+/* In the offset: the frame is a source line, not an address: its module is
+ * a source file (a Python script) and the offset's low 32 bits its line. */
+#define TTMEM_FRAME_SOURCE_LINE (UINT64_C(1) << 47)
+#define TTMEM_FRAME_OFFSET(f) ((f) & ((UINT64_C(1) << TTMEM_FRAME_OFFSET_BITS) - 1))
+
+struct ttmem_stack {
+	_Atomic uint64_t ctl;            /*   0 bits 0..7 TTMEM_STACK_*, 32..63 claimer pid */
+	uint64_t hash;                   /*   8 of depth and frames (writers' lookup) */
+	uint32_t depth;                  /*  16 frames used, 1..TTMEM_STACK_FRAMES */
+	uint32_t flags;                  /*  20 TTMEM_STACK_F_* */
+	uint64_t reserved0;              /*  24 */
+	uint64_t frame[TTMEM_STACK_FRAMES]; /* 32 */
+	uint64_t reserved1[4];           /*  96 .. 128 */
+};
+
+#define TTMEM_STACK_F_TRUNCATED 1u   /* the stack went on past frame[depth-1] */
+
 /* ---- slots -------------------------------------------------------------------- */
 
 enum ttmem_slot_state {
@@ -373,7 +436,9 @@ struct ttmem_slot {
 	uint16_t proc;                   /* 36 registry index */
 	uint16_t module;                 /* 38 module index of the callsite; 0xffff none */
 	uint64_t owner_id;               /* 40 owner object (address of the CQ / SMM) */
-	uint64_t callsite;               /* 48 offset of the return address in module */
+	uint32_t callsite;               /* 48 offset of the return address in module
+					  * (frame 0 of the stack; 0xffffffff too large) */
+	uint32_t stack;                  /* 52 1 + stack table index; 0 = none */
 	uint64_t alloc_ns;               /* 56 CLOCK_REALTIME */
 };
 
@@ -407,6 +472,9 @@ _Static_assert(offsetof(struct ttmem_header, slot_offset) == 96, "header layout"
 _Static_assert(offsetof(struct ttmem_header, created_ns) == 104, "header layout");
 _Static_assert(offsetof(struct ttmem_header, creator_pid) == 112, "header layout");
 _Static_assert(offsetof(struct ttmem_header, ready) == 116, "header layout");
+_Static_assert(offsetof(struct ttmem_header, stack_size) == 120, "header layout");
+_Static_assert(offsetof(struct ttmem_header, stack_capacity) == 124, "header layout");
+_Static_assert(offsetof(struct ttmem_header, stack_offset) == 128, "header layout");
 _Static_assert(offsetof(struct ttmem_header, clear_epoch) == 168, "header layout");
 _Static_assert(offsetof(struct ttmem_header, cleared_ns) == 176, "header layout");
 _Static_assert(offsetof(struct ttmem_header, baseline_ns) == 184, "header layout");
@@ -433,6 +501,15 @@ _Static_assert(offsetof(struct ttmem_module, build_id) == 56, "module layout");
 _Static_assert(offsetof(struct ttmem_module, path) == 96, "module layout");
 _Static_assert(sizeof(struct ttmem_module) == 512, "module size");
 
+_Static_assert(offsetof(struct ttmem_stack, hash) == 8, "stack layout");
+_Static_assert(offsetof(struct ttmem_stack, depth) == 16, "stack layout");
+_Static_assert(offsetof(struct ttmem_stack, frame) == 32, "stack layout");
+_Static_assert(sizeof(struct ttmem_stack) == 128, "stack size");
+_Static_assert((TTMEM_MIN_STACKS & (TTMEM_MIN_STACKS - 1)) == 0 &&
+	       (TTMEM_MAX_STACKS & (TTMEM_MAX_STACKS - 1)) == 0, "stack capacities: powers of two");
+_Static_assert(TTMEM_STACK_PROBES <= TTMEM_MIN_STACKS, "probe window within the table");
+_Static_assert(TTMEM_MAX_MODULE_CAPACITY <= 0xffffu, "module index fits a frame");
+
 /* 64 bytes per slot: one cache line, so a slot is never torn across lines
  * and neighbouring writers never share one. */
 _Static_assert(offsetof(struct ttmem_slot, address) == 8, "slot layout");
@@ -447,6 +524,7 @@ _Static_assert(offsetof(struct ttmem_slot, proc) == 36, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, module) == 38, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, stack) == 52, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, alloc_ns) == 56, "slot layout");
 _Static_assert(sizeof(struct ttmem_slot) == 64, "slot size");
 

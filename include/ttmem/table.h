@@ -205,7 +205,8 @@ struct ttmem_entry {
 	uint16_t proc;           /* registry index */
 	uint16_t module;         /* TTMEM_MODULE_NONE when unknown */
 	uint64_t owner_id;
-	uint64_t callsite;       /* offset in module */
+	uint32_t callsite;       /* offset in module of frame 0; 0xffffffff too large */
+	uint32_t stack;          /* 1 + stack table index (ttmem_stack_intern); 0 none */
 	uint64_t alloc_ns;
 	uint32_t slot;           /* index of the slot it was read from (snapshots) */
 };
@@ -278,6 +279,19 @@ int64_t ttmem_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
  */
 int64_t ttmem_tally(struct ttmem_table *t, const struct ttmem_filter *f,
 		    struct ttmem_tally *tally);
+
+/*
+ * The same two, restricted to the distinct keys keys[0..n): only the slots
+ * where those keys may live are read, O(n) instead of O(capacity).  A key that is
+ * not live, not the filter's process's, or does not match is skipped, so
+ * passing a superset of the wanted keys gives exactly the full operation's
+ * result on the entries those keys name.  The preload passes its private
+ * index of the keys it inserted (close-time releases, exit).
+ */
+int64_t ttmem_sweep_keys(struct ttmem_table *t, const struct ttmem_filter *f,
+			 const struct ttmem_key *keys, size_t n, struct ttmem_tally *tally);
+int64_t ttmem_tally_keys(struct ttmem_table *t, const struct ttmem_filter *f,
+			 const struct ttmem_key *keys, size_t n, struct ttmem_tally *tally);
 
 /*
  * Empty the table in O(1): bump the clear epoch, reset the segment counters,
@@ -413,6 +427,28 @@ enum ttmem_liveness ttmem_proc_liveness(const struct ttmem_table *t, uint16_t pr
  */
 int ttmem_module_intern(struct ttmem_table *t, const char *path,
 			const uint8_t *build_id, uint32_t build_id_len);
+
+/* ---- stacks ------------------------------------------------------------------- */
+
+/*
+ * Intern a call stack (segment.h "stacks"): `depth` frames made with
+ * TTMEM_FRAME, TTMEM_STACK_F_* flags.  Returns its index (slot.stack is 1 +
+ * index), the same index for the same stack from any process, or -ENOSPC
+ * when its probe window is full, -EINVAL on bad arguments or a read-only
+ * handle.  Lock-free, no system call except getpid on a new stack.  Callers
+ * on the hot path cache the index of stacks they interned.
+ */
+int ttmem_stack_intern(struct ttmem_table *t, const uint64_t *frames, uint32_t depth,
+		       uint32_t flags);
+/* The hash ttmem_stack_intern files a stack under (callers' caches). */
+uint64_t ttmem_stack_hash(const uint64_t *frames, uint32_t depth);
+/* The stack table's capacity for a table of `capacity` slots (segment.h). */
+uint32_t ttmem_stack_capacity_for(uint64_t capacity);
+/* The stack table; read ctl with acquire.  Its size as validated at open
+ * (readers must not trust header.stack_capacity, which a writer may change
+ * after the fact). */
+const struct ttmem_stack *ttmem_table_stacks(const struct ttmem_table *t);
+uint32_t ttmem_table_stack_capacity(const struct ttmem_table *t);
 
 /* ---- devices ------------------------------------------------------------------ */
 

@@ -51,6 +51,9 @@ EXT_CLANG_DIR = $(abspath $(EX_DIR))/$(if $(filter 2025,$(1)),clang,$(1)/clang)
 
 check-examples: $(EXT_TESTS) $(EXT_GEN_BINS) $(EX_LIBS) $(EX_BINS)
 	$(call msg,TEST,examples)
+	$(Q)! grep -rnw --include='*.cpp' --include='*.hpp' --exclude=generation.hpp TTEMU_GEN \
+		examples || { echo "the generation number is tested outside" \
+		"tt-metalium/generation.hpp: name a switch there" >&2; exit 1; }
 	$(Q)for t in $(EXT_TESTS) $(EXT_GEN_BINS); do $$t --jobs 2 $(if $(V),--verbose,) || exit 1; done
 	$(Q)$(foreach g,2025 2025b 2026,LD_LIBRARY_PATH=$(call EXT_CLANG_DIR,$(g)) \
 		TTEMU_EXPECT_LIB=$(call EXT_CLANG_DIR,$(g))/libtt_metal.so \

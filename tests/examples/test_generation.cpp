@@ -102,6 +102,31 @@ Test(generation, buffer_layout) {
     cr_assert_eq(field<uint8_t>(impl, base + 56), 2, "close marks what the chip still held DEALLOCATED");
 }
 
+// Buffer::allocator() answers what upstream's does (abi/GENERATIONS.md, "The
+// allocator's identity"): G1 the Allocator itself (header-inline in G1: read
+// here through the field a tracker reads); G2/G3 the AllocatorImpl's
+// separate view object, while the allocator_ field holds the AllocatorImpl.
+Test(generation, buffer_allocator_identity) {
+    IDevice* dev = CreateDevice(2, 1, 0, 0);
+    BufferPtr b = Buffer::create(dev, 4 * 2048, 2048, BufferType::DRAM);
+    const void* impl = dev->allocator().get();
+#if TTEMU_BUFFER_PIMPL
+    const void* field_holder = &b->impl();
+    const size_t field_at = 48;
+#else
+    const void* field_holder = b.get();
+    const size_t field_at = 64;
+#endif
+    cr_assert_eq(field<const void*>(field_holder, field_at), impl, "the field holds the allocator class");
+#if TTEMU_ALLOCATOR_VIEW
+    const void* answered = b->allocator();
+    cr_assert_neq(answered, impl, "Buffer::allocator() answered the AllocatorImpl, not its view");
+    cr_assert_eq(answered, static_cast<const void*>(dev->allocator()->view().get()));
+#endif
+    b.reset();
+    CloseDevice(dev);
+}
+
 // Where the per-chip system buffers are allocated (reported, never freed one
 // by one): inside the constructors in G1/G2, inside the dispatch-program
 // entry point in G3.

@@ -16,7 +16,7 @@ FUZZ_BIN     := $(BUILD)/fuzz/fuzz_segment
 FUZZ_SEEDGEN := $(BUILD)/fuzz/mkcorpus
 FUZZ_VIEWER  := viewer/model.c viewer/format_json.c viewer/format_prom.c \
                 viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
-                viewer/leaks.c viewer/symbolize.c viewer/top_draw.c
+                viewer/leaks.c viewer/symbolize.c viewer/file_access.c viewer/top_draw.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -36,13 +36,13 @@ $(FUZZ_BIN): tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_segment.c $(FUZZ_VIEWER) $(SHM_SRCS) \
-		-lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
+		-ldw -lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
 
 $(LIVE_BIN): tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm/*.h viewer/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
 	$(Q)$(CLANG) $(LIVE_CFLAGS) -o $@ tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) \
-		-lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
+		-ldw -lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
 
 $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	@mkdir -p $(@D)

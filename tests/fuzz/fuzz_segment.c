@@ -127,7 +127,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		e.type = (uint8_t)(i % 6);
 		e.owner_kind = (uint8_t)(i % 3);
 		e.size = 4096u << (i % 5);
-		e.callsite = i;
+		e.callsite = (uint32_t)i;
+		/* Stacks for the leak report's checks (frame 0 = the callsite). */
+		{
+			uint64_t f[3] = { TTMEM_FRAME(0, i), TTMEM_FRAME(0, 0x100 + i % 4),
+					  TTMEM_FRAME(TTMEM_MODULE_NONE, 0x5000) };
+			int si = ttmem_stack_intern(t, f, 1 + i % 3, i % 5 ? 0 : TTMEM_STACK_F_TRUNCATED);
+
+			e.stack = si >= 0 ? (uint32_t)si + 1 : 0;
+		}
 		ttmem_insert(t, &e);
 	}
 	if (idx >= 0)

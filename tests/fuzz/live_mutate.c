@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #include "viewer.h"
 
 #define WRITERS 2
+/* The header's write-once part (geometry), which the mutator restores. */
+#define HEADER_FIXED ((ssize_t)offsetof(struct ttmem_header, clear_epoch))
 
 static char path[128];
 static _Atomic int *stop;
@@ -96,7 +99,7 @@ static int mutator(uint64_t size, const void *header)
 			if (ftruncate(fd, (off_t)size) != 0)
 				return 2;
 		}
-		if (n % 64 == 63 && pwrite(fd, header, 128, 0) != 128)
+		if (n % 64 == 63 && pwrite(fd, header, HEADER_FIXED, 0) != HEADER_FIXED)
 			return 3;
 		if (n % 16 == 15)
 			usleep(50);
@@ -155,7 +158,7 @@ int main(int argc, char **argv)
 	double seconds = argc > 1 ? atof(argv[1]) : 5;
 	struct ttmem_open_opts o = { .capacity = 1024, .proc_capacity = 8, .module_capacity = 4 };
 	struct ttmem_table *t = NULL;
-	char err[256], header[128];
+	char err[256], header[HEADER_FIXED];
 	pid_t pids[WRITERS + 1];
 	int failed = 0;
 

@@ -49,6 +49,12 @@ static int make(const char *dir, const char *name, unsigned nent, unsigned ndev,
 		e.size = 4096u << (i % 8);
 		e.module = 0;
 		e.callsite = 0x40 + i;
+		{
+			uint64_t f[2] = { TTMEM_FRAME(0, 0x40 + i), TTMEM_FRAME(0, 0x80 + i % 3) };
+			int si = ttmem_stack_intern(t, f, 1 + i % 2, 0);
+
+			e.stack = si >= 0 ? (uint32_t)si + 1 : 0;
+		}
 		ttmem_insert(t, &e);
 	}
 	ttmem_flush(t);

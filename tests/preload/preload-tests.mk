@@ -80,6 +80,23 @@ $(PT_DIR)/fake-unknown/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
 
 PT_FAKE += $(PT_DIR)/fake-unknown/libtt_metal.so
 
+# Not a runtime: exports Buffer getters of another layout under the
+# runtime's names (preloaded next to libttmem.so, never to be called).
+$(PT_DIR)/fake/libforeign.so: tests/preload/fake/foreign.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
+
+# A runtime of no known generation whose exported Buffer::device() answers
+# a pointer that is not a device (the BufferImpl): never called through.
+$(PT_DIR)/fake-baddev/libtt_metal.so: tests/preload/fake/libtt_metal.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -fPIC -shared -Wall -Wextra -Werror -DFAKE_UNKNOWN \
+		-DFAKE_BAD_DEVICE -o $@ $<
+
+PT_FAKE += $(PT_DIR)/fake/libforeign.so $(PT_DIR)/fake-baddev/libtt_metal.so
+
 ALL_TARGETS += $(PT_FAKE)
 
 # A workload linked with the preload's objects instead of preloading them,
@@ -149,7 +166,7 @@ $(PT_ASAN_LIB): $(PT_ASAN_OBJS) preload/libttmem.map
 ALL_TARGETS += $(PT_ASAN_LIB)
 CHECK_TARGETS += check-preload-asan
 .PHONY: check-preload-asan
-PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads)/*
+PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads|p13_bulk)/*
 check-preload-asan: $(PT_BIN) $(PT_ASAN_LIB) $(PT_SYMBOLIC) $(PT_INPROC)
 	$(call msg,TEST,preload-asan-2026)
 	$(Q)ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

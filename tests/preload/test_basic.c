@@ -355,6 +355,76 @@ Test(p10_abi, unknown_generation_getters_only_one_warning)
 	seg_drop(&s);
 }
 
+/*
+ * A library preloaded next to libttmem.so exports Buffer::device() and
+ * size() of another layout under the runtime's names (the runtime of no
+ * known generation exports neither).  They are never called: the buffers
+ * are the ones the runtime's own getters vouch for, and the process runs
+ * as without ttmem (device() of that layout would answer 0x7, a crash).
+ * The library also calls its own copy of an inline runtime destructor
+ * while it loads, through libttmem.so's hook: ttmem still attaches to the
+ * runtime, not to that library.
+ */
+Test(p10_abi, getters_of_another_library_never_bound)
+{
+	struct seg s;
+	struct run r;
+	char libpath[600], preload[1200], abs[512], lib[512], foreign[512];
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
+
+	cr_assert(realpath(bpath("tests/preload/fake-unknown"), abs));
+	cr_assert(realpath(bpath("libttmem.so"), lib));
+	cr_assert(realpath(bpath("tests/preload/fake/libforeign.so"), foreign));
+	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s", abs);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s %s", lib, foreign);
+	const char *const env[] = { libpath, preload, NULL };
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, env);
+	int st = run_wait(&r);
+	char *err = run_stderr(&r), *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_str_eq(out, "fake runtime done\n");
+	cr_expect(strstr(err, "missing: Buffer::device()") != NULL,
+		  "the other library's device() was taken for the runtime's: %s", err);
+	assert_getter_entries(&s, r.pid);
+	free(err);
+	free(out);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
+
+/*
+ * A runtime of no known generation whose Buffer::device() answers an
+ * object that is not a device (no vtable of the runtime's, no Device RTTI):
+ * never read through or called, one warning, buffers recorded without
+ * their chip.
+ */
+Test(p10_abi, unknown_generation_device_not_a_device)
+{
+	struct seg s;
+	struct run r;
+	char libpath[600], abs[512];
+	const char *const argv[] = { bpath("tests/preload/fake/fake_main"), NULL };
+
+	cr_assert(realpath(bpath("tests/preload/fake-baddev"), abs));
+	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s", abs);
+	const char *const env[] = { libpath, NULL };
+	seg_make(&s);
+	run_start(&r, &s, 1, argv, env);
+	int st = run_wait(&r);
+	char *err = run_stderr(&r), *out = run_stdout(&r);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	cr_expect_str_eq(out, "fake runtime done\n");
+	const char *w = strstr(err, "which is not a tt-metal Device or MeshDevice");
+	cr_expect_not_null(w, "no warning: %s", err);
+	cr_expect(w && !strstr(w + 10, "not a tt-metal Device"), "warned twice: %s", err);
+	assert_getter_entries(&s, r.pid);
+	free(err);
+	free(out);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
+
 /* ---- owners ------------------------------------------------------------------------ */
 
 /*

@@ -60,7 +60,7 @@ static inline struct ttmem_entry mk_entry(uint32_t dev, uint8_t space, uint64_t 
 	e.type = space == TTMEM_SPACE_L1 ? TTMEM_TYPE_L1 : TTMEM_TYPE_DRAM;
 	e.owner_kind = TTMEM_OWNER_APP;
 	e.module = TTMEM_MODULE_NONE;
-	e.callsite = addr ^ 0x5a5a;
+	e.callsite = (uint32_t)(addr ^ 0x5a5a);
 	e.alloc_ns = 1000 + addr;
 	return e;
 }

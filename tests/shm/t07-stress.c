@@ -55,7 +55,7 @@ static struct ttmem_entry entry_for(uint32_t dev, unsigned key, uint32_t pid)
 	uint64_t addr = (uint64_t)(key / 2 + 1) << 12;
 	struct ttmem_entry e = mk_entry(dev, space, addr, size_of(addr, dev, space, pid));
 	e.owner_id = addr ^ pid;
-	e.callsite = mix(addr + dev);
+	e.callsite = (uint32_t)mix(addr + dev);
 	e.owner_kind = (uint8_t)(key % 3);
 	return e;
 }
@@ -76,7 +76,7 @@ static const char *check_entry(const struct ttmem_entry *e)
 		return "bad key";
 	if (e->size != size_of(e->key.address, e->key.device, e->key.space, e->pid))
 		return "size is not f(address, pid)";
-	if (e->owner_id != (e->key.address ^ e->pid) || e->callsite != mix(e->key.address + e->key.device))
+	if (e->owner_id != (e->key.address ^ e->pid) || e->callsite != (uint32_t)mix(e->key.address + e->key.device))
 		return "torn payload";
 	unsigned key = (unsigned)((e->key.address >> 12) - 1) * 2 + e->key.space;
 	if (e->owner_kind != key % 3)

@@ -537,7 +537,10 @@ static uint64_t make_sparse_max(const char *path)
 	h.device_offset = TTMEM_HEADER_SIZE;
 	h.proc_offset = h.device_offset + (uint64_t)TTMEM_MAX_DEVICES * sizeof(struct ttmem_device_info);
 	h.module_offset = h.proc_offset + (uint64_t)pcap * sizeof(struct ttmem_proc);
-	h.meta_offset = h.module_offset + (uint64_t)mcap * sizeof(struct ttmem_module);
+	h.stack_size = sizeof(struct ttmem_stack);
+	h.stack_capacity = ttmem_stack_capacity_for(cap);
+	h.stack_offset = h.module_offset + (uint64_t)mcap * sizeof(struct ttmem_module);
+	h.meta_offset = h.stack_offset + (uint64_t)h.stack_capacity * sizeof(struct ttmem_stack);
 	h.slot_offset = (h.meta_offset + cap + 4095) / 4096 * 4096;
 	h.total_size = h.slot_offset + cap * sizeof(struct ttmem_slot);
 	h.clear_epoch = 1;

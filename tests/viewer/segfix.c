@@ -130,7 +130,7 @@ pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_al
 			e.owner_id = a[i].owner ? 0x1000 : 0;
 			e.size = a[i].size;
 			e.module = module;
-			e.callsite = cs;
+			e.callsite = (uint32_t)cs;
 			e.alloc_ns = 1;
 			if (ttmem_insert(t, &e) < 0)
 				_exit(92);

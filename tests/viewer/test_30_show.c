@@ -227,17 +227,31 @@ Test(show, prometheus_parsed)
 		 "{\"ttmem_segment_entries\":[[{},7.0]],\"ttmem_segment_slots\":[[{},4096.0]],"
 		 "\"ttmem_drops_total\":[[{},0.0]],\"ttmem_unmatched_frees_total\":[[{},0.0]]}");
 	check(parsed, exp);
-	/* Every in-use sample we know, by its labels. */
-	cr_assert(strstr(out, "ttmem_device_in_use_bytes{device=\"0\",type=\"DRAM\",owner=\"system\"} 14680064\n"));
-	cr_assert(strstr(out, "ttmem_device_in_use_bytes{device=\"0\",type=\"DRAM\",owner=\"application\"} 0\n"));
-	cr_assert(strstr(out, "ttmem_device_orphaned_bytes{device=\"3\",type=\"DRAM\"} 2097152\n"));
-	cr_assert(strstr(out, "ttmem_device_capacity_bytes{device=\"0\",type=\"DRAM\"} 12884901888\n"));
+	/* Every in-use sample we know, by its labels; each carries the segment. */
 	{
+		static const char *const want[] = {
+			"ttmem_device_in_use_bytes{segment=\"%s\",device=\"0\",type=\"DRAM\",owner=\"system\"} 14680064\n",
+			"ttmem_device_in_use_bytes{segment=\"%s\",device=\"0\",type=\"DRAM\",owner=\"application\"} 0\n",
+			"ttmem_device_orphaned_bytes{segment=\"%s\",device=\"3\",type=\"DRAM\"} 2097152\n",
+			"ttmem_device_capacity_bytes{segment=\"%s\",device=\"0\",type=\"DRAM\"} 12884901888\n",
+		};
 		char line[256];
 
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			snprintf(line, sizeof(line), want[i], sc.name);
+			cr_assert(strstr(out, line), "%s not in\n%s", line, out);
+		}
+		/* The state is a gauge of its own, not a label of the byte counts. */
 		snprintf(line, sizeof(line),
-			 "ttmem_process_live_bytes{pid=\"%d\",name=\"runner\",state=\"running\"} %" PRIu64 "\n",
-			 (int)sc.runner, 18 * MiB + 320 * KiB);
+			 "ttmem_process_live_bytes{segment=\"%s\",pid=\"%d\",start_time=\"", sc.name,
+			 (int)sc.runner);
+		cr_assert(strstr(out, line), "%s not in\n%s", line, out);
+		snprintf(line, sizeof(line), ",name=\"runner\"} %" PRIu64 "\n", 18 * MiB + 320 * KiB);
+		cr_assert(strstr(strstr(out, "ttmem_process_live_bytes{"), line), "%s not in\n%s", line,
+			  out);
+		cr_assert_null(strstr(out, "state=\"running\"} 18"), "%s", out);
+		snprintf(line, sizeof(line), "ttmem_process_state{segment=\"%s\",pid=\"%d\",", sc.name,
+			 (int)sc.runner);
 		cr_assert(strstr(out, line), "%s not in\n%s", line, out);
 	}
 	free(parsed);

@@ -97,7 +97,7 @@ Test(unknown_device, prometheus)
 	char *argv[] = { (char *)"python3", (char *)"tests/viewer/viewer_check.py", (char *)"prom",
 			 NULL };
 
-	cr_assert(strstr(out, "\nttmem_device_in_use_bytes{device=\"unknown\",type=\"DRAM\","
+	cr_assert(strstr(out, "\",device=\"unknown\",type=\"DRAM\","
 			      "owner=\"application\"} 2097152\n"), "%s", out);
 	cr_assert(strstr(out, ",device=\"unknown\"} 2101248\n"), "%s", out);
 	cr_assert_eq(segfix_pipe(argv, out, NULL, &err), 0, "not valid exposition format: %s", err);

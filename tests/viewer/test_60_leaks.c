@@ -167,7 +167,7 @@ Test(leaks, module_changed_falls_back_to_offset, .timeout = 30)
 	 * viewer (leaks() fails the test if ttmem does not exit). */
 	cr_assert_eq(mkfifo(copy, 0600), 0);
 	out = leaks(NULL);
-	cr_assert(strstr(out, "[no-file]"), "%s", out);
+	cr_assert(strstr(out, "[not-regular]"), "%s", out);
 	free(out);
 	unlink(copy);
 }

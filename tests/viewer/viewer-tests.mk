@@ -10,7 +10,7 @@ VT_BIN      := $(VT_DIR)/viewer-tests
 VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
 VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
 # The viewer's aggregation, linked in for direct unit tests (test_15_model.c).
-VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o format_json.o \
+VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o file_access.o format_json.o \
                  names.o units.o capacity.o)
 VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
                $(VT_DIR)/fake_bsymbolic.so $(VT_DIR)/fake_preload.so
@@ -52,7 +52,7 @@ CHECK_TARGETS += check-viewer
 
 $(VT_BIN): $(VT_OBJS) $(VT_VIEWER) $(SHM_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $(VT_OBJS) $(VT_VIEWER) $(SHM_LIB) -lcriterion -lelf -ldl \
+	$(Q)$(CC) $(CFLAGS) -o $@ $(VT_OBJS) $(VT_VIEWER) $(SHM_LIB) -lcriterion -ldw -lelf -ldl \
 		$(LDLIBS_PTHREAD)
 
 check-viewer: $(VT_BIN) $(VIEWER_BIN) $(VT_FIXTURES)

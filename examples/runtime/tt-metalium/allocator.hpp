@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -62,11 +63,30 @@ struct AllocatorUsage {
     uint64_t buffers = 0;
 };
 
+#if TTEMU_ALLOCATOR_VIEW
+class AllocatorImpl;
+
+// The public face of an AllocatorImpl (upstream G2/G3: class Allocator,
+// owned by the AllocatorImpl, what Buffer::allocator() returns).
+class Allocator {
+public:
+    explicit Allocator(AllocatorImpl& impl) : impl_(&impl) {}
+    Allocator(const Allocator&) = delete;
+    Allocator& operator=(const Allocator&) = delete;
+
+    // Queries forward to the AllocatorImpl (upstream's view has many).
+    uint32_t get_num_banks(BufferType type) const;
+
+private:
+    AllocatorImpl* impl_;
+};
+#endif
+
 class TTEMU_ALLOCATOR {
 public:
     explicit TTEMU_ALLOCATOR(const AllocatorConfig& config);
     explicit TTEMU_ALLOCATOR(std::vector<TTEMU_ALLOCATOR*> chips);
-#if TTEMU_GEN == 1
+#if TTEMU_ALLOCATOR_VIRTUAL_DTOR
     virtual ~TTEMU_ALLOCATOR();
 #else
     // Upstream's AllocatorImpl declares a plain out-of-line destructor:
@@ -112,6 +132,11 @@ public:
 
     AllocatorUsage usage() const;
 
+#if TTEMU_ALLOCATOR_VIEW
+    // Out of line (exported), as upstream declares it.
+    const std::unique_ptr<Allocator>& view() const;
+#endif
+
 private:
     struct Held {
         BufferType type;
@@ -127,10 +152,17 @@ private:
     AllocatorConfig config_;
     BankManager dram_, l1_, l1_small_, trace_;
     std::vector<TTEMU_ALLOCATOR*> chips_;  // non-empty: a mesh allocator
-    std::unordered_set<Buffer*> allocated_buffers_;
+    struct Placed {
+        BufferType type;
+        DeviceAddr address;
+    };
+    std::unordered_map<Buffer*, Placed> allocated_buffers_;
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
     // The CBs this chip holds (one program's); unused in a mesh allocator.
     std::vector<uint64_t> cb_sizes_;
+#if TTEMU_ALLOCATOR_VIEW
+    std::unique_ptr<Allocator> view_ = std::make_unique<Allocator>(*this);
+#endif
 };
 
 }  // namespace tt::tt_metal

@@ -95,7 +95,7 @@ public:
 
 #if TTEMU_BUFFER_PIMPL
     IDevice* device() const;
-    DeviceAllocator* allocator() const;
+    Allocator* allocator() const;
     DeviceAddr size() const;
     BufferType buffer_type() const;
     TensorMemoryLayout buffer_layout() const;
@@ -105,7 +105,8 @@ public:
 #else
     TTEMU_INLINE_FIELD_READ IDevice* device() const { return state_.device_; }
 #if TTEMU_BUFFER_ALLOCATOR_EXPORTED
-    DeviceAllocator* allocator() const;
+    // G2: the view of the AllocatorImpl the allocator_ field points to.
+    Allocator* allocator() const;
 #else
     TTEMU_INLINE_FIELD_READ DeviceAllocator* allocator() const { return state_.allocator_; }
 #endif

@@ -76,6 +76,12 @@ struct BufferImpl {
 #if TTEMU_BUFFER_PIMPL
     // Where upstream's 2026 BufferImpl keeps it (G1/G2: Buffer's).
     static std::atomic<size_t> next_unique_id;
+    // Upstream builds its BufferImpl with a back-pointer to the Buffer.
+    Buffer* self_ = nullptr;
+    // The free of an owning buffer runs here (buffer.cpp), while the
+    // Buffer's unique_ptr<BufferImpl> is being destroyed.
+    ~BufferImpl();
+    BufferImpl(const BufferImpl&) = default;
 #endif
 };
 

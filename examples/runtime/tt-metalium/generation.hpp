@@ -3,10 +3,14 @@
 // One source tree, three generations of upstream's ABI (abi/GENERATIONS.md).
 // The build sets TTEMU_GEN (1, 2 or 3; 1 when unset); everything that
 // differs between generations is selected here, by what it is about, and
-// every other file asks these switches instead of the generation number:
+// every other file asks these switches instead of the generation number
+// (check-examples fails on a test of TTEMU_GEN anywhere else):
 //
 //                                 G1 "2025"   G2 "2025b"      G3 "2026"
 //   allocator class               Allocator   AllocatorImpl   AllocatorImpl
+//   allocator destructor virtual  yes         no              no
+//   Buffer::allocator() answers   Allocator   the view        the view
+//                                             (a distinct Allocator owned by the AllocatorImpl)
 //   Buffer::allocator() exported  no          yes             yes
 //   Buffer is a 24-byte pimpl     no          no              yes
 //   chip close drops allocator    no          no              yes
@@ -37,6 +41,13 @@
 #error "TTEMU_GEN must be 1 (2025), 2 (2025b) or 3 (2026)"
 #endif
 
+// The allocator's destructor is virtual (G1's Allocator: exported D0, D1,
+// D2) instead of plain (upstream's AllocatorImpl: D1, D2, no deleting D0).
+#define TTEMU_ALLOCATOR_VIRTUAL_DTOR (TTEMU_GEN == 1)
+// The AllocatorImpl owns a separate public view object, class Allocator
+// (std::unique_ptr<Allocator> view_, exported view()), and Buffer::allocator()
+// returns the view: its address is not the AllocatorImpl's.
+#define TTEMU_ALLOCATOR_VIEW (TTEMU_GEN >= 2)
 // Buffer::allocator() is out of line (exported) instead of header-inline.
 #define TTEMU_BUFFER_ALLOCATOR_EXPORTED (TTEMU_GEN >= 2)
 // Buffer holds only std::unique_ptr<BufferImpl> (24 bytes); every getter is
@@ -53,6 +64,9 @@
 
 namespace tt::tt_metal {
 class TTEMU_ALLOCATOR;
+// What Buffer::allocator() returns: the allocator itself in G1, its view
+// in G2/G3.
+class Allocator;
 // The allocator class of this generation, by the name the code uses.
 using DeviceAllocator = TTEMU_ALLOCATOR;
 }  // namespace tt::tt_metal

@@ -106,6 +106,9 @@ public:
     const MeshShape& shape() const { return shape_; }
 
 private:
+    // The emulator's C API (c_api.cpp): a sub-device manager torn down mid-run.
+    friend struct MeshDeviceAccess;
+
     int mesh_id_;
     std::vector<Device*> chips_;
     MeshShape shape_;

@@ -7,7 +7,9 @@
 // getters vouch for: 32-bit address, size, DRAM/L1 type, no device.
 // Built with -DFAKE_UNKNOWN it lacks that mark: a runtime of no known
 // generation, which libttmem.so must read through its getters alone
-// (never its fields), with one warning naming what is missing.
+// (never its fields), with one warning naming what is missing.  Built
+// also with -DFAKE_BAD_DEVICE, it exports a Buffer::device() whose answer
+// is not a device: libttmem.so must never call through it.
 #include <cstdint>
 #include <memory>
 
@@ -41,6 +43,9 @@ public:
     bool is_dram() const;
     bool is_l1() const;
     bool is_trace() const;
+#ifdef FAKE_BAD_DEVICE
+    const IDevice* device() const;
+#endif
 
 private:
     // 2026-style: a pimpl and a unique id where 2025 had device_ and size_.
@@ -64,6 +69,11 @@ uint32_t Buffer::num_pages() const { return static_cast<uint32_t>(impl_->size / 
 bool Buffer::is_dram() const { return impl_->type == 0; }
 bool Buffer::is_l1() const { return impl_->type == 1; }
 bool Buffer::is_trace() const { return false; }
+#ifdef FAKE_BAD_DEVICE
+// Not a device: an object without a vtable, whose first word points into
+// the heap (a runtime whose device() means something else).
+const IDevice* Buffer::device() const { return reinterpret_cast<const IDevice*>(impl_); }
+#endif
 
 class GraphTracker {
 public:

@@ -16,35 +16,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hold.h"
 #include "ttemu.h"
-
-static int hold_point(const char *what)
-{
-	const char *fd = getenv("TTEMU_READY_FD");
-	char line[32];
-	sigset_t set;
-	int sig, n;
-
-	if (ttemu_write_truth() < 0)
-		return -1;
-	if (!fd || !*fd)
-		return 0;
-	n = snprintf(line, sizeof(line), "%s 0\n", what);
-	if (write(atoi(fd), line, (size_t)n) != n)
-		return -1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	return sigwait(&set, &sig) == 0 ? 0 : -1;
-}
 
 int main(void)
 {
-	sigset_t set;
 	int status;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	hold_init();
 
 	int dev = ttemu_open_chip(0, 0, 0);
 	if (dev < 1) {
@@ -79,9 +58,9 @@ int main(void)
 		fprintf(stderr, "child failed: status %#x\n", status);
 		return 1;
 	}
-	if (hold_point("peak") != 0)
+	if (hold_point("peak", 0) != 0)
 		return 1;
 	if (ttemu_free(buf) != 0 || ttemu_close(dev) != 0)
 		return 1;
-	return hold_point("closed") != 0 ? 1 : 0;
+	return hold_point("closed", 0) != 0 ? 1 : 0;
 }

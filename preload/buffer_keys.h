@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the preload library: what each live Buffer was recorded under,
+ * by the Buffer's address, for generations read through getters (2026 and
+ * unknown runtimes; abi_frees_by_record()).
+ *
+ * There the runtime reports a free while the Buffer is being destroyed:
+ * upstream's 2026 Buffer::~Buffer is `= default`, so the free runs in
+ * ~BufferImpl while the Buffer's unique_ptr<BufferImpl> is being destroyed
+ * (with libc++ already null), and a getter called then reads a half-gone
+ * object.  So a free calls no getter: it takes the record its allocation
+ * left here.
+ *
+ * A record outlives its buffer when the free is never reported (bulk free,
+ * device close): a new buffer at the same address replaces it, and closing
+ * a device drops every record on it.  Thread-safe (striped spin locks).
+ */
+#ifndef TTMEM_PRELOAD_BUFFER_KEYS_H
+#define TTMEM_PRELOAD_BUFFER_KEYS_H
+
+#include "abi.h"
+
+/* Record (or replace) what `buffer` was recorded under. */
+void buffer_keys_put(const void *buffer, const struct abi_buffer *b);
+/* Copy the record of `buffer` into *b; with `take`, drop it.  0 if found. */
+int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take);
+/* Drop the record of `buffer`, if any. */
+void buffer_keys_drop(const void *buffer);
+/* Drop every record on `device` (closed). */
+void buffer_keys_forget_device(const void *device);
+
+/* fork: every stripe lock (prepare takes them, parent/child release them). */
+void buffer_keys_atfork_prepare(void);
+void buffer_keys_atfork_release(void);
+
+#endif /* TTMEM_PRELOAD_BUFFER_KEYS_H */
