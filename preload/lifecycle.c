@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ttmem/segment.h"
@@ -257,31 +258,72 @@ static void segment_lost(const char *name)
 		 "it stopped, the program runs on", name);
 }
 
+/*
+ * A segment still being built by another live process (programs started
+ * together, a loaded machine) is not a reason to stop tracking: the first
+ * open waits a few ms at most, then the attach is retried without waiting,
+ * at hooks at least PENDING_RETRY_MS apart, until the segment is published
+ * or its creator is gone (then the retry re-creates it).  Events in between
+ * are not tracked; a warning says so if the wait lasts PENDING_WARN_MS, or
+ * if the segment is never published while this process runs.
+ */
+#define PENDING_RETRY_MS 5
+#define PENDING_WARN_MS 2000
+
+static _Atomic uint64_t pending_next_ms, pending_since_ms;
+static int pending_warned;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int start_locked(void)
 {
 	char err[256];
 	struct ttmem_open_opts opts;
+	int retry = atomic_load(&lc.phase) == PHASE_PENDING;
 
 	config_load();
 	if (cfg.disable)
 		return PHASE_OFF;   /* silently: a pure pass-through */
 	opts = cfg.access;
 	opts.capacity = cfg.capacity;
+	opts.no_wait = retry;
 	err[0] = '\0';
+	/* Before the open, whose validation and registration write the
+	 * mapping: a segment file shrinking under it must not kill the host;
+	 * the guard swaps the mapping for private zero pages instead (faults
+	 * elsewhere go to the host's own disposition, exactly). */
+	ttmem_sigbus_guard(segment_lost);
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
+	if (rc == TTMEM_ENOTREADY) {
+		uint64_t now = mono_ms();
+		if (!retry) {
+			atomic_store(&pending_since_ms, now);
+			log_debug("%s; attaching when it is published", err);
+		} else if (now - atomic_load(&pending_since_ms) >= PENDING_WARN_MS &&
+			   !pending_warned) {
+			pending_warned = 1;
+			log_warn("%s; not tracking until it is published", err);
+		}
+		atomic_store(&pending_next_ms, now + PENDING_RETRY_MS);
+		return PHASE_PENDING;
+	}
 	if (rc < 0) {
 		log_warn("not tracking: %s", err[0] ? err : ttmem_strerror(rc));
 		return PHASE_OFF;
 	}
+	if (retry)
+		log_debug("attached %s after %llu ms", cfg.shm,
+			  (unsigned long long)(mono_ms() - atomic_load(&pending_since_ms)));
 	if (register_self() != 0) {
 		ttmem_table_close(lc.table);
 		lc.table = NULL;
 		return PHASE_OFF;
 	}
-	/* A segment file shrinking under the mapping must not kill the host:
-	 * the guard swaps the mapping for private zero pages instead (faults
-	 * elsewhere go to the host's own handler, or the default action). */
-	ttmem_sigbus_guard(segment_lost);
 	if (!atfork_installed) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		atfork_installed = 1;
@@ -295,10 +337,19 @@ int lifecycle_start(void)
 
 	if (starting_here)
 		return 0;   /* a hook fired by start-up itself: pass through */
-	starting_here = 1;
-	pthread_mutex_lock(&start_lock);
+	if (atomic_load_explicit(&lc.phase, memory_order_acquire) == PHASE_PENDING) {
+		/* The cheap check first; never queue behind a retry. */
+		if (mono_ms() < atomic_load_explicit(&pending_next_ms, memory_order_relaxed))
+			return 0;
+		if (pthread_mutex_trylock(&start_lock) != 0)
+			return 0;
+		starting_here = 1;
+	} else {
+		starting_here = 1;
+		pthread_mutex_lock(&start_lock);
+	}
 	phase = atomic_load(&lc.phase);
-	if (phase == PHASE_NEW) {
+	if (phase == PHASE_NEW || phase == PHASE_PENDING) {
 		phase = start_locked();
 		atomic_store_explicit(&lc.phase, phase, memory_order_release);
 	} else if (phase == PHASE_FORKED) {
@@ -343,6 +394,9 @@ __attribute__((destructor)) static void lifecycle_destructor(void)
 {
 	int saved = errno;
 
+	if (atomic_load(&lc.phase) == PHASE_PENDING)
+		log_warn("%s was still being built by another process when this one exited: "
+			 "nothing was tracked", cfg.shm);
 	if (atomic_load(&lc.phase) != PHASE_ON || lc.pid != (uint32_t)getpid())
 		goto out;
 	runtime_probe();   /* a runtime dlopen'ed late and never interposed */

@@ -35,6 +35,8 @@ enum lifecycle_phase {
 	PHASE_ON = 2,         /* tracking */
 	PHASE_OFF = 3,        /* disabled or failed: pass-through */
 	PHASE_FORKED = 4,     /* a fork child: registers at its first event */
+	PHASE_PENDING = 5,    /* the segment is being built by another process:
+			       * the attach is retried at later hooks */
 };
 
 struct lifecycle {

@@ -110,6 +110,7 @@ void ttmem_batch_flush(struct ttmem_batch *b)
 		b->left = TTMEM_BATCH_EVENTS;
 		return;
 	}
+	ttmem_guard_recheck();   /* before writing: the host may have replaced it */
 	struct ttmem_header *h = t->hdr;
 	struct ttmem_counters *c = &h->counters;
 	uint64_t allocs = ttmem_batch_allocs(b);

@@ -36,25 +36,61 @@ static struct sigaction previous;
 static _Atomic int installed;
 static void (*notify_lost)(const char *name);
 
+/*
+ * A SIGBUS that is not ours: the host's own disposition decides, exactly as
+ * without the guard.  A fault (si_code > 0) gets the previous action back
+ * and returns: the faulting access re-executes and the kernel delivers it
+ * under that action, with its own mask and flags (a handler, the default
+ * action, a core).  The guard is then no longer installed (a later
+ * ttmem_sigbus_guard() call installs it again).  A sent signal
+ * (kill, raise: si_code <= 0) is not repeated on return, so it is handed on
+ * here: ignored, re-raised under the default action, or given to the
+ * previous handler with that handler's mask, SA_NODEFER and SA_RESETHAND.
+ */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-	if (previous.sa_flags & SA_SIGINFO) {
-		if (previous.sa_sigaction) {
-			previous.sa_sigaction(sig, si, uc);
-			return;
-		}
-	} else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-		previous.sa_handler(sig);
+	if (si->si_code > 0) {
+		sigaction(SIGBUS, &previous, NULL);
+		atomic_store(&installed, 0);
 		return;
 	}
-	/* The default action: restore it and let the fault (re-executed on
-	 * return) or a re-raised signal take it. */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGBUS, &dfl, NULL);
-	if (si->si_code <= 0)
-		raise(SIGBUS);
+	/* (sa_handler and sa_sigaction share their storage.) */
+	if (previous.sa_handler == SIG_IGN)
+		return;
+	if (previous.sa_handler == SIG_DFL) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &dfl, NULL);
+		atomic_store(&installed, 0);
+		raise(SIGBUS);   /* pending until this handler returns: then fatal */
+		return;
+	}
+	if ((unsigned)previous.sa_flags & (unsigned)SA_RESETHAND) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &dfl, NULL);
+		atomic_store(&installed, 0);
+	}
+	/* The mask the kernel would have set for that handler (the
+	 * interrupted mask is restored when this handler returns). */
+	sigset_t mask = previous.sa_mask;
+	if (previous.sa_flags & SA_NODEFER)
+		sigdelset(&mask, SIGBUS);
+	else
+		sigaddset(&mask, SIGBUS);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (previous.sa_flags & SA_NODEFER) {
+		sigset_t bus;
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		sigprocmask(SIG_UNBLOCK, &bus, NULL);
+	}
+	if (previous.sa_flags & SA_SIGINFO)
+		previous.sa_sigaction(sig, si, uc);
+	else
+		previous.sa_handler(sig);
 }
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -83,14 +119,18 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	chain(sig, si, uc);
 }
 
+static _Atomic int wanted;   /* ttmem_sigbus_guard was called */
+
 int ttmem_sigbus_guard(void (*on_lost)(const char *name))
 {
 	struct sigaction sa;
 	int expect = 0;
 
+	if (on_lost || !atomic_load(&wanted))
+		notify_lost = on_lost;
+	atomic_store(&wanted, 1);
 	if (!atomic_compare_exchange_strong(&installed, &expect, 1))
 		return 0;
-	notify_lost = on_lost;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
@@ -147,4 +187,25 @@ int ttmem_table_intact(const struct ttmem_table *t)
 	int shorter = t->fd >= 0 && fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->len;
 	errno = saved;
 	return !shorter;
+}
+
+/*
+ * A host may install its own SIGBUS handler after ours (Python's
+ * faulthandler, a crash reporter): the guard is then gone, and a shrinking
+ * segment would kill the host.  Writers call this at their counter flushes
+ * (every TTMEM_BATCH_EVENTS events: one sigaction(2) call): a guard no
+ * longer in place is installed again, over the host's handler, which then
+ * gets every SIGBUS that is not ttmem's exactly as before (chain()).
+ */
+void ttmem_guard_recheck(void)
+{
+	struct sigaction cur;
+
+	if (!atomic_load_explicit(&wanted, memory_order_relaxed))
+		return;
+	if (sigaction(SIGBUS, NULL, &cur) != 0 ||
+	    ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus))
+		return;
+	atomic_store(&installed, 0);
+	ttmem_sigbus_guard(NULL);
 }

@@ -136,6 +136,9 @@ static inline struct ttmem_batch *ttmem_batch_get(struct ttmem_table *t, uint64_
 
 TTMEM_HIDDEN void ttmem_batch_flush(struct ttmem_batch *b);
 
+/* Install the SIGBUS guard again if the host replaced it (guard.c). */
+TTMEM_HIDDEN void ttmem_guard_recheck(void);
+
 static inline void ttmem_batch_live(struct ttmem_batch *b, int64_t delta)
 {
 	/* Wrapping, not overflowing: a size read back from a corrupted slot

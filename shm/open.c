@@ -12,7 +12,8 @@
  * lock (never racing a live creator: the lock is taken with LOCK_NB, and a
  * creator that finds it taken backs off and attaches).  A segment that is
  * locked is being built: writers wait for it at most WRITER_WAIT_MS (a host
- * program is never held longer; it then runs untracked), readers
+ * program is never held longer: the preload then retries the attach, without
+ * waiting, at later hooks until the segment is published), readers
  * READER_WAIT_MS.  A file that is not a ttmem segment of our ABI major
  * (foreign magic, other major, a non-empty size below a header that is not
  * all zeros) is refused at once with its own code and never touched.
@@ -486,7 +487,7 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		      const struct ttmem_open_opts *o, uint64_t t0, char *eb, size_t el)
 {
 	int creating = !o->readonly && !o->no_create;
-	uint64_t budget = creating ? WRITER_WAIT_MS : READER_WAIT_MS;
+	uint64_t budget = o->no_wait ? 0 : creating ? WRITER_WAIT_MS : READER_WAIT_MS;
 	int stale_seen = 0;
 	struct stat st;
 	void *p = MAP_FAILED;
@@ -635,6 +636,13 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 				 * someone judged our empty object stale and re-creates
 				 * it; gone from the name: a 'ttmem clear' removed it. */
 				if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !name_is_fd(name, fd))
+					continue;
+				/* Still empty?  A creator delayed between its open and
+				 * its lock may find the object judged stale, re-created
+				 * and published by another writer meanwhile: attach it
+				 * then, never build over it. */
+				struct stat st;
+				if (fstat(fd, &st) != 0 || st.st_size != 0)
 					continue;
 				rc = seg_create(t, fd, name, o, errbuf, errlen);
 				goto done;

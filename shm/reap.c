@@ -17,7 +17,9 @@
  * holds for a moment with the reserved index TTMEM_TAG_REAPER and holds the
  * reaper lock (flock on the segment's file) for the whole pass, so that a
  * reaper-tagged BUSY slot found under the lock was left by a reaper killed
- * mid-claim, and is reset.  Writers never judge reaper-tagged slots.
+ * mid-claim, and is reset.  Writers never judge reaper-tagged slots.  An
+ * unregistered reaper that cannot take the lock (another reaper holds it
+ * past REAPER_WAIT_MS) does nothing and returns -EBUSY.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +129,14 @@ int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally
 	int lock = reaper_lock(t);
 	int64_t n = 0;
 
+	/* Without the lock, an unregistered reaper claims nothing: the
+	 * reaper tag is shared, and the reaper holding the lock resets every
+	 * reaper-tagged BUSY slot, ours included, which our release would
+	 * then free under a writer that took it meanwhile. */
+	if (!registered && lock < 0) {
+		free(v);
+		return -EBUSY;
+	}
 	if (!registered)
 		t->busy_tag = TTMEM_BUSY_TAG(TTMEM_TAG_REAPER, 0);
 	ttmem_datamap_refresh(t);

@@ -304,6 +304,11 @@ int cmd_reap(int argc, char **argv)
 		return rc;
 	}
 	ttmem_table_close(t);
+	if (n == -EBUSY) {
+		viewer_err("reap", "%s: another reaper has held the reaper lock for over 2 s: "
+			   "nothing reaped, try again", o.shm);
+		return VX_REAPER_BUSY;
+	}
 	if (n < 0) {
 		viewer_err("reap", "%s: %s", o.shm, ttmem_strerror((int)n));
 		return viewer_exit_code((int)n);

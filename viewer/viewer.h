@@ -61,6 +61,7 @@ enum viewer_exit {
 	VX_RESIZED = 13,      /* the segment shrank while being read */
 	VX_LEAKS = 14,        /* run --check: the command left device memory */
 	VX_NOMATCH = 15,      /* show: a chip or pid given as a filter is not in the segment */
+	VX_REAPER_BUSY = 16,  /* reap: another reaper kept the reaper lock */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */

@@ -72,6 +72,9 @@ struct ttmem_open_opts {
 	int no_create;            /* attach only */
 	int set_group;            /* `gid` is meaningful (see "Sharing a segment") */
 	uint32_t gid;             /* the group a segment is created for / shared with */
+	int no_wait;              /* a segment being built by a live process:
+				   * TTMEM_ENOTREADY at once, without waiting
+				   * (a host retrying its attach later) */
 };
 
 /*
@@ -116,7 +119,9 @@ int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *
  * was found in errbuf (ttmem_table_remove_stale() removes it).  One being
  * built by a live process is waited for: at most 50 ms by a creating writer
  * (a host program is never held longer: it then gets TTMEM_ENOTREADY), 2 s
- * by the others.
+ * by the others (no_wait: not at all).  A creating writer that gets
+ * TTMEM_ENOTREADY may simply call again later: by then the segment is either
+ * published (attach) or its creator is gone (re-created at once).
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
  * opts (capacities, mode) only matter to the creator; an attacher takes the
  * segment's geometry.  Handles opened readonly or no_create keep the file
@@ -332,7 +337,9 @@ int ttmem_clear(struct ttmem_table *t);
  * viewer) holds the reaper lock (flock on the segment's file) for the pass
  * and tags the slots it claims with a reserved index (reap.c).  Every BUSY
  * slot whose claimer is gone is reset, whatever the registry's history
- * (BUSY tags carry the registry entry's generation).
+ * (BUSY tags carry the registry entry's generation).  An unregistered
+ * caller that cannot take the reaper lock within 2 s (another reaper at
+ * work) claims nothing and returns -EBUSY.
  */
 int64_t ttmem_reap(struct ttmem_table *t, int include_exited, struct ttmem_tally *tally);
 

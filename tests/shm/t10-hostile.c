@@ -14,10 +14,30 @@
  */
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "helpers.h"
+
+/*
+ * flock, interposed for this program (the table core is linked in
+ * statically): when `between_open_and_lock` is set, the first exclusive lock
+ * runs it first, as if the locking process had been descheduled between its
+ * O_EXCL open and its lock while another process did that.
+ */
+static void (*between_open_and_lock)(void);
+
+int flock(int fd, int op)
+{
+	if ((op & LOCK_EX) && between_open_and_lock) {
+		void (*f)(void) = between_open_and_lock;
+		between_open_and_lock = NULL;
+		f();
+	}
+	return (int)syscall(SYS_flock, fd, op);
+}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -272,6 +292,110 @@ Test(hostile, guard_chains_foreign_faults)
 	}
 	cr_assert_eq(wait_child(pid), 128 + SIGBUS, "the fault was not passed on to the default action");
 	unlink(path);
+}
+
+/*
+ * A host's own SIGBUS disposition, with and without the guard: the same
+ * outcome.  Each row: how the host set SIGBUS up, and whether the signal is
+ * a fault (a file shrunk under a mapping of the host's own) or sent (kill).
+ */
+enum host_bus { BUS_RESETHAND_RETURNS, BUS_RESETHAND_NODEFER_RAISES, BUS_IGN, BUS_DFL, BUS_MASK };
+
+static volatile sig_atomic_t host_calls;
+
+static void host_resethand_returns(int s, siginfo_t *si, void *uc)
+{
+	(void)s, (void)si, (void)uc;
+	if (++host_calls > 100)
+		_exit(42);   /* called again and again: the host loops */
+}
+
+static void host_raises(int s, siginfo_t *si, void *uc)
+{
+	(void)s, (void)uc;
+	raise(si->si_signo);   /* SA_RESETHAND|SA_NODEFER: this kills */
+	_exit(41);
+}
+
+static void host_masked(int s)
+{
+	sigset_t cur;
+	(void)s;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	_exit(sigismember(&cur, SIGUSR1) ? 10 : 11);   /* 10: its sa_mask applied */
+}
+
+static int host_status(const char *path, enum host_bus how, int fault, int guard)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		struct sigaction sa;
+		setrlimit(RLIMIT_CORE, &no_core);
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		switch (how) {
+		case BUS_RESETHAND_RETURNS:
+			sa.sa_sigaction = host_resethand_returns;
+			sa.sa_flags = (int)(SA_SIGINFO | SA_RESETHAND);
+			break;
+		case BUS_RESETHAND_NODEFER_RAISES:
+			sa.sa_sigaction = host_raises;
+			sa.sa_flags = (int)(SA_SIGINFO | SA_RESETHAND | SA_NODEFER);
+			break;
+		case BUS_IGN: sa.sa_handler = SIG_IGN; break;
+		case BUS_DFL: sa.sa_handler = SIG_DFL; break;
+		case BUS_MASK:
+			sa.sa_handler = host_masked;
+			sigaddset(&sa.sa_mask, SIGUSR1);
+			break;
+		}
+		sigaction(SIGBUS, &sa, NULL);
+		if (guard)
+			ttmem_sigbus_guard(NULL);
+		if (!fault) {
+			kill(getpid(), SIGBUS);
+			_exit(0);
+		}
+		int fd = open(path, O_CREAT | O_RDWR, 0600);
+		if (fd < 0 || ftruncate(fd, 8192) != 0)
+			_exit(1);
+		volatile char *p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || ftruncate(fd, 0) != 0)
+			_exit(2);
+		_exit(p[4096] == 0 ? 3 : 4);
+	}
+	return wait_child(pid);
+}
+
+Test(hostile, guard_keeps_the_hosts_sigbus_behaviour, .timeout = 60)
+{
+	static const struct {
+		enum host_bus how;
+		int fault;
+		int status;   /* the host's own outcome (asserted without the guard too) */
+	} rows[] = {
+		{ BUS_RESETHAND_RETURNS, 1, 128 + SIGBUS },
+		{ BUS_RESETHAND_RETURNS, 0, 0 },
+		{ BUS_RESETHAND_NODEFER_RAISES, 1, 128 + SIGBUS },
+		{ BUS_RESETHAND_NODEFER_RAISES, 0, 128 + SIGBUS },
+		{ BUS_IGN, 0, 0 },
+		{ BUS_IGN, 1, 128 + SIGBUS },   /* a fault cannot be ignored */
+		{ BUS_DFL, 0, 128 + SIGBUS },
+		{ BUS_DFL, 1, 128 + SIGBUS },
+		{ BUS_MASK, 0, 10 },
+		{ BUS_MASK, 1, 10 },
+	};
+	char path[128];
+	seg_path(path, sizeof(path), "hostbus");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (int guard = 0; guard < 2; guard++) {
+			int st = host_status(path, rows[i].how, rows[i].fault, guard);
+			cr_expect_eq(st, rows[i].status, "row %zu (%s) %s the guard: status %d, not %d", i,
+				     rows[i].fault ? "fault" : "kill", guard ? "with" : "without", st,
+				     rows[i].status);
+			unlink(path);
+		}
 }
 
 /* ---- reap ------------------------------------------------------------------------ */
@@ -576,4 +700,133 @@ Test(hostile, stale_segment_race, .timeout = 60)
 		ttmem_table_close(t);
 		unlink(path);
 	}
+}
+
+/* The other writer of delayed_creator_attaches: judges the creator's empty
+ * object stale, re-creates it with another capacity and keeps using it. */
+static const char *race_path;
+static struct ttmem_table *race_other;
+
+static void other_writer_recreates(void)
+{
+	struct ttmem_open_opts o = { .capacity = 1 << 14, .proc_capacity = 8, .module_capacity = 4 };
+	char err[512] = "";
+	int rc = ttmem_table_open(&race_other, race_path, &o, err, sizeof(err));
+	cr_assert_eq(rc, 0, "other writer: %d %s", rc, err);
+	cr_assert_geq(ttmem_proc_register(race_other), 0);
+	struct ttmem_entry e = mk_entry(0, 0, 4096, 10);
+	cr_assert_eq(ttmem_insert(race_other, &e), TTMEM_INSERTED);
+}
+
+Test(hostile, delayed_creator_attaches_what_was_published)
+{
+	char path[128];
+	struct ttmem_open_opts o = { .capacity = 1 << 12, .proc_capacity = 8, .module_capacity = 4 };
+	struct ttmem_table *t = NULL;
+	char err[512] = "";
+
+	seg_path(path, sizeof(path), "delayed");
+	race_path = path;
+	between_open_and_lock = other_writer_recreates;
+	int rc = ttmem_table_open(&t, path, &o, err, sizeof(err));
+	between_open_and_lock = NULL;
+	cr_assert_not_null(race_other, "the other writer never ran");
+	cr_assert_eq(rc, 0, "open: %d %s", rc, err);
+	/* The published segment is the other writer's, intact and in use. */
+	cr_assert_eq(ttmem_table_capacity(t), 1 << 14, "built over the published segment");
+	cr_assert(ttmem_table_intact(race_other));
+	cr_assert_eq(ttmem_table_header(race_other)->capacity, 1 << 14);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(race_other, &snap), 0);
+	cr_assert_eq(snap.count, 1, "the other writer's entry is gone");
+	ttmem_snapshot_free(&snap);
+	ttmem_table_close(t);
+	ttmem_table_close(race_other);
+	unlink(path);
+}
+
+/* A writer that leaves one entry behind and dies without an exit record. */
+static int insert_and_die(void *arg)
+{
+	struct ttmem_table *t = NULL;
+	if (ttmem_table_open(&t, arg, NULL, NULL, 0) != 0 || ttmem_proc_register(t) < 0)
+		return 1;
+	struct ttmem_entry e = mk_entry(0, 0, 8192, 10);
+	return ttmem_insert(t, &e) == TTMEM_INSERTED ? 0 : 2;
+}
+
+/* An unregistered reaper that cannot take the reaper lock claims nothing
+ * (the reaper tag is shared with the reaper that holds it). */
+Test(hostile, lockless_reaper_claims_nothing, .timeout = 60)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "reaplock");
+	struct ttmem_table *t = seg_open_cap(path, 128, 4);
+	cr_assert_eq(wait_child(fork_child(insert_and_die, path)), 0);
+
+	struct ttmem_open_opts nc = { .no_create = 1 };
+	struct ttmem_table *v = NULL;
+	cr_assert_eq(ttmem_table_open(&v, path, &nc, NULL, 0), 0);
+	int other = open(path, O_RDWR | O_CLOEXEC);   /* another reaper at work */
+	cr_assert_geq(other, 0);
+	cr_assert_eq(flock(other, LOCK_EX), 0);
+	cr_assert_eq(ttmem_reap(v, 0, NULL), -EBUSY);
+	struct ttmem_snapshot snap;
+	cr_assert_eq(ttmem_snapshot(v, &snap), 0);
+	cr_assert_eq(snap.count, 1, "claimed slots without the reaper lock");
+	ttmem_snapshot_free(&snap);
+	close(other);
+	cr_assert_eq(ttmem_reap(v, 0, NULL), 1, "the dead writer's entry once the lock is free");
+	ttmem_table_close(v);
+	ttmem_table_close(t);
+	unlink(path);
+}
+
+/* A host installing its own SIGBUS handler after the guard (a crash
+ * reporter): the guard is back by the next counter flush, and a segment
+ * shrinking after that does not reach the host's handler. */
+static volatile sig_atomic_t own_fault_next;
+
+static void host_crash_reporter(int s)
+{
+	(void)s;
+	_exit(own_fault_next ? 42 : 43);   /* 43: the segment's shrink reached it */
+}
+
+static int writer_with_late_host_handler(void *arg)
+{
+	struct ttmem_open_opts o = { .capacity = 1 << 12, .proc_capacity = 8, .module_capacity = 4 };
+	struct ttmem_table *t = NULL;
+	if (ttmem_table_open(&t, arg, &o, NULL, 0) != 0 || ttmem_proc_register(t) < 0)
+		return 1;
+	ttmem_sigbus_guard(NULL);
+	signal(SIGBUS, host_crash_reporter);
+	for (uint64_t i = 0; i < 2 * 64; i++) {
+		struct ttmem_entry e = mk_entry(0, 0, (i + 1) << 12, 10);
+		ttmem_insert(t, &e);
+	}
+	if (truncate(arg, 4096) != 0)
+		return 2;
+	for (uint64_t i = 0; i < 200; i++) {
+		struct ttmem_entry e = mk_entry(0, 0, (i + 1000) << 12, 10);
+		ttmem_insert(t, &e);
+	}
+	/* And the host's own faults still reach its handler. */
+	int fd = open(arg, O_RDWR);
+	if (fd < 0 || ftruncate(fd, 8192) != 0)
+		return 3;
+	own_fault_next = 1;
+	volatile char *p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || ftruncate(fd, 0) != 0)
+		return 4;
+	return ttmem_table_intact(t) ? 5 : 10 + p[4096];
+}
+
+Test(hostile, guard_survives_a_later_host_handler, .timeout = 60)
+{
+	char path[128];
+	seg_path(path, sizeof(path), "late");
+	cr_assert_eq(wait_child(fork_child(writer_with_late_host_handler, path)), 42,
+		     "killed by the shrink, or the host's own fault missed its handler");
+	unlink(path);
 }
