@@ -41,7 +41,7 @@
 #define HEADER_FIXED ((ssize_t)offsetof(struct ttmem_header, clear_epoch))
 
 static char path[128];
-static _Atomic int *stop;
+static _Atomic int *stop;      /* stop[0]: stop; stop[1]: writers attached */
 
 static uint64_t rng(uint64_t *x)
 {
@@ -56,9 +56,10 @@ static int writer(int w)
 	struct ttmem_table *t = NULL;
 	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(w + 1), n = 0;
 
+	ttmem_sigbus_guard(NULL);
 	if (ttmem_table_open(&t, path, NULL, NULL, 0) != 0 || ttmem_proc_register(t) < 0)
 		return 1;
-	ttmem_sigbus_guard(NULL);
+	atomic_fetch_add(&stop[1], 1);
 	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
 		struct ttmem_entry e;
 		memset(&e, 0, sizeof(e));
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
 
 	snprintf(path, sizeof(path), "/dev/shm/ttmem-live-mutate-%d", (int)getpid());
 	unlink(path);
-	stop = mmap(NULL, sizeof(*stop), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	stop = mmap(NULL, 2 * sizeof(*stop), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (stop == MAP_FAILED || ttmem_table_open(&t, path, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "live_mutate: cannot set up: %s\n", err);
 		return 1;
@@ -174,7 +175,11 @@ int main(int argc, char **argv)
 	ttmem_table_close(t);
 	ttmem_sigbus_guard(NULL);
 
+	/* The writers attach to an intact segment before the mutator starts:
+	 * what is tested is how they and the readers live through it. */
 	for (int i = 0; i <= WRITERS; i++) {
+		for (int ms = 0; i == WRITERS && atomic_load(&stop[1]) < WRITERS && ms < 10000; ms++)
+			usleep(1000);
 		pids[i] = fork();
 		if (pids[i] == 0)
 			_exit(i < WRITERS ? writer(i) : mutator(size, header));
