@@ -268,7 +268,7 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 3), f)) << 48;
 }
 
-/* Number of zero meta bytes in a group (for the two-choice decision). */
+/* Number of zero meta bytes in a group. */
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
 {
 	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
@@ -350,7 +350,7 @@ static inline uint32_t ttmem_ctl_low(uint32_t tag, uint32_t state)
 	return (uint32_t)TTMEM_CTL_MAKE(0, tag, state);
 }
 
-/* Bits set in a 64-bit mask (the two-choice decision on the scan's exact
+/* Bits set in a 64-bit mask (the placement decision on the scan's exact
  * zero masks).  x86-64's baseline has no popcnt instruction: use it when the
  * CPU has it (every x86-64 since 2008; checked once at load), else SWAR. */
 TTMEM_HIDDEN extern int ttmem_have_popcnt;
