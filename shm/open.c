@@ -144,8 +144,9 @@ static int validate_copy(const void *base, size_t len, struct ttmem_header *copy
 				     "foreign magic 0x%016llx", (unsigned long long)h->magic);
 	if (h->abi_major != TTMEM_ABI_MAJOR)
 		return ttmem_set_err(errbuf, errlen, TTMEM_EVERSION,
-				     "ABI %u.%u, this build reads %u.x", h->abi_major, h->abi_minor,
-				     TTMEM_ABI_MAJOR);
+				     "ABI %u.%u, this build reads %u.x (another ttmem version made "
+				     "it: 'ttmem rm' removes it once its programs have exited)",
+				     h->abi_major, h->abi_minor, TTMEM_ABI_MAJOR);
 	if (ready != TTMEM_READY)
 		return ttmem_set_err(errbuf, errlen, TTMEM_ENOTREADY,
 				     "never published by its creator (pid %u)", h->creator_pid);
