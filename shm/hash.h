@@ -71,13 +71,13 @@ static inline void ttmem_probe_init(const struct ttmem_table *t, const struct tt
 	p->g[1] = (h >> 28) & mask;
 	if (p->g[1] == p->g[0])
 		p->g[1] ^= 1;
-	p->g[2] = h & mask;
+	/* Distinct from both: at most two steps up (a two-group table keeps
+	 * g2 = g1, and its loops stop at n = 2). */
+	uint64_t g2 = h & mask;
 	p->n = mask >= 2 ? 3 : 2;
-	if (p->n == 2)
-		p->g[2] = p->g[1];
-	else
-		while (p->g[2] == p->g[0] || p->g[2] == p->g[1])
-			p->g[2] = (p->g[2] + 1) & mask;
+	g2 = (g2 == p->g[0] || g2 == p->g[1]) ? (g2 + 1) & mask : g2;
+	g2 = (g2 == p->g[0] || g2 == p->g[1]) ? (g2 + 1) & mask : g2;
+	p->g[2] = p->n == 3 ? g2 : p->g[1];
 	uint8_t fp = (uint8_t)(h >> 56);
 	p->fp = (uint8_t)(fp + (fp == 0));
 }
@@ -228,32 +228,37 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
 		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, f)) << 48;
 }
 
+/* One meta line: its exact zero mask, its fp compares OR-ed into *m. */
+static inline uint64_t ttmem_meta_line_scan(const uint8_t *meta, uint64_t group, __m128i f,
+					    __m128i *m)
+{
+	const __m128i *a = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
+	const __m128i z = _mm_setzero_si128();
+	__m128i v0 = _mm_load_si128(a), v1 = _mm_load_si128(a + 1);
+	__m128i v2 = _mm_load_si128(a + 2), v3 = _mm_load_si128(a + 3);
+	*m = _mm_or_si128(_mm_or_si128(*m, _mm_cmpeq_epi8(v0, f)),
+			  _mm_or_si128(_mm_cmpeq_epi8(v1, f),
+				       _mm_or_si128(_mm_cmpeq_epi8(v2, f), _mm_cmpeq_epi8(v3, f))));
+	return (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, z)) |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, z)) << 16 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, z)) << 32 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, z)) << 48;
+}
+
 /*
- * Insert's scan of its candidate groups: the exact zero masks of each, and
+ * Insert's scan of its three candidate groups (a two-group table's g2 is its
+ * g1: scanned twice, harmless here): the exact zero masks of each, and
  * whether any byte of any equals fp (the match masks themselves are only
- * needed when one does: ttmem_meta_match then).  The fp compares are OR-ed
- * into one vector and one movemask instead of a movemask per line.
+ * needed when one does: ttmem_meta_match then).
  */
-static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], int n, uint8_t fp,
+static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], uint8_t fp,
 				      uint64_t zero[3])
 {
-	const __m128i z = _mm_setzero_si128();
 	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
-	__m128i m = z;
-	for (int i = 0; i < n; i++) {
-		const __m128i *a = (const __m128i *)(const void *)(meta + g[i] * TTMEM_GROUP_SLOTS);
-		uint64_t za = 0;
-		/* One vector at a time (its fp compare OR-ed in, its zero mask
-		 * taken): few live registers, nothing spilled. */
-		for (int j = 0; j < 4; j++) {
-			__m128i v = _mm_load_si128(a + j);
-			m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-			za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << (16 * j);
-		}
-		zero[i] = za;
-	}
-	if (n < 3)
-		zero[2] = 0;
+	__m128i m = _mm_setzero_si128();
+	zero[0] = ttmem_meta_line_scan(meta, g[0], f, &m);
+	zero[1] = ttmem_meta_line_scan(meta, g[1], f, &m);
+	zero[2] = ttmem_meta_line_scan(meta, g[2], f, &m);
 	return _mm_movemask_epi8(m) != 0;
 }
 
@@ -306,16 +311,14 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	return match;
 }
 
-static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], int n, uint8_t fp,
+static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], uint8_t fp,
 				      uint64_t zero[3])
 {
 	uint64_t any = 0, m;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < 3; i++) {
 		ttmem_meta_scan(meta, g[i], fp, &zero[i], &m);
 		any |= m;
 	}
-	if (n < 3)
-		zero[2] = 0;
 	return any != 0;
 }
 
@@ -384,14 +387,14 @@ static inline unsigned ttmem_popcount64(uint64_t x)
 
 /* The candidate an insert tries first, from the free-slot masks: home while
  * it keeps its reserve, else the one with most free slots (ties: the
- * earlier).  n is 2 or 3. */
-static inline int ttmem_probe_pick(const uint64_t zero[3], int n)
+ * earlier, so a two-group table's g2 = g1 is never picked). */
+static inline int ttmem_probe_pick(const uint64_t zero[3])
 {
-	unsigned f0 = (unsigned)ttmem_popcount64(zero[0]);
+	unsigned f0 = ttmem_popcount64(zero[0]);
 	if (f0 >= TTMEM_HOME_RESERVE)
 		return 0;
-	unsigned f1 = (unsigned)ttmem_popcount64(zero[1]);
-	unsigned f2 = n > 2 ? (unsigned)ttmem_popcount64(zero[2]) : 0;
+	unsigned f1 = ttmem_popcount64(zero[1]);
+	unsigned f2 = ttmem_popcount64(zero[2]);
 	int best = f1 > f0 ? 1 : 0;
 	unsigned fb = best ? f1 : f0;
 	return f2 > fb ? 2 : best;

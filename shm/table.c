@@ -233,7 +233,7 @@ static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const st
 		}
 		/* The group the fast path picks first (ttmem_probe_pick), then
 		 * the others in order. */
-		int first = ttmem_probe_pick(zero, p.n);
+		int first = ttmem_probe_pick(zero);
 		for (int k = 0; k < p.n; k++) {
 			int gi = k == 0 ? first : k <= first ? k - 1 : k;
 			for (uint64_t zb = zero[gi]; zb; zb &= zb - 1) {
@@ -313,12 +313,11 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	uint64_t zero[3], busy, idx;
 
 	ttmem_probe_init(t, &e->key, &p);
-	int any = ttmem_meta_scan_all(t->meta, p.g, p.n, p.fp, zero);
-	b->dbg_ins_less += 3u - p.n;
+	int any = ttmem_meta_scan_all(t->meta, p.g, p.fp, zero);
 	/* Home while it keeps its reserve, else the emptiest candidate
 	 * (ttmem_probe_pick); a free slot of it.  Its slot line is usually a
 	 * cache miss: start it (for writing) before looking for the key. */
-	int pick = ttmem_probe_pick(zero, p.n);
+	int pick = ttmem_probe_pick(zero);
 	uint64_t zb = zero[pick];
 	idx = p.g[pick] * TTMEM_GROUP_SLOTS + (zb ? ttmem_free_pick(zb, p.fp) : 0);
 	struct ttmem_slot *s = &t->slots[idx];
