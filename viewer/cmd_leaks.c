@@ -83,25 +83,13 @@ int cmd_leaks(int argc, char **argv)
 		case 's':
 			shm = optarg;
 			break;
-		case 'h':
-			leaks_usage(stdout);
-			return VX_OK;
-		case 'V':
-			viewer_version("leaks");
-			return VX_OK;
-		case ':':
-			viewer_err("leaks", "option '%s' needs a value", argv[optind - 1]);
-			return VX_USAGE;
-		default:
-			viewer_err("leaks", "unknown option '%s' (try 'ttmem leaks --help')",
-				   argv[optind - 1]);
-			return VX_USAGE;
+		default: /* --help, --version, errors */
+			return viewer_opt_default("leaks", c, argv, leaks_usage);
 		}
 	}
-	if (optind < argc) {
-		viewer_err("leaks", "unexpected argument '%s'", argv[optind]);
-		return VX_USAGE;
-	}
+	rc = viewer_opt_no_operands("leaks", argc, argv);
+	if (rc)
+		return rc;
 	shm = viewer_shm_name(shm);
 	rc = viewer_attach("leaks", shm, 0, &t);
 	if (rc)

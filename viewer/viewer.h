@@ -98,6 +98,19 @@ void viewer_version(const char *sub);
 int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /*
+ * The `default:` of a subcommand's getopt_long loop (optstring starting
+ * with ':', opterr 0, --help as 'h', --version as 'V'): 'h' prints
+ * sub_usage(stdout), 'V' the version line, both returning VX_OK (the caller
+ * exits with it at once); ':' (a value missing) and anything else (an
+ * unknown option) print one line "ttmem SUB: ..." and return VX_USAGE.
+ */
+int viewer_opt_default(const char *sub, int c, char **argv, void (*sub_usage)(FILE *));
+
+/* After the getopt_long loop, for a subcommand that takes no operands:
+ * VX_OK, or "ttmem SUB: unexpected argument 'X'" and VX_USAGE. */
+int viewer_opt_no_operands(const char *sub, int argc, char **argv);
+
+/*
  * Open the segment for reading (readonly) or for the write operations.
  * On failure prints one line "ttmem SUB: ..." and returns the exit code
  * (> 0); on success 0 and *out.
