@@ -19,26 +19,12 @@
 /* Follow every hold point, checking usage == truth; returns the status. */
 static int follow(struct run *r, const struct seg *s, int *holds)
 {
-	char what[16];
-	int n;
+	struct hold hold = HOLD_INIT;
 
 	*holds = 0;
-	while (run_next(r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
-
-		cr_assert_not_null(t, "segment not created");
-		snprintf(where, sizeof(where), "%s %d", what, n);
-		truth_load(r->truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "closed"))
-			assert_usage_zero(&u, where);
-		ttmem_table_close(t);
+	while (hold_next(r, s, &hold, NULL)) {
+		hold_assert_exact(&hold);
 		(*holds)++;
-		run_continue(r);
 	}
 	return run_wait(r);
 }
@@ -215,22 +201,18 @@ H_BUILD_TEST(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 	(void)build;
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, peaks = 0;
+	struct hold hold = HOLD_INIT;
+	int peaks = 0;
 	const char *const argv[] = { bpath("examples/bin/lifecycle"), "--throw-cq", "--seed", "2",
 				     "--hold", "60000", NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		cr_assert_not_null(t);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, what);
-		if (!strcmp(what, "peak")) {
+	while (hold_next(&r, &s, &hold, NULL)) {
+		struct ttmem_table *t = hold.t;
+
+		assert_usage_is_truth(&hold.usage, &hold.truth, hold.where);
+		if (!strcmp(hold.what, "peak")) {
 			/* After the exception no scope is open: the tensors are
 			 * the application's, not the failed queue's. */
 			struct ttmem_snapshot snap;
@@ -245,8 +227,6 @@ H_BUILD_TEST(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 			free(out);
 			peaks++;
 		}
-		ttmem_table_close(t);
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *out = run_stdout(&r);
