@@ -235,12 +235,14 @@ void abi_device_forget(const void *device);
 
 /*
  * Remember that `allocator` serves `device` (called for every tracked
- * buffer), and look it up again at a bulk free, when the device may be
- * closing and must not be called.  Returns 0 and the chips, or -1 if the
- * allocator was never seen.
+ * buffer), and take it back at a bulk free, when the device may be closing
+ * and must not be called: abi_allocator_take returns 0 and the chips, or -1
+ * if the allocator is not known, and forgets it (it holds nothing now; its
+ * next buffer notes it again).  abi_device_forget forgets the allocators of
+ * a closed device, so only those of open devices are remembered.
  */
 void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *chips);
-int abi_allocator_chips(const void *allocator, struct abi_chips *out);
+int abi_allocator_take(const void *allocator, struct abi_chips *out);
 
 /* Space of the table key for a buffer type (enum ttmem_space): TRACE lives
  * in DRAM, L1_SMALL in L1; circular buffers have their own space. */

@@ -425,7 +425,7 @@ void tracker_allocator_freed(const void *allocator)
 	TRACKER_BEGIN;
 	struct abi_chips c;
 
-	if (abi_allocator_chips(allocator, &c) == 0)
+	if (abi_allocator_take(allocator, &c) == 0)
 		release_allocator_entries(&c);
 	TRACKER_END;
 }

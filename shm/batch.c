@@ -174,7 +174,8 @@ void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch)
 		ttmem_batch_flush(b);
 	pthread_mutex_unlock(&handles_lock);
 	struct ttmem_debug_stats dbg = b->dbg;
-	uint64_t ins = b->dbg_ins, rm = b->dbg_rm, rm_g1 = b->dbg_rm_g1;
+	uint64_t ins = b->dbg_ins, rm = b->dbg_rm, rm_more = b->dbg_rm_more;
+	uint64_t ins_less = b->dbg_ins_less;
 	if (b->handle_id) { /* a batch dropped unflushed: its ops still count */
 		ins += ttmem_batch_allocs(b) + b->drops;
 		rm += b->frees + b->unmatched;
@@ -184,7 +185,8 @@ void ttmem_batch_rebind(struct ttmem_table *t, uint64_t epoch)
 	b->dbg = dbg;
 	b->dbg_ins = ins;
 	b->dbg_rm = rm;
-	b->dbg_rm_g1 = rm_g1;
+	b->dbg_rm_more = rm_more;
+	b->dbg_ins_less = ins_less;
 	b->left = TTMEM_BATCH_EVENTS;
 	b->handle_id = t->id;
 	b->t = t;
@@ -231,5 +233,5 @@ void ttmem_debug_thread_stats(struct ttmem_debug_stats *out)
 	*out = b->dbg;
 	out->ops += ins + rm;
 	out->slots_visited += ins;   /* the fast insert's one slot (table.c) */
-	out->meta_lines += 2 * ins + rm + b->dbg_rm_g1;
+	out->meta_lines += 3 * ins - b->dbg_ins_less + rm + b->dbg_rm_more;
 }

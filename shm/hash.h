@@ -40,22 +40,44 @@ static inline uint64_t ttmem_mix64(uint64_t x)
 	return x;
 }
 
-/* Where a key may live: two distinct groups and a non-zero fingerprint,
- * taken from independent bits of one 64-bit hash. */
+/* Where a key may live: its home group and two other groups, distinct
+ * (both groups of a two-group table: n = 2), and a non-zero fingerprint.
+ * The home depends on the key's device, space and 16 MiB region of address
+ * (bits 24..31) only, so the entries of one chip and region share a group
+ * (locality: a process touches few pages); the other two, the fingerprint
+ * and the home's region mix come from independent bits of the key's own
+ * hash (segment.h, "Hashing"). */
+#define TTMEM_HOME_SHIFT 24
+#define TTMEM_HOME_MASK UINT64_C(0xff)
+
 struct ttmem_probe {
-	uint64_t g[2];
+	uint64_t g[3];
 	uint8_t fp;
+	uint8_t n;
 };
 
 static inline void ttmem_probe_init(const struct ttmem_table *t, const struct ttmem_key *k,
 				    struct ttmem_probe *p)
 {
+	uint64_t mask = t->group_mask;
 	uint64_t ds = ((uint64_t)k->device << 8) | k->space;
 	uint64_t h = ttmem_mix64(k->address ^ (ds * UINT64_C(0x9e3779b97f4a7c15)));
-	p->g[0] = h & t->group_mask;
-	p->g[1] = (h >> 28) & t->group_mask;
+	uint64_t region = (k->address >> TTMEM_HOME_SHIFT) & TTMEM_HOME_MASK;
+
+	/* The chips of one space and region get distinct homes (an odd
+	 * multiplier is a bijection modulo the power-of-two group count). */
+	p->g[0] = (ttmem_mix64(region ^ ((uint64_t)k->space * UINT64_C(0xc2b2ae3d27d4eb4f))) +
+		   (uint64_t)k->device * UINT64_C(0x9e3779b97f4a7c15)) & mask;
+	p->g[1] = (h >> 28) & mask;
 	if (p->g[1] == p->g[0])
 		p->g[1] ^= 1;
+	p->g[2] = h & mask;
+	p->n = mask >= 2 ? 3 : 2;
+	if (p->n == 2)
+		p->g[2] = p->g[1];
+	else
+		while (p->g[2] == p->g[0] || p->g[2] == p->g[1])
+			p->g[2] = (p->g[2] + 1) & mask;
 	uint8_t fp = (uint8_t)(h >> 56);
 	p->fp = (uint8_t)(fp + (fp == 0));
 }
@@ -207,45 +229,31 @@ static inline void ttmem_meta_scan(const uint8_t *meta, uint64_t group, uint8_t 
 }
 
 /*
- * Insert's scan of its two groups: the exact zero masks of both, and whether
- * any byte of either equals fp (the match masks themselves are only needed
- * when one does: ttmem_meta_match then).  The fp compares are OR-ed into one
- * vector and one movemask instead of eight movemasks and their shifts.
+ * Insert's scan of its candidate groups: the exact zero masks of each, and
+ * whether any byte of any equals fp (the match masks themselves are only
+ * needed when one does: ttmem_meta_match then).  The fp compares are OR-ed
+ * into one vector and one movemask instead of a movemask per line.
  */
-static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
-				   uint64_t *zero0, uint64_t *zero1)
+static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], int n, uint8_t fp,
+				      uint64_t zero[3])
 {
-	const __m128i *a = (const __m128i *)(const void *)(meta + g0 * TTMEM_GROUP_SLOTS);
-	const __m128i *b = (const __m128i *)(const void *)(meta + g1 * TTMEM_GROUP_SLOTS);
 	const __m128i z = _mm_setzero_si128();
 	const __m128i f = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(fp * 0x01010101u)), 0);
-	/* One vector at a time (its fp compare OR-ed in, its zero mask taken):
-	 * few live registers, so nothing is spilled to the stack. */
-	__m128i v = _mm_load_si128(a), m = _mm_cmpeq_epi8(v, f);
-	uint64_t za = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z));
-	v = _mm_load_si128(a + 1);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 16;
-	v = _mm_load_si128(a + 2);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 32;
-	v = _mm_load_si128(a + 3);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 48;
-	v = _mm_load_si128(b);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	uint64_t zb = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z));
-	v = _mm_load_si128(b + 1);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 16;
-	v = _mm_load_si128(b + 2);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 32;
-	v = _mm_load_si128(b + 3);
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
-	zb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << 48;
-	*zero0 = za;
-	*zero1 = zb;
+	__m128i m = z;
+	for (int i = 0; i < n; i++) {
+		const __m128i *a = (const __m128i *)(const void *)(meta + g[i] * TTMEM_GROUP_SLOTS);
+		uint64_t za = 0;
+		/* One vector at a time (its fp compare OR-ed in, its zero mask
+		 * taken): few live registers, nothing spilled. */
+		for (int j = 0; j < 4; j++) {
+			__m128i v = _mm_load_si128(a + j);
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f));
+			za |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, z)) << (16 * j);
+		}
+		zero[i] = za;
+	}
+	if (n < 3)
+		zero[2] = 0;
 	return _mm_movemask_epi8(m) != 0;
 }
 
@@ -260,7 +268,7 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 3), f)) << 48;
 }
 
-/* Number of zero meta bytes in a group (for the two-choice decision). */
+/* Number of zero meta bytes in a group. */
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
 {
 	const __m128i *line = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
@@ -298,13 +306,17 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	return match;
 }
 
-static inline int ttmem_meta_scan2(const uint8_t *meta, uint64_t g0, uint64_t g1, uint8_t fp,
-				   uint64_t *zero0, uint64_t *zero1)
+static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], int n, uint8_t fp,
+				      uint64_t zero[3])
 {
-	uint64_t m0, m1;
-	ttmem_meta_scan(meta, g0, fp, zero0, &m0);
-	ttmem_meta_scan(meta, g1, fp, zero1, &m1);
-	return (m0 | m1) != 0;
+	uint64_t any = 0, m;
+	for (int i = 0; i < n; i++) {
+		ttmem_meta_scan(meta, g[i], fp, &zero[i], &m);
+		any |= m;
+	}
+	if (n < 3)
+		zero[2] = 0;
+	return any != 0;
 }
 
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
@@ -338,7 +350,7 @@ static inline uint32_t ttmem_ctl_low(uint32_t tag, uint32_t state)
 	return (uint32_t)TTMEM_CTL_MAKE(0, tag, state);
 }
 
-/* Bits set in a 64-bit mask (the two-choice decision on the scan's exact
+/* Bits set in a 64-bit mask (the placement decision on the scan's exact
  * zero masks).  x86-64's baseline has no popcnt instruction: use it when the
  * CPU has it (every x86-64 since 2008; checked once at load), else SWAR. */
 TTMEM_HIDDEN extern int ttmem_have_popcnt;
@@ -360,6 +372,39 @@ static inline unsigned ttmem_popcount64(uint64_t x)
 	x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
 	return (unsigned)((x * TTMEM_B01) >> 56);
 #endif
+}
+
+/* Entries go home while the home group has this many free slots (half of
+ * it), then to the emptiest of the three.  A home filled further would, once
+ * homes are many and the table is loaded, leave keys whose three candidates
+ * are all full homes: with half, a table fills to ~97% before its first drop
+ * (simulated: 1 to 100,000 homes over 64 and 1,024 groups), as two-choice
+ * did with random keys. */
+#define TTMEM_HOME_RESERVE 32u
+
+/* The candidate an insert tries first, from the free-slot masks: home while
+ * it keeps its reserve, else the one with most free slots (ties: the
+ * earlier).  n is 2 or 3. */
+static inline int ttmem_probe_pick(const uint64_t zero[3], int n)
+{
+	unsigned f0 = (unsigned)ttmem_popcount64(zero[0]);
+	if (f0 >= TTMEM_HOME_RESERVE)
+		return 0;
+	unsigned f1 = (unsigned)ttmem_popcount64(zero[1]);
+	unsigned f2 = n > 2 ? (unsigned)ttmem_popcount64(zero[2]) : 0;
+	int best = f1 > f0 ? 1 : 0;
+	unsigned fb = best ? f1 : f0;
+	return f2 > fb ? 2 : best;
+}
+
+/* A free slot of a group's free mask `zb` (non-zero), searched from a
+ * position taken from the fingerprint: threads inserting into the same home
+ * at once mostly claim different slots. */
+static inline unsigned ttmem_free_pick(uint64_t zb, uint8_t fp)
+{
+	unsigned r = fp & 63u;
+	uint64_t rot = r ? (zb >> r) | (zb << (64 - r)) : zb;
+	return (r + (unsigned)__builtin_ctzll(rot)) & 63u;
 }
 
 /* CAS ctl `*c` -> BUSY(me).  acq_rel: the acquire pairs with the release

@@ -107,12 +107,13 @@ struct ttmem_batch {
 	/* Never flushed: the thread's own figures (ttmem_debug_thread_stats).
 	 * The fast paths count no op of their own: inserts (allocs + drops)
 	 * and removes (frees + unmatched) are taken from the batch when it is
-	 * flushed or dropped (dbg_ins, dbg_rm) and read; an insert scans 2
-	 * meta lines, a remove 1 plus `dbg_rm_g1` second ones, and an insert
+	 * flushed or dropped (dbg_ins, dbg_rm) and read; an insert scans 3
+	 * meta lines (`dbg_ins_less` counts those a two-group table spares),
+	 * a remove 1 plus `dbg_rm_more` further ones, and an insert
 	 * reads one slot's ctl; dbg.ops / dbg.meta_lines / dbg.slots_visited
 	 * hold only what the rest adds (slots_visited: the inserts that hand
 	 * over before reading it subtract their one). */
-	uint64_t dbg_ins, dbg_rm, dbg_rm_g1;
+	uint64_t dbg_ins, dbg_rm, dbg_rm_more, dbg_ins_less;
 	struct ttmem_debug_stats dbg;
 };
 

@@ -123,7 +123,7 @@ int64_t ttmem_tally(struct ttmem_table *t, const struct ttmem_filter *f,
 
 /*
  * The keyed forms: the same filter and accounting, restricted to the slots
- * where keys[0..n) may live (their two groups' fingerprint matches), so they
+ * where keys[0..n) may live (their candidate groups' fingerprint matches), so they
  * cost O(n) instead of O(capacity).  The preload passes the keys of its own
  * index (preload/owned.c); the table stays the judge of what is live, whose
  * it is and in which epoch.
@@ -141,7 +141,7 @@ int64_t ttmem_sweep_keys(struct ttmem_table *t, const struct ttmem_filter *f,
 	for (size_t i = 0; i < n; i++) {
 		struct ttmem_probe p;
 		ttmem_probe_init(t, &keys[i], &p);
-		for (int gi = 0; gi < 2; gi++) {
+		for (int gi = 0; gi < p.n; gi++) {
 			uint64_t mb = ttmem_meta_match(t->meta, p.g[gi], p.fp);
 			b->dbg.meta_lines++;
 			for (; mb; mb &= mb - 1)
@@ -167,7 +167,7 @@ int64_t ttmem_tally_keys(struct ttmem_table *t, const struct ttmem_filter *f,
 	for (size_t i = 0; i < n; i++) {
 		struct ttmem_probe p;
 		ttmem_probe_init(t, &keys[i], &p);
-		for (int gi = 0; gi < 2; gi++) {
+		for (int gi = 0; gi < p.n; gi++) {
 			uint64_t mb = ttmem_meta_match(t->meta, p.g[gi], p.fp);
 			for (; mb; mb &= mb - 1) {
 				uint64_t w[TTMEM_PAYLOAD_WORDS];

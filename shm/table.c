@@ -2,14 +2,15 @@
 /*
  * Insert and remove: the hot path (design note in segment.h).
  *
- * Fast path of an insert (ttmem_insert): one epoch load, both meta lines
- * scanned at once (exact free-byte masks, and whether any byte equals the
- * fingerprint), the emptier group by popcount of those masks, one CAS
- * FREE -> BUSY on its first free slot, seven relaxed payload stores straight
- * from the entry, one meta byte, one release store of LIVE.  A remove: group
- * 0's meta line (fingerprint matches only), group 1's when the key is not
- * there, the matching slots' ctl, key and owner pid (only the caller's own
- * entry is removed), one CAS LIVE -> BUSY, one release
+ * Fast path of an insert (ttmem_insert): one epoch load, the candidate
+ * groups' meta lines scanned at once (exact free-byte masks, and whether any
+ * byte equals the fingerprint), the home group while it keeps its reserve,
+ * else the emptiest (ttmem_probe_pick), one CAS FREE -> BUSY on a free slot,
+ * seven relaxed payload stores straight from the entry, one meta byte, one
+ * release store of LIVE.  A remove: the home's meta line (fingerprint
+ * matches only), the other candidates' when the key is not there, the
+ * matching slots' ctl, key and owner pid (only the caller's own entry is
+ * removed), one CAS LIVE -> BUSY, one release
  * store of FREE.  The ctl values of these transitions are one add each (the
  * low word is known exactly).  Anything else (the key already there, a lost
  * CAS race, full groups) hands over, before changing anything, to
@@ -86,7 +87,7 @@ static int64_t claim_slow(struct ttmem_table *t, struct ttmem_batch *b,
 
 	b->dbg.slow_paths++;
 	for (int pass = 0; pass < 2; pass++) {
-		for (int gi = 0; gi < 2; gi++) {
+		for (int gi = 0; gi < p->n; gi++) {
 			for (unsigned j = 0; j < TTMEM_GROUP_SLOTS; j++) {
 				uint64_t idx = p->g[gi] * TTMEM_GROUP_SLOTS + j;
 				struct ttmem_slot *s = &t->slots[idx];
@@ -187,19 +188,19 @@ static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const st
 	int64_t idx;
 
 	for (int attempt = 0;; attempt++) {
-		uint64_t zero[2], match[2];
+		uint64_t zero[3] = { 0, 0, 0 }, match[3] = { 0, 0, 0 };
 		int64_t stale = -1;
 		uint64_t stale_c = 0;
 
 		res = TTMEM_INSERTED;
-		ttmem_meta_scan(t->meta, p.g[0], p.fp, &zero[0], &match[0]);
-		ttmem_meta_scan(t->meta, p.g[1], p.fp, &zero[1], &match[1]);
-		b->dbg.meta_lines += 2;
+		for (int gi = 0; gi < p.n; gi++)
+			ttmem_meta_scan(t->meta, p.g[gi], p.fp, &zero[gi], &match[gi]);
+		b->dbg.meta_lines += p.n;
 
 		/* The key: live -> replace in place; of a cleared epoch -> reuse
 		 * its slot. */
-		if (match[0] | match[1]) {
-			for (int gi = 0; gi < 2; gi++) {
+		if (match[0] | match[1] | match[2]) {
+			for (int gi = 0; gi < p.n; gi++) {
 				for (uint64_t mb = match[gi]; mb; mb &= mb - 1) {
 					uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS +
 						      (unsigned)__builtin_ctzll(mb);
@@ -230,12 +231,11 @@ static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const st
 				goto claimed;
 			}
 		}
-		/* Two-choice: the emptier group first (counted on the scan's
-		 * exact zero masks; no count when one group has none), then
-		 * the other. */
-		int first = !zero[0] || (zero[1] && ttmem_popcount64(zero[0]) < ttmem_popcount64(zero[1]));
-		for (int k = 0; k < 2; k++) {
-			int gi = first ^ k;
+		/* The group the fast path picks first (ttmem_probe_pick), then
+		 * the others in order. */
+		int first = ttmem_probe_pick(zero, p.n);
+		for (int k = 0; k < p.n; k++) {
+			int gi = k == 0 ? first : k <= first ? k - 1 : k;
 			for (uint64_t zb = zero[gi]; zb; zb &= zb - 1) {
 				uint64_t si = p.g[gi] * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb);
 				uint64_t c = atomic_load_explicit(&t->slots[si].ctl, memory_order_relaxed);
@@ -286,6 +286,15 @@ static inline int key_present(struct ttmem_table *t, struct ttmem_batch *b, uint
 	return 0;
 }
 
+static inline int key_present_any(struct ttmem_table *t, struct ttmem_batch *b,
+				  const struct ttmem_probe *p, uint64_t addr, uint64_t kw)
+{
+	for (int gi = 0; gi < p->n; gi++)
+		if (key_present(t, b, p->g[gi], ttmem_meta_match(t->meta, p->g[gi], p->fp), addr, kw))
+			return 1;
+	return 0;
+}
+
 /*
  * The fast path: the key is not in the table and the emptier group has a
  * FREE slot whose claim succeeds at once.  Anything else goes to
@@ -301,27 +310,24 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
 	struct ttmem_probe p;
 	uint64_t addr = e->key.address, kw = ttmem_keyword(&e->key);
-	uint64_t zero0, zero1, busy, idx;
+	uint64_t zero[3], busy, idx;
 
 	ttmem_probe_init(t, &e->key, &p);
-	int any = ttmem_meta_scan2(t->meta, p.g[0], p.g[1], p.fp, &zero0, &zero1);
-	/* Two-choice: the emptier group (popcount of the scan's exact zero
-	 * masks), its first FREE slot.  Branch-free (the choice is a coin toss
-	 * to the predictor): a group without free bytes counts 0, so it is
-	 * never preferred; ties -> group 0.  Its slot line is usually a cache
-	 * miss: start it (for writing) before looking for the key. */
-	int pick1 = ttmem_popcount64(zero0) < ttmem_popcount64(zero1);
-	uint64_t g = pick1 ? p.g[1] : p.g[0], zb = pick1 ? zero1 : zero0;
-	idx = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(zb | (UINT64_C(1) << 63));
+	int any = ttmem_meta_scan_all(t->meta, p.g, p.n, p.fp, zero);
+	b->dbg_ins_less += 3u - p.n;
+	/* Home while it keeps its reserve, else the emptiest candidate
+	 * (ttmem_probe_pick); a free slot of it.  Its slot line is usually a
+	 * cache miss: start it (for writing) before looking for the key. */
+	int pick = ttmem_probe_pick(zero, p.n);
+	uint64_t zb = zero[pick];
+	idx = p.g[pick] * TTMEM_GROUP_SLOTS + (zb ? ttmem_free_pick(zb, p.fp) : 0);
 	struct ttmem_slot *s = &t->slots[idx];
 	__builtin_prefetch(s, 1, 3);
 	/* dbg.slots_visited: every insert is taken to read its slot's ctl
 	 * (ttmem_debug_thread_stats adds one per insert), so the fast path
 	 * counts nothing and the hand-overs made before that read take their
 	 * one back. */
-	if (__builtin_expect(any, 0) &&
-	    (key_present(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw) ||
-	     key_present(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw))) {
+	if (__builtin_expect(any, 0) && key_present_any(t, b, &p, addr, kw)) {
 		b->dbg.slots_visited--;
 		return insert_full(t, e, b, p, etag);
 	}
@@ -355,7 +361,7 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 {
 	uint64_t addr = k->address, kw = ttmem_keyword(k);
 
-	for (int gi = 0; gi < 2; gi++) {
+	for (int gi = 0; gi < p.n; gi++) {
 		uint64_t mb = ttmem_meta_match(t->meta, p.g[gi], p.fp);
 		b->dbg.meta_lines++;
 		for (; mb; mb &= mb - 1) {
@@ -443,15 +449,15 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	ttmem_probe_init(t, k, &p);
 	int64_t si = find_live(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw, etag,
 			       &c, &w3);
+	for (int gi = 1; si < 0 && gi < p.n; gi++) {
+		b->dbg_rm_more++;
+		si = find_live(t, b, p.g[gi], ttmem_meta_match(t->meta, p.g[gi], p.fp), addr, kw,
+			       etag, &c, &w3);
+	}
 	if (si < 0) {
-		b->dbg_rm_g1++;
-		si = find_live(t, b, p.g[1], ttmem_meta_match(t->meta, p.g[1], p.fp), addr, kw, etag,
-			       &c, &w3);
-		if (si < 0) {
-			b->unmatched++;
-			ttmem_batch_event(b);
-			return TTMEM_ENOTFOUND;
-		}
+		b->unmatched++;
+		ttmem_batch_event(b);
+		return TTMEM_ENOTFOUND;
 	}
 	/* LIVE in this epoch: c's low word is exactly live_low, so each
 	 * transition is one add (see the insert).  acq_rel as

@@ -36,15 +36,23 @@
  * Design note: the allocation table
  *
  * The table is a hash table of `capacity` slots split into groups of
- * TTMEM_GROUP_SLOTS (64) slots.  A key (device, space, address) hashes to two
- * candidate groups; its entry lives in one of them (two-choice hashing: the
- * inserter picks the emptier group, which keeps groups from overflowing even
- * at 90% load).  Each slot has one byte in the `meta` array: 0 when the slot
- * is free, otherwise a fingerprint (1..255) of the key it holds.  A lookup
- * reads the two 64-byte meta lines of its groups and visits only the slots
- * whose fingerprint matches.  There are no tombstones and no probe chains: a
- * lookup always costs two meta lines plus the matching slots, however many
- * inserts and removes the table has seen, so churn cannot degrade it.
+ * TTMEM_GROUP_SLOTS (64) slots, one 4 KiB page each.  A key (device, space,
+ * address) has three candidate groups and its entry lives in one of them:
+ * its home, which depends only on the device, the space and the 16 MiB
+ * region of the address (its bits 24..31), and two groups taken from a hash of the whole key.
+ * The inserter puts the entry at home while the home is at most half full,
+ * else in the emptiest candidate.  So the entries of one chip and
+ * region share a page while it has room (a process touches a few pages per
+ * chip, not one per entry: page faults, TLB and cache misses follow the
+ * work, not the table's capacity), and three-choice hashing keeps groups
+ * from overflowing up to ~97% load however many keys share a home.  Each slot
+ * has one byte in the `meta` array: 0 when the slot is free, otherwise a
+ * fingerprint (1..255) of the key it holds.  A lookup reads the home's
+ * 64-byte meta line (then the other two when the key is not there) and visits
+ * only the slots whose fingerprint matches.  There are no tombstones and no
+ * probe chains: a lookup costs at most three meta lines plus the matching
+ * slots, however many inserts and removes the table has seen, so churn
+ * cannot degrade it.
  *
  * The meta byte is a hint; the truth of a slot is its `ctl` word:
  *
@@ -97,8 +105,12 @@
  * (acq_rel), and publish LIVE with a release store.
  *
  * Hashing: h = fmix64(address ^ ((device << 8 | space) * 0x9e3779b97f4a7c15));
- * groups g0 = h & (groups - 1), g1 = (h >> 28) & (groups - 1) (g0 ^ 1 when
- * equal); fingerprint = h >> 56, 0 mapped to 1.  Only writers need it.
+ * home g0 = (fmix64(((address >> 24) & 0xff) ^ (space * 0xc2b2ae3d27d4eb4f)) +
+ * device * 0x9e3779b97f4a7c15) & (groups - 1) (the chips of one space and
+ * region have distinct homes); g1 = (h >> 28) & (groups - 1) (g0 ^ 1
+ * when equal); g2 = h & (groups - 1), moved up by one (mod groups) until it
+ * differs from g0 and g1; a two-group table has g0 and g1 only.
+ * Fingerprint = h >> 56, 0 mapped to 1.  Only writers need it.
  *
  * Notes:
  *  - clear_epoch starts at 1; its low 30 bits tag LIVE slots (a cleared entry
@@ -132,7 +144,7 @@
 #include <stdint.h>
 
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
-#define TTMEM_ABI_MAJOR    2   /* 2: stack table; slot.callsite 32 bits + slot.stack */
+#define TTMEM_ABI_MAJOR    3   /* 2: stack table; 3: home groups, three-choice */
 #define TTMEM_ABI_MINOR    0
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */

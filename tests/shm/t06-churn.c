@@ -70,9 +70,9 @@ Test(churn, probe_cost_bounded, .timeout = 120)
 	cr_log_info("fresh: %.3f lines %.3f slots %.5f slow; churned: %.3f %.3f %.5f",
 		    fresh.meta_per_op, fresh.visited_per_op, fresh.slow_per_op, churned.meta_per_op,
 		    churned.visited_per_op, churned.slow_per_op);
-	/* Insert scans exactly 2 meta lines, remove 1 or 2: never more. */
-	cr_assert_leq(fresh.meta_per_op, 2.0);
-	cr_assert_leq(churned.meta_per_op, 2.0);
+	/* Insert scans exactly 3 meta lines, remove 1 to 3: never more. */
+	cr_assert_leq(fresh.meta_per_op, 3.0);
+	cr_assert_leq(churned.meta_per_op, 3.0);
 	/* Slots whose ctl is read per op: ~1 (the slot itself) plus rare
 	 * fingerprint collisions; the same before and after churn. */
 	cr_assert_leq(fresh.visited_per_op, 1.6, "fresh %f", fresh.visited_per_op);
@@ -81,7 +81,8 @@ Test(churn, probe_cost_bounded, .timeout = 120)
 		      "fresh %f churned %f", fresh.visited_per_op, churned.visited_per_op);
 	cr_assert_leq(churned.slow_per_op, 0.001, "slow paths %f", churned.slow_per_op);
 
-	/* Absent keys at 90% after churn: two meta lines, ~0.45 slot reads. */
+	/* Absent keys at 90% after churn: three meta lines, ~0.68 slot reads
+	 * (3 x 64 x 0.9 / 255 fingerprint collisions). */
 	struct ttmem_debug_stats a, b;
 	ttmem_debug_thread_stats(&a);
 	for (uint64_t i = 0; i < 100000; i++) {
@@ -89,8 +90,8 @@ Test(churn, probe_cost_bounded, .timeout = 120)
 		cr_assert_eq(ttmem_remove(t, &k, NULL), TTMEM_ENOTFOUND);
 	}
 	ttmem_debug_thread_stats(&b);
-	cr_assert_eq(b.meta_lines - a.meta_lines, 200000);
-	cr_assert_leq((double)(b.slots_visited - a.slots_visited) / 100000.0, 0.7);
+	cr_assert_eq(b.meta_lines - a.meta_lines, 300000);
+	cr_assert_leq((double)(b.slots_visited - a.slots_visited) / 100000.0, 0.75);
 
 	/* Exact contents, no stuck or stray slot. */
 	struct ttmem_snapshot s;
