@@ -407,3 +407,15 @@ void hold_assert_exact(const struct hold *h)
 	if (!strcmp(h->what, "closed"))
 		assert_usage_zero(&h->usage, h->where);
 }
+
+int hold_follow_exact(struct run *r, const struct seg *s, int *holds)
+{
+	struct hold h = HOLD_INIT;
+
+	*holds = 0;
+	while (hold_next(r, s, &h, NULL)) {
+		hold_assert_exact(&h);
+		(*holds)++;
+	}
+	return run_wait(r);
+}

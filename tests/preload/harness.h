@@ -120,6 +120,10 @@ int hold_next(struct run *r, const struct seg *s, struct hold *h, const char *ct
 /* usage == truth at `h`, and nothing in use after a close. */
 void hold_assert_exact(const struct hold *h);
 
+/* Every hold point of `r` through hold_assert_exact, counted in *holds;
+ * returns the workload's wait status (run_wait). */
+int hold_follow_exact(struct run *r, const struct seg *s, int *holds);
+
 /* The registry entry of `pid` (any state but free), or NULL. */
 const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid);
 

@@ -16,18 +16,6 @@
 #include "harness.h"
 
 
-/* Follow every hold point, checking usage == truth; returns the status. */
-static int follow(struct run *r, const struct seg *s, int *holds)
-{
-	struct hold hold = HOLD_INIT;
-
-	*holds = 0;
-	while (hold_next(r, s, &hold, NULL)) {
-		hold_assert_exact(&hold);
-		(*holds)++;
-	}
-	return run_wait(r);
-}
 
 /* [lo, hi) of the function whose name contains `name` in an ELF file. */
 static void func_range(const char *file, const char *name, uint64_t *lo, uint64_t *hi)
@@ -81,7 +69,7 @@ H_BUILD_TEST(p05_leak, live_at_exit_with_callsites, .timeout = 60)
 	cr_assert(realpath(leak, abs));
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_expect_eq(holds, 1);
 
@@ -160,7 +148,7 @@ H_BUILD_TEST(p06_lifecycle, fork_exec_children_and_outliving_buffers, .timeout =
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	char *err = run_stderr(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
 	cr_expect_eq(holds, 4);
@@ -295,7 +283,7 @@ H_BUILD_TEST(p07_python, ctypes_client_is_tracked, .timeout = 60)
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, env);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	char *err = run_stderr(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
 	cr_expect_eq(holds, 2, "hold points seen");

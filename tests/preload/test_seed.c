@@ -175,7 +175,6 @@ H_BUILD_TEST(p09_threads, churn_exact_at_peak, .timeout = 120)
 {
 	struct seg s;
 	struct run r;
-	struct hold hold = HOLD_INIT;
 	int holds = 0;
 	(void)build;
 	const char *const argv[] = { bpath("examples/bin/churn"), "--threads", "4", "--chips", "2",
@@ -183,11 +182,7 @@ H_BUILD_TEST(p09_threads, churn_exact_at_peak, .timeout = 120)
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (hold_next(&r, &s, &hold, NULL)) {
-		hold_assert_exact(&hold);
-		holds++;
-	}
-	int st = run_wait(&r);
+	int st = hold_follow_exact(&r, &s, &holds);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_expect_eq(holds, 2);
 	struct ttmem_table *t = seg_open(&s);
