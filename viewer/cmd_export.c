@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *shm = NULL;
-	int c;
+	int c, rc;
 
 	optind = 1;
 	opterr = 0;
@@ -147,25 +147,13 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 		case 's':
 			shm = optarg;
 			break;
-		case 'h':
-			export_usage(stdout);
-			return -1;
-		case 'V':
-			viewer_version("export");
-			return -1;
-		case ':':
-			viewer_err("export", "option '%s' needs a value", argv[optind - 1]);
-			return VX_USAGE;
-		default:
-			viewer_err("export", "unknown option '%s' (try 'ttmem export --help')",
-				   argv[optind - 1]);
-			return VX_USAGE;
+		default: /* --help, --version (-1: exit 0 at once), errors */
+			rc = viewer_opt_default("export", c, argv, export_usage);
+			return rc == VX_OK ? -1 : rc;
 		}
 	}
-	if (optind < argc) {
-		viewer_err("export", "unexpected argument '%s'", argv[optind]);
+	if (viewer_opt_no_operands("export", argc, argv))
 		return VX_USAGE;
-	}
 	if ((a->interval_set || a->once) && !a->dir) {
 		viewer_err("export", "%s needs --textfile", a->once ? "--once" : "--interval");
 		return VX_USAGE;

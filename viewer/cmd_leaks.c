@@ -28,8 +28,9 @@ static void leaks_usage(FILE *f)
 	      "changed or has no symbols is shown as module+offset.\n\n"
 	      "  -j, --json        JSON (schema ttmem/1, kind \"leaks\")\n"
 	      "  -f, --fail        exit 1 when anything leaked (a CI gate)\n"
-	      "  -p, --pid P       only process P\n"
-	      "  -d, --device N    only entries on chip N\n"
+	      "  -p, --pid P       only process P (an error when P is not in the segment)\n"
+	      "  -d, --device N    only entries on chip N (an error when the segment has\n"
+	      "                    no chip N)\n"
 	      "      --shm NAME    segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help        this help\n"
 	      "  -V, --version     version\n", f);
@@ -56,6 +57,8 @@ int cmd_leaks(int argc, char **argv)
 	struct symbolizer *sy = NULL;
 	struct leak_report r = { 0 };
 	struct file_access fa;
+	struct model m = { 0 };
+	int have_model = 0;
 	int fail = 0;
 
 	optind = 1;
@@ -80,25 +83,13 @@ int cmd_leaks(int argc, char **argv)
 		case 's':
 			shm = optarg;
 			break;
-		case 'h':
-			leaks_usage(stdout);
-			return VX_OK;
-		case 'V':
-			viewer_version("leaks");
-			return VX_OK;
-		case ':':
-			viewer_err("leaks", "option '%s' needs a value", argv[optind - 1]);
-			return VX_USAGE;
-		default:
-			viewer_err("leaks", "unknown option '%s' (try 'ttmem leaks --help')",
-				   argv[optind - 1]);
-			return VX_USAGE;
+		default: /* --help, --version, errors */
+			return viewer_opt_default("leaks", c, argv, leaks_usage);
 		}
 	}
-	if (optind < argc) {
-		viewer_err("leaks", "unexpected argument '%s'", argv[optind]);
-		return VX_USAGE;
-	}
+	rc = viewer_opt_no_operands("leaks", argc, argv);
+	if (rc)
+		return rc;
 	shm = viewer_shm_name(shm);
 	rc = viewer_attach("leaks", shm, 0, &t);
 	if (rc)
@@ -115,6 +106,18 @@ int cmd_leaks(int argc, char **argv)
 		viewer_err("leaks", "out of memory");
 		rc = VX_SYSTEM;
 		goto out;
+	}
+	if (fpid >= 0 || fdev >= 0) {
+		/* Whether the segment has that pid and chip at all: the model
+		 * knows every process and chip, leaking or not, as show does. */
+		struct model_opts mo = { .device = fdev, .pid = fpid, .all_procs = 1 };
+
+		if (model_build(&m, t, &snap, &mo) < 0) {
+			viewer_err("leaks", "out of memory");
+			rc = VX_SYSTEM;
+			goto out;
+		}
+		have_model = 1;
 	}
 	{
 		/* The report reads module paths from the segment as it prints:
@@ -136,6 +139,8 @@ int cmd_leaks(int argc, char **argv)
 			goto out;
 		}
 		rc = viewer_check_intact("leaks", shm, t);
+		if (rc == VX_OK && have_model)
+			rc = viewer_check_filters("leaks", shm, &m, fdev, fpid);
 		if (rc == VX_OK)
 			fwrite(text, 1, len, stdout);
 		free(text);
@@ -150,6 +155,8 @@ int cmd_leaks(int argc, char **argv)
 		rc = VX_SYSTEM;
 	}
 out:
+	if (have_model)
+		model_release(&m);
 	leaks_release(&r);
 	symbolizer_free(sy);
 	ttmem_snapshot_free(&snap);

@@ -273,26 +273,6 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 	return 0;
 }
 
-/* A filter naming a chip or a pid the segment does not have is an error,
- * not an empty row: the user asked about something that is not there. */
-static int check_filters(const struct show_cmd *sc, const struct model *m)
-{
-	if (sc->mo.device >= 0 && model_dev_index(m, (uint32_t)sc->mo.device) < 0) {
-		viewer_err("show", "%s: no chip %lld in the segment ('ttmem show' lists the chips)",
-			   sc->shm, (long long)sc->mo.device);
-		return VX_NOMATCH;
-	}
-	if (sc->mo.pid >= 0) {
-		for (size_t i = 0; i < m->nproc; i++)
-			if (m->proc[i].pid == (uint32_t)sc->mo.pid)
-				return 0;
-		viewer_err("show", "%s: no process with pid %lld in the segment", sc->shm,
-			   (long long)sc->mo.pid);
-		return VX_NOMATCH;
-	}
-	return 0;
-}
-
 /* One report: snapshot, model, rendering. */
 static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_snapshot *snap,
 		     uint64_t nth)
@@ -313,7 +293,7 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 	/* The renderings read the model only: a copy, safe from here on. */
 	rc = viewer_check_intact("show", sc->shm, t);
 	if (!rc)
-		rc = check_filters(sc, &m);
+		rc = viewer_check_filters("show", sc->shm, &m, sc->mo.device, sc->mo.pid);
 	if (rc) {
 		model_release(&m);
 		return rc;

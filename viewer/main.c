@@ -86,6 +86,33 @@ int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int viewer_opt_default(const char *sub, int c, char **argv, void (*sub_usage)(FILE *))
+{
+	switch (c) {
+	case 'h':
+		sub_usage(stdout);
+		return VX_OK;
+	case 'V':
+		viewer_version(sub);
+		return VX_OK;
+	case ':':
+		viewer_err(sub, "option '%s' needs a value", argv[optind - 1]);
+		return VX_USAGE;
+	default:
+		viewer_err(sub, "unknown option '%s' (try 'ttmem %s --help')", argv[optind - 1], sub);
+		return VX_USAGE;
+	}
+}
+
+int viewer_opt_no_operands(const char *sub, int argc, char **argv)
+{
+	if (optind < argc) {
+		viewer_err(sub, "unexpected argument '%s'", argv[optind]);
+		return VX_USAGE;
+	}
+	return VX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;

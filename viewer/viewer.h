@@ -10,6 +10,7 @@
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
  *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
+ *   filters.c       --device / --pid naming what the segment lacks: an error
  *   format_*.c      the renderings of a model (text, JSON, Prometheus, CSV)
  *   sanitize.c      strings from a segment made safe per output (sanitize.h)
  *   capacity.c      what a chip can hold (segment, else a per-arch table)
@@ -60,7 +61,7 @@ enum viewer_exit {
 	VX_NOTERM = 12,       /* top: no terminal */
 	VX_RESIZED = 13,      /* the segment shrank while being read */
 	VX_LEAKS = 14,        /* run --check: the command left device memory */
-	VX_NOMATCH = 15,      /* show: a chip or pid given as a filter is not in the segment */
+	VX_NOMATCH = 15,      /* show, leaks: a chip or pid given as a filter is not in the segment */
 	VX_REAPER_BUSY = 16,  /* reap: another reaper kept the reaper lock */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
@@ -95,6 +96,19 @@ void viewer_version(const char *sub);
 
 /* Parse a non-negative integer option value; 0 on success, -1 if invalid. */
 int viewer_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * The `default:` of a subcommand's getopt_long loop (optstring starting
+ * with ':', opterr 0, --help as 'h', --version as 'V'): 'h' prints
+ * sub_usage(stdout), 'V' the version line, both returning VX_OK (the caller
+ * exits with it at once); ':' (a value missing) and anything else (an
+ * unknown option) print one line "ttmem SUB: ..." and return VX_USAGE.
+ */
+int viewer_opt_default(const char *sub, int c, char **argv, void (*sub_usage)(FILE *));
+
+/* After the getopt_long loop, for a subcommand that takes no operands:
+ * VX_OK, or "ttmem SUB: unexpected argument 'X'" and VX_USAGE. */
+int viewer_opt_no_operands(const char *sub, int argc, char **argv);
 
 /*
  * Open the segment for reading (readonly) or for the write operations.
@@ -252,6 +266,13 @@ void model_release(struct model *m);
 
 /* Index of device `id` in m->dev, or -1. */
 long model_dev_index(const struct model *m, uint32_t id);
+
+/* The --device / --pid filters (-1: none) against a model built with them
+ * and all_procs (filters.c): VX_OK when the segment has that chip and that
+ * pid, else one line "ttmem SUB: SHM: no chip N / no process with pid P in
+ * the segment" on stderr and VX_NOMATCH. */
+int viewer_check_filters(const char *sub, const char *shm, const struct model *m,
+			 int64_t device, int64_t pid);
 
 /* Sum of v[0..MODEL_TYPES). */
 uint64_t model_sum(const uint64_t *v);

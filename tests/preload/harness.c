@@ -376,3 +376,46 @@ void assert_usage_zero(const struct usage *u, const char *where)
 				     d, type_names[ty], (unsigned long long)u->bytes[d][ty]);
 	cr_expect_eq(u->unknown_device, 0, "%s: entries without a device", where);
 }
+
+int hold_next(struct run *r, const struct seg *s, struct hold *h, const char *ctx)
+{
+	/* The previous hold, done with: its reads first, then the workload
+	 * may go on (run_continue pairs with the run_next that stopped it). */
+	if (h->t) {
+		ttmem_table_close(h->t);
+		h->t = NULL;
+	}
+	if (h->held) {
+		run_continue(r);
+		h->held = 0;
+	}
+	if (run_next(r, h->what, sizeof(h->what), &h->n) < 0)
+		return 0;
+	h->held = 1;
+	snprintf(h->where, sizeof(h->where), "%s%s%s %d", ctx ? ctx : "", ctx ? " " : "", h->what,
+		 h->n);
+	h->t = seg_open(s);
+	cr_assert_not_null(h->t, "%s: segment %s not created", h->where, s->name);
+	truth_load(r->truth, &h->truth);
+	usage_read(h->t, 0, &h->usage);
+	return 1;
+}
+
+void hold_assert_exact(const struct hold *h)
+{
+	assert_usage_is_truth(&h->usage, &h->truth, h->where);
+	if (!strcmp(h->what, "closed"))
+		assert_usage_zero(&h->usage, h->where);
+}
+
+int hold_follow_exact(struct run *r, const struct seg *s, int *holds)
+{
+	struct hold h = HOLD_INIT;
+
+	*holds = 0;
+	while (hold_next(r, s, &h, NULL)) {
+		hold_assert_exact(&h);
+		(*holds)++;
+	}
+	return run_wait(r);
+}

@@ -91,6 +91,39 @@ void assert_usage_is_truth(const struct usage *u, const struct truth *t, const c
 /* Assert every device and type is 0. */
 void assert_usage_zero(const struct usage *u, const char *where);
 
+/*
+ * One hold point of a workload as the exact tests read it: the segment
+ * (read-only, open until the next hold_next), the emulator's truth and the
+ * usage a viewer would count (every process).
+ */
+struct hold {
+	char what[16];               /* "peak", "closed", ... */
+	int n;
+	char where[128];             /* "[CTX ]WHAT N", for messages */
+	struct ttmem_table *t;       /* a test may close it early: set it NULL */
+	struct truth truth;
+	struct usage usage;
+	int held;                    /* the workload waits at this hold point */
+};
+#define HOLD_INIT { .t = NULL, .held = 0 }
+
+/*
+ * The next hold point of `r` on segment `s`: 1 with *h filled, 0 once the
+ * workload has no more (then run_wait it).  Each call after the first
+ * closes the previous hold's segment and releases the workload
+ * (run_continue) before waiting for the next, so a loop body may
+ * `continue`.  `ctx` (may be NULL) prefixes h->where.  h starts as
+ * HOLD_INIT.  Aborts the test when the segment does not exist.
+ */
+int hold_next(struct run *r, const struct seg *s, struct hold *h, const char *ctx);
+
+/* usage == truth at `h`, and nothing in use after a close. */
+void hold_assert_exact(const struct hold *h);
+
+/* Every hold point of `r` through hold_assert_exact, counted in *holds;
+ * returns the workload's wait status (run_wait). */
+int hold_follow_exact(struct run *r, const struct seg *s, int *holds);
+
 /* The registry entry of `pid` (any state but free), or NULL. */
 const struct ttmem_proc *proc_of(struct ttmem_table *t, uint32_t pid);
 

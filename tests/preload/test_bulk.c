@@ -25,42 +25,31 @@ H_BUILD_TEST(p13_bulk, mid_run_bulk_free_released_on_every_chip, .timeout = 60)
 	struct seg s;
 	struct run r;
 	struct truth peak = { 0 };
-	char what[16];
-	int n, holds = 0;
+	struct hold hold = HOLD_INIT;
+	int holds = 0;
 	const char *const argv[] = { bpath("tests/preload/progs/bulk_free"), NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
+	while (hold_next(&r, &s, &hold, NULL)) {
+		const struct truth *tr = &hold.truth;
 
-		cr_assert_not_null(t, "segment not created");
-		snprintf(where, sizeof(where), "%s", what);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		if (!strcmp(what, "peak"))
-			peak = tr;
-		if (!strcmp(what, "bulk")) {
+		if (!strcmp(hold.what, "peak"))
+			peak = *tr;
+		if (!strcmp(hold.what, "bulk")) {
 			/* The ground truth itself lost the mesh buffers on both
 			 * chips (the bulk free happened) ... */
-			cr_assert_eq(tr.n, 2);
-			for (unsigned i = 0; i < tr.n; i++) {
-				cr_expect_eq(peak.dev[i].bytes[TTMEM_TYPE_DRAM] - tr.dev[i].bytes[TTMEM_TYPE_DRAM],
-					     MESH_DRAM, "chip %u DRAM", tr.dev[i].device);
-				cr_expect_eq(peak.dev[i].bytes[TTMEM_TYPE_L1] - tr.dev[i].bytes[TTMEM_TYPE_L1],
-					     MESH_L1, "chip %u L1", tr.dev[i].device);
+			cr_assert_eq(tr->n, 2);
+			for (unsigned i = 0; i < tr->n; i++) {
+				cr_expect_eq(peak.dev[i].bytes[TTMEM_TYPE_DRAM] - tr->dev[i].bytes[TTMEM_TYPE_DRAM],
+					     MESH_DRAM, "chip %u DRAM", tr->dev[i].device);
+				cr_expect_eq(peak.dev[i].bytes[TTMEM_TYPE_L1] - tr->dev[i].bytes[TTMEM_TYPE_L1],
+					     MESH_L1, "chip %u L1", tr->dev[i].device);
 			}
 		}
 		/* ... and ttmem agrees at every hold point. */
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "closed"))
-			assert_usage_zero(&u, where);
-		ttmem_table_close(t);
+		hold_assert_exact(&hold);
 		holds++;
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *err = run_stderr(&r);

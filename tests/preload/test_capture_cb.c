@@ -68,8 +68,8 @@ static struct outcome run_exact(const char *flavour, const char *const argv[],
 	struct seg s;
 	struct run r;
 	struct outcome o;
-	char libpath[600], what[16];
-	int n;
+	struct hold hold = HOLD_INIT;
+	char libpath[600], ctx[600];
 
 	memset(&o, 0, sizeof(o));
 	snprintf(libpath, sizeof(libpath), "LD_LIBRARY_PATH=%s", flavour_or_skip(flavour));
@@ -78,28 +78,18 @@ static struct outcome run_exact(const char *flavour, const char *const argv[],
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, env);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		char where[96];
-
-		cr_assert_not_null(t, "segment %s not created", s.name);
-		snprintf(where, sizeof(where), "%s: %s %s %d", flavour, argv[0], what, n);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "peak")) {
-			uint64_t m = max_cb_entries_per_chip(t);
+	snprintf(ctx, sizeof(ctx), "%s: %s", flavour, argv[0]);
+	while (hold_next(&r, &s, &hold, ctx)) {
+		hold_assert_exact(&hold);
+		if (!strcmp(hold.what, "peak")) {
+			uint64_t m = max_cb_entries_per_chip(hold.t);
 
 			o.peaks++;
 			o.max_cb_entries = m > o.max_cb_entries ? m : o.max_cb_entries;
 		} else {
 			o.closes++;
-			assert_usage_zero(&u, where);
+			assert_usage_zero(&hold.usage, hold.where);
 		}
-		ttmem_table_close(t);
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *err = run_stderr(&r);

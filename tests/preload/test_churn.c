@@ -25,36 +25,23 @@ H_BUILD_TEST(p16_churn, bulk_frees_attributed_after_many_opens, .timeout = 60)
 	(void)build;
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, bulks = 0, closed = 0;
+	struct hold hold = HOLD_INIT;
+	int bulks = 0, closed = 0;
 	const char *const argv[] = { bpath("tests/preload/progs/device_churn"), CYCLES, CHIPS,
 				     NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
-
-		cr_assert_not_null(t, "segment not created");
-		snprintf(where, sizeof(where), "%s %d", what, n);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		if (!strcmp(what, "bulk")) {
+	while (hold_next(&r, &s, &hold, NULL)) {
+		if (!strcmp(hold.what, "bulk")) {
 			/* The mesh's bulk free is in the truth: only the
 			 * system buffers are left on every chip. */
-			cr_assert_eq(tr.n, (unsigned)atoi(CHIPS), "%s: chips in the truth", where);
+			cr_assert_eq(hold.truth.n, (unsigned)atoi(CHIPS), "%s: chips in the truth",
+				     hold.where);
 			bulks++;
 		}
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "closed")) {
-			assert_usage_zero(&u, where);
-			closed++;
-		}
-		ttmem_table_close(t);
-		run_continue(&r);
+		hold_assert_exact(&hold);
+		closed += !strcmp(hold.what, "closed");
 	}
 	int st = run_wait(&r);
 	char *err = run_stderr(&r);
@@ -79,29 +66,13 @@ H_BUILD_TEST(p16_churn, bulk_frees_attributed_under_concurrent_closes, .timeout 
 	(void)build;
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, holds = 0;
+	int holds = 0;
 	const char *const argv[] = { bpath("tests/preload/progs/device_churn_threads"), "300",
 				     NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-
-		cr_assert_not_null(t, "segment not created");
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, what);
-		if (!strcmp(what, "closed"))
-			assert_usage_zero(&u, what);
-		ttmem_table_close(t);
-		holds++;
-		run_continue(&r);
-	}
-	int st = run_wait(&r);
+	int st = hold_follow_exact(&r, &s, &holds);
 	char *err = run_stderr(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
 	cr_expect_eq(holds, 2);

@@ -76,25 +76,20 @@ Test(p14_owned, threads_fork_clear, .timeout = 120)
 {
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, holds = 0;
+	struct hold hold = HOLD_INIT;
+	int holds = 0;
 	unsigned long long kept0 = 0, kept2 = 0;
 	const char *const argv[] = { bpath("tests/preload/progs/owned_stress"), NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
+	while (hold_next(&r, &s, &hold, NULL)) {
+		struct ttmem_table *t = hold.t;
+		const struct usage *u = &hold.usage;
+		const char *where = hold.where;
 
-		cr_assert_not_null(t, "segment not created");
-		snprintf(where, sizeof(where), "%s %d", what, n);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
 		if (strcmp(where, "peak 2") != 0) {
-			assert_usage_is_truth(&u, &tr, where);
+			assert_usage_is_truth(u, &hold.truth, where);
 		} else {
 			/* Since the clear: exactly the buffers allocated after
 			 * it (the command queues' system buffers, allocated at
@@ -102,9 +97,9 @@ Test(p14_owned, threads_fork_clear, .timeout = 120)
 			kept2 = stdout_value(&r, "kept2");
 			for (uint32_t d = 0; d < 4; d++)
 				for (int ty = 0; ty < TTMEM_TYPE_COUNT; ty++)
-					cr_expect_eq(u.bytes[d][ty], ty == TTMEM_TYPE_DRAM ? kept2 : 0,
+					cr_expect_eq(u->bytes[d][ty], ty == TTMEM_TYPE_DRAM ? kept2 : 0,
 						     "%s: chip %u type %d: %llu bytes, kept %llu", where, d,
-						     ty, (unsigned long long)u.bytes[d][ty], kept2);
+						     ty, (unsigned long long)u->bytes[d][ty], kept2);
 		}
 		const struct ttmem_proc *p = proc_of(t, (uint32_t)r.pid);
 		cr_assert_not_null(p);
@@ -123,8 +118,8 @@ Test(p14_owned, threads_fork_clear, .timeout = 120)
 				     72 * UNIT);
 			cr_expect_eq(entries_of(t, (uint32_t)child), 0, "child entries left");
 		}
-		if (!strcmp(what, "closed")) {
-			assert_usage_zero(&u, where);
+		if (!strcmp(hold.what, "closed")) {
+			assert_usage_zero(u, where);
 			cr_expect_eq(entries_of(t, (uint32_t)r.pid), 0, "%s: entries left", where);
 		}
 		if (!strcmp(where, "closed 0"))
@@ -140,11 +135,13 @@ Test(p14_owned, threads_fork_clear, .timeout = 120)
 				     (unsigned long long)atomic_load(
 					     &p->released_bulk[TTMEM_OWNER_APP][TTMEM_TYPE_DRAM]),
 				     kept0, kept2);
-		ttmem_table_close(t);
-		if (!strcmp(where, "peak 1"))
+		if (!strcmp(where, "peak 1")) {
+			/* Cleared with no reader of ours on it. */
+			ttmem_table_close(hold.t);
+			hold.t = NULL;
 			clear_table(&s);
+		}
 		holds++;
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *err = run_stderr(&r);
@@ -170,34 +167,28 @@ Test(p14_owned, full_table, .timeout = 60)
 {
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, holds = 0;
+	struct hold hold = HOLD_INIT;
+	int holds = 0;
 	const char *const argv[] = { bpath("examples/bin/mesh_allocation"), "--seed", "5", "--runs",
 				     "2", "--hold", "60000", NULL };
 	const char *const env[] = { "TTMEM_CAPACITY=128", "TTMEM_LOG=quiet", NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, env);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
+	while (hold_next(&r, &s, &hold, NULL)) {
+		const struct truth *tr = &hold.truth;
 
-		cr_assert_not_null(t);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		for (unsigned i = 0; i < tr.n; i++)
+		for (unsigned i = 0; i < tr->n; i++)
 			for (int ty = 0; ty < TTMEM_TYPE_COUNT; ty++)
-				cr_expect_leq(u.bytes[tr.dev[i].device][ty], tr.dev[i].bytes[ty],
-					      "%s %d: chip %u type %d over the truth", what, n,
-					      tr.dev[i].device, ty);
-		if (!strcmp(what, "closed")) {
-			assert_usage_zero(&u, what);
-			cr_expect_eq(entries_of(t, (uint32_t)r.pid), 0, "closed %d: entries left", n);
+				cr_expect_leq(hold.usage.bytes[tr->dev[i].device][ty],
+					      tr->dev[i].bytes[ty], "%s: chip %u type %d over the truth",
+					      hold.where, tr->dev[i].device, ty);
+		if (!strcmp(hold.what, "closed")) {
+			assert_usage_zero(&hold.usage, hold.where);
+			cr_expect_eq(entries_of(hold.t, (uint32_t)r.pid), 0, "%s: entries left",
+				     hold.where);
 		}
-		ttmem_table_close(t);
 		holds++;
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
@@ -276,19 +267,12 @@ Test(p14_owned, keys_taken_by_another_process_then_reaped, .timeout = 60)
 
 	/* A's second run, exact at its peak and after its close. */
 	run_continue(&a);
-	while (run_next(&a, what, sizeof(what), &n) == 0) {
-		struct truth ta;
-		char where[32];
-		snprintf(where, sizeof(where), "A %s %d", what, n);
-		t = seg_open(&s);
-		cr_assert_not_null(t);
-		truth_load(a.truth, &ta);
-		usage_read(t, 0, &ua);
-		assert_usage_is_truth(&ua, &ta, where);
-		if (!strcmp(what, "closed"))
-			cr_expect_eq(entries_of(t, (uint32_t)a.pid), 0, "%s: entries left", where);
-		ttmem_table_close(t);
-		run_continue(&a);
+	struct hold hold = HOLD_INIT;
+	while (hold_next(&a, &s, &hold, "A")) {
+		assert_usage_is_truth(&hold.usage, &hold.truth, hold.where);
+		if (!strcmp(hold.what, "closed"))
+			cr_expect_eq(entries_of(hold.t, (uint32_t)a.pid), 0, "%s: entries left",
+				     hold.where);
 	}
 	st = run_wait(&a);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "A status %#x", st);

@@ -16,32 +16,6 @@
 #include "harness.h"
 
 
-/* Follow every hold point, checking usage == truth; returns the status. */
-static int follow(struct run *r, const struct seg *s, int *holds)
-{
-	char what[16];
-	int n;
-
-	*holds = 0;
-	while (run_next(r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
-
-		cr_assert_not_null(t, "segment not created");
-		snprintf(where, sizeof(where), "%s %d", what, n);
-		truth_load(r->truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "closed"))
-			assert_usage_zero(&u, where);
-		ttmem_table_close(t);
-		(*holds)++;
-		run_continue(r);
-	}
-	return run_wait(r);
-}
 
 /* [lo, hi) of the function whose name contains `name` in an ELF file. */
 static void func_range(const char *file, const char *name, uint64_t *lo, uint64_t *hi)
@@ -95,7 +69,7 @@ H_BUILD_TEST(p05_leak, live_at_exit_with_callsites, .timeout = 60)
 	cr_assert(realpath(leak, abs));
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_expect_eq(holds, 1);
 
@@ -174,7 +148,7 @@ H_BUILD_TEST(p06_lifecycle, fork_exec_children_and_outliving_buffers, .timeout =
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	char *err = run_stderr(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
 	cr_expect_eq(holds, 4);
@@ -215,22 +189,18 @@ H_BUILD_TEST(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 	(void)build;
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, peaks = 0;
+	struct hold hold = HOLD_INIT;
+	int peaks = 0;
 	const char *const argv[] = { bpath("examples/bin/lifecycle"), "--throw-cq", "--seed", "2",
 				     "--hold", "60000", NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		cr_assert_not_null(t);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, what);
-		if (!strcmp(what, "peak")) {
+	while (hold_next(&r, &s, &hold, NULL)) {
+		struct ttmem_table *t = hold.t;
+
+		assert_usage_is_truth(&hold.usage, &hold.truth, hold.where);
+		if (!strcmp(hold.what, "peak")) {
 			/* After the exception no scope is open: the tensors are
 			 * the application's, not the failed queue's. */
 			struct ttmem_snapshot snap;
@@ -245,8 +215,6 @@ H_BUILD_TEST(p06_lifecycle, throwing_cq_constructor, .timeout = 60)
 			free(out);
 			peaks++;
 		}
-		ttmem_table_close(t);
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *out = run_stdout(&r);
@@ -315,7 +283,7 @@ H_BUILD_TEST(p07_python, ctypes_client_is_tracked, .timeout = 60)
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, env);
-	int st = follow(&r, &s, &holds);
+	int st = hold_follow_exact(&r, &s, &holds);
 	char *err = run_stderr(&r);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
 	cr_expect_eq(holds, 2, "hold points seen");

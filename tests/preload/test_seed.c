@@ -84,9 +84,10 @@ static void assert_system_owned(struct ttmem_table *t, const struct truth *tr, c
 /* One process: `runs` runs, each checked at its peak and after its close. */
 static void one_process(const struct seg *s, const char *flavour, int seed, int runs)
 {
-	char seed_s[16], runs_s[16], libpath[600], abs[512], what[16];
+	char seed_s[16], runs_s[16], libpath[600], abs[512], ctx[32];
 	struct run r;
-	int n, peaks = 0, closes = 0;
+	struct hold hold = HOLD_INIT;
+	int peaks = 0, closes = 0;
 
 	snprintf(seed_s, sizeof(seed_s), "%d", seed);
 	snprintf(runs_s, sizeof(runs_s), "%d", runs);
@@ -97,28 +98,18 @@ static void one_process(const struct seg *s, const char *flavour, int seed, int 
 				     "--runs", runs_s, "--hold", "60000", NULL };
 
 	run_start(&r, s, 1, argv, env);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(s);
-		struct truth tr;
-		struct usage u;
-		char where[64];
-
-		cr_assert_not_null(t, "segment %s not created", s->name);
-		snprintf(where, sizeof(where), "seed %d run %d %s", seed, n, what);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, where);
-		if (!strcmp(what, "peak")) {
+	snprintf(ctx, sizeof(ctx), "seed %d", seed);
+	while (hold_next(&r, s, &hold, ctx)) {
+		hold_assert_exact(&hold);
+		if (!strcmp(hold.what, "peak")) {
 			peaks++;
-			cr_expect_gt(u.entries, 0, "%s: nothing tracked", where);
-			assert_system_owned(t, &tr, where);
+			cr_expect_gt(hold.usage.entries, 0, "%s: nothing tracked", hold.where);
+			assert_system_owned(hold.t, &hold.truth, hold.where);
 		} else {
 			closes++;
-			assert_usage_zero(&u, where);
-			assert_chips_published(t, &tr, where);
+			assert_usage_zero(&hold.usage, hold.where);
+			assert_chips_published(hold.t, &hold.truth, hold.where);
 		}
-		ttmem_table_close(t);
-		run_continue(&r);
 	}
 	int st = run_wait(&r);
 	char *err = run_stderr(&r);
@@ -184,29 +175,14 @@ H_BUILD_TEST(p09_threads, churn_exact_at_peak, .timeout = 120)
 {
 	struct seg s;
 	struct run r;
-	char what[16];
-	int n, holds = 0;
+	int holds = 0;
 	(void)build;
 	const char *const argv[] = { bpath("examples/bin/churn"), "--threads", "4", "--chips", "2",
 				     "--events", "200000", "--hold", "60000", NULL };
 
 	seg_make(&s);
 	run_start(&r, &s, 1, argv, NULL);
-	while (run_next(&r, what, sizeof(what), &n) == 0) {
-		struct ttmem_table *t = seg_open(&s);
-		struct truth tr;
-		struct usage u;
-		cr_assert_not_null(t);
-		truth_load(r.truth, &tr);
-		usage_read(t, 0, &u);
-		assert_usage_is_truth(&u, &tr, what);
-		if (!strcmp(what, "closed"))
-			assert_usage_zero(&u, what);
-		ttmem_table_close(t);
-		holds++;
-		run_continue(&r);
-	}
-	int st = run_wait(&r);
+	int st = hold_follow_exact(&r, &s, &holds);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_expect_eq(holds, 2);
 	struct ttmem_table *t = seg_open(&s);

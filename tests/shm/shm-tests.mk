@@ -27,10 +27,16 @@ ALL_TARGETS     += $(SHM_TEST_BINS)
 CHECK_TARGETS   += check-shm check-shm-asan check-shm-tsan
 .PHONY: check-shm check-shm-asan check-shm-tsan
 
+# Each test is one program: its own source, plus any shared support source
+# (tests/common) it lists as an extra prerequisite below.
 $(BUILD)/tests/shm/%: tests/shm/%.c $(SHM_LIB)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(SHM_LIB) $(SHM_TEST_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TESTS_COMMON_CFLAGS) -o $@ $(filter %.c,$^) $(SHM_LIB) \
+		$(SHM_TEST_LDLIBS)
+
+# The largest-geometry sparse segment (tests/common/maxseg.h).
+$(BUILD)/tests/shm/t10-hostile $(BUILD)/shm-asan/t10-hostile: $(TESTS_MAXSEG_SRC)
 
 $(BUILD)/shm-asan/%.o: shm/%.c
 	$(call msg,CC,$@)
@@ -45,7 +51,8 @@ $(SHM_ASAN_LIB): $(SHM_ASAN_OBJS)
 $(BUILD)/shm-asan/t%: tests/shm/t%.c $(SHM_ASAN_LIB)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SHM_ASAN_FLAGS) -o $@ $< $(SHM_ASAN_LIB) $(SHM_TEST_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TESTS_COMMON_CFLAGS) $(SHM_ASAN_FLAGS) -o $@ $(filter %.c,$^) \
+		$(SHM_ASAN_LIB) $(SHM_TEST_LDLIBS)
 
 $(BUILD)/shm-tsan/%.o: shm/%.c
 	$(call msg,CC,$@)

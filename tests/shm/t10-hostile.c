@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "helpers.h"
+#include "maxseg.h"
 
 /*
  * flock, interposed for this program (the table core is linked in
@@ -515,44 +516,6 @@ Test(hostile, reap_without_registration, .timeout = 60)
 
 /* ---- bounded reads ------------------------------------------------------------- */
 
-/* The largest valid geometry as a sparse file: header only, 4.4 GB claimed. */
-static uint64_t make_sparse_max(const char *path)
-{
-	struct ttmem_header h;
-	memset(&h, 0, sizeof(h));
-	uint64_t cap = TTMEM_MAX_CAPACITY;
-	uint32_t pcap = TTMEM_MAX_PROC_CAPACITY, mcap = TTMEM_MAX_MODULE_CAPACITY;
-	h.magic = TTMEM_MAGIC;
-	h.abi_major = TTMEM_ABI_MAJOR;
-	h.header_size = TTMEM_HEADER_SIZE;
-	h.slot_size = sizeof(struct ttmem_slot);
-	h.proc_size = sizeof(struct ttmem_proc);
-	h.module_size = sizeof(struct ttmem_module);
-	h.device_size = sizeof(struct ttmem_device_info);
-	h.capacity = cap;
-	h.proc_capacity = pcap;
-	h.module_capacity = mcap;
-	h.device_capacity = TTMEM_MAX_DEVICES;
-	h.creator_uid = (uint32_t)geteuid();
-	h.device_offset = TTMEM_HEADER_SIZE;
-	h.proc_offset = h.device_offset + (uint64_t)TTMEM_MAX_DEVICES * sizeof(struct ttmem_device_info);
-	h.module_offset = h.proc_offset + (uint64_t)pcap * sizeof(struct ttmem_proc);
-	h.stack_size = sizeof(struct ttmem_stack);
-	h.stack_capacity = ttmem_stack_capacity_for(cap);
-	h.stack_offset = h.module_offset + (uint64_t)mcap * sizeof(struct ttmem_module);
-	h.meta_offset = h.stack_offset + (uint64_t)h.stack_capacity * sizeof(struct ttmem_stack);
-	h.slot_offset = (h.meta_offset + cap + 4095) / 4096 * 4096;
-	h.total_size = h.slot_offset + cap * sizeof(struct ttmem_slot);
-	h.clear_epoch = 1;
-	h.ready = TTMEM_READY;
-	int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
-	cr_assert_eq(ftruncate(fd, (off_t)h.total_size), 0);
-	close(fd);
-	return h.total_size;
-}
-
 static long long blocks_kib(const char *path)
 {
 	struct stat st;
@@ -564,7 +527,7 @@ Test(hostile, sparse_max_geometry_costs_what_is_written)
 {
 	char path[128];
 	seg_path(path, sizeof(path), "sparse");
-	make_sparse_max(path);
+	cr_assert_eq(maxseg_write(path), 0);
 	long long before = blocks_kib(path);
 	struct ttmem_open_opts ro = { .readonly = 1 };
 	struct ttmem_table *r = NULL;

@@ -43,15 +43,20 @@ static const struct segfix_alloc exited_allocs[] = {
 	{ 1, TTMEM_TYPE_L1, TTMEM_OWNER_CQ, 0x1000, 4096 },
 };
 
-static char *leaks(const char *a1)
+static char *leaks_with(const char *a1, const char *a2)
 {
 	char *out = NULL, *err = NULL;
-	int rc = segfix_ttmem_run(&out, &err, "leaks", "--shm", shm, a1, NULL);
+	int rc = segfix_ttmem_run(&out, &err, "leaks", "--shm", shm, a1, a2, NULL);
 
 	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
 	cr_assert_str_empty(err);
 	free(err);
 	return out;
+}
+
+static char *leaks(const char *a1)
+{
+	return leaks_with(a1, NULL);
 }
 
 Test(leaks, none_while_everyone_runs)
@@ -170,4 +175,45 @@ Test(leaks, module_changed_falls_back_to_offset, .timeout = 30)
 	cr_assert(strstr(out, "[not-regular]"), "%s", out);
 	free(out);
 	unlink(copy);
+}
+
+/* A pid or chip the segment does not have is an error, as for show (exit
+ * 15, the value named, nothing on stdout), not an empty "No leaks". */
+Test(leaks, unknown_filters_are_errors)
+{
+	static const char *const fmts[] = { NULL, "--json" };
+	pid_t ex = segfix_child(shm, "leaky", exited_allocs, 3, SEGFIX_EXIT), r;
+	char *out = NULL, *err = NULL, exp[256], spid[16];
+
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(segfix_ttmem_run(&out, &err, "leaks", "--shm", shm, "--pid",
+					      "999999999", fmts[i], NULL), 15, "%s", err);
+		snprintf(exp, sizeof(exp),
+			 "ttmem leaks: %s: no process with pid 999999999 in the segment\n", shm);
+		cr_assert_str_eq(err, exp);
+		cr_assert_str_empty(out);
+		free(out);
+		free(err);
+		cr_assert_eq(segfix_ttmem_run(&out, &err, "leaks", "--shm", shm, "-d", "7", fmts[i],
+					      NULL), 15, "%s", err);
+		snprintf(exp, sizeof(exp),
+			 "ttmem leaks: %s: no chip 7 in the segment ('ttmem show' lists the chips)\n",
+			 shm);
+		cr_assert_str_eq(err, exp);
+		cr_assert_str_empty(out);
+		free(out);
+		free(err);
+	}
+	/* Known ones: the leak on chip 1; a running process left nothing. */
+	out = leaks_with("--device", "1");
+	snprintf(exp, sizeof(exp), "pid %d leaky (exited): 4.00 KiB in 1 entries", (int)ex);
+	cr_assert(strstr(out, exp), "%s", out);
+	free(out);
+	r = segfix_child(shm, "runner", exited_allocs, 3, SEGFIX_RUN);
+	snprintf(spid, sizeof(spid), "%d", (int)r);
+	out = leaks_with("--pid", spid);
+	segfix_stop(r);
+	snprintf(exp, sizeof(exp), "No leaks in %s: no entry of an exited or dead process.\n", shm);
+	cr_assert_str_eq(out, exp);
+	free(out);
 }

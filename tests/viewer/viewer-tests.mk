@@ -8,7 +8,8 @@
 VT_DIR      := $(BUILD)/tests/viewer
 VT_BIN      := $(VT_DIR)/viewer-tests
 VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
-VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o)
+# Shared test support (tests/common/common.mk): the largest-geometry segment.
+VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o) $(TESTS_MAXSEG_OBJ)
 # The viewer's aggregation, linked in for direct unit tests (test_15_model.c).
 VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o file_access.o format_json.o \
                  sanitize.o \
@@ -20,7 +21,7 @@ VT_JOBS     ?= 2
 $(VT_DIR)/%.o: tests/viewer/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/viewer -Iviewer -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/viewer -Iviewer $(TESTS_COMMON_CFLAGS) -c $< -o $@
 
 $(VT_DIR)/fake_plt.so: tests/viewer/fake_runtime.c
 	@mkdir -p $(@D)
