@@ -28,10 +28,16 @@ void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t 
 
 int ttmem_have_popcnt;
 
-#if defined(__x86_64__)
+/* From what glibc's loader found at start (<sys/platform/x86.h>, glibc
+ * 2.33+), not __builtin_cpu_init(): that runs a dozen CPUID instructions,
+ * each a VM exit on a virtual machine (~8 us each here), ~100 us of every
+ * tracked program's start for one bit.  Older glibc: the SWAR count. */
+#if defined(__x86_64__) && defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
 __attribute__((constructor)) static void ttmem_detect_popcnt(void)
 {
-	__builtin_cpu_init();
-	ttmem_have_popcnt = __builtin_cpu_supports("popcnt") != 0;
+	ttmem_have_popcnt = CPU_FEATURE_ACTIVE(POPCNT) != 0;
 }
+#endif
 #endif

@@ -36,7 +36,7 @@ SEG="/ttmem-bench-cycle-$$"
 cleanup() {
 	rm -rf "$tmp"
 	rm -f "/dev/shm$SEG" "/dev/shm$SEG-small" "/dev/shm$SEG-large" "/dev/shm$SEG-new" \
-		"/dev/shm$SEG-cmp"
+		"/dev/shm$SEG-cmp" "/dev/shm$SEG-cmp-small" "/dev/shm$SEG-cmp-large"
 }
 trap cleanup EXIT INT TERM
 
@@ -50,12 +50,15 @@ ns() {
 # used once, untimed: a segment in service has had its pages touched (the
 # first touch of a tmpfs page anywhere zeroes it, a cost of the segment's
 # first user, not of each program).
-for s in "$SEG" "$SEG-small" "$SEG-large" "$SEG-cmp"; do
+# The compared build has segments of its own (made by it: its layout may be
+# another ABI).
+for s in "$SEG" "$SEG-small" "$SEG-large" ${COMPARE:+"$SEG-cmp" "$SEG-cmp-small" "$SEG-cmp-large"}; do
 	case $s in
 	*-small) cap=$SMALL ;; *-large) cap=$LARGE ;; *) cap= ;;
 	esac
-	env TTMEM_SHM="$s" ${cap:+TTMEM_CAPACITY=$cap} LD_PRELOAD="$PRELOAD" "$IDLE"
-	env TTMEM_SHM="$s" LD_PRELOAD="$PRELOAD" "$MESH" --chips 32 --runs "$RUNS" >/dev/null
+	case $s in *-cmp*) lib=$COMPARE ;; *) lib=$PRELOAD ;; esac
+	env TTMEM_SHM="$s" ${cap:+TTMEM_CAPACITY=$cap} LD_PRELOAD="$lib" "$IDLE"
+	env TTMEM_SHM="$s" LD_PRELOAD="$lib" "$MESH" --chips 32 --runs "$RUNS" >/dev/null
 done
 
 # rec NAME N CMD...: one timing of CMD appended to $tmp/NAME.{wall,cpu}.
@@ -78,9 +81,9 @@ while [ "$i" -lt "$REPS" ]; do
 	rec small 1 TTMEM_SHM="$SEG-small" LD_PRELOAD="$PRELOAD" "$MESH" --chips 32 --runs "$RUNS"
 	rec large 1 TTMEM_SHM="$SEG-large" LD_PRELOAD="$PRELOAD" "$MESH" --chips 32 --runs "$RUNS"
 	if [ -n "$COMPARE" ]; then
-		rec small.cmp 1 TTMEM_SHM="$SEG-small" LD_PRELOAD="$COMPARE" \
+		rec small.cmp 1 TTMEM_SHM="$SEG-cmp-small" LD_PRELOAD="$COMPARE" \
 			"$MESH" --chips 32 --runs "$RUNS"
-		rec large.cmp 1 TTMEM_SHM="$SEG-large" LD_PRELOAD="$COMPARE" \
+		rec large.cmp 1 TTMEM_SHM="$SEG-cmp-large" LD_PRELOAD="$COMPARE" \
 			"$MESH" --chips 32 --runs "$RUNS"
 	fi
 	rec start.base "$STARTS" -u LD_PRELOAD "$IDLE"
