@@ -148,6 +148,7 @@ typedef void (*abi_allocator_fn)(void *self);
 struct abi_buffer {
 	uint64_t address;
 	uint64_t size;             /* bytes per chip */
+	uint64_t page_size;        /* bytes per page, 0 unknown */
 	const void *device;        /* IDevice*, NULL unless ABI_T_DEVICE */
 	const void *allocator;     /* Allocator*, NULL unless ABI_T_DEVICE */
 	uint8_t type;              /* enum ttmem_buffer_type */
@@ -243,6 +244,23 @@ void abi_device_forget(const void *device);
  */
 void abi_allocator_note(const void *allocator, const void *device, const struct abi_chips *chips);
 int abi_allocator_take(const void *allocator, struct abi_chips *out);
+
+/*
+ * The bank geometry of buffer type `type` (DRAM or L1) from `allocator` as
+ * abi_buffer_read filled it: one bank's allocatable range [base, base +
+ * size), through the Allocator's exported get_base_allocator_addr(
+ * HalMemType) and get_bank_size(BufferType), its get_num_banks and
+ * get_alignment (on 2025b through the AllocatorImpl's exported view()).
+ * Returns 0, or -1 when a getter is not exported, the process is only
+ * partly tracked, or the type has no base of its own (L1_SMALL and TRACE
+ * share their bank with L1 and DRAM: not answered).  Same precondition as
+ * abi_device_chips; slow: once per chip and type per process.
+ */
+struct abi_geometry {
+	uint64_t base, size;
+	uint32_t banks, alignment;
+};
+int abi_allocator_geometry(const void *allocator, uint8_t type, struct abi_geometry *out);
 
 /* Space of the table key for a buffer type (enum ttmem_space): TRACE lives
  * in DRAM, L1_SMALL in L1; circular buffers have their own space. */

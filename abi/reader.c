@@ -43,6 +43,7 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define OFF_TYPE       32
 #define OFF_ALLOCATOR  64
 #define OFF_ADDRESS    80
+#define OFF_PAGE_SIZE  88
 #define VSLOT_ARCH     2
 #define VSLOT_ID       3
 
@@ -62,6 +63,11 @@ typedef void (*op_delete_fn)(void *p);
 typedef int (*id_fn)(const void *dev);
 typedef uint32_t (*arch_fn)(const void *dev);
 typedef void *const *(*view_fn)(const void *impl);
+/* Allocator geometry getters: the enum argument by reference (a pointer)
+ * or, for get_alignment, by value. */
+typedef uint64_t (*geo_u64_fn)(const void *alloc, const void *arg);
+typedef uint32_t (*geo_u32_fn)(const void *alloc, const void *arg);
+typedef uint32_t (*geo_val_fn)(const void *alloc, uint32_t arg);
 
 enum read_mode { MODE_NONE = 0, MODE_FIELDS = 1, MODE_GETTERS = 2 };
 
@@ -77,6 +83,9 @@ static struct {
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	get_devices_fn get_devices;
 	view_fn alloc_view;                      /* AllocatorImpl::view() */
+	geo_u32_fn num_banks;                    /* Allocator's geometry getters */
+	geo_u64_fn bank_size, base_addr;
+	geo_val_fn alignment;
 	op_delete_fn op_delete;
 	const void *runtime_base;                /* load base of the runtime object */
 } g;
@@ -153,6 +162,10 @@ int abi_bind(void *handle)
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
 	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
+	g.num_banks = (geo_u32_fn)sym(handle, ABI_SYM_ALLOC_NUM_BANKS);
+	g.bank_size = (geo_u64_fn)sym(handle, ABI_SYM_ALLOC_BANK_SIZE);
+	g.base_addr = (geo_u64_fn)sym(handle, ABI_SYM_ALLOC_BASE_ADDR);
+	g.alignment = (geo_val_fn)sym(handle, ABI_SYM_ALLOC_ALIGNMENT);
 	g.op_delete = bind_operator_delete(handle);
 	{
 		Dl_info di;
@@ -188,6 +201,32 @@ int abi_bind(void *handle)
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
 	return 0;
+}
+
+int abi_allocator_geometry(const void *allocator, uint8_t type, struct abi_geometry *out)
+{
+	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
+	const void *view = allocator;
+	uint32_t bt = type, hal = type == TTMEM_TYPE_DRAM ? HAL_MEM_DRAM : HAL_MEM_L1;
+
+	if (!allocator || mode == MODE_NONE || atomic_load_explicit(&degraded, memory_order_relaxed) ||
+	    (type != TTMEM_TYPE_DRAM && type != TTMEM_TYPE_L1) || !g.num_banks || !g.bank_size ||
+	    !g.base_addr || !g.alignment)
+		return -1;
+	/* 2025b's allocator_ field is the AllocatorImpl: the getters are its
+	 * view's (2026's Buffer::allocator() answers the view already). */
+	if (mode == MODE_FIELDS && g.alloc_view) {
+		void *const *v = g.alloc_view(allocator);
+
+		view = v ? *v : NULL;
+		if (!view)
+			return -1;
+	}
+	out->banks = g.num_banks(view, &bt);
+	out->size = g.bank_size(view, &bt);
+	out->base = g.base_addr(view, &hal);
+	out->alignment = g.alignment(view, bt);
+	return out->banks && out->size ? 0 : -1;
 }
 
 const void *abi_allocator_impl_key(const void *impl)
@@ -294,10 +333,12 @@ static inline const void *allocator_of(const void *b)
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
-static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
+static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size,
+			uint64_t page)
 {
 	out->address = addr32;
 	out->size = size;
+	out->page_size = page;
 	out->type = coarse_type(b);
 	out->device = NULL;
 	out->allocator = NULL;
@@ -309,7 +350,7 @@ static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, 
 static __attribute__((noinline)) int buffer_read_checked(const void *b, struct abi_buffer *out,
 							 int with_size)
 {
-	uint64_t size = 0, addr32;
+	uint64_t size = 0, addr32, page = 0;
 	/* Read before `degraded`, which is set before forget_generation is
 	 * bumped: a check that passes while the profile is being switched
 	 * off is remembered under a generation that is already void. */
@@ -318,7 +359,8 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 	if (!atomic_load_explicit(&g.bound, memory_order_acquire))
 		return -1;
 	if (with_size) {
-		size = (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
+		page = g.page_size(b);
+		size = (g.num_pages(b) & 0xffffffffu) * page;
 		if (size == 0)
 			return -1;
 	}
@@ -328,10 +370,11 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		uint64_t addr_f = field64(b, OFF_ADDRESS);
 		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
 
-		if ((!with_size || size_f == size) && (addr_f & 0xffffffffu) == addr32 &&
-		    type_f <= TTMEM_TYPE_TRACE) {
+		if ((!with_size || (size_f == size && field64(b, OFF_PAGE_SIZE) == page)) &&
+		    (addr_f & 0xffffffffu) == addr32 && type_f <= TTMEM_TYPE_TRACE) {
 			out->address = addr_f;
 			out->size = size;
+			out->page_size = page;
 			out->type = (uint8_t)type_f;
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
@@ -357,7 +400,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 				 (unsigned long long)addr_f, (unsigned long long)addr32);
 		}
 	}
-	fill_coarse(b, out, addr32, size);
+	fill_coarse(b, out, addr32, size, page);
 	return 0;
 }
 
@@ -446,6 +489,7 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	}
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
+	out->page_size = with_size && g.page_size ? g.page_size(b) : 0;
 	out->trusted = 0;
 	if (g.type) {
 		uint32_t t = (uint32_t)g.type(b);
@@ -512,6 +556,7 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 			     cs->countdown-- > 1, 1)) {
 		out->address = field64(b, OFF_ADDRESS);
 		out->size = with_size ? size_f : 0;
+		out->page_size = with_size ? field64(b, OFF_PAGE_SIZE) : 0;
 		out->type = (uint8_t)type_f;
 		out->device = dev;
 		out->allocator = allocator_of(b);

@@ -103,6 +103,16 @@
 /* G2/G3: const std::unique_ptr<Allocator>& AllocatorImpl::view() const, the
  * public view object Buffer::allocator() answers (not the AllocatorImpl). */
 #define ABI_SYM_ALLOCI_VIEW       "_ZNK2tt8tt_metal13AllocatorImpl4viewEv"
+/* Allocator's bank geometry (every generation: G1's Allocator, G2/G3's
+ * view): get_num_banks(const BufferType&), get_bank_size(const
+ * BufferType&), get_alignment(BufferType), get_base_allocator_addr(const
+ * HalMemType&) with HalMemType L1 = 0, DRAM = 1. */
+#define ABI_SYM_ALLOC_NUM_BANKS   "_ZNK2tt8tt_metal9Allocator13get_num_banksERKNS0_10BufferTypeE"
+#define ABI_SYM_ALLOC_BANK_SIZE   "_ZNK2tt8tt_metal9Allocator13get_bank_sizeERKNS0_10BufferTypeE"
+#define ABI_SYM_ALLOC_ALIGNMENT   "_ZNK2tt8tt_metal9Allocator13get_alignmentENS0_10BufferTypeE"
+#define ABI_SYM_ALLOC_BASE_ADDR   "_ZNK2tt8tt_metal9Allocator23get_base_allocator_addrERKNS0_10HalMemTypeE"
+#define HAL_MEM_L1   0u
+#define HAL_MEM_DRAM 1u
 
 /* ---- Buffer getters the preload calls ---------------------------------------
  * G1: address, page_size, num_pages, is_dram, is_l1, is_trace exported;

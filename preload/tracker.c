@@ -133,6 +133,53 @@ static inline void note_chips(const void *device, const struct abi_chips *c)
 	}
 }
 
+/*
+ * The bank geometry of DRAM and L1 per chip (segment.h, struct
+ * ttmem_device_info), published by the first buffer of the type this
+ * process sees on a chip; a chip whose allocator cannot tell is tried once.
+ * As chips_noted: one load per chip on the hot path.
+ */
+static _Atomic uint64_t geometry_noted[2][TTMEM_MAX_DEVICES / 64];
+
+static __attribute__((noinline)) void note_geometry_slow(const struct abi_buffer *b,
+							  const struct abi_chips *c, unsigned k)
+{
+	struct abi_geometry gm;
+	int ok = abi_allocator_geometry(b->allocator, b->type, &gm) == 0;
+	struct ttmem_bank_geometry tg = { gm.base, gm.size, gm.banks, gm.alignment };
+
+	if (!ok)
+		memset(&tg, 0, sizeof(tg));
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t id = c->id[i];
+
+		if (id >= TTMEM_MAX_DEVICES)
+			continue;
+		if (ok)
+			ttmem_device_geometry(lc.table, id, b->type, &tg);
+		atomic_fetch_or_explicit(&geometry_noted[k][id / 64], UINT64_C(1) << (id % 64),
+					 memory_order_relaxed);
+	}
+}
+
+static inline void note_geometry(const struct abi_buffer *b, const struct abi_chips *c)
+{
+	unsigned k = b->type == TTMEM_TYPE_L1;
+
+	if (b->type != TTMEM_TYPE_DRAM && b->type != TTMEM_TYPE_L1)
+		return;
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t id = c->id[i];
+
+		if (id < TTMEM_MAX_DEVICES &&
+		    !(atomic_load_explicit(&geometry_noted[k][id / 64], memory_order_relaxed) &
+		      (UINT64_C(1) << (id % 64)))) {
+			note_geometry_slow(b, c, k);
+			return;
+		}
+	}
+}
+
 static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_entry *e,
 								   const struct abi_chips *c)
 {
@@ -160,7 +207,7 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	e->size = size;
 	e->pid = lc.pid;
 	e->proc = (uint16_t)lc.proc_idx;
-	e->alloc_ns = now_ns();
+	e->alloc_s = (uint32_t)(now_ns() / 1000000000u);
 	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
@@ -221,9 +268,13 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
 	    chips_of(&b, &c, 1) != 0)
 		goto leave_;
-	if (b.device)
+	if (b.device) {
 		note_chips(b.device, &c);
+		note_geometry(&b, &c);
+	}
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
+	e.page_size = b.page_size < TTMEM_PAGE_SIZE_LARGE ? (uint32_t)b.page_size
+							  : TTMEM_PAGE_SIZE_LARGE;
 	insert_on_chips(&e, &c);
 	if (abi_frees_by_record())
 		buffer_keys_put(buffer, &b);

@@ -49,3 +49,27 @@ int ttmem_device_note(struct ttmem_table *t, uint32_t device, uint32_t arch)
 	atomic_store_explicit(&d->state, 1, memory_order_release);
 	return 1;
 }
+
+int ttmem_device_geometry(struct ttmem_table *t, uint32_t device, unsigned type,
+			  const struct ttmem_bank_geometry *g)
+{
+	struct ttmem_device_info *d;
+	uint32_t bit = 1u << type;
+
+	if (!t || !t->writable || !g || type >= TTMEM_TYPE_COUNT || !g->size || !g->banks)
+		return -EINVAL;
+	if (device >= TTMEM_MAX_DEVICES)
+		return 0;
+	d = &t->devices[device];
+	/* Acquire: pairs with the release below (another writer's). */
+	if (atomic_load_explicit(&d->geometry, memory_order_acquire) & bit)
+		return 0;
+	atomic_store_explicit(&d->bank_base[type], g->base, memory_order_relaxed);
+	atomic_store_explicit(&d->bank_size[type], g->size, memory_order_relaxed);
+	atomic_store_explicit(&d->banks[type], g->banks, memory_order_relaxed);
+	atomic_store_explicit(&d->alignment[type], g->alignment, memory_order_relaxed);
+	atomic_store_explicit(&d->capacity[type], g->size * g->banks, memory_order_relaxed);
+	/* Release: pairs with the acquire of readers that test the bit. */
+	atomic_fetch_or_explicit(&d->geometry, bit, memory_order_release);
+	return 1;
+}

@@ -23,6 +23,8 @@ static const struct {
 	{ "clear", cmd_clear, "empty the table (between runs)" },
 	{ "baseline", cmd_baseline, "record current usage; show deltas against it" },
 	{ "reap", cmd_reap, "reclaim the entries of dead processes" },
+	{ "buffers", cmd_buffers, "live buffers per chip and type: address, size, owner, callsite" },
+	{ "map", cmd_map, "a chip's bank address space: buffers, holes, largest free block" },
 	{ "leaks", cmd_leaks, "entries left by exited and dead processes, by callsite" },
 	{ "probe", cmd_probe, "check whether a runtime library can be tracked" },
 	{ "ls", cmd_ls, "list the segments with owner, mode, size and live processes" },

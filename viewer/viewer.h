@@ -10,6 +10,9 @@
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
  *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
+ *   livebuf.c       a snapshot's entries as buffers with their process; bank
+ *                   geometry (livebuf.h), for buffers and map
+ *   bankmap.c       one chip's bank address space: ranges, holes (bankmap.h)
  *   filters.c       --device / --pid naming what the segment lacks: an error
  *   format_*.c      the renderings of a model (text, JSON, Prometheus, CSV)
  *   sanitize.c      strings from a segment made safe per output (sanitize.h)
@@ -417,6 +420,8 @@ int cmd_clear(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_reap(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
+int cmd_buffers(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);

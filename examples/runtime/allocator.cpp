@@ -50,8 +50,61 @@ Self::TTEMU_ALLOCATOR(std::vector<Self*> chips) : chips_(std::move(chips)) {
 #if TTEMU_ALLOCATOR_VIEW
 const std::unique_ptr<Allocator>& Self::view() const { return view_; }
 
-uint32_t Allocator::get_num_banks(BufferType type) const { return impl_->num_banks(type); }
+uint32_t Allocator::get_num_banks(const BufferType& type) const { return impl_->num_banks(type); }
+DeviceAddr Allocator::get_bank_size(const BufferType& type) const { return impl_->bank_size(type); }
+uint32_t Allocator::get_alignment(BufferType type) const { return impl_->alignment(type); }
+DeviceAddr Allocator::get_base_allocator_addr(const HalMemType& mem_type) const {
+    return impl_->bank_base(mem_type == HalMemType::DRAM ? BufferType::DRAM : BufferType::L1);
+}
+#else
+uint32_t Self::get_num_banks(const BufferType& type) const { return num_banks(type); }
+DeviceAddr Self::get_bank_size(const BufferType& type) const { return bank_size(type); }
+uint32_t Self::get_alignment(BufferType type) const { return alignment(type); }
+DeviceAddr Self::get_base_allocator_addr(const HalMemType& mem_type) const {
+    return bank_base(mem_type == HalMemType::DRAM ? BufferType::DRAM : BufferType::L1);
+}
 #endif
+
+// From the configuration, as the constructor lays the banks out (so a mesh
+// allocator, which has no banks of its own, answers its chips' geometry).
+DeviceAddr Self::bank_base(BufferType type) const {
+    const AllocatorConfig& c = config_;
+    switch (type) {
+        case BufferType::DRAM: return align_up(c.dram_unreserved_base, c.dram_alignment);
+        case BufferType::TRACE: return c.dram_bank_size - trace_per_bank(c);
+        case BufferType::L1: return align_up(c.l1_unreserved_base, c.l1_alignment);
+        case BufferType::L1_SMALL: return c.l1_size - l1_small_per_core(c);
+        case BufferType::SYSTEM_MEMORY: break;
+    }
+    return 0;
+}
+
+DeviceAddr Self::bank_size(BufferType type) const {
+    const AllocatorConfig& c = config_;
+    switch (type) {
+        case BufferType::DRAM: return c.dram_bank_size - trace_per_bank(c) - bank_base(type);
+        case BufferType::TRACE: return trace_per_bank(c);
+        case BufferType::L1: return c.l1_size - l1_small_per_core(c) - bank_base(type);
+        case BufferType::L1_SMALL: return l1_small_per_core(c);
+        case BufferType::SYSTEM_MEMORY: break;
+    }
+    return 0;
+}
+
+Self::FreeList Self::free_list(BufferType type) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    FreeList fl;
+    if (type == BufferType::SYSTEM_MEMORY || !chips_.empty()) return fl;
+    const BankManager& b = type == BufferType::DRAM ? dram_
+                           : type == BufferType::L1 ? l1_
+                           : type == BufferType::L1_SMALL ? l1_small_
+                                                         : trace_;
+    b.each_hole([&](uint64_t, uint64_t size) {
+        fl.total += size;
+        if (size > fl.largest) fl.largest = size;
+    });
+    return fl;
+}
 
 Self::~TTEMU_ALLOCATOR() {
     // Whatever is still held dies here unreported (G3's close); the buffers

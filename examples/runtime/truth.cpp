@@ -24,16 +24,32 @@ std::string truth_json() {
     for (const auto& [id, device] : DevicePool::instance().chips()) {
         AllocatorUsage u;
         if (device->allocator()) u = device->allocator()->usage();
+        // The free list per bank type: one bank's largest hole and the sum
+        // of its holes (every bank of a type holds the same layout).
+        std::string free = ",\"free\":{";
+        static const BufferType kinds[] = {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL,
+                                           BufferType::TRACE};
+        static const char* const names[] = {"DRAM", "L1", "L1_SMALL", "TRACE"};
+        for (size_t k = 0; k < 4; k++) {
+            DeviceAllocator::FreeList fl;
+            if (device->allocator()) fl = device->allocator()->free_list(kinds[k]);
+            char part[160];
+            std::snprintf(part, sizeof part, "%s\"%s\":{\"largest\":%llu,\"total\":%llu}", k ? "," : "",
+                          names[k], (unsigned long long)fl.largest, (unsigned long long)fl.total);
+            free += part;
+        }
+        free += "}";
         char line[512];
         std::snprintf(
             line, sizeof line,
-            "%s{\"device\":%d,\"DRAM\":%llu,\"L1\":%llu,\"L1_SMALL\":%llu,\"TRACE\":%llu,\"CB\":%llu,\"buffers\":%llu}",
+            "%s{\"device\":%d,\"DRAM\":%llu,\"L1\":%llu,\"L1_SMALL\":%llu,\"TRACE\":%llu,\"CB\":%llu,\"buffers\":%llu",
             first ? "" : ",", id, (unsigned long long)u.bytes[static_cast<int>(BufferType::DRAM)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::L1)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::L1_SMALL)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::TRACE)], (unsigned long long)u.cb_bytes,
             (unsigned long long)u.buffers);
         out += line;
+        out += free + "}";
         first = false;
     }
     out += "]}\n";

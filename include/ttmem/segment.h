@@ -21,7 +21,7 @@
  *
  * Exactly (readers refuse anything else):
  *   device_offset = 4096
- *   proc_offset   = device_offset + 256 * 160
+ *   proc_offset   = device_offset + 256 * 512
  *   module_offset = proc_offset + proc_capacity * 1024
  *   stack_offset  = module_offset + module_capacity * 512
  *   meta_offset   = stack_offset + stack_capacity * 128
@@ -144,7 +144,8 @@
 #include <stdint.h>
 
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
-#define TTMEM_ABI_MAJOR    3   /* 2: stack table; 3: home groups, three-choice */
+#define TTMEM_ABI_MAJOR    4   /* 2: stack table; 3: home groups, three-choice;
+				* 4: page size per entry, bank geometry per chip */
 #define TTMEM_ABI_MINOR    0
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
@@ -265,15 +266,33 @@ struct ttmem_header {
  * the device.  `state` is 0 until the fields are published (release).
  * capacity[type] is 0 where unknown.  baseline[type] is the in-use bytes
  * recorded by `ttmem baseline` (valid while header.baseline_ns != 0).
+ *
+ * Bank geometry, per buffer type, as the chip's allocator reports it: the
+ * allocatable range of one bank [bank_base, bank_base + bank_size), the
+ * number of banks and the alignment of what it places.  A buffer is
+ * interleaved page by page over all banks of its type and holds the same
+ * range in each (ceil(pages / banks) aligned pages from its address), so
+ * one bank's address space is the chip's map of that type.  Written by any
+ * writer that can read it (racing writers store the same facts), then its
+ * type's bit set in `geometry` with release; readers use a type's fields
+ * only after an acquire load shows its bit.  A writer that publishes a
+ * type's geometry also stores capacity[type] = bank_size * banks.
  */
 struct ttmem_device_info {
-	_Atomic uint32_t state;          /*  0 0 = unseen, 1 = published */
-	uint32_t arch;                   /*  4 tt::ARCH value, 0 = unknown */
-	uint32_t num_chips_hint;         /*  8 for mesh ids: chips seen, else 0 */
-	uint32_t flags;                  /* 12 */
-	_Atomic uint64_t capacity[TTMEM_MAX_TYPES];  /* 16 */
-	_Atomic uint64_t baseline[TTMEM_MAX_TYPES];  /* 80 */
-	uint64_t reserved[2];            /* 144 */
+	_Atomic uint32_t state;          /*   0 0 = unseen, 1 = published */
+	uint32_t arch;                   /*   4 tt::ARCH value, 0 = unknown */
+	uint32_t num_chips_hint;         /*   8 for mesh ids: chips seen, else 0 */
+	uint32_t flags;                  /*  12 */
+	_Atomic uint64_t capacity[TTMEM_MAX_TYPES];  /*  16 */
+	_Atomic uint64_t baseline[TTMEM_MAX_TYPES];  /*  80 */
+	uint64_t reserved0[2];           /* 144 */
+	_Atomic uint32_t geometry;       /* 160 bit per type: bank_* published */
+	uint32_t reserved1;              /* 164 */
+	_Atomic uint64_t bank_base[TTMEM_MAX_TYPES];  /* 168 */
+	_Atomic uint64_t bank_size[TTMEM_MAX_TYPES];  /* 232 */
+	_Atomic uint32_t banks[TTMEM_MAX_TYPES];      /* 296 */
+	_Atomic uint32_t alignment[TTMEM_MAX_TYPES];  /* 328 */
+	uint64_t reserved2[19];          /* 360 .. 512 */
 };
 
 /* ---- processes ---------------------------------------------------------------- */
@@ -451,11 +470,14 @@ struct ttmem_slot {
 	uint32_t callsite;               /* 48 offset of the return address in module
 					  * (frame 0 of the stack; 0xffffffff too large) */
 	uint32_t stack;                  /* 52 1 + stack table index; 0 = none */
-	uint64_t alloc_ns;               /* 56 CLOCK_REALTIME */
+	uint32_t page_size;              /* 56 bytes per page (interleaving unit);
+					  * 0 unknown, 0xffffffff: 4 GiB or more */
+	uint32_t alloc_s;                /* 60 CLOCK_REALTIME seconds (low 32 bits) */
 };
 
 #define TTMEM_SLOT_F_MESH     1u     /* fanned out from a mesh allocation */
 #define TTMEM_MODULE_NONE     0xffffu
+#define TTMEM_PAGE_SIZE_LARGE 0xffffffffu  /* slot.page_size of 4 GiB or more */
 
 /* ---- the contract, checked at compile time ---------------------------------- */
 
@@ -495,7 +517,12 @@ _Static_assert(sizeof(struct ttmem_header) == TTMEM_HEADER_SIZE, "header size");
 
 _Static_assert(offsetof(struct ttmem_device_info, capacity) == 16, "device layout");
 _Static_assert(offsetof(struct ttmem_device_info, baseline) == 80, "device layout");
-_Static_assert(sizeof(struct ttmem_device_info) == 160, "device size");
+_Static_assert(offsetof(struct ttmem_device_info, geometry) == 160, "device layout");
+_Static_assert(offsetof(struct ttmem_device_info, bank_base) == 168, "device layout");
+_Static_assert(offsetof(struct ttmem_device_info, bank_size) == 232, "device layout");
+_Static_assert(offsetof(struct ttmem_device_info, banks) == 296, "device layout");
+_Static_assert(offsetof(struct ttmem_device_info, alignment) == 328, "device layout");
+_Static_assert(sizeof(struct ttmem_device_info) == 512, "device size");
 
 _Static_assert(offsetof(struct ttmem_proc, pid) == 8, "proc layout");
 _Static_assert(offsetof(struct ttmem_proc, start_time) == 16, "proc layout");
@@ -537,7 +564,8 @@ _Static_assert(offsetof(struct ttmem_slot, module) == 38, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, stack) == 52, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, alloc_ns) == 56, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, page_size) == 56, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, alloc_s) == 60, "slot layout");
 _Static_assert(sizeof(struct ttmem_slot) == 64, "slot size");
 
 _Static_assert(TTMEM_TYPE_COUNT <= TTMEM_MAX_TYPES, "type room");

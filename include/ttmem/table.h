@@ -225,7 +225,8 @@ struct ttmem_entry {
 	uint64_t owner_id;
 	uint32_t callsite;       /* offset in module of frame 0; 0xffffffff too large */
 	uint32_t stack;          /* 1 + stack table index (ttmem_stack_intern); 0 none */
-	uint64_t alloc_ns;
+	uint32_t page_size;      /* slot.page_size */
+	uint32_t alloc_s;        /* CLOCK_REALTIME seconds, low 32 bits */
 	uint32_t slot;           /* index of the slot it was read from (snapshots) */
 };
 
@@ -485,6 +486,21 @@ uint32_t ttmem_table_stack_capacity(const struct ttmem_table *t);
  * read-only handle.  Not for the hot path: callers remember what they noted.
  */
 int ttmem_device_note(struct ttmem_table *t, uint32_t device, uint32_t arch);
+
+/* The bank geometry of one buffer type of chip `device` (segment.h, struct
+ * ttmem_device_info): one bank's allocatable range [base, base + size), the
+ * number of banks and the alignment; also stores capacity[type] = size *
+ * banks.  Idempotent and lock-free like ttmem_device_note (racing writers
+ * store the same facts; the type's geometry bit is set last, with
+ * release).  Returns 1 when this call published it, 0 when it was already
+ * published or the id is >= TTMEM_MAX_DEVICES, -EINVAL on a read-only
+ * handle or a type >= TTMEM_TYPE_COUNT, size or banks 0. */
+struct ttmem_bank_geometry {
+	uint64_t base, size;
+	uint32_t banks, alignment;
+};
+int ttmem_device_geometry(struct ttmem_table *t, uint32_t device, unsigned type,
+			  const struct ttmem_bank_geometry *g);
 
 #pragma GCC visibility pop
 

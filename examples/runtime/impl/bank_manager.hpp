@@ -40,6 +40,19 @@ public:
     // buffers grow up from the base of L1).
     void set_floor(uint64_t floor) { floor_ = floor; }
     uint64_t floor() const { return floor_ > base_ ? floor_ : base_; }
+    // Calls fn(address, size) for every hole in [floor(), limit), in
+    // address order: what find() can still hand out (a hole is counted
+    // whole, alignment aside, as upstream's free-block statistics do).
+    template <class Fn>
+    void each_hole(Fn fn) const {
+        uint64_t at = floor();
+        for (const auto& [addr, size] : used_) {
+            if (addr + size <= at) continue;
+            if (addr > at) fn(at, addr - at);
+            at = addr + size;
+        }
+        if (limit_ > at) fn(at, limit_ - at);
+    }
 
 private:
     uint64_t base_ = 0;

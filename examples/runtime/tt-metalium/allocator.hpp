@@ -42,6 +42,21 @@ namespace tt::tt_metal {
 class Buffer;
 class IDevice;
 
+// Upstream's hal memory types (tt-metalium/hal_types.hpp), as the base
+// address getter takes them.
+enum class HalMemType : uint8_t { L1 = 0, DRAM = 1, HOST = 2 };
+
+// The bank geometry as upstream's Allocator answers it (exported, so a
+// tracker can map a chip's bank address space): the allocatable range of one
+// bank of a type starts at get_base_allocator_addr and spans get_bank_size
+// bytes; get_num_banks banks hold it, get_alignment aligns what is placed.
+// Answered from the configuration, so a mesh allocator answers its chips'.
+#define TTEMU_GEOMETRY_GETTERS                                              \
+    uint32_t get_num_banks(const BufferType& type) const;                    \
+    DeviceAddr get_bank_size(const BufferType& type) const;                  \
+    uint32_t get_alignment(BufferType type) const;                           \
+    DeviceAddr get_base_allocator_addr(const HalMemType& mem_type) const;
+
 struct AllocatorConfig {
     uint32_t num_dram_banks = 12;
     uint64_t dram_bank_size = 1ull << 30;  // 12 banks x 1 GiB = 12 GiB
@@ -75,7 +90,7 @@ public:
     Allocator& operator=(const Allocator&) = delete;
 
     // Queries forward to the AllocatorImpl (upstream's view has many).
-    uint32_t get_num_banks(BufferType type) const;
+    TTEMU_GEOMETRY_GETTERS
 
 private:
     AllocatorImpl* impl_;
@@ -112,6 +127,19 @@ public:
 
     uint32_t num_banks(BufferType type) const;
     uint32_t alignment(BufferType type) const;
+    // One bank's allocatable range of a type (SYSTEM_MEMORY: 0, 0).
+    DeviceAddr bank_base(BufferType type) const;
+    DeviceAddr bank_size(BufferType type) const;
+    // The free list of a type's banks: the largest hole and the sum of the
+    // holes (bytes per bank; L1 holes start above the circular buffers).
+    struct FreeList {
+        uint64_t largest = 0;
+        uint64_t total = 0;
+    };
+    FreeList free_list(BufferType type) const;
+#if !TTEMU_ALLOCATOR_VIEW
+    TTEMU_GEOMETRY_GETTERS
+#endif
     const AllocatorConfig& config() const { return config_; }
 
     // Circular buffers.  A chip holds the CBs of the program last launched
