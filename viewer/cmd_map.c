@@ -84,9 +84,10 @@ static void print_text(FILE *f, const struct bankmap *bm, unsigned width, int su
 	device_name(dev, sizeof(dev), bm->device);
 	if (bm->have_geo) {
 		fprintf(f, "chip %s %s: bank [%#" PRIx64 ", %#" PRIx64 ") %s x %" PRIu32
-			" banks = %s, alignment %" PRIu32 "\n", dev, type_name(bm->type), bm->geo.base,
+			" bank%s = %s, alignment %" PRIu32 "\n", dev, type_name(bm->type), bm->geo.base,
 			bm->geo.base + bm->geo.size, fmt_bytes(b1, sizeof(b1), bm->geo.size),
-			bm->geo.banks, fmt_bytes(b2, sizeof(b2), bm->geo.size * bm->geo.banks),
+			bm->geo.banks, bm->geo.banks == 1 ? "" : "s",
+			fmt_bytes(b2, sizeof(b2), bm->geo.size * bm->geo.banks),
 			bm->geo.alignment);
 		draw_bar(f, bm, width > 2 ? width - 2 : 1);
 		fputs("  '#' held, 'c' circular buffers, '+' partly held, '.' free\n", f);

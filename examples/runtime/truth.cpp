@@ -39,6 +39,17 @@ std::string truth_json() {
             free += part;
         }
         free += "}";
+        // Capacity per type: one bank's allocatable bytes x the banks.
+        free += ",\"capacity\":{";
+        for (size_t k = 0; k < 4; k++) {
+            uint64_t cap = 0;
+            if (device->allocator())
+                cap = device->allocator()->bank_size(kinds[k]) * device->allocator()->num_banks(kinds[k]);
+            char part[96];
+            std::snprintf(part, sizeof part, "%s\"%s\":%llu", k ? "," : "", names[k], (unsigned long long)cap);
+            free += part;
+        }
+        free += "}";
         char line[512];
         std::snprintf(
             line, sizeof line,

@@ -70,8 +70,9 @@ static void against_truth(pid_t pid)
 
 /*
  * Every chip of the emulated mesh (0..7) is listed, published by the preload
- * with its architecture, at 0 bytes in use of every type, with the DRAM
- * capacity of the arch table (wormhole_b0: 12 GiB); and nothing else.  With
+ * with its architecture, at 0 bytes in use of every type, with the DRAM and
+ * L1 capacity its allocator published (bank size x banks, compared with the
+ * allocator's own in the truth checks); and nothing else.  With
  * `vs_truth`, the chips are also exactly those of the ground truth.
  */
 static void chips_listed_at_zero(const char *where, int vs_truth)
@@ -85,8 +86,7 @@ static void chips_listed_at_zero(const char *where, int vs_truth)
 			"{\"device\":%d,\"arch\":\"wormhole_b0\",\"arch_id\":2,\"published\":true,"
 			"\"in_use_bytes\":0,\"in_use\":{\"DRAM\":0,\"L1\":0,\"SYSTEM_MEMORY\":0,"
 			"\"L1_SMALL\":0,\"TRACE\":0,\"CB\":0},"
-			"\"capacity\":{\"DRAM\":12884901888},"
-			"\"capacity_source\":{\"DRAM\":\"arch\"},"
+			"\"capacity_source\":{\"DRAM\":\"segment\",\"L1\":\"segment\"},"
 			"\"percent\":{\"DRAM\":0}},", d);
 	snprintf(exp + n, sizeof(exp) - n, "\"$exact\"]}");
 	out = viewer(0, "show", "--json", NULL);

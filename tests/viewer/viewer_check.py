@@ -153,6 +153,13 @@ def cmd_truth(truth_path, pid):
             if any(t[ty] for ty in TYPES):
                 err(f"device {dev}: in the truth, not in the viewer")
             continue
+        # Capacity: bank size x banks as the chip's open allocator says
+        # (DRAM and L1 publish their geometry; 0 in the truth: closed).
+        for ty in ("DRAM", "L1"):
+            want = t.get("capacity", {}).get(ty, 0)
+            if want and (s["capacity"].get(ty) != want or s["capacity_source"].get(ty) != "segment"):
+                err(f"device {dev} {ty}: capacity {s['capacity'].get(ty)} "
+                    f"({s['capacity_source'].get(ty)}), allocator's {want}")
         for ty in TYPES:
             if s["in_use"][ty] != t[ty]:
                 err(f"device {dev} {ty}: viewer {s['in_use'][ty]}, truth {t[ty]}")
