@@ -66,9 +66,14 @@ bench: deps
 
 install: all $(INSTALL_TARGETS)
 
-# The main job: the seed scenario, tracked and viewed (see mk/demo.sh).
+# The main job: the seed scenario, tracked and viewed (see mk/demo.sh).  It
+# builds only what the demo runs (the viewer, the preload, the G1 gcc
+# emulator and its workload), in parallel: not the other six emulator
+# flavours, the tests or the benchmarks.
+DEMO_NEEDS := $(VIEWER_BIN) $(PRELOAD_LIB) $(EX_DIR)/gcc/libtt_metal.so $(EX_BIN)/mesh_allocation
+DEMO_JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(DEMO_NEEDS)
 	$(Q)BUILD=$(BUILD) bash mk/demo.sh
 
 deps:

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Compare `ttmem show --json` with the emulator's ground truth (TTEMU_TRUTH).
 
+With --map: compare `ttmem map --json` (one chip and type) with the free
+list of that chip's allocator in the truth: largest free block, free bytes.
+
 Prints one line per verdict; exits 1 when a chip or type differs.  Used by the
 demo so that what it shows is checked, not just printed.
 """
@@ -30,7 +33,25 @@ def main(truth_path, show_path):
     return 1 if bad else 0
 
 
+def main_map(truth_path, map_path):
+    with open(truth_path) as f:
+        truth = {d["device"]: d for d in json.load(f)["devices"]}
+    with open(map_path) as f:
+        m = json.load(f)
+    want = truth[m["device"]]["free"][m["type"]]
+    got = (m["largest_free_block"], m["free_per_bank"])
+    if got != (want["largest"], want["total"]):
+        print(f"MISMATCH chip {m['device']} {m['type']}: largest free block, free {got}, "
+              f"the allocator's {(want['largest'], want['total'])}")
+        return 1
+    print(f"ok: chip {m['device']} {m['type']}: largest free block {want['largest']} bytes and "
+          f"{want['total']} bytes free per bank, as the emulator's allocator says")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--map":
+        sys.exit(main_map(sys.argv[2], sys.argv[3]))
     if len(sys.argv) != 3:
         sys.exit("usage: compare_truth.py TRUTH.json SHOW.json")
     sys.exit(main(sys.argv[1], sys.argv[2]))

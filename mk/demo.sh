@@ -66,3 +66,27 @@ done
 
 banner "what the runtime freed at close without reporting it, per process"
 "$TTMEM" show --released
+
+# Last: where the buffers sit.  One more run held at its peak: its live L1
+# buffers on chip 0, and chip 0's L1 address map (holes, largest free
+# block), checked against the free list of the emulator's allocator.
+banner "run 4 at its peak: chip 0's live L1 buffers and its L1 address map"
+LD_PRELOAD="$PRELOAD" TTEMU_READY_FD=3 TTEMU_TRUTH="$tmp/truth.json" \
+	"$WORKLOAD" --seed 4 --hold 60000 3>"$tmp/ready" >"$tmp/run4.log" &
+pid=$!
+exec 4<"$tmp/ready"
+while read -r -u 4 what n; do
+	case "$what" in
+	peak)
+		"$TTMEM" buffers -d 0 -t L1
+		echo
+		"$TTMEM" map -d 0 L1 --json >"$tmp/map.json"
+		python3 "$(dirname "$0")/compare_truth.py" --map "$tmp/truth.json" "$tmp/map.json"
+		"$TTMEM" map -d 0 L1 --summary
+		kill -USR1 "$pid" ;;
+	closed)
+		kill -USR1 "$pid" 2>/dev/null || true ;;
+	esac
+done
+exec 4<&-
+wait "$pid"
