@@ -38,7 +38,8 @@ def main_map(truth_path, map_path):
         truth = {d["device"]: d for d in json.load(f)["devices"]}
     with open(map_path) as f:
         m = json.load(f)
-    want = truth[m["device"]]["free"][m["type"]]
+    td = truth[m["device"]]
+    want = {"largest": td[m["type"] + "_largest_free"], "total": td[m["type"] + "_free"]}
     got = (m["largest_free_block"], m["free_per_bank"])
     if got != (want["largest"], want["total"]):
         print(f"MISMATCH chip {m['device']} {m['type']}: largest free block, free {got}, "

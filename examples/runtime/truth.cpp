@@ -24,32 +24,27 @@ std::string truth_json() {
     for (const auto& [id, device] : DevicePool::instance().chips()) {
         AllocatorUsage u;
         if (device->allocator()) u = device->allocator()->usage();
-        // The free list per bank type: one bank's largest hole and the sum
-        // of its holes (every bank of a type holds the same layout).
-        std::string free = ",\"free\":{";
+        // Per bank type, flat (every reader parses "key":number pairs):
+        // TYPE_largest_free and TYPE_free, one bank's largest hole and the
+        // sum of its holes (every bank of a type holds the same layout),
+        // and TYPE_capacity, one bank's allocatable bytes x the banks.
+        std::string per_type;
         static const BufferType kinds[] = {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL,
                                            BufferType::TRACE};
         static const char* const names[] = {"DRAM", "L1", "L1_SMALL", "TRACE"};
         for (size_t k = 0; k < 4; k++) {
             DeviceAllocator::FreeList fl;
-            if (device->allocator()) fl = device->allocator()->free_list(kinds[k]);
-            char part[160];
-            std::snprintf(part, sizeof part, "%s\"%s\":{\"largest\":%llu,\"total\":%llu}", k ? "," : "",
-                          names[k], (unsigned long long)fl.largest, (unsigned long long)fl.total);
-            free += part;
-        }
-        free += "}";
-        // Capacity per type: one bank's allocatable bytes x the banks.
-        free += ",\"capacity\":{";
-        for (size_t k = 0; k < 4; k++) {
             uint64_t cap = 0;
-            if (device->allocator())
-                cap = device->allocator()->bank_size(kinds[k]) * device->allocator()->num_banks(kinds[k]);
-            char part[96];
-            std::snprintf(part, sizeof part, "%s\"%s\":%llu", k ? "," : "", names[k], (unsigned long long)cap);
-            free += part;
+            if (const auto& a = device->allocator()) {
+                fl = a->free_list(kinds[k]);
+                cap = a->bank_size(kinds[k]) * a->num_banks(kinds[k]);
+            }
+            char part[256];
+            std::snprintf(part, sizeof part, ",\"%s_largest_free\":%llu,\"%s_free\":%llu,\"%s_capacity\":%llu",
+                          names[k], (unsigned long long)fl.largest, names[k], (unsigned long long)fl.total, names[k],
+                          (unsigned long long)cap);
+            per_type += part;
         }
-        free += "}";
         char line[512];
         std::snprintf(
             line, sizeof line,
@@ -60,7 +55,7 @@ std::string truth_json() {
             (unsigned long long)u.bytes[static_cast<int>(BufferType::TRACE)], (unsigned long long)u.cb_bytes,
             (unsigned long long)u.buffers);
         out += line;
-        out += free + "}";
+        out += per_type + "}";
         first = false;
     }
     out += "]}\n";

@@ -292,6 +292,9 @@ void truth_load(const char *path, struct truth *t)
 				t->dev[t->n].buffers = v;
 			else if (ty >= 0)
 				t->dev[t->n].bytes[ty] = v;
+			else if (kn > 9 && !strncmp(k + 1 + kn - 9, "_capacity", 9) &&
+				 (ty = type_of_key(k + 1, kn - 9)) >= 0)
+				t->dev[t->n].capacity[ty] = v;
 		}
 		t->n++;
 		p = end + 1;

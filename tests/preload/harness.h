@@ -70,6 +70,9 @@ struct truth {
 		uint32_t device;
 		uint64_t bytes[TTMEM_TYPE_COUNT];
 		uint64_t buffers;
+		/* TYPE_capacity: bank size x banks, as the chip's allocator
+		 * says (0: not told, or the allocator is gone). */
+		uint64_t capacity[TTMEM_TYPE_COUNT];
 	} dev[H_MAX_DEVICES];
 };
 /* Parse the truth file; aborts the test if malformed. */

@@ -99,7 +99,8 @@ def map_vs_truth(tpath, ty, maps):
     bad = []
     for mpath in maps:
         m = load(mpath)
-        free = t[m["device"]]["free"][ty]
+        td = t[m["device"]]
+        free = {"largest": td[ty + "_largest_free"], "total": td[ty + "_free"]}
         if m["type"] != ty:
             bad.append(f"{mpath}: type {m['type']} != {ty}")
         if m["geometry"] is None:

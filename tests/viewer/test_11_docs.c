@@ -59,7 +59,8 @@ Test(docs, man_page_documents_every_new_name)
 		"process_name", "left_memory", "ttmem ls", "ttmem rm", "--force", "--mode",
 		"--group", "TTMEM_SHM_MODE", "TTMEM_SHM_GROUP", "SHARING A SEGMENT",
 		"STRINGS FROM A SEGMENT", "tracking is off", "15", "more processes", "PAUSED",
-		"reverses", "dead",
+		"reverses", "dead", "ttmem buffers", "ttmem map", "--no-symbols", "--summary",
+		"largest free block", "fragmentation", "get_bank_size", "\"buffers\"", "\"map\"",
 	};
 	char *t = man_text();
 
@@ -84,6 +85,8 @@ Test(docs, every_subcommand_help_lists_its_options)
 		{ "rm", { "--force", "--help", "--version" } },
 		{ "run", { "--mode", "--group", "--quiet", "--shm" } },
 		{ "top", { "--refresh", "--iterations", "--shm" } },
+		{ "buffers", { "--device", "--type", "--pid", "--sort", "--format", "--shm" } },
+		{ "map", { "--device", "--width", "--summary", "--json", "--shm", "--help" } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

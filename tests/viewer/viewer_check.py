@@ -156,7 +156,7 @@ def cmd_truth(truth_path, pid):
         # Capacity: bank size x banks as the chip's open allocator says
         # (DRAM and L1 publish their geometry; 0 in the truth: closed).
         for ty in ("DRAM", "L1"):
-            want = t.get("capacity", {}).get(ty, 0)
+            want = t.get(ty + "_capacity", 0)
             if want and (s["capacity"].get(ty) != want or s["capacity_source"].get(ty) != "segment"):
                 err(f"device {dev} {ty}: capacity {s['capacity'].get(ty)} "
                     f"({s['capacity_source'].get(ty)}), allocator's {want}")
