@@ -218,6 +218,15 @@ static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const st
 						}
 						continue;
 					}
+					/* The key of a process that exited or died: its
+					 * leak record, kept until clear or reap (a
+					 * remove only ever takes the remover's own
+					 * entry, so the two keys never meet).  The new
+					 * entry goes to a free slot. */
+					uint64_t ow3 = __atomic_load_n(&ttmem_slot_cwords(s)[3],
+								       __ATOMIC_RELAXED);
+					if (ttmem_owner_dead(t, (uint16_t)(ow3 >> 32), (uint32_t)ow3))
+						continue;
 					uint64_t w[TTMEM_PAYLOAD_WORDS];
 					ttmem_entry_pack(e, w);
 					w[3] = b->self_w3 | ((uint64_t)e->module << 48);

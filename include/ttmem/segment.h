@@ -73,8 +73,12 @@
  *           Only an entry owned by the remover's process (its pid in payload
  *           word 3, read with the key before the CAS) is removed: a process
  *           never frees another's entry (a forked child destroying an object
- *           it inherited leaves the parent's entry alone); dead processes'
- *           entries are reclaimed by inserts and reap.
+ *           it inherited leaves the parent's entry alone).  Entries of
+ *           processes that exited or died are their leak records: an
+ *           insert of the same key leaves them and takes a free slot (the
+ *           key is then live twice, each remove takes its own process's);
+ *           they go at clear, at reap (`reap --exited` for those of exited
+ *           processes), or when an insert finds no free slot in its groups.
  *   Meta is set while the slot is BUSY, before LIVE, and cleared before FREE,
  *   so a LIVE slot always has a non-zero meta byte.
  *
@@ -344,7 +348,8 @@ struct ttmem_proc {
 	_Atomic uint64_t released_bulk[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES]; /* 368 */
 	/* Bytes still live when the process exited, per owner and type.  The
 	 * entries themselves stay in the table (with their callsites) as the
-	 * leak record until their key is reused or they are reaped. */
+	 * leak record until a clear or a reap (or an insert that finds no
+	 * free slot in its groups). */
 	_Atomic uint64_t live_at_exit[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];  /* 624 */
 	uint64_t reserved1[18];          /* 880 .. 1024 */
 };

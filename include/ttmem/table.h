@@ -254,8 +254,10 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e);
  * or TTMEM_ENOTFOUND (counted as unmatched) when the key is not live in the
  * current epoch (never inserted, already removed, or cleared) or its entry
  * belongs to another process: that entry is left alone (one process owns a
- * chip's buffer; entries of dead processes are reclaimed by insert and
- * ttmem_reap, never by another process's remove).
+ * chip's buffer; entries of exited and dead processes, their leak records,
+ * stay until clear or ttmem_reap, or until an insert finds no free slot:
+ * never removed by another process's remove nor taken over by an insert
+ * of the same key).
  */
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 
