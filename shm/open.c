@@ -522,9 +522,19 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
 		enum seg_kind k = seg_classify(fd, &st, &what, &creator);
-		if (k == SEG_FOREIGN && st.st_size < (off_t)TTMEM_HEADER_SIZE)
+		if (k == SEG_FOREIGN && st.st_size < (off_t)TTMEM_HEADER_SIZE) {
+			uint64_t magic = 0;
+
+			/* A segment cut short still starts with the magic;
+			 * anything else (a text file) is not a segment. */
+			if (pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+			    magic != TTMEM_MAGIC)
+				return ttmem_set_err(eb, el, TTMEM_EMAGIC,
+						     "%s: not a ttmem segment (%lld bytes, no ttmem "
+						     "header)", name, (long long)st.st_size);
 			return ttmem_set_err(eb, el, TTMEM_ETRUNC, "%s: %lld bytes, smaller than a header",
 					     name, (long long)st.st_size);
+		}
 		if (k != SEG_UNPUBLISHED)
 			break;
 		if (!build_locked(fd)) {

@@ -80,6 +80,10 @@ int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_
 
 	memset(&opts, 0, sizeof(opts));
 	*out = NULL;
+	if (!name || !*name) {
+		viewer_err(sub, "--shm: an empty segment name (give /NAME or a file path)");
+		return VX_USAGE;
+	}
 	/* A writer may use a segment another user shares with its group, when
 	 * it names that group too (table.h, "Sharing a segment"). */
 	if (writable && ttmem_access_parse(&opts, getenv("TTMEM_SHM_MODE"),

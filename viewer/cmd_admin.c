@@ -256,8 +256,8 @@ int cmd_baseline(int argc, char **argv)
 
 		for (size_t i = 0; i < m.ndev; i++)
 			total += model_sum(m.dev[i].in_use);
-		printf("baseline of %s recorded: %s in use on %zu chips\n", o.shm,
-		       fmt_bytes(b, sizeof(b), total), m.ndev);
+		printf("baseline of %s recorded: %s in use on %zu chip%s\n", o.shm,
+		       fmt_bytes(b, sizeof(b), total), m.ndev, m.ndev == 1 ? "" : "s");
 	}
 	model_release(&m);
 	ttmem_table_close(t);

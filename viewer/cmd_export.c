@@ -169,6 +169,10 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 		return VX_USAGE;
 	}
 	a->src.shm = viewer_shm_name(shm);
+	if (!*a->src.shm) {
+		viewer_err("export", "--shm: an empty segment name (give /NAME or a file path)");
+		return VX_USAGE;
+	}
 	return VX_OK;
 }
 

@@ -379,6 +379,10 @@ int cmd_run(int argc, char **argv)
 		return VX_USAGE;
 	}
 	shm = viewer_shm_name(shm);
+	if (!*shm) {
+		viewer_err("run", "--shm: an empty segment name (give /NAME or a file path)");
+		return VX_USAGE;
+	}
 	if (set_access(mode, group) < 0)
 		return VX_USAGE;
 	if (find_preload(preload, sizeof(preload)) < 0) {

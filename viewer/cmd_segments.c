@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "sanitize.h"
@@ -165,25 +166,42 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(((const struct seg_info *)a)->name, ((const struct seg_info *)b)->name);
 }
 
-static void ls_text(const struct seg_info *v, size_t n)
+/* The name last and whole, so that it can be pasted into `ttmem rm` (a
+ * name that needs escaping for the terminal shows its escapes). */
+static void ls_text(const struct seg_info *v, size_t n, int one)
 {
-	printf("%-32s %-10s %-10s %-5s %10s %5s %5s  %s\n", "NAME", "OWNER", "GROUP", "MODE", "SIZE",
-	       "LIVE", "PROCS", "STATE");
+	uint64_t held = 0;
+	char size[32], avail[32];
+	struct statvfs vfs;
+
+	printf("%-10s %-10s %-5s %10s %5s %5s  %-24s %s\n", "OWNER", "GROUP", "MODE", "SIZE", "LIVE",
+	       "PROCS", "STATE", "NAME");
 	for (size_t i = 0; i < n; i++) {
 		const struct seg_info *si = &v[i];
-		char cell[200], u[64], g[64], size[32], live[16], regd[16];
+		char u[64], g[64], live[16], regd[16];
 		int ok = si->kind == SEG_TTMEM && si->open_rc == 0;
 
 		snprintf(live, sizeof(live), ok ? "%u" : "-", si->live);
 		snprintf(regd, sizeof(regd), ok ? "%u" : "-", si->registered);
-		printf("%s %-10s %-10s %04o  %10s %5s %5s  %s\n",
-		       san_cell(cell, sizeof(cell), si->name, sizeof(si->name), 32, 0, 0),
-		       user_name(u, sizeof(u), si->st.st_uid), group_name(g, sizeof(g), si->st.st_gid),
-		       (unsigned)(si->st.st_mode & 07777),
-		       fmt_bytes(size, sizeof(size), (uint64_t)si->st.st_size), live, regd, state_of(si));
+		printf("%-10s %-10s %04o  %10s %5s %5s  %-24s ", user_name(u, sizeof(u), si->st.st_uid),
+		       group_name(g, sizeof(g), si->st.st_gid), (unsigned)(si->st.st_mode & 07777),
+		       fmt_bytes(size, sizeof(size), (uint64_t)si->st.st_size), live, regd,
+		       state_of(si));
+		san_term(stdout, si->name, sizeof(si->name), 0);
+		putchar('\n');
+		/* What the file holds in RAM: its allocated blocks (a sparse
+		 * segment holds less than its size). */
+		held += (uint64_t)si->st.st_blocks * 512u;
 	}
-	if (!n)
-		printf("(no ttmem segment in " SHM_DIR ")\n");
+	if (!n) {
+		printf(one ? "(not a ttmem segment)\n" : "(no ttmem segment in " SHM_DIR ")\n");
+		return;
+	}
+	printf("%zu segment%s holding %s", n, n == 1 ? "" : "s", fmt_bytes(size, sizeof(size), held));
+	if (!one && statvfs(SHM_DIR, &vfs) == 0)
+		printf(" of " SHM_DIR " (%s free)",
+		       fmt_bytes(avail, sizeof(avail), (uint64_t)vfs.f_bavail * vfs.f_frsize));
+	printf("; remove one with 'ttmem rm NAME'\n");
 }
 
 static void ls_json(const struct seg_info *v, size_t n)
@@ -213,13 +231,14 @@ static void ls_json(const struct seg_info *v, size_t n)
 	fputs("]}\n", stdout);
 }
 
-/* Options shared by ls and rm. */
+/* Options shared by ls and rm (--shm: ls only). */
 static int seg_parse(const char *sub, const char *usage, int argc, char **argv, int *json,
-		     int *force)
+		     int *force, const char **shm)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "shm", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -228,7 +247,7 @@ static int seg_parse(const char *sub, const char *usage, int argc, char **argv, 
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jfhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jfhVS:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if (!json)
@@ -240,6 +259,19 @@ static int seg_parse(const char *sub, const char *usage, int argc, char **argv, 
 				goto unknown;
 			*force = 1;
 			break;
+		case 'S':
+			if (!shm)
+				goto unknown;
+			if (!*optarg) {
+				viewer_err(sub, "--shm: an empty segment name (give /NAME or a file "
+					   "path)");
+				return VX_USAGE;
+			}
+			*shm = optarg;
+			break;
+		case ':':
+			viewer_err(sub, "option '%s' needs a value", argv[optind - 1]);
+			return VX_USAGE;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -259,25 +291,46 @@ static int seg_parse(const char *sub, const char *usage, int argc, char **argv, 
 int cmd_ls(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: ttmem ls [--json]\n\n"
+		"usage: ttmem ls [--json] [--shm NAME]\n\n"
 		"The ttmem segments in " SHM_DIR ": name (as --shm takes it), owner, group,\n"
 		"mode, size, live processes (LIVE) and registered ones (PROCS), and whether\n"
 		"the viewer can read it (STATE).  Segments named by a file path are not\n"
-		"listed.\n\n"
+		"listed unless --shm names them.  The last line says how much of " SHM_DIR "\n"
+		"the segments hold.\n\n"
 		"  -j, --json      JSON (schema ttmem/1, kind \"segments\")\n"
+		"      --shm NAME  only this segment (/name or a file path)\n"
 		"  -h, --help      this help\n"
 		"  -V, --version   version\n";
 	struct seg_info *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int json = 0, rc = seg_parse("ls", usage, argc, argv, &json, NULL);
+	const char *only = NULL;
+	int json = 0, rc = seg_parse("ls", usage, argc, argv, &json, NULL, &only);
 
 	if (rc)
 		return rc < 0 ? VX_OK : rc;
 	if (optind < argc) {
 		viewer_err("ls", "unexpected argument '%s'", argv[optind]);
 		return VX_USAGE;
+	}
+	if (only) {
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			viewer_err("ls", "out of memory");
+			return VX_SYSTEM;
+		}
+		probe_segment(only, v);
+		if (!v->exists || v->kind == SEG_NOT_OURS) {
+			int exists = v->exists;
+
+			viewer_err("ls", "%s: %s", only, exists ? "not a ttmem segment" :
+				   "no such segment");
+			free(v);
+			return exists ? VX_MAGIC : VX_NOSEG;
+		}
+		n = 1;
+		goto print;
 	}
 	d = opendir(SHM_DIR);
 	if (!d) {
@@ -308,10 +361,11 @@ int cmd_ls(int argc, char **argv)
 	closedir(d);
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_name);
+print:
 	if (json)
 		ls_json(v, n);
 	else
-		ls_text(v, n);
+		ls_text(v, n, only != NULL);
 	free(v);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		viewer_err("ls", "write error on standard output");
@@ -333,7 +387,7 @@ int cmd_rm(int argc, char **argv)
 		"                  is not recognized as a ttmem segment\n"
 		"  -h, --help      this help\n"
 		"  -V, --version   version\n";
-	int force = 0, rc = seg_parse("rm", usage, argc, argv, NULL, &force), worst = VX_OK;
+	int force = 0, rc = seg_parse("rm", usage, argc, argv, NULL, &force, NULL), worst = VX_OK;
 
 	if (rc)
 		return rc < 0 ? VX_OK : rc;

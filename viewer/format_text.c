@@ -66,6 +66,36 @@ static void print_devices(FILE *f, const struct model *m)
 		fprintf(f, "(no chip: nothing tracked holds device memory, and no chip was published)\n");
 }
 
+/*
+ * The real runtime locks a chip to one process; the emulator (and a broken
+ * setup) lets two open it, and then their allocations share addresses and
+ * take each other's entries over.  Said per chip, rather than left to show
+ * as unmatched frees.
+ */
+static void print_shared_chips(FILE *f, const struct model *m)
+{
+	for (size_t d = 0; d < m->ndev; d++) {
+		unsigned n = 0;
+		char buf[24];
+
+		if (m->dev[d].device == TTMEM_DEVICE_UNKNOWN)
+			continue;
+		for (size_t c = 0; c < m->ncell; c++)
+			n += m->cell[c].dev_ix == d && m->cell[c].entries &&
+			     m->proc[m->cell[c].proc_ix].state == TTMEM_LIVENESS_RUNNING ? 1u : 0u;
+		if (n < 2)
+			continue;
+		fprintf(f, "warning: %u processes hold chip %s (pids", n,
+			device_name(buf, sizeof(buf), m->dev[d].device));
+		for (size_t c = 0; c < m->ncell; c++)
+			if (m->cell[c].dev_ix == d && m->cell[c].entries &&
+			    m->proc[m->cell[c].proc_ix].state == TTMEM_LIVENESS_RUNNING)
+				fprintf(f, " %" PRIu32, m->proc[m->cell[c].proc_ix].pid);
+		fputs("): tt-metal opens a chip in one process only; their buffers may share "
+		      "addresses and take over each other's entries\n", f);
+	}
+}
+
 static void print_processes(FILE *f, const struct model *m)
 {
 	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], name[80];
@@ -193,6 +223,7 @@ void format_text(FILE *f, const struct model *m, const char *shm, const struct s
 			   "('ttmem baseline --reset' drops it)\n", when);
 	}
 	print_devices(f, m);
+	print_shared_chips(f, m);
 	if (o->processes)
 		print_processes(f, m);
 	if (o->released)

@@ -65,7 +65,9 @@ const char *viewer_shm_name(const char *opt)
 {
 	const char *env;
 
-	if (opt && *opt)
+	/* An empty --shm is a mistake, not "the default": returned as it is,
+	 * refused by viewer_attach with a message. */
+	if (opt)
 		return opt;
 	env = getenv("TTMEM_SHM");
 	if (env && *env)

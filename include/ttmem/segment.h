@@ -143,9 +143,21 @@
 #ifndef TTMEM_SEGMENT_H
 #define TTMEM_SEGMENT_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* C and C++ (tt-metal's users write C++): the same layout through
+ * _Atomic in C11 and std::atomic in C++ (both lock-free words of the
+ * same size and alignment, asserted below). */
+#ifdef __cplusplus
+#include <atomic>
+#define TTMEM_ATOMIC(T) std::atomic<T>
+#define TTMEM_STATIC_ASSERT static_assert
+#else
+#include <stdatomic.h>
+#define TTMEM_ATOMIC(T) _Atomic T
+#define TTMEM_STATIC_ASSERT _Static_assert
+#endif
 
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
 #define TTMEM_ABI_MAJOR    4   /* 2: stack table; 3: home groups, three-choice;
@@ -212,14 +224,14 @@ enum ttmem_owner_kind {
 /* ---- header --------------------------------------------------------------- */
 
 struct ttmem_counters {
-	_Atomic uint64_t events;         /* inserts + removes (writers may batch) */
-	_Atomic uint64_t drops;          /* inserts refused: both groups full */
-	_Atomic uint64_t unmatched;      /* removes of a key not in the table */
-	_Atomic uint64_t reclaimed;      /* entries of dead processes reclaimed */
-	_Atomic uint64_t replaced;       /* inserts over a live key of a live process */
-	_Atomic uint64_t stuck_freed;    /* BUSY slots of dead writers reset */
-	_Atomic uint64_t proc_drops;     /* processes not registered: registry full */
-	_Atomic uint64_t module_drops;   /* modules not interned: table full */
+	TTMEM_ATOMIC(uint64_t) events;         /* inserts + removes (writers may batch) */
+	TTMEM_ATOMIC(uint64_t) drops;          /* inserts refused: both groups full */
+	TTMEM_ATOMIC(uint64_t) unmatched;      /* removes of a key not in the table */
+	TTMEM_ATOMIC(uint64_t) reclaimed;      /* entries of dead processes reclaimed */
+	TTMEM_ATOMIC(uint64_t) replaced;       /* inserts over a live key of a live process */
+	TTMEM_ATOMIC(uint64_t) stuck_freed;    /* BUSY slots of dead writers reset */
+	TTMEM_ATOMIC(uint64_t) proc_drops;     /* processes not registered: registry full */
+	TTMEM_ATOMIC(uint64_t) module_drops;   /* modules not interned: table full */
 };
 
 struct ttmem_header {
@@ -247,16 +259,16 @@ struct ttmem_header {
 	uint32_t creator_pid;            /* 112 */
 	/* Stored last with release (after everything above and the zeroed
 	 * regions); attachers load it with acquire and wait a bounded time. */
-	_Atomic uint32_t ready;          /* 116 TTMEM_READY once published */
+	TTMEM_ATOMIC(uint32_t) ready;          /* 116 TTMEM_READY once published */
 	uint32_t stack_size;             /* 120 sizeof(struct ttmem_stack) */
 	uint32_t stack_capacity;         /* 124 entries of the stack table */
 	uint64_t stack_offset;           /* 128 */
 	uint64_t reserved0[4];           /* 136 */
 
 	/* Mutable state, own cache line. */
-	_Atomic uint64_t clear_epoch;    /* 168 bumped by clear (low 30 bits in slots) */
-	_Atomic uint64_t cleared_ns;     /* 176 CLOCK_REALTIME of the last clear */
-	_Atomic uint64_t baseline_ns;    /* 184 0 = no baseline (device_info.baseline) */
+	TTMEM_ATOMIC(uint64_t) clear_epoch;    /* 168 bumped by clear (low 30 bits in slots) */
+	TTMEM_ATOMIC(uint64_t) cleared_ns;     /* 176 CLOCK_REALTIME of the last clear */
+	TTMEM_ATOMIC(uint64_t) baseline_ns;    /* 184 0 = no baseline (device_info.baseline) */
 	uint64_t reserved1[4];           /* 192 */
 
 	struct ttmem_counters counters;  /* 224 */
@@ -283,19 +295,19 @@ struct ttmem_header {
  * type's geometry also stores capacity[type] = bank_size * banks.
  */
 struct ttmem_device_info {
-	_Atomic uint32_t state;          /*   0 0 = unseen, 1 = published */
+	TTMEM_ATOMIC(uint32_t) state;          /*   0 0 = unseen, 1 = published */
 	uint32_t arch;                   /*   4 tt::ARCH value, 0 = unknown */
 	uint32_t num_chips_hint;         /*   8 for mesh ids: chips seen, else 0 */
 	uint32_t flags;                  /*  12 */
-	_Atomic uint64_t capacity[TTMEM_MAX_TYPES];  /*  16 */
-	_Atomic uint64_t baseline[TTMEM_MAX_TYPES];  /*  80 */
+	TTMEM_ATOMIC(uint64_t) capacity[TTMEM_MAX_TYPES];  /*  16 */
+	TTMEM_ATOMIC(uint64_t) baseline[TTMEM_MAX_TYPES];  /*  80 */
 	uint64_t reserved0[2];           /* 144 */
-	_Atomic uint32_t geometry;       /* 160 bit per type: bank_* published */
+	TTMEM_ATOMIC(uint32_t) geometry;       /* 160 bit per type: bank_* published */
 	uint32_t reserved1;              /* 164 */
-	_Atomic uint64_t bank_base[TTMEM_MAX_TYPES];  /* 168 */
-	_Atomic uint64_t bank_size[TTMEM_MAX_TYPES];  /* 232 */
-	_Atomic uint32_t banks[TTMEM_MAX_TYPES];      /* 296 */
-	_Atomic uint32_t alignment[TTMEM_MAX_TYPES];  /* 328 */
+	TTMEM_ATOMIC(uint64_t) bank_base[TTMEM_MAX_TYPES];  /* 168 */
+	TTMEM_ATOMIC(uint64_t) bank_size[TTMEM_MAX_TYPES];  /* 232 */
+	TTMEM_ATOMIC(uint32_t) banks[TTMEM_MAX_TYPES];      /* 296 */
+	TTMEM_ATOMIC(uint32_t) alignment[TTMEM_MAX_TYPES];  /* 328 */
 	uint64_t reserved2[19];          /* 360 .. 512 */
 };
 
@@ -324,33 +336,33 @@ enum ttmem_proc_state {
  * EPERM) and /proc/PID/stat's starttime equals `start_time`.
  */
 struct ttmem_proc {
-	_Atomic uint64_t ctl;            /*   0 */
+	TTMEM_ATOMIC(uint64_t) ctl;            /*   0 */
 	uint32_t pid;                    /*   8 */
 	uint32_t ppid;                   /*  12 */
 	uint64_t start_time;             /*  16 /proc/PID/stat field 22 (clock ticks) */
 	uint64_t registered_ns;          /*  24 CLOCK_REALTIME */
-	_Atomic uint64_t exited_ns;      /*  32 0 while running */
+	TTMEM_ATOMIC(uint64_t) exited_ns;      /*  32 0 while running */
 	uint32_t uid;                    /*  40 */
 	uint32_t flags;                  /*  44 TTMEM_PROC_F_* */
 	char name[32];                   /*  48 comm, NUL-terminated */
 	char cmdline[192];               /*  80 argv joined by spaces, NUL-terminated */
 
-	_Atomic uint64_t allocs;         /* 272 inserts by this process */
-	_Atomic uint64_t frees;          /* 280 matched removes */
-	_Atomic uint64_t unmatched;      /* 288 removes of keys not in the table */
-	_Atomic uint64_t drops;          /* 296 inserts refused (table full) */
-	_Atomic uint64_t live_bytes;     /* 304 sum of its live entries' sizes */
-	_Atomic uint64_t peak_bytes;     /* 312 max of live_bytes */
+	TTMEM_ATOMIC(uint64_t) allocs;         /* 272 inserts by this process */
+	TTMEM_ATOMIC(uint64_t) frees;          /* 280 matched removes */
+	TTMEM_ATOMIC(uint64_t) unmatched;      /* 288 removes of keys not in the table */
+	TTMEM_ATOMIC(uint64_t) drops;          /* 296 inserts refused (table full) */
+	TTMEM_ATOMIC(uint64_t) live_bytes;     /* 304 sum of its live entries' sizes */
+	TTMEM_ATOMIC(uint64_t) peak_bytes;     /* 312 max of live_bytes */
 	uint64_t reserved0[6];           /* 320 */
 
 	/* Bytes the runtime freed in bulk (device close, allocator bulk free,
 	 * owner destroyed) without reporting each buffer, per owner and type. */
-	_Atomic uint64_t released_bulk[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES]; /* 368 */
+	TTMEM_ATOMIC(uint64_t) released_bulk[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES]; /* 368 */
 	/* Bytes still live when the process exited, per owner and type.  The
 	 * entries themselves stay in the table (with their callsites) as the
 	 * leak record until a clear or a reap (or an insert that finds no
 	 * free slot in its groups). */
-	_Atomic uint64_t live_at_exit[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];  /* 624 */
+	TTMEM_ATOMIC(uint64_t) live_at_exit[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];  /* 624 */
 	uint64_t reserved1[18];          /* 880 .. 1024 */
 };
 
@@ -369,7 +381,7 @@ struct ttmem_proc {
  * library gets a new entry and old callsites keep pointing at the old one.
  */
 struct ttmem_module {
-	_Atomic uint32_t state;          /*   0 0 free, 1 claiming, 2 published */
+	TTMEM_ATOMIC(uint32_t) state;          /*   0 0 free, 1 claiming, 2 published */
 	uint32_t claimer_pid;            /*   4 */
 	uint32_t build_id_len;           /*   8 0 = none */
 	uint32_t flags;                  /*  12 */
@@ -428,7 +440,7 @@ struct ttmem_module {
 #define TTMEM_FRAME_OFFSET(f) ((f) & ((UINT64_C(1) << TTMEM_FRAME_OFFSET_BITS) - 1))
 
 struct ttmem_stack {
-	_Atomic uint64_t ctl;            /*   0 bits 0..7 TTMEM_STACK_*, 32..63 claimer pid */
+	TTMEM_ATOMIC(uint64_t) ctl;            /*   0 bits 0..7 TTMEM_STACK_*, 32..63 claimer pid */
 	uint64_t hash;                   /*   8 of depth and frames (writers' lookup) */
 	uint32_t depth;                  /*  16 frames used, 1..TTMEM_STACK_FRAMES */
 	uint32_t flags;                  /*  20 TTMEM_STACK_F_* */
@@ -460,7 +472,7 @@ enum ttmem_slot_state {
  * Sizes are per physical chip: a mesh allocation is one entry per chip.
  */
 struct ttmem_slot {
-	_Atomic uint64_t ctl;            /*  0 see the design note */
+	TTMEM_ATOMIC(uint64_t) ctl;            /*  0 see the design note */
 	uint64_t address;                /*  8 key */
 	uint32_t device;                 /* 16 key: physical chip id */
 	uint8_t space;                   /* 20 key: enum ttmem_space */
@@ -486,94 +498,94 @@ struct ttmem_slot {
 
 /* ---- the contract, checked at compile time ---------------------------------- */
 
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
-_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic word size");
+TTMEM_STATIC_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+TTMEM_STATIC_ASSERT(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+TTMEM_STATIC_ASSERT(sizeof(TTMEM_ATOMIC(uint64_t)) == 8, "atomic word size");
 
-_Static_assert(sizeof(struct ttmem_counters) == 64, "counters size");
-_Static_assert(offsetof(struct ttmem_header, abi_major) == 8, "header layout");
-_Static_assert(offsetof(struct ttmem_header, header_size) == 12, "header layout");
-_Static_assert(offsetof(struct ttmem_header, slot_size) == 16, "header layout");
-_Static_assert(offsetof(struct ttmem_header, proc_size) == 20, "header layout");
-_Static_assert(offsetof(struct ttmem_header, module_size) == 24, "header layout");
-_Static_assert(offsetof(struct ttmem_header, device_size) == 28, "header layout");
-_Static_assert(offsetof(struct ttmem_header, capacity) == 32, "header layout");
-_Static_assert(offsetof(struct ttmem_header, proc_capacity) == 40, "header layout");
-_Static_assert(offsetof(struct ttmem_header, module_capacity) == 44, "header layout");
-_Static_assert(offsetof(struct ttmem_header, device_capacity) == 48, "header layout");
-_Static_assert(offsetof(struct ttmem_header, creator_uid) == 52, "header layout");
-_Static_assert(offsetof(struct ttmem_header, total_size) == 56, "header layout");
-_Static_assert(offsetof(struct ttmem_header, device_offset) == 64, "header layout");
-_Static_assert(offsetof(struct ttmem_header, proc_offset) == 72, "header layout");
-_Static_assert(offsetof(struct ttmem_header, module_offset) == 80, "header layout");
-_Static_assert(offsetof(struct ttmem_header, meta_offset) == 88, "header layout");
-_Static_assert(offsetof(struct ttmem_header, slot_offset) == 96, "header layout");
-_Static_assert(offsetof(struct ttmem_header, created_ns) == 104, "header layout");
-_Static_assert(offsetof(struct ttmem_header, creator_pid) == 112, "header layout");
-_Static_assert(offsetof(struct ttmem_header, ready) == 116, "header layout");
-_Static_assert(offsetof(struct ttmem_header, stack_size) == 120, "header layout");
-_Static_assert(offsetof(struct ttmem_header, stack_capacity) == 124, "header layout");
-_Static_assert(offsetof(struct ttmem_header, stack_offset) == 128, "header layout");
-_Static_assert(offsetof(struct ttmem_header, clear_epoch) == 168, "header layout");
-_Static_assert(offsetof(struct ttmem_header, cleared_ns) == 176, "header layout");
-_Static_assert(offsetof(struct ttmem_header, baseline_ns) == 184, "header layout");
-_Static_assert(offsetof(struct ttmem_header, counters) == 224, "header layout");
-_Static_assert(sizeof(struct ttmem_header) == TTMEM_HEADER_SIZE, "header size");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_counters) == 64, "counters size");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, abi_major) == 8, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, header_size) == 12, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, slot_size) == 16, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, proc_size) == 20, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, module_size) == 24, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, device_size) == 28, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, capacity) == 32, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, proc_capacity) == 40, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, module_capacity) == 44, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, device_capacity) == 48, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, creator_uid) == 52, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, total_size) == 56, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, device_offset) == 64, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, proc_offset) == 72, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, module_offset) == 80, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, meta_offset) == 88, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, slot_offset) == 96, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, created_ns) == 104, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, creator_pid) == 112, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, ready) == 116, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, stack_size) == 120, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, stack_capacity) == 124, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, stack_offset) == 128, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, clear_epoch) == 168, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, cleared_ns) == 176, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, baseline_ns) == 184, "header layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_header, counters) == 224, "header layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_header) == TTMEM_HEADER_SIZE, "header size");
 
-_Static_assert(offsetof(struct ttmem_device_info, capacity) == 16, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, baseline) == 80, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, geometry) == 160, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, bank_base) == 168, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, bank_size) == 232, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, banks) == 296, "device layout");
-_Static_assert(offsetof(struct ttmem_device_info, alignment) == 328, "device layout");
-_Static_assert(sizeof(struct ttmem_device_info) == 512, "device size");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, capacity) == 16, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, baseline) == 80, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, geometry) == 160, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, bank_base) == 168, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, bank_size) == 232, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, banks) == 296, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, alignment) == 328, "device layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_device_info) == 512, "device size");
 
-_Static_assert(offsetof(struct ttmem_proc, pid) == 8, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, start_time) == 16, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, exited_ns) == 32, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, name) == 48, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, cmdline) == 80, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, allocs) == 272, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, peak_bytes) == 312, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, released_bulk) == 368, "proc layout");
-_Static_assert(offsetof(struct ttmem_proc, live_at_exit) == 624, "proc layout");
-_Static_assert(sizeof(struct ttmem_proc) == 1024, "proc size");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, pid) == 8, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, start_time) == 16, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, exited_ns) == 32, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, name) == 48, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, cmdline) == 80, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, allocs) == 272, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, peak_bytes) == 312, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, released_bulk) == 368, "proc layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, live_at_exit) == 624, "proc layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_proc) == 1024, "proc size");
 
-_Static_assert(offsetof(struct ttmem_module, path_hash) == 16, "module layout");
-_Static_assert(offsetof(struct ttmem_module, build_id) == 56, "module layout");
-_Static_assert(offsetof(struct ttmem_module, path) == 96, "module layout");
-_Static_assert(sizeof(struct ttmem_module) == 512, "module size");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_module, path_hash) == 16, "module layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_module, build_id) == 56, "module layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_module, path) == 96, "module layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_module) == 512, "module size");
 
-_Static_assert(offsetof(struct ttmem_stack, hash) == 8, "stack layout");
-_Static_assert(offsetof(struct ttmem_stack, depth) == 16, "stack layout");
-_Static_assert(offsetof(struct ttmem_stack, frame) == 32, "stack layout");
-_Static_assert(sizeof(struct ttmem_stack) == 128, "stack size");
-_Static_assert((TTMEM_MIN_STACKS & (TTMEM_MIN_STACKS - 1)) == 0 &&
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_stack, hash) == 8, "stack layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_stack, depth) == 16, "stack layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_stack, frame) == 32, "stack layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_stack) == 128, "stack size");
+TTMEM_STATIC_ASSERT((TTMEM_MIN_STACKS & (TTMEM_MIN_STACKS - 1)) == 0 &&
 	       (TTMEM_MAX_STACKS & (TTMEM_MAX_STACKS - 1)) == 0, "stack capacities: powers of two");
-_Static_assert(TTMEM_STACK_PROBES <= TTMEM_MIN_STACKS, "probe window within the table");
-_Static_assert(TTMEM_MAX_MODULE_CAPACITY <= 0xffffu, "module index fits a frame");
+TTMEM_STATIC_ASSERT(TTMEM_STACK_PROBES <= TTMEM_MIN_STACKS, "probe window within the table");
+TTMEM_STATIC_ASSERT(TTMEM_MAX_MODULE_CAPACITY <= 0xffffu, "module index fits a frame");
 
 /* 64 bytes per slot: one cache line, so a slot is never torn across lines
  * and neighbouring writers never share one. */
-_Static_assert(offsetof(struct ttmem_slot, address) == 8, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, device) == 16, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, space) == 20, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, type) == 21, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, owner_kind) == 22, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, flags) == 23, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, size) == 24, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, pid) == 32, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, proc) == 36, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, module) == 38, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, stack) == 52, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, page_size) == 56, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, alloc_s) == 60, "slot layout");
-_Static_assert(sizeof(struct ttmem_slot) == 64, "slot size");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, address) == 8, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, device) == 16, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, space) == 20, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, type) == 21, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, owner_kind) == 22, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, flags) == 23, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, size) == 24, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, pid) == 32, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, proc) == 36, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, module) == 38, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, stack) == 52, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, page_size) == 56, "slot layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_slot, alloc_s) == 60, "slot layout");
+TTMEM_STATIC_ASSERT(sizeof(struct ttmem_slot) == 64, "slot size");
 
-_Static_assert(TTMEM_TYPE_COUNT <= TTMEM_MAX_TYPES, "type room");
-_Static_assert(TTMEM_OWNER_COUNT <= TTMEM_MAX_OWNERS, "owner room");
+TTMEM_STATIC_ASSERT(TTMEM_TYPE_COUNT <= TTMEM_MAX_TYPES, "type room");
+TTMEM_STATIC_ASSERT(TTMEM_OWNER_COUNT <= TTMEM_MAX_OWNERS, "owner room");
 
 #endif /* TTMEM_SEGMENT_H */
