@@ -422,6 +422,7 @@ int cmd_reap(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_buffers(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -61,6 +61,7 @@ Test(docs, man_page_documents_every_new_name)
 		"STRINGS FROM A SEGMENT", "tracking is off", "15", "more processes", "PAUSED",
 		"reverses", "dead", "ttmem buffers", "ttmem map", "--no-symbols", "--summary",
 		"largest free block", "fragmentation", "get_bank_size", "\"buffers\"", "\"map\"",
+		"ttmem record", "traceEvents", "jsonl", "--duration",
 	};
 	char *t = man_text();
 
@@ -87,6 +88,7 @@ Test(docs, every_subcommand_help_lists_its_options)
 		{ "top", { "--refresh", "--iterations", "--shm" } },
 		{ "buffers", { "--device", "--type", "--pid", "--sort", "--format", "--shm" } },
 		{ "map", { "--device", "--width", "--summary", "--json", "--shm", "--help" } },
+		{ "record", { "--output", "--interval", "--duration", "--format", "--shm" } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
