@@ -242,6 +242,7 @@ int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 		p->entries++;
 		p->bytes += l[i].size;
 	}
+	leaks_sort_by_bytes(r);
 	rc = 0;
 out:
 	free(l);
@@ -256,8 +257,22 @@ out:
 /* Where a frame's module belongs: the runtime, libffi and the Python
  * interpreter (with its standard extension modules) are not the user's code
  * and are collapsed. */
-enum frame_kind { FRAME_USER, FRAME_RUNTIME, FRAME_FFI, FRAME_PYTHON };
-static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "python" };
+enum frame_kind { FRAME_USER, FRAME_RUNTIME, FRAME_FFI, FRAME_PYTHON, FRAME_STARTUP };
+static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "python",
+					       "startup" };
+
+/* libc's start-up below main (and the executable's _start): in every stack,
+ * saying nothing; JSON keeps them (kind "startup"), the text hides them. */
+static int startup_frame(const struct symbol_info *si)
+{
+	static const char *const names[] = { "__libc_start_call_main", "__libc_start_main",
+					      "__libc_start_main_impl", "_start" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(si->function, names[i]))
+			return 1;
+	return 0;
+}
 
 static enum frame_kind frame_kind_of(const char *path)
 {
@@ -327,6 +342,8 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 			symbolize(sy, g->module, g->callsite, &s->si[i]);
 		/* A source line is the user's code, whatever its file is named. */
 		s->kind[i] = sy && !s->si[i].is_source ? frame_kind_of(s->si[i].module) : FRAME_USER;
+		if (s->kind[i] == FRAME_USER && !s->si[i].is_source && startup_frame(&s->si[i]))
+			s->kind[i] = FRAME_STARTUP;
 		if (s->kind[i] == FRAME_PYTHON)
 			s->python = 1;
 		if (s->first < 0 && s->kind[i] == FRAME_USER)
@@ -435,6 +452,14 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 	if (use_script)
 		head = -1;
 	for (uint32_t i = (uint32_t)(head + 1); g->depth && i < s->depth; i++) {
+		if (s->kind[i] == FRAME_STARTUP)
+			continue;
+		/* A comprehension runs as a frame of its own on its caller's
+		 * line: one line of source, shown once. */
+		if (s->si[i].is_source && i > 0 && s->si[i - 1].is_source &&
+		    s->si[i].line == s->si[i - 1].line &&
+		    !strcmp(s->si[i].module, s->si[i - 1].module))
+			continue;
 		if (s->kind[i] != FRAME_USER) {
 			uint32_t k = i;
 
@@ -463,6 +488,34 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 	free(s);
 }
 
+/* The stacks merged across processes, largest first: JSON always ("stacks",
+ * after "processes"), text when more than one process left something. */
+static void print_merged(FILE *f, const struct leak_report *r, struct symbolizer *sy, int json)
+{
+	struct leak_merged *m = NULL;
+	long n = leaks_merge(r, &m);
+
+	if (json)
+		fputs("],\"stacks\":[", f);
+	else if (r->nproc > 1 && n > 0)
+		fprintf(f, "\nBy call stack, all %zu processes (largest first):\n", r->nproc);
+	for (long i = 0; i < n && (json || r->nproc > 1); i++) {
+		if (json)
+			fprintf(f, "%s{\"processes\":%zu,\"group\":", i ? "," : "", m[i].processes);
+		else
+			fprintf(f, "  from %zu process%s:\n", m[i].processes,
+				m[i].processes == 1 ? "" : "es");
+		print_group(f, sy, &r->procs[m[i].proc], &m[i].group, json, 1);
+		if (json)
+			fputc('}', f);
+	}
+	if (json)
+		fputc(']', f);
+	if (n < 0 && !json)
+		fprintf(f, "(merged view: out of memory)\n");
+	free(m);
+}
+
 void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
 		 int json)
 {
@@ -476,8 +529,9 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 	} else if (!r->entries) {
 		fprintf(f, "No leaks in %s: no entry of an exited or dead process.\n", shm);
 	} else {
-		fprintf(f, "Leaks in %s: %s in %zu entries of %zu processes that are not running\n",
-			shm, fmt_bytes(b, sizeof(b), r->bytes), r->entries, r->nproc);
+		fprintf(f, "Leaks in %s: %s in %zu entr%s of %zu process%s that %s not running\n",
+			shm, fmt_bytes(b, sizeof(b), r->bytes), r->entries, r->entries == 1 ? "y" : "ies",
+			r->nproc, r->nproc == 1 ? "" : "es", r->nproc == 1 ? "is" : "are");
 	}
 	for (size_t i = 0; i < r->nproc; i++) {
 		const struct leak_proc *p = &r->procs[i];
@@ -499,6 +553,7 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 		if (json)
 			fputs("]}", f);
 	}
+	print_merged(f, r, sy, json);
 	if (json)
-		fputs("]}\n", f);
+		fputs("}\n", f);
 }

@@ -10,6 +10,7 @@
  *   attach.c        opening the segment, mapping table.h errors to exit codes
  *   model.c         a snapshot aggregated per chip / type / owner / process
  *   leaks.c         a snapshot's leftovers grouped per process / owner / callsite
+ *   leaks_order.c   the leak report by bytes, and merged across processes
  *   livebuf.c       a snapshot's entries as buffers with their process; bank
  *                   geometry (livebuf.h), for buffers and map
  *   bankmap.c       one chip's bank address space: ranges, holes (bankmap.h)
@@ -374,6 +375,21 @@ int leaks_build(struct leak_report *r, const struct ttmem_table *t,
 void leaks_release(struct leak_report *r);
 /* Keep only the processes whose pid is in pids[0..n) (totals follow). */
 void leaks_keep_pids(struct leak_report *r, const uint32_t *pids, size_t n);
+
+/* Processes by bytes (largest first), and each one's groups by bytes
+ * (leaks_order.c; leaks_build calls it). */
+void leaks_sort_by_bytes(struct leak_report *r);
+
+/* One owner kind + stack over every process of a report. */
+struct leak_merged {
+	struct leak_group group;          /* totals over the processes */
+	size_t processes;                 /* how many processes left it */
+	size_t proc;                      /* index of the first (its cmdline names a script) */
+};
+
+/* The report's groups merged across processes, largest first: *out
+ * malloc'd; returns the count or -ENOMEM. */
+long leaks_merge(const struct leak_report *r, struct leak_merged **out);
 
 /* Render a report as text or JSON (schema ttmem/1, kind "leaks"); callsites
  * through `sy` (NULL: not symbolized, shown as module+offset). */

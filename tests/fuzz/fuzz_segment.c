@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "ttmem/table.h"
+#include "bankmap.h"
 #include "top.h"
 #include "viewer.h"
 
@@ -59,6 +60,41 @@ static enum ttmem_liveness fuzz_liveness(const struct ttmem_table *t, uint16_t p
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/*
+ * `buffers` and `map` on whatever the segment holds: at most the snapshot's
+ * entries are listed, and every map of a chip whose geometry passed the
+ * checks partitions its bank exactly: held + free = bank size.
+ */
+static void fuzz_buffers_and_maps(const struct ttmem_table *t, const struct model *m,
+				  const struct ttmem_snapshot *s)
+{
+	struct livebuf_filter lf = { .device = -1, .type = -1, .pid = -1, .all_states = 1 };
+	struct livebuf *lb = NULL;
+	long n = livebuf_collect(&lb, m, s, &lf);
+
+	if (n < 0)
+		return;
+	if ((size_t)n > s->count)
+		abort();
+	livebuf_sort(lb, (size_t)n, LB_BY_SIZE);
+	for (size_t d = 0; d < m->ndev && d < 4; d++)
+		for (unsigned ty = 0; ty < TTMEM_TYPE_COUNT; ty++) {
+			struct ttmem_bank_geometry g;
+			struct bankmap bm;
+			const char *why;
+			int have = livebuf_geometry(t, m->dev[d].device, ty, &g, &why) == 0;
+
+			if (bankmap_build(&bm, lb, (size_t)n, m->dev[d].device, ty, have ? &g : NULL) < 0)
+				continue;
+			if (have && bm.used + bm.free_total != g.size)
+				abort();
+			if (have && bm.largest > bm.free_total)
+				abort();
+			bankmap_release(&bm);
+		}
+	free(lb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t *template_img;
@@ -293,6 +329,8 @@ static void run_image(void *img, size_t size)
 					format_prom(sink, &m, "/fuzz");
 				if (targets & T_TOP)
 					draw_top(&m);
+				if (targets & T_SHOW_JSON)
+					fuzz_buffers_and_maps(t, &m, &s);
 				model_release(&m);
 			}
 			if (targets & T_LEAKS) {
