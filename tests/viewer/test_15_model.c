@@ -182,11 +182,13 @@ Test(model, leaks_grouped_by_owner)
 	cr_assert_eq(r.nproc, 1);
 	cr_assert_eq(r.procs[0].state, TTMEM_LIVENESS_EXITED);
 	cr_assert_eq(r.ngroups, 3); /* application, command queue, system memory manager */
-	cr_assert_eq(r.groups[0].owner, TTMEM_OWNER_APP);
-	cr_assert_eq(r.groups[0].entries, 2);
-	cr_assert_eq(r.groups[0].types[TTMEM_TYPE_TRACE], 3 * MiB);
-	cr_assert_eq(r.groups[1].owner, TTMEM_OWNER_CQ);
-	cr_assert_eq(r.groups[1].bytes, 14 * MiB);
+	/* Largest first: the command queue's 14 MiB, then the application's. */
+	cr_assert_eq(r.groups[0].owner, TTMEM_OWNER_CQ);
+	cr_assert_eq(r.groups[0].bytes, 14 * MiB);
+	cr_assert_eq(r.groups[1].owner, TTMEM_OWNER_APP);
+	cr_assert_eq(r.groups[1].entries, 2);
+	cr_assert_eq(r.groups[1].types[TTMEM_TYPE_TRACE], 3 * MiB);
+	cr_assert_geq(r.groups[1].bytes, r.groups[2].bytes);
 	leaks_release(&r);
 	state_of_me = TTMEM_LIVENESS_RUNNING;
 	cr_assert_eq(leaks_build(&r, t, &s, -1, -1, fake_live), 0);
