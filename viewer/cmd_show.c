@@ -320,6 +320,17 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 	default:
 		if (nth)
 			fputc('\n', stdout);
+		/* A report of a loop says when it was taken (JSON and CSV
+		 * rows carry their own time). */
+		if (sc->loop_ms) {
+			time_t sec = (time_t)(m.seg.taken_ns / 1000000000u);
+			struct tm tm;
+			char when[64] = "?";
+
+			if (localtime_r(&sec, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+			printf("== %s: %s ==\n", sc->shm, when);
+		}
 		format_text(stdout, &m, sc->shm, &sc->so);
 	}
 	model_release(&m);

@@ -149,6 +149,9 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 			if (m->dev[i].in_use[shown_types[k]] > maxv[k])
 				maxv[k] = m->dev[i].in_use[shown_types[k]];
 	rows = max_rows - 1;
+	/* What does not fit is counted on a last line, as for processes. */
+	if ((size_t)rows < m->ndev && rows > 1)
+		rows--;
 	if (rows < 1)
 		rows = 1;
 	/* Scroll so that the selected chip is visible. */
@@ -182,7 +185,15 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 				    fmt_bytes(b, sizeof(b), d->in_use[ty]));
 		}
 	}
-	return 1 + ((size_t)rows < m->ndev ? rows : (int)m->ndev);
+	if ((size_t)rows < m->ndev) {
+		size_t more = m->ndev - (size_t)rows;
+
+		put(y + rows, 0, A_BOLD, "... %zu more chip%s (of %zu; %d-%d shown): left/right "
+		    "select and scroll", more, more == 1 ? "" : "s", m->ndev, first,
+		    first + rows - 1);
+		return 2 + rows;
+	}
+	return 1 + (int)m->ndev;
 }
 
 static int draw_history(struct top *tp, int y, int height)

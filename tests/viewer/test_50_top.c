@@ -112,14 +112,14 @@ TestSuite(top, .init = up, .fini = down, .timeout = 60);
 
 /* Start `ttmem top ARGS` in a W x H tmux session; the shell around it
  * records the terminal settings before and after, and top's exit status. */
-static void start_sized(const char *args, const char *w, const char *h)
+static void start_sized_on(const char *seg_name, const char *args, const char *w, const char *h)
 {
 	char cmd[2048];
 
 	snprintf(cmd, sizeof(cmd),
 		 "stty -g > %s/before; %s top --shm %s %s; echo $? > %s/status; "
 		 "stty -g > %s/after; sleep 60",
-		 dir, segfix_ttmem(), shm, args, dir, dir);
+		 dir, segfix_ttmem(), seg_name, args, dir, dir);
 	{
 		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"new-session",
 				 (char *)"-d", (char *)"-s", (char *)"t", (char *)"-x", (char *)w,
@@ -127,6 +127,11 @@ static void start_sized(const char *args, const char *w, const char *h)
 
 		cr_assert_eq(segfix_run(argv, NULL, NULL), 0);
 	}
+}
+
+static void start_sized(const char *args, const char *w, const char *h)
+{
+	start_sized_on(shm, args, w, h);
 }
 
 static void start(const char *args)
@@ -309,6 +314,36 @@ static int proc_rows(const char *s)
 			n++;
 	}
 	return n;
+}
+
+/* 80x24 with 36 chips: the chips that do not fit are counted on a line of
+ * their own ("N more chips"), and the rows shown plus N are all of them. */
+Test(top, hidden_chips_are_counted)
+{
+	struct ttmem_table *big;
+	char *s, *more, name[160];
+	unsigned n = 0, of = 0, rows = 0;
+
+	snprintf(name, sizeof(name), "%s-36", shm);
+	big = segfix_create(name, 36, 0);
+	cr_assert_not_null(big);
+	start_sized_on(name, "-r 100", "80", "24");
+	s = wait_for("more chip");
+	more = strstr(s, "... ");
+	cr_assert_not_null(more, "%s", s);
+	cr_assert_eq(sscanf(more, "... %u more chips (of %u", &n, &of), 2, "%s", s);
+	cr_assert_eq(of, 36, "%s", s);
+	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned id;
+
+		if (sscanf(l, "%*[ >]%u ", &id) == 1 && strchr(l, '[') && strstr(l, " B"))
+			rows++;
+	}
+	cr_assert_eq(rows + n, 36, "%u rows + %u more:\n%s", rows, n, s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	ttmem_table_close(big);
+	ttmem_table_unlink(name);
 }
 
 /* 80x24 with 31 processes: what does not fit is counted on a last line; the

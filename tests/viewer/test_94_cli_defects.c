@@ -126,3 +126,30 @@ Test(cli, show_says_when_two_processes_hold_a_chip)
 	segfix_stop(p2);
 	ttmem_table_close(t);
 }
+
+/* show --loop in text: each report starts with when it was taken (JSON has
+ * taken_ns, CSV its timestamp field); a single report has no such line. */
+Test(cli, loop_text_reports_are_timestamped)
+{
+	struct ttmem_table *t = segfix_create(shm, 1, 0);
+	char *out = NULL, *err = NULL, head[200];
+	const char *p;
+	int n = 0;
+
+	cr_assert_not_null(t);
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "-l", "0.05", "--count", "2",
+				      NULL), 0, "%s", err);
+	snprintf(head, sizeof(head), "== %s: 20", shm);
+	for (p = out; (p = strstr(p, head)); p++)
+		n++;
+	cr_assert_eq(n, 2, "two reports, two time lines:\n%s", out);
+	cr_assert_eq(strncmp(out, head, strlen(head)), 0, "%s", out);
+	free(out);
+	free(err);
+	out = err = NULL;
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, NULL), 0);
+	cr_assert_null(strstr(out, "== "), "%s", out);
+	free(out);
+	free(err);
+	ttmem_table_close(t);
+}
