@@ -30,8 +30,10 @@ static void export_usage(FILE *f)
 	      "The segment for Prometheus: served on /metrics over HTTP, or written\n"
 	      "atomically for node-exporter's textfile collector; both may be given.\n"
 	      "Runs until SIGTERM or SIGINT.  Each scrape or write reads a fresh\n"
-	      "snapshot; a segment that cannot be read gives HTTP 503 with the reason\n"
-	      "(the textfile is removed) and the exporter keeps running.\n\n"
+	      "snapshot; a segment not there yet gives a healthy exposition with\n"
+	      "ttmem_segment_present 0; one that cannot be read gives HTTP 503 with the\n"
+	      "reason (the textfile is removed) and the exporter keeps running; at exit\n"
+	      "the textfile is removed.\n\n"
 	      "  -l, --listen ADDR     serve http://ADDR/metrics; ADDR is HOST:PORT,\n"
 	      "                        [IPV6]:PORT or :PORT (every address); PORT 0\n"
 	      "                        picks a free port (printed on stderr)\n"
@@ -239,6 +241,10 @@ int cmd_export(int argc, char **argv)
 
 		if (sig > 0) {
 			viewer_err("export", "%s: stopping", strsignal(sig));
+			/* Numbers nobody updates any more must not read as
+			 * current: node-exporter would serve them for ever. */
+			if (a.dir && unlink(path) == 0)
+				viewer_err("export", "%s removed", path);
 			break;
 		}
 		if (errno != EAGAIN || !a.dir)

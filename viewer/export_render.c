@@ -30,11 +30,24 @@ int export_render(const struct export_src *src, char **buf, size_t *len, char *w
 	rc = ttmem_table_open(&t, src->shm, &opts, err, sizeof(err));
 	if (rc == 0 && !t)
 		rc = -EIO;
+	if (rc == -ENOENT) {
+		/* Nothing tracked yet is a healthy state, not a target down. */
+		f = open_memstream(buf, len);
+		if (!f) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			return VX_SYSTEM;
+		}
+		format_prom_absent(f, src->shm);
+		if (fclose(f) != 0) {
+			snprintf(why, whylen, "rendering: %s", strerror(errno));
+			free(*buf);
+			*buf = NULL;
+			return VX_SYSTEM;
+		}
+		return VX_OK;
+	}
 	if (rc < 0) {
-		if (rc == -ENOENT)
-			snprintf(why, whylen, "no segment %s (nothing tracked yet?)", src->shm);
-		else
-			snprintf(why, whylen, "%s", err[0] ? err : ttmem_strerror(rc));
+		snprintf(why, whylen, "%s", err[0] ? err : ttmem_strerror(rc));
 		return viewer_exit_code(rc);
 	}
 	rc = ttmem_snapshot(t, &snap);

@@ -323,6 +323,15 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 	seg_figures(&p);
 }
 
+void format_prom_absent(FILE *f, const char *shm)
+{
+	family(f, "ttmem_segment_present", "gauge",
+	       "Whether the segment exists (0: nothing tracked yet, no other series).");
+	fputs("ttmem_segment_present{segment=", f);
+	label_value(f, shm, strlen(shm));
+	fputs("} 0\n", f);
+}
+
 void format_prom(FILE *f, const struct model *m, const char *shm)
 {
 	format_prom_ex(f, m, shm, PROM_PROCS_ALL);

@@ -296,6 +296,9 @@ void format_json(FILE *f, const struct model *m, const char *shm);
 enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 2 };
 void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
 void format_prom(FILE *f, const struct model *m, const char *shm);
+/* The exposition of a segment that does not exist yet: healthy and empty
+ * but for ttmem_segment_present{segment} 0 (a scrape target is up). */
+void format_prom_absent(FILE *f, const char *shm);
 
 /* ---- CSV and --query (format_csv.c) ---- */
 

@@ -5,9 +5,10 @@
 The emulator's mesh_allocation runs under the preload (8 chips, held at its
 peak) while:
 
- 1. `ttmem export --listen 127.0.0.1:0` answers over HTTP: 503 with the
-    reason while the segment does not exist (and keeps running), then 200
-    with the exposition; 404, 405 elsewhere; SIGTERM stops it with exit 0
+ 1. `ttmem export --listen 127.0.0.1:0` answers over HTTP: 200 with a
+    healthy exposition saying the segment is not there
+    (ttmem_segment_present 0) while it does not exist, then 200 with the
+    exposition; 404, 405 elsewhere; SIGTERM stops it with exit 0
     (SIGINT the textfile exporter of part 2).
  2. Debian's `prometheus` (its own port and temporary storage) scrapes that
     exporter, and `prometheus-node-exporter` (textfile collector only)
@@ -141,8 +142,9 @@ def part_http(build, shm, truth):
     url = line.split("serving ", 1)[1].split()[0]
     base = url.rsplit("/", 1)[0]
     code, _, body = http(url)
-    if code != 503 or "no segment " + shm not in body:
-        fail(f"no segment yet: HTTP {code} {body!r}, expected 503 naming the segment")
+    if code != 200 or f'ttmem_segment_present{{segment="{shm}"}} 0' not in body:
+        fail(f"no segment yet: HTTP {code} {body!r}, expected 200, a healthy exposition "
+             "saying the segment is not there")
     if p.poll() is not None:
         fail("the exporter exited on a missing segment")
     wl, ready = workload(build, shm, truth)

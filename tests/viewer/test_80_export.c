@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "segfix.h"
@@ -309,14 +311,50 @@ Test(export, textfile_once_is_written_whole_and_readable)
 	snprintf(cmd, sizeof(cmd), "test \"$(ls -A %s)\" = \"%s.prom\"", dir, base);
 	cr_assert_eq(system(cmd), 0, "leftovers in %s", dir);
 
-	/* The segment gone: the stale file is removed, the reason said, the
-	 * exit code that of `show`. */
+	/* The segment gone (nothing tracked yet): a healthy, empty exposition
+	 * that says so, not an error. */
 	ttmem_table_unlink(shm);
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "export", "--shm", shm, "--textfile", dir,
-				      "--once", NULL), 3);
-	cr_assert(strstr(err, "no segment"), "%s", err);
-	cr_assert(strstr(err, "removed"), "%s", err);
-	cr_assert_neq(access(path, F_OK), 0);
+				      "--once", NULL), 0, "%s", err);
+	text = segfix_read_file(path);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "# TYPE ttmem_segment_present gauge\nttmem_segment_present{segment=\""),
+		  "%s", text);
+	cr_assert(strstr(text, "\"} 0\n"), "%s", text);
+	cr_assert_null(strstr(text, "ttmem_segment_entries"), "%s", text);
+	free(text);
 	free(out);
 	free(err);
+}
+
+/* A textfile exporter stopped by SIGTERM removes its file: numbers nobody
+ * updates would otherwise be served as current for ever. */
+Test(export, textfile_removed_at_sigterm)
+{
+	const char *bin = getenv("TTMEM_BIN"), *base = strrchr(shm, '/') + 1;
+	char path[400];
+	struct stat st;
+	int status;
+	pid_t p;
+
+	cr_assert_not_null(bin);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s.prom", dir, base);
+	p = fork();
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		int dn = open("/dev/null", O_WRONLY);
+
+		dup2(dn, 2);
+		execl(bin, bin, "export", "--shm", shm, "--textfile", dir, "--interval", "1",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && stat(path, &st) != 0; i++)
+		usleep(10000);
+	cr_assert_eq(stat(path, &st), 0, "the exporter wrote %s", path);
+	cr_assert_eq(kill(p, SIGTERM), 0);
+	cr_assert_eq(waitpid(p, &status, 0), p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	cr_assert_neq(stat(path, &st), 0, "%s left after SIGTERM", path);
 }
