@@ -47,22 +47,28 @@
 static const struct probe_hook hook_table[] = {
 	ONE("GraphTracker::track_allocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE),
 	ONE("GraphTracker::track_deallocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_DEALLOCATE),
-	ONE("GraphTracker::track_allocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE_CB),
+	/* "tt": tt::tt_metal::CoreRangeSet; "glob": ::CoreRangeSet (ttnn 0.59). */
+	{ "GraphTracker::track_allocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL, 2,
+	  { V("tt", ABI_SYM_TRACK_ALLOCATE_CB), V("glob", ABI_SYM_TRACK_ALLOCATE_CB_GNS) }, 0, 0 },
 	ONE("GraphTracker::track_deallocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL,
 	    ABI_SYM_TRACK_DEALLOCATE_CB),
 	ONE("GraphTracker::hook_allocate", ROLE_HOOK, 0, 0, ABI_SYM_HOOK_ALLOCATE),
 	ONE("GraphTracker::track_program", ROLE_HOOK, 0, 0, ABI_SYM_TRACK_PROGRAM),
-	CTOR2("HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)", G12, ABI_SYM_CQ_C1,
+	/* Owner constructors and the command queue destructor: the shape is
+	 * not one per generation (ttnn 0.70.1 is a 2025b with the 2026 shapes),
+	 * so each is used where present (gens 0) and owner_attribution says
+	 * whether any binds. */
+	CTOR2("HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)", 0, ABI_SYM_CQ_C1,
 	      ABI_SYM_CQ_C2),
-	CTOR2("HWCommandQueue(IDevice*, u32, NOC)", ABI_GEN_2026, ABI_SYM_CQ26_C1, ABI_SYM_CQ26_C2),
+	CTOR2("HWCommandQueue(Device*, u32, NOC)", 0, ABI_SYM_CQDEV_C1, ABI_SYM_CQDEV_C2),
+	CTOR2("HWCommandQueue(IDevice*, u32, NOC)", 0, ABI_SYM_CQ26_C1, ABI_SYM_CQ26_C2),
 	CTOR2("HWCommandQueue(ContextId, IDevice*, u32, NOC)", 0, ABI_SYM_CQCTX_C1,
 	      ABI_SYM_CQCTX_C2),
 	CTOR2("HWCommandQueue(IDevice*, u32, NOC, u32)", 0, ABI_SYM_CQ4_C1, ABI_SYM_CQ4_C2),
-	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, G12, 3,
+	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, 0, 3,
 	  { V("D0", ABI_SYM_CQ_D0), V("D1", ABI_SYM_CQ_D1), V("D2", ABI_SYM_CQ_D2) }, 0, 0 },
-	CTOR2("SystemMemoryManager(ChipId, u8)", G12, ABI_SYM_SMM_C1, ABI_SYM_SMM_C2),
-	CTOR2("SystemMemoryManager(ContextId, ChipId, u8)", ABI_GEN_2026, ABI_SYM_SMM26_C1,
-	      ABI_SYM_SMM26_C2),
+	CTOR2("SystemMemoryManager(ChipId, u8)", 0, ABI_SYM_SMM_C1, ABI_SYM_SMM_C2),
+	CTOR2("SystemMemoryManager(ContextId, ChipId, u8)", 0, ABI_SYM_SMM26_C1, ABI_SYM_SMM26_C2),
 	/* Upstream declares no destructor: it may be inline and not exported. */
 	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, ABI_GEN_ALL, 3,
 	  { V("D0", ABI_SYM_SMM_D0), V("D1", ABI_SYM_SMM_D1), V("D2", ABI_SYM_SMM_D2) }, 0, 0 },
@@ -96,6 +102,12 @@ static const struct probe_hook hook_table[] = {
 	ONE("MeshDevice::get_devices", ROLE_CALLED, 0, ABI_GEN_ALL, ABI_SYM_MESH_GET_DEVICES),
 	ONE("Buffer::impl", ROLE_INFO, 0, ABI_GEN_2026, ABI_SYM_BUFFER_IMPL),
 	ONE("GraphTracker::instance", ROLE_INFO, 0, ABI_GEN_ALL, ABI_SYM_GT_INSTANCE),
+	/* Allocation events the preload does not hook (abi/symbols.h): shown
+	 * where exported, so that a runtime that starts calling them is seen. */
+	ONE("GraphTracker::track_allocate_scratchpad", ROLE_INFO, 0, 0,
+	    ABI_SYM_TRACK_ALLOCATE_SCRATCHPAD),
+	ONE("GraphTracker::track_allocate_dataflow_buffer", ROLE_INFO, 0, 0,
+	    ABI_SYM_TRACK_ALLOCATE_DFB),
 	ONE("Buffer::allocate_impl", ROLE_INFO, 0, G12, ABI_SYM_ALLOCATE_IMPL),
 	ONE("Buffer::deallocate_impl", ROLE_INFO, 0, G12, ABI_SYM_DEALLOCATE_IMPL),
 };

@@ -217,11 +217,23 @@ def main():
             bad.append(f"{name}: exported allocation event that probe does not report")
 
     # A hook reached through its PLT can still have call sites bound at
-    # link time; the preload would miss exactly those calls.
+    # link time; the preload would miss exactly those calls.  An allocation
+    # event probe reports but the preload does not hook must not be called
+    # at all (else memory is allocated that ttmem never sees).
     hook_syms = [v["symbol"] for h in hooks if h["role"] == "hook"
                  for v in h["variants"] if v["present"]]
-    for name, n in sorted(direct_calls(lib, hook_syms).items()):
-        bad.append(f"{name}: {n} direct call(s) bypass the PLT (not interposable there)")
+    unhooked = [v["symbol"] for h in hooks if h["role"] == "info"
+                for v in h["variants"] if v["present"] and EVENT.match(v["symbol"])]
+    direct = direct_calls(lib, hook_syms + unhooked)
+    for name in hook_syms:
+        if direct.get(name):
+            bad.append(f"{name}: {direct[name]} direct call(s) bypass the PLT "
+                       f"(not interposable there)")
+    for name in unhooked:
+        n = direct.get(name, 0) + sum(rel.get(name, {}).values()) + ext.get(name, 0)
+        if n:
+            bad.append(f"{name}: an allocation event ttmem does not hook is called "
+                       f"({n} call sites or relocations)")
 
     # Capabilities, from the facts above.
     def reach(key):
@@ -270,7 +282,7 @@ def main():
                            f"the 2025 layout has {off:#x}")
 
     print(f"REAL-STATIC {version} {rep['generation']} dso={os.path.basename(lib)} "
-          f"variants={checked} layout={layout} "
+          f"variants={checked} unhooked-events={len(unhooked)} layout={layout} "
           + " ".join(f"{c}={caps.get(c, '?')}" for c in expect)
           + f" mismatches={len(bad)}")
     for b in bad:
