@@ -36,14 +36,25 @@ real-fetch:
 
 check-real: check-real-static check-real-mock
 
-check-real-static: $(VIEWER_BIN)
+REAL_ATTACH := $(BUILD)/tests/real/attach
+$(REAL_ATTACH): tests/real/attach.c
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -ldl
+ALL_TARGETS += $(REAL_ATTACH)
+
+# Per version: probe's claims (check_static.py), then the preload's own
+# choice of runtime object and generation (check_attach.sh).
+check-real-static: $(VIEWER_BIN) $(PRELOAD_LIB) $(REAL_ATTACH)
 	$(call msg,TEST,real-static)
 	$(Q)mkdir -p $(REAL_DIR)
 	$(Q)$(real_fetch_or_skip) || exit 0; \
 	fail=0; for v in $(REAL_VERSIONS); do \
 		gen=$$(awk -v v=$$v '!/^#/ && $$1 == v { print $$4 }' tests/real/wheels.txt); \
-		python3 tests/real/check_static.py $(VIEWER_BIN) $$v \
-			$(REAL_DIR)/$$v/ttnn/build/lib $$gen || fail=1; \
+		lib=$(REAL_DIR)/$$v/ttnn/build/lib; \
+		python3 tests/real/check_static.py $(VIEWER_BIN) $$v $$lib $$gen || fail=1; \
+		sh tests/real/check_attach.sh $(abspath $(PRELOAD_LIB)) $(REAL_ATTACH) $$v $$lib $$gen \
+			|| fail=1; \
 	done; exit $$fail
 
 # Empty here: tests/real/mock.mk adds the recipe (`check-real-mock:: ...`).
