@@ -44,7 +44,8 @@ $(REAL_ATTACH): tests/real/attach.c
 ALL_TARGETS += $(REAL_ATTACH)
 
 # Per version: probe's claims (check_static.py), then the preload's own
-# choice of runtime object and generation (check_attach.sh).
+# choice of runtime object and generation (check_attach.sh); last, that
+# check_static.py does catch falsified claims (selftest.sh).
 check-real-static: $(VIEWER_BIN) $(PRELOAD_LIB) $(REAL_ATTACH)
 	$(call msg,TEST,real-static)
 	$(Q)mkdir -p $(REAL_DIR)
@@ -55,7 +56,10 @@ check-real-static: $(VIEWER_BIN) $(PRELOAD_LIB) $(REAL_ATTACH)
 		python3 tests/real/check_static.py $(VIEWER_BIN) $$v $$lib $$gen || fail=1; \
 		sh tests/real/check_attach.sh $(abspath $(PRELOAD_LIB)) $(REAL_ATTACH) $$v $$lib $$gen \
 			|| fail=1; \
-	done; exit $$fail
+	done; \
+	v=$(firstword $(REAL_VERSIONS)); \
+	sh tests/real/selftest.sh $(VIEWER_BIN) $$v $(REAL_DIR)/$$v/ttnn/build/lib || fail=1; \
+	exit $$fail
 
 # Empty here: tests/real/mock.mk adds the recipe (`check-real-mock:: ...`).
 check-real-mock::
