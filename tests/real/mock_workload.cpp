@@ -16,6 +16,10 @@
 //   END                       (then the runner writes a line back)
 //   CLOSED <label>            (after a close: every chip must read 0)
 //
+// With --bench N it only times N allocate/free pairs of one DRAM buffer on
+// chip 0 (the cost of an event, bench/real.sh) and prints
+//   PAIR_NS <nanoseconds per pair, best of 5 rounds>
+//
 // Nothing here knows about ttmem.
 #include "metal_api.hpp"
 
@@ -26,6 +30,7 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <time.h>
 
 using tt::tt_metal::BufferType;
 using tt::tt_metal::IDevice;
@@ -48,6 +53,7 @@ struct Options {
     int phases = 4;          // checkpoints per run, after the one at open
     int steps = 60;          // allocate/free steps per thread and phase
     unsigned seed = 1;
+    int bench = 0;           // > 0: time this many allocate/free pairs instead
 };
 
 struct Live {
@@ -173,6 +179,8 @@ Options parse(int argc, char** argv)
             o.phases = parse_int("--phases", v, 1, 100);
         else if (a == "--steps")
             o.steps = parse_int("--steps", v, 1, 100000);
+        else if (a == "--bench")
+            o.bench = parse_int("--bench", v, 1, 10000000);
         else if (a == "--seed")
             o.seed = static_cast<unsigned>(parse_int("--seed", v, 1, 1 << 30));
         else {
@@ -183,11 +191,40 @@ Options parse(int argc, char** argv)
     return o;
 }
 
+uint64_t now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Best of five rounds of `pairs` allocate/free pairs: the runtime's own
+// work (allocator, Buffer objects) plus whatever tracks it.
+int bench(int pairs)
+{
+    auto meshes = MeshDevice::create_unit_meshes({0}, 64 * 1024, 8 << 20, 1,
+                                                 tt::tt_metal::DispatchCoreConfig(), {}, 0);
+    IDevice* dev = as_device(meshes.at(0).get());
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round < 5; round++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < pairs; i++)
+            metal_create_buffer(dev, 64 * 2048, 2048, BufferType::DRAM).reset();
+        uint64_t t = now_ns() - t0;
+        best = t < best ? t : best;
+    }
+    std::printf("PAIR_NS %.1f\n", static_cast<double>(best) / pairs);
+    meshes.at(0)->close();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     Options o = parse(argc, argv);
+    if (o.bench)
+        return bench(o.bench);
     int oom = 0;
     std::vector<int> ids;
     for (int c = 0; c < o.chips; c++)
