@@ -3,7 +3,8 @@
 # tests/real/wheels.txt, downloaded with pip into the wheel cache
 # (${XDG_CACHE_HOME:-$HOME/.cache}/ttmem/wheels), checked against their
 # sha256, and the tt-metal runtime unpacked into $TTMEM_REAL_DIR/<version>/
-# (default build/real/<version>/) in the wheel's own layout:
+# (default $BUILD/real/<version>/, BUILD defaulting to build) in the wheel's
+# own layout:
 #   ttnn/build/lib   the runtime libraries (libtt_metal.so, _ttnncpp.so, ...)
 #   ttnn.libs        the libraries auditwheel vendored (their RPATH finds them)
 #   ttnn/tt_metal    the runtime root the library reads at device open
@@ -18,7 +19,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 pins=$here/wheels.txt
-out=${TTMEM_REAL_DIR:-build/real}
+out=${TTMEM_REAL_DIR:-${BUILD:-build}/real}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ttmem/wheels
 platform=manylinux_2_34_x86_64
 
@@ -39,6 +40,14 @@ fi
 for t in sha256sum unzip; do
 	command -v $t >/dev/null 2>&1 || die "$t is not installed"
 done
+
+# One fetch at a time per output tree: `make -j check` runs the static and
+# the mock-device checks side by side, and both fetch.
+mkdir -p "$out" || die "cannot create $out"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$out/.fetch.lock"
+	flock 9 || die "cannot lock $out/.fetch.lock"
+fi
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
@@ -92,7 +101,6 @@ unpack() {
 	if [ -f "$dest/.fetched" ] && [ "$(cat "$dest/.fetched")" = "$sha $wheel" ]; then
 		return 0
 	fi
-	mkdir -p "$out"
 	rm -rf "$dest.tmp"
 	# unzip exits 11 when a pattern matches nothing (ttnn.libs may be
 	# absent); what must be there is checked below.
