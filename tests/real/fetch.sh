@@ -94,13 +94,15 @@ fetch_wheel() {
 	trap - EXIT
 }
 
-# unpack VERSION WHEEL SHA: the runtime into $out/VERSION, once per sha.
+# stamped VERSION WHEEL SHA: $out/VERSION was unpacked from that wheel.
+stamped() {
+	[ -f "$out/$1/.fetched" ] && [ "$(cat "$out/$1/.fetched")" = "$3 $2" ]
+}
+
+# unpack VERSION WHEEL SHA: the runtime into $out/VERSION.
 unpack() {
 	version=$1 wheel=$2 sha=$3
 	dest=$out/$version
-	if [ -f "$dest/.fetched" ] && [ "$(cat "$dest/.fetched")" = "$sha $wheel" ]; then
-		return 0
-	fi
 	rm -rf "$dest.tmp"
 	# unzip exits 11 when a pattern matches nothing (ttnn.libs may be
 	# absent); what must be there is checked below.
@@ -121,6 +123,8 @@ for version in "$@"; do
 	wheel=${line% *}
 	sha=${line#* }
 	echo "$sha" | grep -Eq '^[0-9a-f]{64}$' || die "$pins: bad sha256 for $version"
+	# Unpacked already from the pinned wheel: nothing to fetch.
+	stamped "$version" "$wheel" "$sha" && continue
 	fetch_wheel "$wheel" "$sha" "$version"
 	unpack "$version" "$wheel" "$sha"
 done
