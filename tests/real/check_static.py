@@ -195,12 +195,10 @@ def main():
             named.add(name)
             is_exp = exported(syms, name)
             prot = is_exp and syms[name][2] == "PROTECTED"
-            k = rel.get(name, {"plt": 0, "got": 0, "abs": 0}) if is_exp else \
-                {"plt": 0, "got": 0, "abs": 0}
-            if rel.get(name) and not is_exp:
-                k = rel[name]   # probe counts relocations of any .dynsym entry
+            # Relocations name a .dynsym entry whether or not it is defined.
+            k = rel.get(name, {"plt": 0, "got": 0, "abs": 0})
             facts = {"present": is_exp, "protected": prot, "plt": k["plt"], "got": k["got"],
-                     "abs": k["abs"], "callers": ext.get(name, 0) if is_exp else 0}
+                     "abs": k["abs"], "callers": ext.get(name, 0)}
             for key, val in facts.items():
                 if v.get(key) != val:
                     bad.append(f"{h['name']} [{v['variant'] or '-'}] {key}: probe says "
