@@ -247,8 +247,13 @@ int main(int argc, char** argv)
                 Rng rng{o.seed * 2654435761u + static_cast<uint32_t>(run * 1000 + p * 16 + t)};
                 if (rng.s == 0)
                     rng.s = 1;
-                workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
-                                     o.steps, &oom);
+                // One thread: the thread that opened the chips, as in most
+                // programs (the runtime's own tracker sees only that one).
+                if (o.threads == 1)
+                    run_steps(chips, held[t], rng, o.steps, &oom);
+                else
+                    workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
+                                         o.steps, &oom);
             }
             for (auto& w : workers)
                 w.join();
