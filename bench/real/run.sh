@@ -26,6 +26,7 @@ export TT_METAL_MOCK_CLUSTER_DESC_PATH=$(pwd)/tests/real/clusters/wormhole_1chip
 export TT_METAL_CACHE=$(cd "$BUILD/real/$v/cache" && pwd)/
 export TT_METAL_LOGGER_LEVEL=Error
 preload=$(pwd)/$BUILD/libttmem.so
+ttmem=$(pwd)/$BUILD/ttmem
 shm_before=$(ls /dev/shm)
 
 # run MODE ARGS...: the workload in one of the three modes.
@@ -37,6 +38,10 @@ run() {
 	tt)    env -u TT_METAL_SHM_TRACKING_DISABLED "$@" ;;
 	esac
 }
+
+wl=$(cd "$(dirname "$wl")" && pwd)/$(basename "$wl")
+# The runtime writes generated/ (fabric mappings) into its working directory.
+cd "$BUILD/real/$v" || exit 1
 
 instr() {  # instr MODE PAIRS: instructions of the whole run
 	run "$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$wl" --bench "$2" 2>&1 |
@@ -68,7 +73,7 @@ done
 echo "BENCH real_${v}_pair_ns_untracked $best_none ns"
 echo "BENCH real_${v}_pair_ns_ttmem $best_ttmem ns"
 echo "BENCH real_${v}_pair_ns_tt_tracker $best_tt ns"
-"$BUILD/ttmem" rm "$shm" >/dev/null 2>&1
+"$ttmem" rm "$shm" >/dev/null 2>&1
 for f in $(ls /dev/shm); do
 	case " $(echo $shm_before) " in *" $f "*) ;; *) case $f in sm_segment.*) rm -f "/dev/shm/$f" ;; esac ;; esac
 done
