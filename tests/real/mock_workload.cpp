@@ -45,6 +45,7 @@ constexpr int kNumTypes = 4;
 // L1_SMALL takes sharded buffers only (the runtime refuses interleaved ones:
 // "L1_SMALL only supports sharded allocations").
 constexpr int kInterleaved[] = {0, 1, 3};
+constexpr int kL1 = 1, kL1Small = 2;
 
 struct Options {
     int chips = 1;
@@ -91,6 +92,14 @@ IDevice* as_device(MeshDevice* m)
     return reinterpret_cast<IDevice*>(m);
 }
 
+// An allocation the runtime refused (no room, mostly): counted, and the first
+// reason said, so that a refusal of another kind does not go unseen.
+void note_no_room(int* count, const std::exception& e)
+{
+    if (__atomic_fetch_add(count, 1, __ATOMIC_RELAXED) == 0)
+        std::fprintf(stderr, "mock_workload: an allocation was refused: %.600s\n", e.what());
+}
+
 // One thread's steps: allocate or free at random on the open chips.
 void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* oom)
 {
@@ -103,6 +112,23 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
             continue;
         }
         int chip = static_cast<int>(rng.below(static_cast<uint32_t>(chips.mesh.size())));
+#if TTNN_API >= 81
+        // One allocation in four is height-sharded, in L1 or L1_SMALL.
+        if (rng.below(4) == 0) {
+            int type = rng.below(2) ? kL1 : kL1Small;
+            uint32_t cores = 1 + rng.below(8);
+            uint32_t tiles = 1 + rng.below(type == kL1 ? 8 : 2);
+            uint64_t tile = rng.below(2) ? 2048 : 1088;  // bfloat16, bfloat8_b
+            try {
+                auto b = metal_create_sharded(as_device(chips.mesh[chip].get()), kTypes[type],
+                                              cores, tiles, tile);
+                mine.push_back(Live{std::move(b), chip, type, cores * tiles * tile});
+            } catch (const std::exception& e) {
+                note_no_room(oom, e);
+            }
+            continue;
+        }
+#endif
         int type = kInterleaved[rng.below(3)];
         uint64_t page = kPageSizes[rng.below(sizeof(kPageSizes) / sizeof(kPageSizes[0]))];
         uint64_t size = page * (1 + rng.below(kMaxPages[type]));
@@ -110,8 +136,8 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
             auto b = metal_create_buffer(as_device(chips.mesh[chip].get()), size, page,
                                          kTypes[type]);
             mine.push_back(Live{std::move(b), chip, type, size});
-        } catch (const std::exception&) {
-            __atomic_add_fetch(oom, 1, __ATOMIC_RELAXED);  // no room: nothing allocated
+        } catch (const std::exception& e) {
+            note_no_room(oom, e);  // nothing was allocated
         }
     }
 }
@@ -247,8 +273,13 @@ int main(int argc, char** argv)
                 Rng rng{o.seed * 2654435761u + static_cast<uint32_t>(run * 1000 + p * 16 + t)};
                 if (rng.s == 0)
                     rng.s = 1;
-                workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
-                                     o.steps, &oom);
+                // One thread: the thread that opened the chips, as in most
+                // programs (the runtime's own tracker sees only that one).
+                if (o.threads == 1)
+                    run_steps(chips, held[t], rng, o.steps, &oom);
+                else
+                    workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
+                                         o.steps, &oom);
             }
             for (auto& w : workers)
                 w.join();
