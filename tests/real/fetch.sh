@@ -7,8 +7,9 @@
 # own layout:
 #   ttnn/build/lib   the runtime libraries (libtt_metal.so, _ttnncpp.so, ...)
 #   ttnn.libs        the libraries auditwheel vendored (their RPATH finds them)
-#   ttnn/tt_metal    the runtime root the library reads at device open
-#   ttnn/runtime     (SoC and core descriptors, firmware, hw toolchain files)
+#   ttnn/tt_metal    the runtime root it reads at device open (SoC and core
+#                    descriptors, firmware sources; TT_METAL_RUNTIME_ROOT=ttnn)
+#   ttnn/runtime     the hw toolchain files and the sfpi directory
 # Python sources and the ttnn op kernels are left out: nothing here runs them.
 #
 # Idempotent: a version whose stamp names the pinned sha256 is not unpacked
