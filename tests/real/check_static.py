@@ -22,7 +22,9 @@ never from ttmem's own ELF code:
                stub: such a call is bound at link time and no preload sees
                it, whatever the relocations say;
   layout       where probe says Buffer is read at the 2025 offsets, the
-               exported getters must load those offsets.
+               exported getters must load those offsets;
+  vtables      Device's and MeshDevice's arch() and id() in the slots the
+               preload calls them through (2 and 3).
 
 Prints one summary line, "REAL-STATIC <version> ...", and every mismatch;
 exits 1 on any mismatch, 2 on bad usage or unreadable input.
@@ -135,6 +137,45 @@ def loaded_offsets(path, sym, value):
     out = run(["objdump", "-d", "--no-show-raw-insn", f"--start-address={value:#x}",
                f"--stop-address={value + 24:#x}", path]).stdout
     return {int(m.group(1), 16) for m in re.finditer(r"0x([0-9a-f]+)\(%rdi\)", out)}
+
+
+# The IDevice vtable slots the preload calls through (abi/reader.c): after
+# the two destructor slots, arch() at 2 and id() at 3, in Device and
+# MeshDevice alike.
+VTABLES = {
+    "N2tt8tt_metal6DeviceE": "_ZNK2tt8tt_metal6Device",
+    "N2tt8tt_metal11distributed10MeshDeviceE": "_ZNK2tt8tt_metal11distributed10MeshDevice",
+}
+SLOTS = {2: "4archEv", 3: "2idEv"}
+
+
+def vtable_slots(path, syms, cls):
+    """slot -> the function the vtable of `cls` holds there (None if unknown)."""
+    vt = syms.get("_ZTV" + cls)
+    if not vt or not vt[0]:
+        return None
+    # Slots may hold local functions (0.81.1's Device::id() is not
+    # exported): names from the full symbol table where the object has one.
+    by_addr = {v[3]: n for n, v in syms.items() if v[0]}
+    for line in run(["nm", "--defined-only", path]).stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            by_addr.setdefault(int(f[0], 16), f[2])
+    first = vt[3] + 16             # past offset-to-top and the RTTI pointer
+    slots = {}
+    for line in run(["readelf", "-rW", path]).stdout.splitlines():
+        f = line.split()
+        if len(f) < 4 or not re.fullmatch(r"[0-9a-f]{16}", f[0]):
+            continue
+        off = int(f[0], 16)
+        if off < first or off >= first + 8 * 8 or (off - first) % 8:
+            continue
+        k = (off - first) // 8
+        if f[2] == "R_X86_64_RELATIVE":
+            slots[k] = by_addr.get(int(f[3], 16))
+        elif len(f) >= 5:
+            slots[k] = f[4].split("@")[0]
+    return slots
 
 
 def exported(syms, name):
@@ -263,6 +304,16 @@ def main():
         if caps.get(c) not in allowed:
             bad.append(f"capability {c}: probe says {caps.get(c)}, the library allows "
                        f"{'/'.join(sorted(allowed))}")
+
+    for cls, prefix in VTABLES.items():
+        slots = vtable_slots(lib, syms, cls)
+        if slots is None:
+            bad.append(f"no vtable for {cls} in .dynsym")
+            continue
+        for k, fn in SLOTS.items():
+            if slots.get(k) != prefix + fn:
+                bad.append(f"vtable {cls} slot {k}: {slots.get(k)}, the preload calls "
+                           f"{prefix + fn} there")
 
     if rep["generation"] != want_gen:
         bad.append(f"generation: probe says {rep['generation']}, tests/real/wheels.txt "
