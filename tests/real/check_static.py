@@ -150,7 +150,8 @@ SLOTS = {2: "4archEv", 3: "2idEv"}
 
 
 def vtable_slots(path, syms, cls):
-    """slot -> the function the vtable of `cls` holds there (None if unknown)."""
+    """slot -> the function the vtable of `cls` holds there (None if unknown);
+    slot -1: its RTTI (typeinfo) object, whose name the preload reads."""
     vt = syms.get("_ZTV" + cls)
     if not vt or not vt[0]:
         return None
@@ -168,7 +169,7 @@ def vtable_slots(path, syms, cls):
         if len(f) < 4 or not re.fullmatch(r"[0-9a-f]{16}", f[0]):
             continue
         off = int(f[0], 16)
-        if off < first or off >= first + 8 * 8 or (off - first) % 8:
+        if off < first - 8 or off >= first + 8 * 8 or (off - first) % 8:
             continue
         k = (off - first) // 8
         if f[2] == "R_X86_64_RELATIVE":
@@ -310,6 +311,8 @@ def main():
         if slots is None:
             bad.append(f"no vtable for {cls} in .dynsym")
             continue
+        if slots.get(-1) != "_ZTI" + cls:
+            bad.append(f"vtable {cls}: RTTI {slots.get(-1)}, not _ZTI{cls}")
         for k, fn in SLOTS.items():
             if slots.get(k) != prefix + fn:
                 bad.append(f"vtable {cls} slot {k}: {slots.get(k)}, the preload calls "
