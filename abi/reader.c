@@ -43,7 +43,6 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define OFF_TYPE       32
 #define OFF_ALLOCATOR  64
 #define OFF_ADDRESS    80
-#define OFF_PAGE_SIZE  88
 #define VSLOT_ARCH     2
 #define VSLOT_ID       3
 
@@ -81,6 +80,7 @@ static struct {
 	int getters_only;                        /* gen->reading == ABI_READ_GETTERS */
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
+	getter_fn aligned_per_bank;              /* 0 where not exported */
 	get_devices_fn get_devices;
 	view_fn alloc_view;                      /* AllocatorImpl::view() */
 	geo_u32_fn num_banks;                    /* Allocator's geometry getters */
@@ -160,6 +160,7 @@ int abi_bind(void *handle)
 	g.allocator = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALLOCATOR);
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
+	g.aligned_per_bank = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALIGNED_PER_BANK);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
 	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
 	g.num_banks = (geo_u32_fn)sym(handle, ABI_SYM_ALLOC_NUM_BANKS);
@@ -333,12 +334,18 @@ static inline const void *allocator_of(const void *b)
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
-static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size,
-			uint64_t page)
+/* An allocation's page size and what the allocator holds per bank, through
+ * the getters (never for a free: the Buffer may be half destroyed). */
+static inline void read_bank_facts(const void *b, struct abi_buffer *out, int with_size)
+{
+	out->page_size = with_size && g.page_size ? g.page_size(b) : 0;
+	out->bank_bytes = with_size && g.aligned_per_bank ? g.aligned_per_bank(b) : 0;
+}
+
+static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
 {
 	out->address = addr32;
 	out->size = size;
-	out->page_size = page;
 	out->type = coarse_type(b);
 	out->device = NULL;
 	out->allocator = NULL;
@@ -350,7 +357,7 @@ static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, 
 static __attribute__((noinline)) int buffer_read_checked(const void *b, struct abi_buffer *out,
 							 int with_size)
 {
-	uint64_t size = 0, addr32, page = 0;
+	uint64_t size = 0, addr32;
 	/* Read before `degraded`, which is set before forget_generation is
 	 * bumped: a check that passes while the profile is being switched
 	 * off is remembered under a generation that is already void. */
@@ -359,8 +366,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 	if (!atomic_load_explicit(&g.bound, memory_order_acquire))
 		return -1;
 	if (with_size) {
-		page = g.page_size(b);
-		size = (g.num_pages(b) & 0xffffffffu) * page;
+		size = (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
 		if (size == 0)
 			return -1;
 	}
@@ -370,15 +376,15 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		uint64_t addr_f = field64(b, OFF_ADDRESS);
 		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
 
-		if ((!with_size || (size_f == size && field64(b, OFF_PAGE_SIZE) == page)) &&
-		    (addr_f & 0xffffffffu) == addr32 && type_f <= TTMEM_TYPE_TRACE) {
+		if ((!with_size || size_f == size) && (addr_f & 0xffffffffu) == addr32 &&
+		    type_f <= TTMEM_TYPE_TRACE) {
 			out->address = addr_f;
 			out->size = size;
-			out->page_size = page;
 			out->type = (uint8_t)type_f;
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+			read_bank_facts(b, out, with_size);
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
 			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
@@ -400,7 +406,8 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 				 (unsigned long long)addr_f, (unsigned long long)addr32);
 		}
 	}
-	fill_coarse(b, out, addr32, size, page);
+	fill_coarse(b, out, addr32, size);
+	read_bank_facts(b, out, with_size);
 	return 0;
 }
 
@@ -489,8 +496,8 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	}
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
-	out->page_size = with_size && g.page_size ? g.page_size(b) : 0;
 	out->trusted = 0;
+	read_bank_facts(b, out, with_size);
 	if (g.type) {
 		uint32_t t = (uint32_t)g.type(b);
 
@@ -556,11 +563,11 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 			     cs->countdown-- > 1, 1)) {
 		out->address = field64(b, OFF_ADDRESS);
 		out->size = with_size ? size_f : 0;
-		out->page_size = with_size ? field64(b, OFF_PAGE_SIZE) : 0;
 		out->type = (uint8_t)type_f;
 		out->device = dev;
 		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+		read_bank_facts(b, out, with_size);
 		return 0;
 	}
 	return buffer_read_slow(b, out, with_size);

@@ -157,9 +157,13 @@ static void print_json(FILE *f, const struct livebuf *v, size_t n, struct symbol
 		fprintf(f, ",\"owner\":\"%s\",\"pid\":%" PRIu32 ",\"process\":", owner_name(b->owner),
 			b->pid);
 		json_str(f, b->name, strlen(b->name));
-		fprintf(f, ",\"state\":\"%s\",\"mesh\":%s,\"allocated_s\":%" PRIu32
-			",\"callsite\":{\"module\":", liveness_name(b->state),
-			b->flags & TTMEM_SLOT_F_MESH ? "true" : "false", b->alloc_s);
+		fprintf(f, ",\"state\":\"%s\",\"mesh\":%s,\"bank_bytes\":", liveness_name(b->state),
+			b->flags & TTMEM_SLOT_F_MESH ? "true" : "false");
+		if (b->bank_bytes == 0 || b->bank_bytes == TTMEM_PAGE_SIZE_LARGE)
+			fputs("null", f);
+		else
+			fprintf(f, "%" PRIu32, b->bank_bytes);
+		fputs(",\"callsite\":{\"module\":", f);
 		json_str(f, si.module, sizeof(si.module));
 		fprintf(f, ",\"offset\":%" PRIu64 ",\"function\":", si.offset);
 		json_nullable_str(f, si.function, sizeof(si.function));

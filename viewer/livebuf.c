@@ -73,7 +73,7 @@ long livebuf_collect(struct livebuf **out, const struct model *m, const struct t
 		b->name = p ? p->name : "?";
 		b->module = e->module;
 		b->callsite = e->callsite;
-		b->alloc_s = e->alloc_s;
+		b->bank_bytes = e->bank_bytes;
 	}
 	free(regix);
 	*out = v;
@@ -184,6 +184,8 @@ uint64_t livebuf_per_bank(const struct livebuf *b, const struct ttmem_bank_geome
 
 	if (b->type == TTMEM_TYPE_CB)
 		return align_up(b->size, a);
+	if (b->bank_bytes && b->bank_bytes != TTMEM_PAGE_SIZE_LARGE)
+		return align_up(b->bank_bytes, a);
 	if (b->page_size == 0) {
 		*exact = 0;
 		return align_up((b->size + g->banks - 1) / g->banks, a);

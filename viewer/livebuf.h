@@ -21,7 +21,8 @@ struct livebuf {
 	const char *name;            /* its process's name (in the model), "?" */
 	uint16_t module;             /* callsite: module index and offset */
 	uint32_t callsite;
-	uint32_t alloc_s;            /* CLOCK_REALTIME seconds, low 32 bits */
+	uint32_t bank_bytes;         /* per bank, as the runtime said; 0 unknown,
+				      * TTMEM_PAGE_SIZE_LARGE: >= 4 GiB */
 };
 
 struct livebuf_filter {
@@ -56,9 +57,11 @@ int livebuf_geometry(const struct ttmem_table *t, uint32_t device, unsigned type
 
 /* Bytes one buffer holds in each bank of its type: ceil(pages / banks)
  * aligned pages (a buffer is interleaved page by page over the banks),
- * rounded up to the alignment; a CB holds its size on every core.  `*exact`
- * is cleared when the page size is unknown (then the size is spread evenly
- * over the banks: an estimate). */
+ * rounded up to the alignment; a CB holds its size on every core.  The
+ * runtime's own figure (Buffer::aligned_size_per_bank(), slot.bank_bytes)
+ * when recorded, else computed from the page size; `*exact` is cleared when
+ * neither is known (then the size is spread evenly over the banks: an
+ * estimate). */
 uint64_t livebuf_per_bank(const struct livebuf *b, const struct ttmem_bank_geometry *g,
 			  int *exact);
 

@@ -52,7 +52,7 @@ Test(table, insert_remove_roundtrip)
 	cr_assert_eq(g->module, 7);
 	cr_assert_eq(g->callsite, e.callsite);
 	cr_assert_eq(g->page_size, e.page_size);
-	cr_assert_eq(g->alloc_s, e.alloc_s);
+	cr_assert_eq(g->bank_bytes, e.bank_bytes);
 	cr_assert_eq(g->pid, (uint32_t)getpid());
 	cr_assert_eq(g->proc, ttmem_table_proc_index(t));
 	cr_assert_eq(s.epoch, atomic_load(&ttmem_table_header(t)->clear_epoch));
