@@ -131,7 +131,9 @@ pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_al
 			e.size = a[i].size;
 			e.module = module;
 			e.callsite = (uint32_t)cs;
-			e.page_size = 1;
+			/* One page each (a single-page buffer), its bank
+			 * footprint left to the viewer to work out. */
+			e.page_size = a[i].size < UINT32_MAX ? (uint32_t)a[i].size : UINT32_MAX;
 			if (ttmem_insert(t, &e) < 0)
 				_exit(92);
 		}
