@@ -38,8 +38,8 @@
 #include "internal.h"
 
 #define READER_WAIT_MS 2000   /* viewer: a live creator may be slow */
-#define WRITER_WAIT_MS 50     /* host program: never held longer (a creation
-				 * of the default 64 MiB takes ~15 ms) */
+#define WRITER_WAIT_MS TTMEM_WRITER_WAIT_MS  /* host program: never held longer
+						* (table.h says why this long) */
 
 /* seg_attach's verdict on an unpublished segment no one is building: the
  * caller (a creating writer) re-creates it. */
@@ -499,7 +499,8 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		      const struct ttmem_open_opts *o, uint64_t t0, char *eb, size_t el)
 {
 	int creating = !o->readonly && !o->no_create;
-	uint64_t budget = o->no_wait ? 0 : creating ? WRITER_WAIT_MS : READER_WAIT_MS;
+	uint64_t budget = o->no_wait ? 0 : o->wait_ms ? o->wait_ms :
+			  creating ? WRITER_WAIT_MS : READER_WAIT_MS;
 	int stale_seen = 0;
 	struct stat st;
 	void *p = MAP_FAILED;
