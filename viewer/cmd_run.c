@@ -164,9 +164,14 @@ static int tracking_preflight(const char *shm)
 	memset(&o, 0, sizeof(o));
 	ttmem_access_parse(&o, getenv("TTMEM_SHM_MODE"), getenv("TTMEM_SHM_GROUP"), NULL, 0);
 	o.no_create = 1;
+	o.no_wait = 1;
 	rc = ttmem_table_open(&t, shm, &o, err, sizeof(err));
 	if (rc == -ENOENT)
 		return 1; /* the preload creates it */
+	/* Being built by another program (it waits for it) or stale (it
+	 * re-creates it): the command will be tracked. */
+	if (rc == TTMEM_ENOTREADY)
+		return 1;
 	if (rc < 0) {
 		viewer_err("run", "tracking is off: %s", err[0] ? err : ttmem_strerror(rc));
 		if (rc == TTMEM_EOWNER || rc == -EACCES)
@@ -257,12 +262,19 @@ static void partial_note(struct report_ctx *c, pid_t root, char *buf, size_t len
 static void tracking_report(const char *shm, const char *cmd, uint64_t since_ns, pid_t root,
 			    char *note, size_t len)
 {
-	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
+	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1, .no_wait = 1 };
 	struct ttmem_table *t = NULL;
 	struct report_ctx c = { since_ns, 0, NULL, 0, 0 };
+	int rc;
 
 	note[0] = 0;
-	if (ttmem_table_open(&t, shm, &o, NULL, 0) < 0) {
+	rc = ttmem_table_open(&t, shm, &o, NULL, 0);
+	if (rc == TTMEM_ENOTREADY) {
+		viewer_err("run", "'%s' was not tracked: segment %s was never published while it "
+			   "ran (its creator was stopped or died)", cmd, shm);
+		return;
+	}
+	if (rc < 0) {
 		viewer_err("run", "'%s' was not tracked: no segment %s was created (it never loaded "
 			   "tt-metal's runtime, or the preload was not loaded)", cmd, shm);
 		return;
