@@ -340,6 +340,9 @@ static int start_locked(void)
 		log_warn("not tracking: %s", err[0] ? err : ttmem_strerror(rc));
 		return PHASE_OFF;
 	}
+	if (ttmem_table_recreated(lc.table))
+		log_warn("%s was stale (%s: its creator died while creating it): re-created it",
+			 cfg.shm, ttmem_table_recreated(lc.table));
 	if (retry)
 		log_debug("attached %s after %llu ms", cfg.shm,
 			  (unsigned long long)(mono_ms() - atomic_load(&pending_since_ms)));
