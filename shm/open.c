@@ -529,6 +529,11 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 			return ttmem_set_err(eb, el, TTMEM_EOWNER,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
+		/* A reader never waits on a lock another user may hold: any
+		 * user who can open the file can take it (root's viewer
+		 * stalled 2 s per such file). */
+		if (!creating && st.st_uid != geteuid())
+			budget = 0;
 		enum seg_kind k = seg_classify(fd, name, &st, &what, &creator);
 		if (k == SEG_ZEROS_OTHERS)
 			return ttmem_set_err(eb, el, TTMEM_EMAGIC, "%s: not a ttmem segment (%s): "

@@ -129,7 +129,7 @@ int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *
  * built by a live process is waited for: at most wait_ms, by default
  * TTMEM_WRITER_WAIT_MS for a creating writer (a host program is never held
  * longer: it then gets TTMEM_ENOTREADY) and 2 s for the others (no_wait: not
- * at all).  A creating writer that gets
+ * at all; nor for the others when the file is another user's).  A creating writer that gets
  * TTMEM_ENOTREADY may simply call again later: by then the segment is either
  * published (attach) or its creator is gone (re-created at once).
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.

@@ -109,3 +109,23 @@ Test(segments_locked, rm_refuses_them_without_waiting)
 	free(out);
 	free(err);
 }
+
+/* The viewer run by root does not wait on another user's file, whose lock
+ * that user may hold for ever: it reports it at once (exit 10). */
+Test(segments_locked, root_viewer_does_not_wait_on_another_users_lock)
+{
+	char path[600], *out = NULL, *err = NULL;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to own a file as another user");
+	snprintf(path, sizeof(path), "/dev/shm%s", shm[1]);
+	cr_assert_eq(fchown(fd[1], 65534, 65534), 0, "%s", path);
+	double t0 = now_s();
+	int rc = segfix_ttmem_run(&out, &err, "show", "--shm", shm[1], NULL);
+	double took = now_s() - t0;
+	cr_expect_eq(rc, 10, "exit %d: %s", rc, err);
+	/* Waiting on the lock cost 2 s. */
+	cr_expect_lt(took, 1.0, "show took %.2f s on another user's locked file", took);
+	free(out);
+	free(err);
+}
