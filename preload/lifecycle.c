@@ -322,6 +322,14 @@ static int start_locked(void)
 	 * the guard swaps the mapping for private zero pages instead (faults
 	 * elsewhere go to the host's own disposition, exactly). */
 	ttmem_sigbus_guard(segment_lost);
+	/* The fork handlers before the open: a fork by another thread while
+	 * this one builds the segment then waits for the build (fork_prepare
+	 * takes start_lock, held here), so no child inherits the build lock
+	 * with the open file and keeps it after the creator dies. */
+	if (!atfork_installed) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atfork_installed = 1;
+	}
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
 	if (rc == TTMEM_ENOTREADY) {
 		uint64_t now = mono_ms();
@@ -358,10 +366,6 @@ static int start_locked(void)
 		ttmem_table_close(lc.table);
 		lc.table = NULL;
 		return PHASE_OFF;
-	}
-	if (!atfork_installed) {
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		atfork_installed = 1;
 	}
 	return PHASE_ON;
 }

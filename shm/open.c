@@ -628,7 +628,11 @@ static int seg_recreate(struct ttmem_table *t, int fd, const char *name,
 	if (ftruncate(fd, 0) != 0 || fchmod(fd, o->mode ? (mode_t)o->mode : 0600) != 0)
 		return ttmem_set_err(eb, el, -errno, "%s: cannot empty the stale segment: %s", name,
 				     strerror(errno));
-	snprintf(t->recreated, sizeof(t->recreated), "%s", what);
+	/* Said when something was overwritten: an empty object is also what
+	 * a live creator has between its O_EXCL open and its lock (it then
+	 * attaches this one), which is no loss. */
+	if (st.st_size > 0)
+		snprintf(t->recreated, sizeof(t->recreated), "%s", what);
 	return seg_create(t, fd, name, o, eb, el);
 }
 

@@ -141,9 +141,9 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 		     const struct ttmem_open_opts *opts, char *errbuf, size_t errlen);
 
 /*
- * What the stale object this open re-created was ("an empty file", "all
- * zeros", "a header never published"), or NULL when it attached or created
- * the segment normally.  A stale file whose first page is zeros is re-created
+ * What the stale object this open re-created was ("all zeros", "a header
+ * never published"), or NULL when it attached or created the segment
+ * normally, or re-created an empty one (nothing lost).  A stale file whose first page is zeros is re-created
  * only when it is ttmem's: its name's last component starts with "ttmem", or
  * its size is that of a segment of the default registry and module table;
  * another is refused (TTMEM_EMAGIC) and never touched.  The caller says so

@@ -110,3 +110,20 @@ Test(zeros, file_sized_as_a_segment_is_recreated)
 	ttmem_table_close(t);
 	unlink(path);
 }
+
+/* An empty file is what a creator has between its O_EXCL open and its
+ * lock: re-created (or attached) without a word, nothing is lost. */
+Test(zeros, empty_file_recreated_silently)
+{
+	char path[128], err[512] = "";
+	struct ttmem_table *t;
+
+	seg_path(path, sizeof(path), "empty");
+	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(writer_open(path, &t, err, sizeof(err)), 0, "%s", err);
+	cr_expect_null(ttmem_table_recreated(t));
+	ttmem_table_close(t);
+	unlink(path);
+}
