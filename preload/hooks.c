@@ -261,7 +261,8 @@ _Bool hook_hook_program(void *self, void *program)
 	abi_hook_program_fn orig = ORIG(HOOK_PROGRAM, abi_hook_program_fn);
 	_Bool hooked = orig ? orig(self, program) : 0;
 
-	tracker_on_program_hooked(program, hooked);
+	tracker_on_program_hooked(program, hooked, __builtin_return_address(0),
+				  __builtin_dwarf_cfa());
 	return hooked;
 }
 
