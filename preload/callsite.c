@@ -102,6 +102,10 @@ static struct {
 	atomic_int size;           /* 0 = not known yet */
 } sizes[SIZES];
 
+/* Bumped whenever a known size turns variable: walks remembered before
+ * (walk_memo below) may no longer be what a walk would do. */
+static atomic_uint sizes_voided;
+
 static inline unsigned size_hash(uintptr_t pc)
 {
 	return (unsigned)(((uint64_t)pc * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (SIZES - 1);
@@ -135,8 +139,10 @@ static void size_learn(uintptr_t pc, intptr_t size)
 		if (!atomic_compare_exchange_strong(&sizes[j].pc, &expect, pc) && expect != pc)
 			continue;
 		int old = 0;
-		if (!atomic_compare_exchange_strong(&sizes[j].size, &old, sz) && old != sz)
+		if (!atomic_compare_exchange_strong(&sizes[j].size, &old, sz) && old != sz) {
 			atomic_store_explicit(&sizes[j].size, SIZE_VARIABLE, memory_order_relaxed);
+			atomic_fetch_add_explicit(&sizes_voided, 1, memory_order_release);
+		}
 		return;
 	}
 }
@@ -183,16 +189,24 @@ static inline int outside(uintptr_t pc)
 	return !runtime_contains(pc) && !in_self(pc);
 }
 
+/* The stack slots a fast walk read (where each return address was). */
+struct walk_trace {
+	int n;
+	uintptr_t at[MAX_FRAMES];
+};
+
 /*
  * The stack of an event: up to `want` return addresses from the first one
  * outside the runtime (and outside ttmem's hooks) upwards.  Returns how many
- * were found (0: unwind in full), *more when the stack goes on past them.
+ * were found (0: unwind in full), *more when the stack goes on past them;
+ * tr->at[] the slots it read.
  */
 static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, uintptr_t *pcs,
-		     int want, int *more)
+		     int want, int *more, struct walk_trace *tr)
 {
 	int n = 0;
 
+	tr->n = 0;
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
 		if (n ? !in_self(pc) : outside(pc)) {
 			pcs[n++] = pc;
@@ -211,6 +225,7 @@ static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, u
 		uintptr_t cfa = sp + (uintptr_t)size;
 		if (sp < b->lo || cfa > b->hi || cfa < sp + 8)
 			return 0;
+		tr->at[tr->n++] = cfa - 8;
 		pc = *(const uintptr_t *)(cfa - 8);
 		sp = cfa;
 	}
@@ -278,7 +293,10 @@ static __attribute__((noinline)) int walk_full(uintptr_t ret, uintptr_t *pcs, in
 	return 1;
 }
 
-static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, int *more)
+/* tr->n = 0 unless the frames come from a fast walk (which tr then
+ * describes). */
+static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, int *more,
+		      struct walk_trace *tr)
 {
 	struct stack_bounds *b;
 	int n;
@@ -286,9 +304,11 @@ static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, in
 	if (__builtin_expect(!self_hi, 0))
 		pthread_once(&self_once, self_range);
 	b = thread_stack();
+	tr->n = 0;
 	if (++b->events % SAMPLE_EVERY != 0 && cfa &&
-	    (n = walk_fast(ret, cfa, b, pcs, want, more)) > 0)
+	    (n = walk_fast(ret, cfa, b, pcs, want, more, tr)) > 0)
 		return n;
+	tr->n = 0;
 	return walk_full(ret, pcs, want, more);
 }
 
@@ -618,17 +638,72 @@ static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *las
 	return keep + npy;
 }
 
+/*
+ * What a fast walk found, per thread, by where it started: most events of a
+ * program come from few call paths, and a walk from the same return address
+ * and stack pointer reads the same stack slots, in the same order, as long
+ * as they hold the same return addresses (a frame's size is a function of
+ * its return address alone, fixed unless turned variable: sizes_voided).
+ * So a remembered walk is checked by reading its slots again, one load and
+ * one comparison per frame instead of a size lookup and two range checks,
+ * and it also keeps what the stack was recorded as.  Every SAMPLE_EVERY-th
+ * event still unwinds in full (app_frames), so sizes keep being re-taught.
+ */
+#define WALK_MEMO 4u
+struct walk_memo {
+	uintptr_t ret, cfa;       /* 0: empty */
+	unsigned voided;          /* sizes_voided when it was walked */
+	struct walk_trace tr;
+	uintptr_t seen[MAX_FRAMES];   /* what tr.at[i] held */
+	uint32_t stack, callsite;
+	uint16_t module;
+};
+static __thread struct walk_memo walks[WALK_MEMO] __attribute__((tls_model("initial-exec")));
+
+static inline struct walk_memo *walk_memo_of(uintptr_t ret, uintptr_t cfa)
+{
+	return &walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
+}
+
+/* The remembered walk `w` is what a walk from (ret, cfa) would do now. */
+static inline int walk_memo_holds(const struct walk_memo *w, uintptr_t ret, uintptr_t cfa)
+{
+	if (w->ret != ret || w->cfa != cfa ||
+	    w->voided != atomic_load_explicit(&sizes_voided, memory_order_acquire))
+		return 0;
+	for (int i = 0; i < w->tr.n; i++)
+		if (*(const uintptr_t *)w->tr.at[i] != w->seen[i])
+			return 0;
+	return 1;
+}
+
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
 __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, uint16_t *module,
 							uint32_t *callsite, uint32_t *stack)
 {
 	uintptr_t pcs[TTMEM_STACK_FRAMES];
 	uint32_t lasti[TTMEM_STACK_FRAMES];
+	struct walk_trace tr;
 	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
-	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more);
+	int py = pyframes_active() && want > 1;
+	struct walk_memo *w = walk_memo_of((uintptr_t)ret, (uintptr_t)cfa);
+	struct stack_bounds *b = &tls_stack;
+
+	/* Python frames change under the same native stack: never memoized.
+	 * One event in SAMPLE_EVERY takes the full path (app_frames). */
+	if (__builtin_expect(!py && (b->events + 1) % SAMPLE_EVERY != 0 &&
+			     walk_memo_holds(w, (uintptr_t)ret, (uintptr_t)cfa), 1)) {
+		b->events++;
+		*module = w->module;
+		*callsite = w->callsite;
+		*stack = w->stack;
+		return;
+	}
+	unsigned voided = atomic_load_explicit(&sizes_voided, memory_order_acquire);
+	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more, &tr);
 	int native = n;
 
-	if (__builtin_expect(pyframes_active(), 0) && want > 1)
+	if (__builtin_expect(py, 0))
 		n = python_frames(pcs, lasti, n, want, &native, &more);
 	struct stack_memo *m = &memo[memo_hash(pcs, n)];
 
@@ -641,4 +716,15 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 	*module = m->module;
 	*callsite = m->callsite;
 	*stack = m->stack;
+	if (!py && tr.n > 0) {
+		w->ret = (uintptr_t)ret;
+		w->cfa = (uintptr_t)cfa;
+		w->voided = voided;
+		w->tr = tr;
+		for (int i = 0; i < tr.n; i++)
+			w->seen[i] = *(const uintptr_t *)tr.at[i];
+		w->module = m->module;
+		w->callsite = m->callsite;
+		w->stack = m->stack;
+	}
 }
