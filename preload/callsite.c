@@ -32,7 +32,7 @@
 #include "ttmem/table.h"
 
 #include "callsite.h"
-#include "lifecycle.h"
+#include "state.h"
 #include "log.h"
 #include "pyframes.h"
 #include "runtime.h"

@@ -33,7 +33,7 @@ static int cb_oom;
 #include "ttmem/table.h"
 
 #include "cb_model.h"
-#include "lifecycle.h"
+#include "state.h"
 #include "log.h"
 #include "owned.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration, lazy start-up, fork and exit (see lifecycle.h).
+ * Configuration, lazy start-up and exit (see lifecycle.h).
  *
  * getenv is safe here: ttmem hooks tt-metal, never the C library, so even
  * the earliest hook runs after libc set up `environ`.
@@ -22,9 +22,6 @@
 #include "log.h"
 #include "owned.h"
 #include "runtime.h"
-#include "tracker.h"
-
-struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
 
 static struct {
 	char shm[256];
@@ -35,8 +32,6 @@ static struct {
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int starting_here __attribute__((tls_model("initial-exec")));
-static atomic_uint pending_flags;
-static int atfork_installed;
 
 /* ---- configuration ------------------------------------------------------------- */
 
@@ -146,21 +141,6 @@ static void config_load(void)
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static void apply_flags(void)
-{
-	uint32_t f = atomic_load(&pending_flags);
-
-	/* Only this process writes its entry, but maybe from several threads. */
-	if (lc.proc && f)
-		__atomic_fetch_or(&lc.proc->flags, f, __ATOMIC_RELAXED);
-}
-
-void lifecycle_flag(uint32_t flag)
-{
-	atomic_fetch_or(&pending_flags, flag);
-	apply_flags();
-}
-
 /*
  * Whether a registry entry already names this pid: an exec'ed predecessor
  * (same pid, its objects died with the old image, its entries did not) or a
@@ -196,7 +176,7 @@ static int register_self(void)
 	lc.pid = (uint32_t)getpid();
 	lc.proc_idx = idx;
 	lc.proc = &ttmem_table_procs_rw(lc.table)[idx];
-	apply_flags();
+	state_apply_flags();
 
 	/* Entries under our pid can only be an exec'ed predecessor's (same
 	 * pid, the objects died with the old image) or a dead process's. */
@@ -211,21 +191,13 @@ static int register_self(void)
 	return 0;
 }
 
-static void fork_prepare(void)
+void lifecycle_atfork_prepare(void)
 {
 	pthread_mutex_lock(&start_lock);
-	abi_atfork_prepare();
-	callsite_atfork_prepare();
-	tracker_atfork_prepare();
-	owned_atfork_prepare();
 }
 
-static void fork_parent(void)
+void lifecycle_atfork_parent(void)
 {
-	owned_atfork_parent();
-	tracker_atfork_parent();
-	callsite_atfork_release();
-	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);
 }
 
@@ -235,13 +207,8 @@ static void fork_parent(void)
  * usual fork+exec leaves no registration behind for the short-lived
  * pre-exec image (the exec'ed image registers by itself).
  */
-static void fork_child(void)
+void lifecycle_atfork_child(void)
 {
-	runtime_atfork_child();
-	owned_atfork_child();
-	tracker_atfork_child();
-	callsite_atfork_release();
-	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);
 	if (atomic_load(&lc.phase) != PHASE_ON)
 		return;
@@ -323,10 +290,6 @@ static int start_locked(void)
 		ttmem_table_close(lc.table);
 		lc.table = NULL;
 		return PHASE_OFF;
-	}
-	if (!atfork_installed) {
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		atfork_installed = 1;
 	}
 	return PHASE_ON;
 }

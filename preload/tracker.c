@@ -84,7 +84,7 @@ static inline __attribute__((always_inline)) int chips_of(const struct abi_buffe
 	/* The ABI profile no longer vouches for the device: partly tracked. */
 	static atomic_int flagged;
 	if (!atomic_exchange_explicit(&flagged, 1, memory_order_relaxed))
-		lifecycle_flag(TTMEM_PROC_F_ABI_PARTIAL);
+		state_flag(TTMEM_PROC_F_ABI_PARTIAL);
 	c->n = 1;
 	c->is_mesh = 0;
 	c->id[0] = TTMEM_DEVICE_UNKNOWN;

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork(): every part of the preload that holds a lock or per-process
+ * state, quiesced in prepare, resumed in the parent, reset in the child.
+ *
+ * This file sits above all of them (it calls each, none calls it), so the
+ * start-up (lifecycle.c) no longer reaches up into the tracker.  The
+ * handlers are installed by the library's constructor unless TTMEM_DISABLE=1
+ * (pure pass-through installs nothing); in a process that never starts
+ * tracking they take and release unheld, private locks.
+ */
+#include <pthread.h>
+
+#include "abi.h"
+#include "callsite.h"
+#include "lifecycle.h"
+#include "owned.h"
+#include "runtime.h"
+#include "tracker.h"
+
+static void fork_prepare(void)
+{
+	lifecycle_atfork_prepare();
+	abi_atfork_prepare();
+	callsite_atfork_prepare();
+	tracker_atfork_prepare();
+	owned_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+	owned_atfork_parent();
+	tracker_atfork_parent();
+	callsite_atfork_release();
+	abi_atfork_release();
+	lifecycle_atfork_parent();
+}
+
+static void fork_child(void)
+{
+	runtime_atfork_child();
+	owned_atfork_child();
+	tracker_atfork_child();
+	callsite_atfork_release();
+	abi_atfork_release();
+	lifecycle_atfork_child();
+}
+
+__attribute__((constructor)) static void fork_install(void)
+{
+	if (!lifecycle_disabled())
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
