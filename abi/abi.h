@@ -148,6 +148,10 @@ typedef void (*abi_allocator_fn)(void *self);
 struct abi_buffer {
 	uint64_t address;
 	uint64_t size;             /* bytes per chip */
+	uint64_t page_size;        /* 0 unknown (frees: not read) */
+	uint64_t bank_bytes;       /* Buffer::aligned_size_per_bank(): what the
+				    * allocator holds in each bank it spans;
+				    * 0 where not exported (frees: not read) */
 	const void *device;        /* IDevice*, NULL unless ABI_T_DEVICE */
 	const void *allocator;     /* Allocator*, NULL unless ABI_T_DEVICE */
 	uint8_t type;              /* enum ttmem_buffer_type */

@@ -75,6 +75,7 @@ static struct {
 	int getters_only;                        /* gen->reading == ABI_READ_GETTERS */
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
+	getter_fn aligned_per_bank;              /* 0 where not exported */
 	get_devices_fn get_devices;
 	view_fn alloc_view;                      /* AllocatorImpl::view() */
 	op_delete_fn op_delete;
@@ -151,6 +152,7 @@ int abi_bind(void *handle)
 	g.allocator = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALLOCATOR);
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
+	g.aligned_per_bank = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALIGNED_PER_BANK);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
 	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
 	g.op_delete = bind_operator_delete(handle);
@@ -294,6 +296,14 @@ static inline const void *allocator_of(const void *b)
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
+/* An allocation's page size and what the allocator holds per bank, through
+ * the getters (never for a free: the Buffer may be half destroyed). */
+static inline void read_bank_facts(const void *b, struct abi_buffer *out, int with_size)
+{
+	out->page_size = with_size && g.page_size ? g.page_size(b) : 0;
+	out->bank_bytes = with_size && g.aligned_per_bank ? g.aligned_per_bank(b) : 0;
+}
+
 static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
 {
 	out->address = addr32;
@@ -336,6 +346,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+			read_bank_facts(b, out, with_size);
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
 			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
@@ -358,6 +369,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		}
 	}
 	fill_coarse(b, out, addr32, size);
+	read_bank_facts(b, out, with_size);
 	return 0;
 }
 
@@ -447,6 +459,7 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
 	out->trusted = 0;
+	read_bank_facts(b, out, with_size);
 	if (g.type) {
 		uint32_t t = (uint32_t)g.type(b);
 
@@ -516,6 +529,7 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->device = dev;
 		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
+		read_bank_facts(b, out, with_size);
 		return 0;
 	}
 	return buffer_read_slow(b, out, with_size);

@@ -124,6 +124,9 @@
 #define ABI_SYM_BUFFER_SIZE        ABI_BUF "4sizeEv"
 #define ABI_SYM_BUFFER_TYPE        ABI_BUF "11buffer_typeEv"
 #define ABI_SYM_BUFFER_IMPL        ABI_BUF "4implEv"
+/* DeviceAddr aligned_size_per_bank() const: exported by every wheel seen
+ * (ttnn 0.65.0, 0.70.1, 0.81.1); the unit of the allocator's statistics. */
+#define ABI_SYM_BUFFER_ALIGNED_PER_BANK ABI_BUF "21aligned_size_per_bankEv"
 
 #define ABI_SYM_MESH_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
 #define ABI_SYM_OPERATOR_DELETE  "_ZdlPv"

@@ -59,14 +59,11 @@ static inline void guard_leave(void)
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+/* A 64-bit figure in a 32-bit slot field: UINT32_MAX stands for "4 GiB or
+ * more" (segment.h). */
+static inline uint32_t clamp_u32(uint64_t v)
 {
-	struct timespec ts;
-
-	/* The coarse clock is a vDSO read without rdtsc: a few ns, at tick
-	 * resolution, which is plenty for "allocated at". */
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 /* `note`: remember the buffer's allocator for bulk frees (allocations only:
@@ -160,7 +157,6 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	e->size = size;
 	e->pid = lc.pid;
 	e->proc = (uint16_t)lc.proc_idx;
-	e->alloc_ns = now_ns();
 	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
@@ -227,6 +223,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (b.device)
 		note_chips(b.device, &c);
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
+	e.page_size = clamp_u32(b.page_size);
+	e.bank_bytes = clamp_u32(b.bank_bytes);
 	insert_on_chips(&e, &c);
 	if (abi_frees_by_record())
 		buffer_keys_put(buffer, &b);

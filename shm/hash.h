@@ -113,7 +113,7 @@ static inline void ttmem_entry_pack(const struct ttmem_entry *e, uint64_t w[TTME
 	w[3] = (uint64_t)e->pid | ((uint64_t)e->proc << 32) | ((uint64_t)e->module << 48);
 	w[4] = e->owner_id;
 	w[5] = (uint64_t)e->callsite | ((uint64_t)e->stack << 32);
-	w[6] = e->alloc_ns;
+	w[6] = (uint64_t)e->page_size | ((uint64_t)e->bank_bytes << 32);
 }
 
 static inline void ttmem_entry_unpack(const uint64_t w[TTMEM_PAYLOAD_WORDS], struct ttmem_entry *e,
@@ -132,7 +132,8 @@ static inline void ttmem_entry_unpack(const uint64_t w[TTMEM_PAYLOAD_WORDS], str
 	e->owner_id = w[4];
 	e->callsite = (uint32_t)w[5];
 	e->stack = (uint32_t)(w[5] >> 32);
-	e->alloc_ns = w[6];
+	e->page_size = (uint32_t)w[6];
+	e->bank_bytes = (uint32_t)(w[6] >> 32);
 	e->slot = slot;
 }
 

@@ -167,7 +167,8 @@ static inline void publish_entry(struct ttmem_table *t, const struct ttmem_batch
 	__atomic_store_n(&dst[4], e->owner_id, __ATOMIC_RELAXED);
 	__atomic_store_n(&dst[5], (uint64_t)e->callsite | ((uint64_t)e->stack << 32),
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[6], e->alloc_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst[6], (uint64_t)e->page_size | ((uint64_t)e->bank_bytes << 32),
+			 __ATOMIC_RELAXED);
 	ttmem_meta_set(t->meta, idx, fp);
 	atomic_store_explicit(&s->ctl, live, memory_order_release);
 }

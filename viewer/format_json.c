@@ -62,6 +62,15 @@ static void device_json(FILE *f, const struct model *m, const struct model_dev *
 		   ",\"in_use_bytes\":%" PRIu64 ",\"in_use\":",
 		d->arch, d->published ? "true" : "false", d->entries, model_sum(d->in_use));
 	types_obj(f, d->in_use);
+	fputs(",\"per_bank\":{", f);
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+		fprintf(f, "%s\"%s\":", ty ? "," : "", type_name(ty));
+		if (d->per_bank_unknown[ty])
+			fputs("null", f);
+		else
+			fprintf(f, "%" PRIu64, d->per_bank[ty]);
+	}
+	fputc('}', f);
 	fputs(",\"system\":", f);
 	types_obj(f, d->system);
 	fputs(",\"application\":", f);

@@ -431,6 +431,10 @@ static int add_entries(struct builder *b)
 		switch (p->state) {
 		case TTMEM_LIVENESS_RUNNING:
 			dv->in_use[e->type] += e->size;
+			if (e->bank_bytes && e->bank_bytes != UINT32_MAX)
+				dv->per_bank[e->type] += e->bank_bytes;
+			else
+				dv->per_bank_unknown[e->type]++;
 			if (e->owner_kind == TTMEM_OWNER_CQ || e->owner_kind == TTMEM_OWNER_SYSMEM)
 				dv->system[e->type] += e->size;
 			else

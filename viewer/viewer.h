@@ -184,6 +184,9 @@ struct model_dev {
 	uint64_t application[MODEL_TYPES];
 	uint64_t orphaned[MODEL_TYPES];   /* entries of dead / unknown processes */
 	uint64_t exited[MODEL_TYPES];     /* leak records of exited processes */
+	uint64_t per_bank[MODEL_TYPES];   /* in_use as the allocator counts it: the
+					   * bytes each bank holds (slot bank_bytes) */
+	uint64_t per_bank_unknown[MODEL_TYPES]; /* in_use entries without bank_bytes */
 	uint64_t capacity[MODEL_TYPES];   /* 0 = unknown */
 	uint8_t cap_source[MODEL_TYPES];  /* enum cap_source */
 	uint64_t baseline[MODEL_TYPES];   /* valid when model.baseline_ns */

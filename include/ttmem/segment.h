@@ -144,7 +144,8 @@
 #include <stdint.h>
 
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
-#define TTMEM_ABI_MAJOR    3   /* 2: stack table; 3: home groups, three-choice */
+#define TTMEM_ABI_MAJOR    4   /* 2: stack table; 3: home groups, three-choice;
+				 * 4: page size and bank footprint per slot */
 #define TTMEM_ABI_MINOR    0
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
@@ -451,7 +452,12 @@ struct ttmem_slot {
 	uint32_t callsite;               /* 48 offset of the return address in module
 					  * (frame 0 of the stack; 0xffffffff too large) */
 	uint32_t stack;                  /* 52 1 + stack table index; 0 = none */
-	uint64_t alloc_ns;               /* 56 CLOCK_REALTIME */
+	uint32_t page_size;              /* 56 Buffer::page_size(); 0 unknown,
+					  * UINT32_MAX 4 GiB or more */
+	uint32_t bank_bytes;             /* 60 what the allocator holds in each bank
+					  * it spans (Buffer::aligned_size_per_bank(),
+					  * the unit of its statistics); 0 unknown,
+					  * UINT32_MAX 4 GiB or more */
 };
 
 #define TTMEM_SLOT_F_MESH     1u     /* fanned out from a mesh allocation */
@@ -537,7 +543,8 @@ _Static_assert(offsetof(struct ttmem_slot, module) == 38, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, owner_id) == 40, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, callsite) == 48, "slot layout");
 _Static_assert(offsetof(struct ttmem_slot, stack) == 52, "slot layout");
-_Static_assert(offsetof(struct ttmem_slot, alloc_ns) == 56, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, page_size) == 56, "slot layout");
+_Static_assert(offsetof(struct ttmem_slot, bank_bytes) == 60, "slot layout");
 _Static_assert(sizeof(struct ttmem_slot) == 64, "slot size");
 
 _Static_assert(TTMEM_TYPE_COUNT <= TTMEM_MAX_TYPES, "type room");

@@ -225,7 +225,8 @@ struct ttmem_entry {
 	uint64_t owner_id;
 	uint32_t callsite;       /* offset in module of frame 0; 0xffffffff too large */
 	uint32_t stack;          /* 1 + stack table index (ttmem_stack_intern); 0 none */
-	uint64_t alloc_ns;
+	uint32_t page_size;      /* 0 unknown, UINT32_MAX too large (segment.h) */
+	uint32_t bank_bytes;     /* per bank the buffer spans; 0 unknown */
 	uint32_t slot;           /* index of the slot it was read from (snapshots) */
 };
 

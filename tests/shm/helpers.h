@@ -61,7 +61,8 @@ static inline struct ttmem_entry mk_entry(uint32_t dev, uint8_t space, uint64_t 
 	e.owner_kind = TTMEM_OWNER_APP;
 	e.module = TTMEM_MODULE_NONE;
 	e.callsite = (uint32_t)(addr ^ 0x5a5a);
-	e.alloc_ns = 1000 + addr;
+	e.page_size = (uint32_t)(1000 + addr);
+	e.bank_bytes = (uint32_t)(2000 + addr);
 	return e;
 }
 

@@ -51,7 +51,8 @@ Test(table, insert_remove_roundtrip)
 	cr_assert_eq(g->flags, TTMEM_SLOT_F_MESH);
 	cr_assert_eq(g->module, 7);
 	cr_assert_eq(g->callsite, e.callsite);
-	cr_assert_eq(g->alloc_ns, e.alloc_ns);
+	cr_assert_eq(g->page_size, e.page_size);
+	cr_assert_eq(g->bank_bytes, e.bank_bytes);
 	cr_assert_eq(g->pid, (uint32_t)getpid());
 	cr_assert_eq(g->proc, ttmem_table_proc_index(t));
 	cr_assert_eq(s.epoch, atomic_load(&ttmem_table_header(t)->clear_epoch));

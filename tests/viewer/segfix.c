@@ -131,7 +131,7 @@ pid_t segfix_child_ex(const char *name, const char *comm, const struct segfix_al
 			e.size = a[i].size;
 			e.module = module;
 			e.callsite = (uint32_t)cs;
-			e.alloc_ns = 1;
+			e.page_size = 1;
 			if (ttmem_insert(t, &e) < 0)
 				_exit(92);
 		}
