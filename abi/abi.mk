@@ -1,6 +1,7 @@
 # abi/: the ABI room (abi.h).  Its objects are built twice:
 #   $(BUILD)/abi/*.o         for the preload: PIC, LTO, with the reader, which
-#                            logs through the preload's log.h (-Ipreload)
+#                            logs through abi_log.h (its linker provides it:
+#                            the preload's preload/abi_log.c)
 #   $(BUILD)/abi/viewer/*.o  for `ttmem probe`: the generation table only
 # Included before preload/preload.mk and viewer/viewer.mk, which add the
 # objects to their links.
@@ -17,4 +18,4 @@ $(BUILD)/abi/viewer/%.o: abi/%.c
 $(BUILD)/abi/%.o: abi/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_CFLAGS) -Ipreload -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(PRELOAD_CFLAGS) -c -o $@ $<

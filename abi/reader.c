@@ -31,7 +31,7 @@
 #include "ttmem/segment.h"
 
 #include "abi.h"
-#include "log.h"
+#include "abi_log.h"
 
 _Static_assert(TTMEM_TYPE_DRAM == 0 && TTMEM_TYPE_L1 == 1 && TTMEM_TYPE_L1_SMALL == 3 &&
 	       TTMEM_TYPE_TRACE == 4 && TTMEM_TYPE_CB == 5, "abi_space_of (abi.h) types");
@@ -117,7 +117,7 @@ static op_delete_fn bind_operator_delete(void *handle)
 	}
 	if (!del || !nw || !dladdr(del, &di_del) || !dladdr(nw, &di_new) ||
 	    di_del.dli_fbase != di_new.dli_fbase) {
-		log_warn_once("::operator delete and ::operator new(size_t) do not come from one "
+		abi_warn_once("::operator delete and ::operator new(size_t) do not come from one "
 			      "library: MeshDevice::get_devices is not used");
 		return NULL;
 	}
@@ -162,7 +162,7 @@ int abi_bind(void *handle)
 		g.runtime_base = g.address && dladdr((void *)g.address, &di) ? di.dli_fbase : NULL;
 	}
 	if (!g.address || (!g.size && (!g.num_pages || !g.page_size))) {
-		log_warn_once("the tt-metal runtime does not export Buffer::address() and size() "
+		abi_warn_once("the tt-metal runtime does not export Buffer::address() and size() "
 			      "(or num_pages() and page_size()): buffers are not tracked");
 		return -ENOENT;
 	}
@@ -174,17 +174,17 @@ int abi_bind(void *handle)
 		char missing[512];
 
 		if (abi_getters_missing(runtime_exports, handle, missing, sizeof(missing)))
-			log_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
+			abi_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
 				 "2026): tracked through its exported getters alone; missing: %s",
 				 missing);
 		else
-			log_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
+			abi_warn("the tt-metal runtime matches no known generation (2025, 2025b, "
 				 "2026): tracked through its exported getters alone");
 	}
 	else if (!g.get_devices || !g.op_delete)
-		log_warn_once("MeshDevice::get_devices is not exported: mesh buffers are "
+		abi_warn_once("MeshDevice::get_devices is not exported: mesh buffers are "
 			      "recorded on the mesh id only");
-	log_debug("tt-metal runtime generation %s (%s): Buffer read through %s", g.gen->name,
+	abi_debug("tt-metal runtime generation %s (%s): Buffer read through %s", g.gen->name,
 		  g.gen->marks, g.getters_only ? "its exported getters" : "cross-checked fields");
 	atomic_store_explicit(&g.bound, 1, memory_order_release);
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
@@ -361,7 +361,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			/* Void every thread's remembered check: its next
 			 * buffer comes here and finds the profile off. */
 			atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
-			log_warn("tt-metal Buffer layout is not the one of generation %s (size field %llu vs "
+			abi_warn("tt-metal Buffer layout is not the one of generation %s (size field %llu vs "
 				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
 				 "no longer reading fields; buffers are recorded without their device",
 				 g.gen->name, (unsigned long long)size_f, (unsigned long long)size,
@@ -428,7 +428,7 @@ static __attribute__((noinline)) int foreign_device_valid(const void *dev)
 		return 1;
 	if ((uintptr_t)dev % sizeof(void *) || safe_read_word(dev, &vptr) != 0 ||
 	    !rtti_names_device(vptr)) {
-		log_warn_once("Buffer::device() of this tt-metal runtime answered %p, which is not a "
+		abi_warn_once("Buffer::device() of this tt-metal runtime answered %p, which is not a "
 			      "tt-metal Device or MeshDevice: buffers are recorded without their chip",
 			      dev);
 		return 0;
@@ -574,7 +574,7 @@ static enum dev_kind kind_from_rtti(uintptr_t vptr)
 		return KIND_CHIP;
 	if (!strcmp(name, RTTI_MESH))
 		return KIND_MESH;
-	log_warn_once("device of unknown class %s: recorded under its id()", name);
+	abi_warn_once("device of unknown class %s: recorded under its id()", name);
 	return KIND_OTHER;
 }
 
@@ -701,7 +701,7 @@ static int mesh_resolve(const void *dev, struct abi_chips *out)
 	size_t n = v.begin ? (size_t)(v.end - v.begin) : 0;
 
 	if (n > ABI_MAX_CHIPS) {
-		log_warn_once("a mesh of %lu chips: only the first %u are tracked",
+		abi_warn_once("a mesh of %lu chips: only the first %u are tracked",
 			      (unsigned long)n, ABI_MAX_CHIPS);
 		n = ABI_MAX_CHIPS;
 	}
@@ -762,7 +762,7 @@ static uint32_t device_arch(const void *dev)
 
 	if (a >= ARCH_FIRST && a <= ARCH_LAST)
 		return a;
-	log_warn_once("IDevice::arch() returned %u, not a tt::ARCH value of the 2025 profile: "
+	abi_warn_once("IDevice::arch() returned %u, not a tt::ARCH value of the 2025 profile: "
 		      "chips are published without their architecture", a);
 	return 0;
 }
@@ -996,7 +996,7 @@ static __attribute__((noinline)) void allocator_note_slow(uintptr_t a, const voi
 	full = allocator_store(a, (uintptr_t)device, chip) != 0;
 	pthread_mutex_unlock(&alloc_lock);
 	if (full)
-		log_warn_once("more tt-metal allocators of open devices than ttmem can remember "
+		abi_warn_once("more tt-metal allocators of open devices than ttmem can remember "
 			      "(%u): bulk frees of some are released at device close only",
 			      NALLOCATORS);
 }
