@@ -7,7 +7,9 @@
 # objects to their links.
 
 ABI_TABLE_SRCS   := abi/select.c $(sort $(wildcard abi/gen_*.c))
-ABI_PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(ABI_TABLE_SRCS) abi/reader.c)
+# The reader: binding and buffers, devices, the map of allocators.
+ABI_READER_SRCS  := abi/reader.c abi/devices.c abi/allocators.c
+ABI_PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(ABI_TABLE_SRCS) $(ABI_READER_SRCS))
 ABI_VIEWER_OBJS  := $(patsubst abi/%.c,$(BUILD)/abi/viewer/%.o,$(ABI_TABLE_SRCS))
 
 $(BUILD)/abi/viewer/%.o: abi/%.c
