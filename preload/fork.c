@@ -12,8 +12,8 @@
 #include <pthread.h>
 
 #include "abi.h"
-#include "callsite.h"
 #include "lifecycle.h"
+#include "modules.h"
 #include "owned.h"
 #include "runtime.h"
 #include "tracker.h"
@@ -22,7 +22,7 @@ static void fork_prepare(void)
 {
 	lifecycle_atfork_prepare();
 	abi_atfork_prepare();
-	callsite_atfork_prepare();
+	modules_atfork_prepare();
 	tracker_atfork_prepare();
 	owned_atfork_prepare();
 }
@@ -31,7 +31,7 @@ static void fork_parent(void)
 {
 	owned_atfork_parent();
 	tracker_atfork_parent();
-	callsite_atfork_release();
+	modules_atfork_release();
 	abi_atfork_release();
 	lifecycle_atfork_parent();
 }
@@ -41,7 +41,7 @@ static void fork_child(void)
 	runtime_atfork_child();
 	owned_atfork_child();
 	tracker_atfork_child();
-	callsite_atfork_release();
+	modules_atfork_release();
 	abi_atfork_release();
 	lifecycle_atfork_child();
 }
