@@ -50,7 +50,6 @@
  * release store), one hash probe, two list links or unlinks; memory ~56
  * bytes per live entry plus the hash sets at <= 50% load.
  */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +60,8 @@
 
 #include "log.h"
 #include "owned.h"
+#include "refset.h"
+#include "spinlock.h"
 
 /* References are index + 1, so that 0 is "none" and a zeroed index is empty. */
 typedef uint32_t ref_t;
@@ -83,13 +84,6 @@ struct owner {
 	ref_t next_free;
 };
 
-/* A hash set of references: slot = (32-bit hash << 32) | ref, 0 empty. */
-struct set {
-	uint64_t *slot;
-	uint32_t mask;                   /* capacity - 1 (0 before the first add) */
-	uint32_t used;
-};
-
 #define CHIP_BUCKETS (TTMEM_MAX_DEVICES + 1)   /* the last: ids beyond the table */
 #define KEY_CHUNK 256                         /* keys per keyed table call */
 
@@ -100,7 +94,7 @@ static struct {
 	struct owner *owners;
 	uint32_t n_owners, cap_owners;
 	ref_t free_owners;
-	struct set keys, owner_set;
+	struct refset keys, owner_set;
 	ref_t chip_head[CHIP_BUCKETS][2];        /* [chip][mesh] */
 	struct owner last;                       /* the owner found last (head = its ref) */
 	uint32_t pid;                            /* whose keys; 0: none yet */
@@ -109,37 +103,16 @@ static struct {
 static atomic_int ix_lock;
 static atomic_int ix_broken;   /* out of memory once: full-table operations from then on */
 
-/* ---- the lock: an uncontended take is one exchange; waiters yield ------------- */
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
-
-static __attribute__((noinline)) void lock_slow(void)
-{
-	for (unsigned spins = 0;; spins++) {
-		while (atomic_load_explicit(&ix_lock, memory_order_relaxed)) {
-			if (spins++ < 64)
-				cpu_relax();
-			else
-				sched_yield();   /* the holder may be descheduled */
-		}
-		if (!atomic_exchange_explicit(&ix_lock, 1, memory_order_acquire))
-			return;
-	}
-}
+/* ---- the lock (spinlock.h) ------------------------------------------------------ */
 
 static inline void lock(void)
 {
-	if (__builtin_expect(atomic_exchange_explicit(&ix_lock, 1, memory_order_acquire), 0))
-		lock_slow();
+	spin_lock(&ix_lock);
 }
 
 static inline void unlock(void)
 {
-	atomic_store_explicit(&ix_lock, 0, memory_order_release);
+	spin_unlock(&ix_lock);
 }
 
 /* ---- hash sets ------------------------------------------------------------------ */
@@ -199,60 +172,6 @@ static int64_t owners_find(uint32_t h, uint8_t kind, uint64_t id)
 		if ((uint32_t)(s >> 32) == h && o->kind == kind && o->id == id)
 			return pos;
 	}
-}
-
-static void set_put(struct set *st, uint64_t s)
-{
-	uint32_t pos = (uint32_t)(s >> 32) & st->mask;
-
-	while (st->slot[pos])
-		pos = (pos + 1) & st->mask;
-	st->slot[pos] = s;
-	st->used++;
-}
-
-/* Room for one more at <= 50% load; -1 out of memory. */
-static __attribute__((noinline)) int set_grow(struct set *st)
-{
-	uint32_t cap = st->mask ? (st->mask + 1) * 2 : 256;
-	struct set grown = { calloc(cap, sizeof(uint64_t)), cap - 1, 0 };
-	if (!grown.slot)
-		return -1;
-	for (uint32_t i = 0; st->mask && i <= st->mask; i++)
-		if (st->slot[i])
-			set_put(&grown, st->slot[i]);
-	free(st->slot);
-	*st = grown;
-	return 0;
-}
-
-static inline int set_reserve(struct set *st)
-{
-	if (__builtin_expect(st->mask && (st->used + 1) * 2 <= st->mask + 1, 1))
-		return 0;
-	return set_grow(st);
-}
-
-/* Backward-shift deletion: later members of the run move up, so lookups
- * never need tombstones. */
-static void set_erase(struct set *st, uint32_t pos)
-{
-	uint32_t i = pos, j = pos;
-
-	for (;;) {
-		j = (j + 1) & st->mask;
-		uint64_t s = st->slot[j];
-		if (!s)
-			break;
-		uint32_t home = (uint32_t)(s >> 32) & st->mask;
-		/* Stays when its home lies cyclically in (i, j]. */
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-			continue;
-		st->slot[i] = s;
-		i = j;
-	}
-	st->slot[i] = 0;
-	st->used--;
 }
 
 /* ---- lists ---------------------------------------------------------------------- */
@@ -343,7 +262,7 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 		r = (ref_t)ix.owner_set.slot[pos];
 		goto found;
 	}
-	if (set_reserve(&ix.owner_set) != 0)
+	if (refset_reserve(&ix.owner_set) != 0)
 		return 0;
 	if (ix.free_owners) {
 		r = ix.free_owners;
@@ -355,7 +274,7 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 		r = ++ix.n_owners;
 	}
 	ix.owners[r - 1] = (struct owner){ .id = id, .kind = kind };
-	set_put(&ix.owner_set, (uint64_t)h << 32 | r);
+	refset_put(&ix.owner_set, (uint64_t)h << 32 | r);
 found:
 	ix.last = (struct owner){ .id = id, .kind = kind, .head = r };
 	return r;
@@ -368,7 +287,7 @@ static void owner_release(ref_t r)
 	int64_t pos = owners_find(owner_hash(o->kind, o->id), o->kind, o->id);
 
 	if (pos >= 0)
-		set_erase(&ix.owner_set, (uint32_t)pos);
+		refset_erase(&ix.owner_set, (uint32_t)pos);
 	if (ix.last.head == r)
 		ix.last.head = 0;
 	o->next_free = ix.free_owners;
@@ -393,7 +312,7 @@ static ref_t node_alloc(void)
 static void node_drop(ref_t r, uint32_t pos)
 {
 	unlink_node(r);
-	set_erase(&ix.keys, pos);
+	refset_erase(&ix.keys, pos);
 	NODE(r)->used = 0;
 	NODE(r)->chip_next = ix.free_nodes;
 	ix.free_nodes = r;
@@ -438,7 +357,7 @@ static inline __attribute__((always_inline)) void remember(const struct ttmem_en
 
 	if (__builtin_expect(!ix.pid, 0))
 		ix.pid = (uint32_t)getpid();
-	if (set_reserve(&ix.keys) != 0) {
+	if (refset_reserve(&ix.keys) != 0) {
 		give_up();
 		return;
 	}
