@@ -259,6 +259,23 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e);
  */
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 
+/*
+ * Where an insert put its entry, or where a remove found the entry it
+ * removed: the slot, and the LIVE ctl word the entry had there.  The ctl
+ * word carries the slot's sequence, so it names one insertion: a process
+ * that indexes its own entries by slot tells the entry it removed from a
+ * later one inserted into the same slot since (by another of its threads).
+ * ttmem_insert_at / ttmem_remove_at are ttmem_insert / ttmem_remove that
+ * also fill *where on success (left untouched otherwise).
+ */
+struct ttmem_where {
+	uint64_t slot;
+	uint64_t live;
+};
+int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where);
+int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
+		    struct ttmem_where *where);
+
 /* Which entries a sweep removes: every field that is set must match. */
 struct ttmem_filter {
 	uint32_t pid;            /* required (a sweep only touches one process) */
