@@ -80,7 +80,7 @@ uint32_t Self::alignment(BufferType type) const {
 
 void Self::reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size) {
     bank(type).reserve(addr, per_bank);
-    held_[{static_cast<int>(type), addr}] = Held{type, size};
+    held_[{static_cast<int>(type), addr}] = Held{type, size, per_bank};
 }
 
 void Self::release_locked(BufferType type, DeviceAddr addr) {
@@ -129,7 +129,7 @@ DeviceAddr Self::allocate_buffer(Buffer* buffer) {
     if (chips_.empty()) {
         reserve_locked(type, *addr, per_bank, state.size_);
     } else {
-        held_[{static_cast<int>(type), *addr}] = Held{type, state.size_};
+        held_[{static_cast<int>(type), *addr}] = Held{type, state.size_, per_bank};
     }
     allocated_buffers_[buffer] = Placed{type, *addr};
     return *addr;
@@ -228,7 +228,10 @@ std::vector<DeviceAddr> Self::place_circular_buffers(
 AllocatorUsage Self::usage() const {
     std::lock_guard<std::mutex> lock(mutex_);
     AllocatorUsage u;
-    for (const auto& [key, held] : held_) u.bytes[static_cast<size_t>(held.type)] += held.size;
+    for (const auto& [key, held] : held_) {
+        u.bytes[static_cast<size_t>(held.type)] += held.size;
+        u.per_bank[static_cast<size_t>(held.type)] += held.per_bank;
+    }
     u.buffers = held_.size();
     for (uint64_t s : cb_sizes_) u.cb_bytes += s;
     return u;

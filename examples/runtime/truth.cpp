@@ -24,15 +24,19 @@ std::string truth_json() {
     for (const auto& [id, device] : DevicePool::instance().chips()) {
         AllocatorUsage u;
         if (device->allocator()) u = device->allocator()->usage();
-        char line[512];
+        char line[768];
         std::snprintf(
             line, sizeof line,
-            "%s{\"device\":%d,\"DRAM\":%llu,\"L1\":%llu,\"L1_SMALL\":%llu,\"TRACE\":%llu,\"CB\":%llu,\"buffers\":%llu}",
+            "%s{\"device\":%d,\"DRAM\":%llu,\"L1\":%llu,\"L1_SMALL\":%llu,\"TRACE\":%llu,\"CB\":%llu,\"buffers\":%llu,"
+            "\"DRAM_per_bank\":%llu,\"L1_per_bank\":%llu,\"L1_SMALL_per_bank\":%llu,\"TRACE_per_bank\":%llu}",
             first ? "" : ",", id, (unsigned long long)u.bytes[static_cast<int>(BufferType::DRAM)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::L1)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::L1_SMALL)],
             (unsigned long long)u.bytes[static_cast<int>(BufferType::TRACE)], (unsigned long long)u.cb_bytes,
-            (unsigned long long)u.buffers);
+            (unsigned long long)u.buffers, (unsigned long long)u.per_bank[static_cast<int>(BufferType::DRAM)],
+            (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1)],
+            (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1_SMALL)],
+            (unsigned long long)u.per_bank[static_cast<int>(BufferType::TRACE)]);
         out += line;
         first = false;
     }

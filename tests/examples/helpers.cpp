@@ -73,7 +73,8 @@ bool parse_truth(const std::string& json, ByChip* out, std::string* err) {
                 *err = "expected \"key\":number";
                 return false;
             }
-            c[key] = v;
+            // What each bank holds is the preload tests' business (harness.c).
+            if (key.size() <= 9 || key.compare(key.size() - 9, 9, "_per_bank") != 0) c[key] = v;
         } while (p.lit(','));
         if (!p.lit('}') || !c.count("device")) {
             *err = "device object without \"device\"";

@@ -285,6 +285,12 @@ void truth_load(const char *path, struct truth *t)
 			unsigned long long v = strtoull(colon + 1, &q, 10);
 			size_t kn = (size_t)(ke - k - 1);
 			int ty = type_of_key(k + 1, kn);
+			static const char per_bank[] = "_per_bank";
+			int pb = -1;
+
+			if (kn > sizeof(per_bank) - 1 &&
+			    !strncmp(k + 1 + kn - (sizeof(per_bank) - 1), per_bank, sizeof(per_bank) - 1))
+				pb = type_of_key(k + 1, kn - (sizeof(per_bank) - 1));
 
 			if (kn == 6 && !strncmp(k + 1, "device", 6))
 				t->dev[t->n].device = (uint32_t)v;
@@ -292,6 +298,10 @@ void truth_load(const char *path, struct truth *t)
 				t->dev[t->n].buffers = v;
 			else if (ty >= 0)
 				t->dev[t->n].bytes[ty] = v;
+			else if (pb >= 0) {
+				t->dev[t->n].per_bank[pb] = v;
+				t->dev[t->n].has_per_bank = 1;
+			}
 		}
 		t->n++;
 		p = end + 1;
@@ -320,6 +330,7 @@ void usage_read(struct ttmem_table *t, uint32_t pid, struct usage *u)
 			continue;
 		}
 		u->bytes[e->key.device][e->type] += e->size;
+		u->per_bank[e->key.device][e->type] += e->bank_bytes;
 		u->buffers[e->key.device] += e->type != TTMEM_TYPE_CB;
 		u->entries++;
 	}
@@ -350,6 +361,13 @@ void assert_usage_is_truth(const struct usage *u, const struct truth *t, const c
 				     "%s: chip %u %s: tracked %llu bytes, truth %llu", where, d,
 				     type_names[ty], (unsigned long long)u->bytes[d][ty],
 				     (unsigned long long)t->dev[i].bytes[ty]);
+			/* What each bank holds: the allocator's own unit (not for
+			 * circular buffers, which no bank allocator holds). */
+			if (t->dev[i].has_per_bank && ty != TTMEM_TYPE_CB)
+				cr_expect_eq(u->per_bank[d][ty], t->dev[i].per_bank[ty],
+					     "%s: chip %u %s: tracked %llu bytes per bank, the banks hold %llu",
+					     where, d, type_names[ty], (unsigned long long)u->per_bank[d][ty],
+					     (unsigned long long)t->dev[i].per_bank[ty]);
 		}
 	}
 	for (unsigned d = 0; d < TTMEM_MAX_DEVICES; d++)

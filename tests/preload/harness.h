@@ -69,6 +69,8 @@ struct truth {
 	struct {
 		uint32_t device;
 		uint64_t bytes[TTMEM_TYPE_COUNT];
+		uint64_t per_bank[TTMEM_TYPE_COUNT];   /* "TYPE_per_bank" */
+		int has_per_bank;
 		uint64_t buffers;
 	} dev[H_MAX_DEVICES];
 };
@@ -79,6 +81,7 @@ void truth_load(const char *path, struct truth *t);
  * entries of processes that are running (pid 0 = all processes). */
 struct usage {
 	uint64_t bytes[TTMEM_MAX_DEVICES][TTMEM_TYPE_COUNT];
+	uint64_t per_bank[TTMEM_MAX_DEVICES][TTMEM_TYPE_COUNT];  /* sum of bank_bytes */
 	uint64_t buffers[TTMEM_MAX_DEVICES];   /* entries other than circular buffers */
 	uint64_t entries;
 	uint64_t unknown_device;

@@ -31,25 +31,14 @@ for entry in $matrix; do
 	api=${rest%%:*}
 	extra=""
 	[ "$rest" = "$api" ] || extra=${rest#*:}
-	sh "$here/fetch.sh" "$v"
+	wl=$(BUILD=$BUILD CXX=$CXX sh "$here/build_workload.sh" "$v" "$api")
 	rc=$?
 	if [ $rc -eq 77 ]; then
 		echo "SKIP real runtime $v: PyPI cannot be reached (see above)"
 		exit 77
 	fi
-	[ $rc -eq 0 ] || { echo "FAIL real runtime $v: fetch.sh exited $rc"; fail=1; continue; }
+	[ $rc -eq 0 ] || { echo "FAIL real runtime $v: no workload (exit $rc)"; fail=1; continue; }
 	root=$BUILD/real/$v/ttnn
-	lib=$root/build/lib
-	mkdir -p "$root/runtime/sfpi/compiler/bin" "$BUILD/real/$v/cache" || exit 1
-	cp "$here/sfpi-standin.sh" "$root/runtime/sfpi/compiler/bin/riscv-tt-elf-g++" || exit 1
-	wl=$BUILD/real/$v/mock_workload
-	if ! $CXX -std=c++20 -O1 -g -Wall -Wextra -Werror -DTTNN_API="$api" -I"$here" \
-		"$here/mock_workload.cpp" -o "$wl" -L"$lib" -l:libtt_metal.so \
-		-Wl,-rpath,"$(cd "$lib" && pwd)" -pthread; then
-		echo "FAIL real runtime $v: the workload does not build against its libtt_metal.so"
-		fail=1
-		continue
-	fi
 	for chips in 1 8; do
 		log=$BUILD/real/$v/run-${chips}chip.log
 		env $extra python3 "$here/run_mock.py" --version "$v" --root "$root" \

@@ -21,11 +21,19 @@
 // - Statistics is four size_t in both (the disassembly of
 //   AllocatorImpl::get_statistics zero-fills 32 bytes when a type has no
 //   allocator; the older trailing vector of addresses is gone).
+// - Sharding (0.81.1 only): tenstorrent/tt-metal @33df036f buffer.hpp and
+//   @04b34050 buffer_types.hpp: ShardSpec {CoreRangeSet grid;
+//   array<uint32_t, 2> shape; ShardOrientation}, ShardSpecBuffer {ShardSpec;
+//   array page_shape; array tensor2d_shape_in_pages}, HEIGHT_SHARDED == 2;
+//   CoreRangeSet is one std::vector<CoreRange> (24 bytes: the 0.81.1 move
+//   constructor copies three words), CoreRange two {size_t x, y}; the
+//   exported BufferShardingArgs(ShardSpecBuffer, TensorMemoryLayout).
 // - DispatchCoreConfig {DispatchCoreType type_; std::optional<Axis> axis_}
 //   (or, older, {type_, axis_}): all-zero bytes mean WORKER dispatch with
 //   the default axis (ROW on Wormhole) in both layouts.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +63,46 @@ enum class BufferType : int { DRAM = 0, L1 = 1, SYSTEM_MEMORY = 2, L1_SMALL = 3,
 
 class IDevice;
 
+enum class TensorMemoryLayout : int { INTERLEAVED = 0, HEIGHT_SHARDED = 2 };
+enum class ShardOrientation : int { ROW_MAJOR = 0 };
+
+}  // namespace tt::tt_metal
+
+namespace tt {
+struct xy_pair {
+    size_t x;
+    size_t y;
+};
+}  // namespace tt
+
+namespace tt::tt_metal {
+
+struct CoreRange {
+    xy_pair start_coord;
+    xy_pair end_coord;
+};
+
+class CoreRangeSet {
+public:
+    explicit CoreRangeSet(const CoreRange& range);
+    CoreRangeSet(const CoreRangeSet& other);
+
+private:
+    std::vector<CoreRange> ranges_;  // the whole object (destroyed inline)
+};
+
+struct ShardSpec {
+    CoreRangeSet grid;
+    std::array<uint32_t, 2> shape;
+    ShardOrientation orientation;
+};
+
+struct ShardSpecBuffer {
+    ShardSpec tensor_shard_spec;
+    std::array<uint32_t, 2> page_shape;
+    std::array<uint32_t, 2> tensor2d_shape_in_pages;
+};
+
 // Passed by reference only: zero bytes, large enough for either layout.
 class DispatchCoreConfig {
 public:
@@ -68,6 +116,7 @@ class BufferShardingArgs {
 public:
 #if TTNN_API >= 81
     BufferShardingArgs();
+    BufferShardingArgs(ShardSpecBuffer shard_spec, TensorMemoryLayout layout);
     ~BufferShardingArgs();
 #else
     BufferShardingArgs() { std::memset(bytes_, 0, sizeof(bytes_)); }
@@ -127,16 +176,35 @@ public:
 }  // namespace tt::tt_metal
 
 // One creator for both generations of the API.
-inline std::shared_ptr<tt::tt_metal::Buffer> metal_create_buffer(tt::tt_metal::IDevice* device,
-                                                                 uint64_t size, uint64_t page_size,
-                                                                 tt::tt_metal::BufferType type)
+inline std::shared_ptr<tt::tt_metal::Buffer> metal_create_buffer(
+    tt::tt_metal::IDevice* device, uint64_t size, uint64_t page_size, tt::tt_metal::BufferType type,
+    const tt::tt_metal::BufferShardingArgs& sharding = tt::tt_metal::BufferShardingArgs())
 {
-    tt::tt_metal::BufferShardingArgs interleaved;
 #if TTNN_API >= 81
-    return tt::tt_metal::BufferImpl::create(device, size, page_size, type, interleaved,
-                                            std::nullopt, std::nullopt);
+    return tt::tt_metal::BufferImpl::create(device, size, page_size, type, sharding, std::nullopt,
+                                            std::nullopt);
 #else
-    return tt::tt_metal::Buffer::create(device, size, page_size, type, interleaved, std::nullopt,
+    return tt::tt_metal::Buffer::create(device, size, page_size, type, sharding, std::nullopt,
                                         std::nullopt);
 #endif
 }
+
+#if TTNN_API >= 81
+// A height-sharded buffer of 32x32 tiles of `tile_bytes`: `tiles_per_core`
+// tiles on each of the cores (0,0)..(cores-1,0).
+inline std::shared_ptr<tt::tt_metal::Buffer> metal_create_sharded(tt::tt_metal::IDevice* device,
+                                                                  tt::tt_metal::BufferType type,
+                                                                  uint32_t cores,
+                                                                  uint32_t tiles_per_core,
+                                                                  uint64_t tile_bytes)
+{
+    using namespace tt::tt_metal;
+    CoreRangeSet grid(CoreRange{{0, 0}, {cores - 1, 0}});
+    ShardSpecBuffer spec{ShardSpec{grid, {32 * tiles_per_core, 32}, ShardOrientation::ROW_MAJOR},
+                         {32, 32},
+                         {cores * tiles_per_core, 1}};
+    BufferShardingArgs sharded(spec, TensorMemoryLayout::HEIGHT_SHARDED);
+    return metal_create_buffer(device, uint64_t{cores} * tiles_per_core * tile_bytes, tile_bytes,
+                               type, sharded);
+}
+#endif

@@ -16,6 +16,10 @@
 //   END                       (then the runner writes a line back)
 //   CLOSED <label>            (after a close: every chip must read 0)
 //
+// With --bench N it only times N allocate/free pairs of one DRAM buffer on
+// chip 0 (the cost of an event, bench/real.sh) and prints
+//   PAIR_NS <nanoseconds per pair, best of 5 rounds>
+//
 // Nothing here knows about ttmem.
 #include "metal_api.hpp"
 
@@ -26,6 +30,7 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <time.h>
 
 using tt::tt_metal::BufferType;
 using tt::tt_metal::IDevice;
@@ -40,6 +45,7 @@ constexpr int kNumTypes = 4;
 // L1_SMALL takes sharded buffers only (the runtime refuses interleaved ones:
 // "L1_SMALL only supports sharded allocations").
 constexpr int kInterleaved[] = {0, 1, 3};
+constexpr int kL1 = 1, kL1Small = 2;
 
 struct Options {
     int chips = 1;
@@ -48,6 +54,7 @@ struct Options {
     int phases = 4;          // checkpoints per run, after the one at open
     int steps = 60;          // allocate/free steps per thread and phase
     unsigned seed = 1;
+    int bench = 0;           // > 0: time this many allocate/free pairs instead
 };
 
 struct Live {
@@ -85,6 +92,14 @@ IDevice* as_device(MeshDevice* m)
     return reinterpret_cast<IDevice*>(m);
 }
 
+// An allocation the runtime refused (no room, mostly): counted, and the first
+// reason said, so that a refusal of another kind does not go unseen.
+void note_no_room(int* count, const std::exception& e)
+{
+    if (__atomic_fetch_add(count, 1, __ATOMIC_RELAXED) == 0)
+        std::fprintf(stderr, "mock_workload: an allocation was refused: %.600s\n", e.what());
+}
+
 // One thread's steps: allocate or free at random on the open chips.
 void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* oom)
 {
@@ -97,6 +112,23 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
             continue;
         }
         int chip = static_cast<int>(rng.below(static_cast<uint32_t>(chips.mesh.size())));
+#if TTNN_API >= 81
+        // One allocation in four is height-sharded, in L1 or L1_SMALL.
+        if (rng.below(4) == 0) {
+            int type = rng.below(2) ? kL1 : kL1Small;
+            uint32_t cores = 1 + rng.below(8);
+            uint32_t tiles = 1 + rng.below(type == kL1 ? 8 : 2);
+            uint64_t tile = rng.below(2) ? 2048 : 1088;  // bfloat16, bfloat8_b
+            try {
+                auto b = metal_create_sharded(as_device(chips.mesh[chip].get()), kTypes[type],
+                                              cores, tiles, tile);
+                mine.push_back(Live{std::move(b), chip, type, cores * tiles * tile});
+            } catch (const std::exception& e) {
+                note_no_room(oom, e);
+            }
+            continue;
+        }
+#endif
         int type = kInterleaved[rng.below(3)];
         uint64_t page = kPageSizes[rng.below(sizeof(kPageSizes) / sizeof(kPageSizes[0]))];
         uint64_t size = page * (1 + rng.below(kMaxPages[type]));
@@ -104,8 +136,8 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
             auto b = metal_create_buffer(as_device(chips.mesh[chip].get()), size, page,
                                          kTypes[type]);
             mine.push_back(Live{std::move(b), chip, type, size});
-        } catch (const std::exception&) {
-            __atomic_add_fetch(oom, 1, __ATOMIC_RELAXED);  // no room: nothing allocated
+        } catch (const std::exception& e) {
+            note_no_room(oom, e);  // nothing was allocated
         }
     }
 }
@@ -173,6 +205,8 @@ Options parse(int argc, char** argv)
             o.phases = parse_int("--phases", v, 1, 100);
         else if (a == "--steps")
             o.steps = parse_int("--steps", v, 1, 100000);
+        else if (a == "--bench")
+            o.bench = parse_int("--bench", v, 1, 10000000);
         else if (a == "--seed")
             o.seed = static_cast<unsigned>(parse_int("--seed", v, 1, 1 << 30));
         else {
@@ -183,11 +217,40 @@ Options parse(int argc, char** argv)
     return o;
 }
 
+uint64_t now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Best of five rounds of `pairs` allocate/free pairs: the runtime's own
+// work (allocator, Buffer objects) plus whatever tracks it.
+int bench(int pairs)
+{
+    auto meshes = MeshDevice::create_unit_meshes({0}, 64 * 1024, 8 << 20, 1,
+                                                 tt::tt_metal::DispatchCoreConfig(), {}, 0);
+    IDevice* dev = as_device(meshes.at(0).get());
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round < 5; round++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < pairs; i++)
+            metal_create_buffer(dev, 64 * 2048, 2048, BufferType::DRAM).reset();
+        uint64_t t = now_ns() - t0;
+        best = t < best ? t : best;
+    }
+    std::printf("PAIR_NS %.1f\n", static_cast<double>(best) / pairs);
+    meshes.at(0)->close();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     Options o = parse(argc, argv);
+    if (o.bench)
+        return bench(o.bench);
     int oom = 0;
     std::vector<int> ids;
     for (int c = 0; c < o.chips; c++)
@@ -210,8 +273,13 @@ int main(int argc, char** argv)
                 Rng rng{o.seed * 2654435761u + static_cast<uint32_t>(run * 1000 + p * 16 + t)};
                 if (rng.s == 0)
                     rng.s = 1;
-                workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
-                                     o.steps, &oom);
+                // One thread: the thread that opened the chips, as in most
+                // programs (the runtime's own tracker sees only that one).
+                if (o.threads == 1)
+                    run_steps(chips, held[t], rng, o.steps, &oom);
+                else
+                    workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
+                                         o.steps, &oom);
             }
             for (auto& w : workers)
                 w.join();

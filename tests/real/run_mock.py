@@ -62,8 +62,10 @@ def run_once(a, env, shm, threads, report):
             str(threads), "--phases", str(a.phases), "--steps", str(a.steps),
             "--seed", str(a.seed + threads)]
     shm_before = set(os.listdir("/dev/shm"))
+    # The runtime writes generated/ (fabric mappings) into its working
+    # directory: keep it beside the firmware cache, out of the source tree.
     p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         text=True, bufsize=1)
+                         text=True, bufsize=1, cwd=os.path.dirname(os.path.abspath(a.cache)))
     checkpoints = mismatches = closes = closes_zero = 0
     label, stats = None, []
     try:
@@ -136,7 +138,7 @@ def main():
     ap.add_argument("--version", required=True, help="ttnn wheel version (for the summary)")
     ap.add_argument("--root", required=True, help="the unpacked wheel's ttnn/ directory")
     ap.add_argument("--cluster", required=True, help="mock cluster descriptor YAML")
-    ap.add_argument("--workload", required=True)
+    ap.add_argument("--workload", required=True, type=os.path.abspath)
     ap.add_argument("--ttmem", required=True)
     ap.add_argument("--preload", required=True)
     ap.add_argument("--cache", required=True, help="the runtime's firmware cache directory")

@@ -56,9 +56,12 @@ struct AllocatorConfig {
 };
 
 // What an allocator holds, by BufferType value (index 2, SYSTEM_MEMORY, is
-// unused) plus circular buffers.  Bytes are buffer sizes, not bank footprint.
+// unused) plus circular buffers.  `bytes` are buffer sizes; `per_bank` what
+// each bank holds, the unit of upstream's Allocator::get_statistics
+// (total_allocated_bytes, checked against ttnn 0.70.1 and 0.81.1).
 struct AllocatorUsage {
     std::array<uint64_t, 5> bytes{};
+    std::array<uint64_t, 5> per_bank{};
     uint64_t cb_bytes = 0;
     uint64_t buffers = 0;
 };
@@ -141,6 +144,7 @@ private:
     struct Held {
         BufferType type;
         uint64_t size;
+        uint64_t per_bank;
     };
     BankManager& bank(BufferType type);
     void reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size);
