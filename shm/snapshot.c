@@ -124,9 +124,12 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 	 * only zero bytes. */
 #define META_HOLE(g) (!((g) % 64) && ttmem_datamap_hole(t, meta_off + (g) * TTMEM_GROUP_SLOTS, 4096))
 
-	/* Size the copy from the meta bytes (an upper bound but for races). */
+	/* Size the copy from the meta bytes (an upper bound but for races).
+	 * A buffer being reused (a viewer refreshing) is taken as it is:
+	 * entries come and go by a few between passes, and the copy doubles
+	 * it when it runs out, so the pass over every meta byte is saved. */
 	size_t need = 64;
-	for (uint64_t g = 0; g < groups; g++) {
+	for (uint64_t g = 0; !cap && g < groups; g++) {
 		if (META_HOLE(g)) {
 			g += 63;
 			continue;
