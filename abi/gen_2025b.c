@@ -6,6 +6,11 @@
  * (Buffer::allocator() out of line and exported, so the allocator is read
  * through it) and the bulk frees Device::close runs are
  * AllocatorImpl::deallocate_buffers() and clear().
+ *
+ * The real ttnn 0.70.1 is this generation with the owner shapes of 2026:
+ * HWCommandQueue(Device*, uint32_t, NOC) (no destructor exported),
+ * SystemMemoryManager(ContextId, ChipId, uint8_t) (GENERATIONS.md, "The
+ * real runtime"); its Buffer getters load the 2025 offsets.
  */
 #include <stddef.h>
 
@@ -31,6 +36,7 @@ const struct abi_generation abi_generation_2025b = {
 	.lacks = lacks,
 	.reading = ABI_READ_FIELDS_2025,
 	.owners = "HWCommandQueue(IDevice*, shared_ptr<CQSharedState>, uint32_t, NOC, uint32_t) "
-		  "and SystemMemoryManager(ChipId, uint8_t) constructors; command queue destructor",
+		  "or (Device*, uint32_t, NOC), SystemMemoryManager(ChipId, uint8_t) or (ContextId, "
+		  "ChipId, uint8_t) constructors, whichever exist; command queue destructor",
 	.close = "AllocatorImpl::deallocate_buffers/clear, Device::close, MeshDevice::close",
 };

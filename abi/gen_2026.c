@@ -10,8 +10,9 @@
  * with whatever it holds (silently), then the command queues (inline
  * destructor, not exported) and the system memory manager, so everything a
  * chip still holds is released when Device::close / MeshDevice::close
- * return.  System buffers are owned by the HWCommandQueue(IDevice*,
- * uint32_t, NOC) and SystemMemoryManager(ContextId, ChipId, uint8_t)
+ * return.  System buffers are owned by the HWCommandQueue(Device*,
+ * uint32_t, NOC) (ttnn 0.81.1; IDevice* in the tree read) and
+ * SystemMemoryManager(ContextId, ChipId, uint8_t)
  * constructors where they bind; else by Device::init_command_queue_host(),
  * the device-open entry point that builds both.
  */
@@ -38,7 +39,8 @@ const struct abi_generation abi_generation_2026 = {
 	.exports = exports,
 	.lacks = lacks,
 	.reading = ABI_READ_GETTERS,
-	.owners = "HWCommandQueue(IDevice*, uint32_t, NOC) and SystemMemoryManager(ContextId, "
-		  "ChipId, uint8_t) constructors, else Device::init_command_queue_host()",
+	.owners = "HWCommandQueue(Device*, uint32_t, NOC) (IDevice* in one tree) and "
+		  "SystemMemoryManager(ContextId, ChipId, uint8_t) constructors, else "
+		  "Device::init_command_queue_host()",
 	.close = "Device::close, MeshDevice::close (the allocator is destroyed silently inside)",
 };

@@ -21,6 +21,19 @@
 #define ABI_SYM_TRACK_DEALLOCATE    ABI_GT "16track_deallocateEPNS0_6BufferE"
 #define ABI_SYM_TRACK_ALLOCATE_CB   ABI_GT "17track_allocate_cbERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE"
 #define ABI_SYM_TRACK_DEALLOCATE_CB ABI_GT "19track_deallocate_cbEPKNS0_7IDeviceE"
+/* The same track_allocate_cb where CoreRangeSet was declared in the global
+ * namespace (ttnn 0.59.0rc58's _ttnncpp.so: `const ::CoreRangeSet&`): same
+ * arguments, another name. */
+#define ABI_SYM_TRACK_ALLOCATE_CB_GNS ABI_GT "17track_allocate_cbERK12CoreRangeSetmmbPKNS0_7IDeviceE"
+/* Program-scope L1 of G3 (ttnn 0.81.1 exports both; nothing in its wheel
+ * calls them): void track_allocate_scratchpad(const CoreRangeSet&, uint64_t
+ * addr, uint64_t size, const IDevice*), void track_allocate_dataflow_buffer(
+ * const CoreRangeSet&, uint64_t addr, uint64_t size, bool borrows_memory,
+ * const IDevice*).  Reported by `ttmem probe`, not hooked. */
+#define ABI_SYM_TRACK_ALLOCATE_SCRATCHPAD \
+	ABI_GT "25track_allocate_scratchpadERKNS0_12CoreRangeSetEmmPKNS0_7IDeviceE"
+#define ABI_SYM_TRACK_ALLOCATE_DFB \
+	ABI_GT "30track_allocate_dataflow_bufferERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE"
 /* bool hook_allocate(const Buffer*): a capture hook swallowed the buffer;
  * void track_program(Program*, const IDevice*) and bool hook_program(Program*),
  * which ttnn calls before every op launch; Program's destructor (Program is
@@ -46,6 +59,9 @@
  * G3: HWCommandQueue(IDevice*, uint32_t, NOC), destructor `= default` in the
  *     header (inline: no exported D0/D1/D2); in one tree
  *     HWCommandQueue(ContextId, IDevice*, uint32_t, NOC).
+ * The real G3 runtime (ttnn 0.81.1) and the 2026 2025b one (ttnn 0.70.1):
+ *     HWCommandQueue(Device*, uint32_t, NOC): a Device*, not an IDevice*;
+ *     no destructor exported.
  */
 #define ABI_CQ "_ZN2tt8tt_metal14HWCommandQueue"
 #define ABI_CQ_ARGS_2025 "EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj"
@@ -57,6 +73,9 @@
 #define ABI_SYM_CQ4_C2 ABI_CQ "C2" ABI_CQ_ARGS_4
 #define ABI_SYM_CQ26_C1 ABI_CQ "C1" ABI_CQ_ARGS_2026
 #define ABI_SYM_CQ26_C2 ABI_CQ "C2" ABI_CQ_ARGS_2026
+#define ABI_CQ_ARGS_DEV  "EPNS0_6DeviceEjNS0_3NOCE"
+#define ABI_SYM_CQDEV_C1 ABI_CQ "C1" ABI_CQ_ARGS_DEV
+#define ABI_SYM_CQDEV_C2 ABI_CQ "C2" ABI_CQ_ARGS_DEV
 #define ABI_CQ_ARGS_CTX  "EN4ttsl10StrongTypeIiNS0_12ContextIdTagEEEPNS0_7IDeviceEjNS0_3NOCE"
 #define ABI_SYM_CQCTX_C1 ABI_CQ "C1" ABI_CQ_ARGS_CTX
 #define ABI_SYM_CQCTX_C2 ABI_CQ "C2" ABI_CQ_ARGS_CTX

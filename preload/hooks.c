@@ -42,6 +42,7 @@
 	X(TRACK_ALLOCATE,      ABI_SYM_TRACK_ALLOCATE,      1)                \
 	X(TRACK_DEALLOCATE,    ABI_SYM_TRACK_DEALLOCATE,    1)                \
 	X(TRACK_ALLOCATE_CB,   ABI_SYM_TRACK_ALLOCATE_CB,   0)                \
+	X(TRACK_ALLOCATE_CB_GNS, ABI_SYM_TRACK_ALLOCATE_CB_GNS, 0)            \
 	X(TRACK_DEALLOCATE_CB, ABI_SYM_TRACK_DEALLOCATE_CB, 0)                \
 	X(HOOK_ALLOCATE,       ABI_SYM_HOOK_ALLOCATE,       0)                \
 	X(HOOK_DEALLOCATE,     ABI_SYM_HOOK_DEALLOCATE,     0)                \
@@ -58,6 +59,8 @@
 	X(CQ4_C2,              ABI_SYM_CQ4_C2,              0)                \
 	X(CQ26_C1,             ABI_SYM_CQ26_C1,             0)                \
 	X(CQ26_C2,             ABI_SYM_CQ26_C2,             0)                \
+	X(CQDEV_C1,            ABI_SYM_CQDEV_C1,            0)                \
+	X(CQDEV_C2,            ABI_SYM_CQDEV_C2,            0)                \
 	X(CQCTX_C1,            ABI_SYM_CQCTX_C1,            0)                \
 	X(CQCTX_C2,            ABI_SYM_CQCTX_C2,            0)                \
 	X(CQ_D0,               ABI_SYM_CQ_D0,               0)                \
@@ -173,6 +176,21 @@ void hook_track_allocate_cb(void *self, const void *core_ranges, uint64_t addr,
 			    uint64_t size, _Bool global, const void *device)
 {
 	abi_track_cb_fn orig = ORIG(TRACK_ALLOCATE_CB, abi_track_cb_fn);
+
+	if (orig)
+		orig(self, core_ranges, addr, size, global, device);
+	tracker_on_cb_alloc(addr, size, global, device, __builtin_return_address(0),
+			    __builtin_dwarf_cfa());
+}
+
+/* The same hook under the other mangling of its CoreRangeSet argument. */
+EXPORT void hook_track_allocate_cb_gns(void *self, const void *core_ranges, uint64_t addr,
+				       uint64_t size, _Bool global, const void *device)
+	__asm__(ABI_SYM_TRACK_ALLOCATE_CB_GNS);
+void hook_track_allocate_cb_gns(void *self, const void *core_ranges, uint64_t addr,
+				uint64_t size, _Bool global, const void *device)
+{
+	abi_track_cb_fn orig = ORIG(TRACK_ALLOCATE_CB_GNS, abi_track_cb_fn);
 
 	if (orig)
 		orig(self, core_ranges, addr, size, global, device);
@@ -302,6 +320,8 @@ SCOPED(cq4_c1, CQ4_C1, TTMEM_OWNER_CQ)
 SCOPED(cq4_c2, CQ4_C2, TTMEM_OWNER_CQ)
 SCOPED(cq26_c1, CQ26_C1, TTMEM_OWNER_CQ)
 SCOPED(cq26_c2, CQ26_C2, TTMEM_OWNER_CQ)
+SCOPED(cqdev_c1, CQDEV_C1, TTMEM_OWNER_CQ)
+SCOPED(cqdev_c2, CQDEV_C2, TTMEM_OWNER_CQ)
 SCOPED(cqctx_c1, CQCTX_C1, TTMEM_OWNER_CQ)
 SCOPED(cqctx_c2, CQCTX_C2, TTMEM_OWNER_CQ)
 SCOPED(smm_c1, SMM_C1, TTMEM_OWNER_SYSMEM)

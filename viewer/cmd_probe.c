@@ -14,7 +14,7 @@
 
 static void probe_usage(FILE *f)
 {
-	fputs("usage: ttmem probe [--json] LIBRARY\n\n"
+	fputs("usage: ttmem probe [--json] [--caller OBJECT]... LIBRARY\n\n"
 	      "Read a tt-metal runtime library (libtt_metal.so) and report, for every hook\n"
 	      "point and variant, whether it is exported, and whether calls inside the\n"
 	      "library reach it through the PLT/GOT (interposable) or are bound directly\n"
@@ -25,6 +25,10 @@ static void probe_usage(FILE *f)
 	      "and whether tracking will work.  Exit status: 0 works, 20 works partly, 21 calls bound\n"
 	      "directly (tracking sees nothing), 22 required hooks missing, 23 unreadable.\n\n"
 	      "  -j, --json      JSON (schema ttmem/1, kind \"probe\")\n"
+	      "  -c, --caller OBJECT\n"
+	      "                  another library that calls into LIBRARY (ttnn's _ttnncpp.so):\n"
+	      "                  its calls go through its own PLT/GOT, so a hook it calls is\n"
+	      "                  reached even when LIBRARY never calls it (repeatable)\n"
 	      "      --shm NAME  accepted for uniformity (probe does not read the segment)\n"
 	      "  -h, --help      this help\n"
 	      "  -V, --version   version\n", f);
@@ -40,9 +44,18 @@ static const char *alias_of(const struct probe_hook *h, unsigned k)
 {
 	for (unsigned j = 0; j < h->nvariants; j++)
 		if (j != k && h->v[j].present && h->v[j].value == h->v[k].value &&
-		    (h->v[j].plt || h->v[j].got || h->v[j].abs))
+		    (h->v[j].plt || h->v[j].got || h->v[j].abs || h->v[j].callers))
 			return h->v[j].tag;
 	return NULL;
+}
+
+/* ", N in callers" where caller objects reach the variant, else "". */
+static const char *callers_note(const struct probe_variant *v, char *buf, size_t len)
+{
+	if (!v->callers)
+		return "";
+	snprintf(buf, len, ", %u in callers", v->callers);
+	return buf;
 }
 
 /* A row of the identified generation, or one the preload uses when present
@@ -74,7 +87,7 @@ static void print_text(const char *lib, const struct probe_report *r)
 			continue;
 		for (unsigned k = 0; k < h->nvariants; k++) {
 			const struct probe_variant *v = &h->v[k];
-			char binding[96];
+			char binding[128], note[32];
 
 			if (!v->present)
 				snprintf(binding, sizeof(binding), "-");
@@ -83,9 +96,10 @@ static void print_text(const char *lib, const struct probe_report *r)
 			else if (r->dt_symbolic || r->df_symbolic || v->protected_vis)
 				snprintf(binding, sizeof(binding), "bound directly%s",
 					 v->protected_vis ? " (protected)" : " (-Bsymbolic)");
-			else if (v->plt || v->got || v->abs)
-				snprintf(binding, sizeof(binding), "interposable (%u PLT, %u GOT, %u abs)",
-					 v->plt, v->got, v->abs);
+			else if (v->plt || v->got || v->abs || v->callers)
+				snprintf(binding, sizeof(binding),
+					 "interposable (%u PLT, %u GOT, %u abs%s)", v->plt, v->got,
+					 v->abs, callers_note(v, note, sizeof(note)));
 			else if (alias_of(h, k))
 				snprintf(binding, sizeof(binding), "same body as %s (reached through it)",
 					 alias_of(h, k));
@@ -133,9 +147,10 @@ static void print_json(const char *lib, const struct probe_report *r)
 			const struct probe_variant *v = &h->v[k];
 
 			printf("%s{\"variant\":\"%s\",\"symbol\":\"%s\",\"present\":%s,"
-			       "\"protected\":%s,\"plt\":%u,\"got\":%u,\"abs\":%u}",
+			       "\"protected\":%s,\"plt\":%u,\"got\":%u,\"abs\":%u,\"callers\":%u}",
 			       k ? "," : "", v->tag, v->symbol, v->present ? "true" : "false",
-			       v->protected_vis ? "true" : "false", v->plt, v->got, v->abs);
+			       v->protected_vis ? "true" : "false", v->plt, v->got, v->abs,
+			       v->callers);
 		}
 		printf("]}");
 	}
@@ -164,21 +179,31 @@ int cmd_probe(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "caller", required_argument, NULL, 'c' },
 		{ "shm", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe_report r;
+	const char *callers[PROBE_MAX_CALLERS];
+	size_t ncallers = 0;
 	char err[512];
 	int json = 0, c, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jc:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'c':
+			if (ncallers == PROBE_MAX_CALLERS) {
+				viewer_err("probe", "at most %d --caller objects", PROBE_MAX_CALLERS);
+				return VX_USAGE;
+			}
+			callers[ncallers++] = optarg;
 			break;
 		case 's':
 			break;
@@ -201,7 +226,7 @@ int cmd_probe(int argc, char **argv)
 		viewer_err("probe", "expects exactly one LIBRARY (try 'ttmem probe --help')");
 		return VX_USAGE;
 	}
-	if (elf_probe(argv[optind], &r, err, sizeof(err)) < 0) {
+	if (elf_probe(argv[optind], callers, ncallers, &r, err, sizeof(err)) < 0) {
 		viewer_err("probe", "%s", err);
 		return VX_PROBE_UNREADABLE;
 	}

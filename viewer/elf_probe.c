@@ -38,7 +38,7 @@
 #include "probe.h"
 #include "viewer.h"
 
-#define V(tag, sym) { tag, sym, 0, 0, 0, 0, 0, 0 }
+#define V(t, sym) { .tag = t, .symbol = sym }
 #define ONE(name, role, req, gens, sym) { name, role, req, gens, 1, { V("", sym) }, 0, 0 }
 #define CTOR2(name, gens, c1, c2) \
 	{ name, ROLE_HOOK, 0, gens, 2, { V("C1", c1), V("C2", c2) }, 0, 0 }
@@ -47,22 +47,28 @@
 static const struct probe_hook hook_table[] = {
 	ONE("GraphTracker::track_allocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE),
 	ONE("GraphTracker::track_deallocate", ROLE_HOOK, 1, ABI_GEN_ALL, ABI_SYM_TRACK_DEALLOCATE),
-	ONE("GraphTracker::track_allocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL, ABI_SYM_TRACK_ALLOCATE_CB),
+	/* "tt": tt::tt_metal::CoreRangeSet; "glob": ::CoreRangeSet (ttnn 0.59). */
+	{ "GraphTracker::track_allocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL, 2,
+	  { V("tt", ABI_SYM_TRACK_ALLOCATE_CB), V("glob", ABI_SYM_TRACK_ALLOCATE_CB_GNS) }, 0, 0 },
 	ONE("GraphTracker::track_deallocate_cb", ROLE_HOOK, 0, ABI_GEN_ALL,
 	    ABI_SYM_TRACK_DEALLOCATE_CB),
 	ONE("GraphTracker::hook_allocate", ROLE_HOOK, 0, 0, ABI_SYM_HOOK_ALLOCATE),
 	ONE("GraphTracker::track_program", ROLE_HOOK, 0, 0, ABI_SYM_TRACK_PROGRAM),
-	CTOR2("HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)", G12, ABI_SYM_CQ_C1,
+	/* Owner constructors and the command queue destructor: the shape is
+	 * not one per generation (ttnn 0.70.1 is a 2025b with the 2026 shapes),
+	 * so each is used where present (gens 0) and owner_attribution says
+	 * whether any binds. */
+	CTOR2("HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)", 0, ABI_SYM_CQ_C1,
 	      ABI_SYM_CQ_C2),
-	CTOR2("HWCommandQueue(IDevice*, u32, NOC)", ABI_GEN_2026, ABI_SYM_CQ26_C1, ABI_SYM_CQ26_C2),
+	CTOR2("HWCommandQueue(Device*, u32, NOC)", 0, ABI_SYM_CQDEV_C1, ABI_SYM_CQDEV_C2),
+	CTOR2("HWCommandQueue(IDevice*, u32, NOC)", 0, ABI_SYM_CQ26_C1, ABI_SYM_CQ26_C2),
 	CTOR2("HWCommandQueue(ContextId, IDevice*, u32, NOC)", 0, ABI_SYM_CQCTX_C1,
 	      ABI_SYM_CQCTX_C2),
 	CTOR2("HWCommandQueue(IDevice*, u32, NOC, u32)", 0, ABI_SYM_CQ4_C1, ABI_SYM_CQ4_C2),
-	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, G12, 3,
+	{ "HWCommandQueue::~HWCommandQueue", ROLE_HOOK, 0, 0, 3,
 	  { V("D0", ABI_SYM_CQ_D0), V("D1", ABI_SYM_CQ_D1), V("D2", ABI_SYM_CQ_D2) }, 0, 0 },
-	CTOR2("SystemMemoryManager(ChipId, u8)", G12, ABI_SYM_SMM_C1, ABI_SYM_SMM_C2),
-	CTOR2("SystemMemoryManager(ContextId, ChipId, u8)", ABI_GEN_2026, ABI_SYM_SMM26_C1,
-	      ABI_SYM_SMM26_C2),
+	CTOR2("SystemMemoryManager(ChipId, u8)", 0, ABI_SYM_SMM_C1, ABI_SYM_SMM_C2),
+	CTOR2("SystemMemoryManager(ContextId, ChipId, u8)", 0, ABI_SYM_SMM26_C1, ABI_SYM_SMM26_C2),
 	/* Upstream declares no destructor: it may be inline and not exported. */
 	{ "SystemMemoryManager::~SystemMemoryManager", ROLE_INFO, 0, ABI_GEN_ALL, 3,
 	  { V("D0", ABI_SYM_SMM_D0), V("D1", ABI_SYM_SMM_D1), V("D2", ABI_SYM_SMM_D2) }, 0, 0 },
@@ -96,6 +102,12 @@ static const struct probe_hook hook_table[] = {
 	ONE("MeshDevice::get_devices", ROLE_CALLED, 0, ABI_GEN_ALL, ABI_SYM_MESH_GET_DEVICES),
 	ONE("Buffer::impl", ROLE_INFO, 0, ABI_GEN_2026, ABI_SYM_BUFFER_IMPL),
 	ONE("GraphTracker::instance", ROLE_INFO, 0, ABI_GEN_ALL, ABI_SYM_GT_INSTANCE),
+	/* Allocation events the preload does not hook (abi/symbols.h): shown
+	 * where exported, so that a runtime that starts calling them is seen. */
+	ONE("GraphTracker::track_allocate_scratchpad", ROLE_INFO, 0, 0,
+	    ABI_SYM_TRACK_ALLOCATE_SCRATCHPAD),
+	ONE("GraphTracker::track_allocate_dataflow_buffer", ROLE_INFO, 0, 0,
+	    ABI_SYM_TRACK_ALLOCATE_DFB),
 	ONE("Buffer::allocate_impl", ROLE_INFO, 0, G12, ABI_SYM_ALLOCATE_IMPL),
 	ONE("Buffer::deallocate_impl", ROLE_INFO, 0, G12, ABI_SYM_DEALLOCATE_IMPL),
 };
@@ -246,6 +258,155 @@ static void read_comment(struct probe_report *r, Elf_Scn *scn)
 	}
 }
 
+/*
+ * The .dynsym entries that name hook variants, and the dynamic relocations
+ * against them.  The runtime itself (caller 0): which variants it exports
+ * and how its own calls reach them (plt, got, abs).  A caller object
+ * (caller 1): how many of its relocations name a variant it leaves
+ * undefined (callers).  Returns 0, or -1 when the table cannot be read.
+ */
+static int read_symbols(struct probe_report *r, Elf *e, size_t dynsym_ndx, unsigned machine,
+			int caller)
+{
+	Elf_Scn *ds = elf_getscn(e, dynsym_ndx), *scn = NULL;
+	GElf_Shdr dsh;
+	Elf_Data *dd;
+	size_t nsyms;
+	struct probe_variant **by_index;
+
+	if (!ds || !gelf_getshdr(ds, &dsh) || !dsh.sh_entsize ||
+	    !(dd = elf_getdata(ds, NULL)))
+		return -1;
+	nsyms = dsh.sh_size / dsh.sh_entsize;
+	by_index = calloc(nsyms ? nsyms : 1, sizeof(*by_index));
+	if (!by_index)
+		return -1;
+	for (size_t i = 0; i < nsyms; i++) {
+		GElf_Sym s;
+		const char *name;
+		struct probe_variant *v;
+
+		if (!gelf_getsym(dd, (int)i, &s))
+			break;
+		name = elf_strptr(e, dsh.sh_link, s.st_name);
+		if (!name || !(v = find_variant(r, name)))
+			continue;
+		/* A caller counts only where it leaves the name to the
+		 * runtime (undefined): its own copy is not the runtime's. */
+		if (caller) {
+			if (s.st_shndx == SHN_UNDEF)
+				by_index[i] = v;
+			continue;
+		}
+		by_index[i] = v;
+		if (s.st_shndx != SHN_UNDEF &&
+		    (GELF_ST_BIND(s.st_info) == STB_GLOBAL || GELF_ST_BIND(s.st_info) == STB_WEAK) &&
+		    GELF_ST_VISIBILITY(s.st_other) != STV_HIDDEN &&
+		    GELF_ST_VISIBILITY(s.st_other) != STV_INTERNAL) {
+			v->present = 1;
+			v->value = s.st_value;
+			v->protected_vis = GELF_ST_VISIBILITY(s.st_other) == STV_PROTECTED;
+		}
+	}
+	/* Relocations against .dynsym. */
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL) ||
+		    sh.sh_link != dynsym_ndx || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t info;
+			size_t sym;
+			unsigned type;
+			struct probe_variant *v;
+
+			if (sh.sh_type == SHT_RELA) {
+				GElf_Rela rel;
+
+				if (!gelf_getrela(d, (int)i, &rel))
+					break;
+				info = rel.r_info;
+			} else {
+				GElf_Rel rel;
+
+				if (!gelf_getrel(d, (int)i, &rel))
+					break;
+				info = rel.r_info;
+			}
+			if (gelf_getclass(e) == ELFCLASS64) {
+				sym = (size_t)GELF_R_SYM(info);
+				type = (unsigned)GELF_R_TYPE(info);
+			} else {
+				sym = (size_t)ELF32_R_SYM(info);
+				type = (unsigned)ELF32_R_TYPE(info);
+			}
+			if (sym >= nsyms || !(v = by_index[sym]))
+				continue;
+			if (caller) {
+				v->callers += reloc_class(machine, type) != RC_OTHER;
+				continue;
+			}
+			switch (reloc_class(machine, type)) {
+			case RC_PLT:
+				v->plt++;
+				break;
+			case RC_GOT:
+				v->got++;
+				break;
+			case RC_ABS:
+				v->abs++;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	free(by_index);
+	return 0;
+}
+
+/* A caller object (`ttmem probe --caller`): its relocations against the
+ * runtime's names.  Returns 0, or -1 with the reason in err. */
+static int read_caller(struct probe_report *r, const char *path, char *err, size_t errlen)
+{
+	Elf *e = NULL;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	size_t dynsym_ndx = 0;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "caller %s: %s", path, strerror(errno));
+		return -1;
+	}
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
+		snprintf(err, errlen, "caller %s: not an ELF file", path);
+		goto out;
+	}
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM)
+			dynsym_ndx = elf_ndxscn(scn);
+	}
+	if (!dynsym_ndx || read_symbols(r, e, dynsym_ndx, eh.e_machine, 1) < 0) {
+		snprintf(err, errlen, "caller %s: no readable dynamic symbol table", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return rc;
+}
+
 static void verdict(struct probe_report *r)
 {
 	const struct probe_hook *ta = NULL, *ai = NULL;
@@ -309,7 +470,8 @@ static void verdict(struct probe_report *r)
 	}
 }
 
-int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen)
+int elf_probe(const char *path, const char *const *callers, size_t ncallers,
+	      struct probe_report *r, char *err, size_t errlen)
 {
 	Elf *e = NULL;
 	Elf_Scn *scn = NULL;
@@ -372,101 +534,13 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 		goto out;
 	}
 
-	/* Map dynsym index -> variant, for the relocation pass. */
-	{
-		Elf_Scn *ds = elf_getscn(e, dynsym_ndx);
-		GElf_Shdr dsh;
-		Elf_Data *dd;
-		size_t nsyms;
-		struct probe_variant **by_index;
-
-		if (!ds || !gelf_getshdr(ds, &dsh) || !dsh.sh_entsize ||
-		    !(dd = elf_getdata(ds, NULL))) {
-			snprintf(err, errlen, "%s: unreadable dynamic symbol table", path);
-			goto out;
-		}
-		nsyms = dsh.sh_size / dsh.sh_entsize;
-		by_index = calloc(nsyms ? nsyms : 1, sizeof(*by_index));
-		if (!by_index) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < nsyms; i++) {
-			GElf_Sym s;
-			const char *name;
-			struct probe_variant *v;
-
-			if (!gelf_getsym(dd, (int)i, &s))
-				break;
-			name = elf_strptr(e, dsh.sh_link, s.st_name);
-			if (!name || !(v = find_variant(r, name)))
-				continue;
-			by_index[i] = v;
-			if (s.st_shndx != SHN_UNDEF &&
-			    (GELF_ST_BIND(s.st_info) == STB_GLOBAL || GELF_ST_BIND(s.st_info) == STB_WEAK) &&
-			    GELF_ST_VISIBILITY(s.st_other) != STV_HIDDEN &&
-			    GELF_ST_VISIBILITY(s.st_other) != STV_INTERNAL) {
-				v->present = 1;
-				v->value = s.st_value;
-				v->protected_vis = GELF_ST_VISIBILITY(s.st_other) == STV_PROTECTED;
-			}
-		}
-		/* Pass 2: relocations against .dynsym. */
-		scn = NULL;
-		while ((scn = elf_nextscn(e, scn)) != NULL) {
-			GElf_Shdr sh;
-			Elf_Data *d;
-			size_t n;
-
-			if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL) ||
-			    sh.sh_link != dynsym_ndx || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-				continue;
-			n = sh.sh_size / sh.sh_entsize;
-			for (size_t i = 0; i < n; i++) {
-				uint64_t info;
-				size_t sym;
-				unsigned type;
-				struct probe_variant *v;
-
-				if (sh.sh_type == SHT_RELA) {
-					GElf_Rela rel;
-
-					if (!gelf_getrela(d, (int)i, &rel))
-						break;
-					info = rel.r_info;
-				} else {
-					GElf_Rel rel;
-
-					if (!gelf_getrel(d, (int)i, &rel))
-						break;
-					info = rel.r_info;
-				}
-				if (r->elf_class == 64) {
-					sym = (size_t)GELF_R_SYM(info);
-					type = (unsigned)GELF_R_TYPE(info);
-				} else {
-					sym = (size_t)ELF32_R_SYM(info);
-					type = (unsigned)ELF32_R_TYPE(info);
-				}
-				if (sym >= nsyms || !(v = by_index[sym]))
-					continue;
-				switch (reloc_class(machine, type)) {
-				case RC_PLT:
-					v->plt++;
-					break;
-				case RC_GOT:
-					v->got++;
-					break;
-				case RC_ABS:
-					v->abs++;
-					break;
-				default:
-					break;
-				}
-			}
-		}
-		free(by_index);
+	if (read_symbols(r, e, dynsym_ndx, machine, 0) < 0) {
+		snprintf(err, errlen, "%s: unreadable dynamic symbol table", path);
+		goto out;
 	}
+	for (size_t i = 0; i < ncallers; i++)
+		if (read_caller(r, callers[i], err, errlen) < 0)
+			goto out;
 
 	for (size_t i = 0; i < r->nhooks; i++) {
 		struct probe_hook *h = &r->hooks[i];
@@ -476,7 +550,8 @@ int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen
 			struct probe_variant *v = &h->v[k];
 
 			present += (unsigned)v->present;
-			if (v->present && !v->protected_vis && (v->plt || v->got || v->abs) &&
+			if (v->present && !v->protected_vis &&
+			    (v->plt || v->got || v->abs || v->callers) &&
 			    !r->dt_symbolic && !r->df_symbolic)
 				h->interposable = 1;
 		}

@@ -255,7 +255,8 @@ out:
 
 /* Where a frame's module belongs: the runtime, libffi and the Python
  * interpreter (with its standard extension modules) are not the user's code
- * and are collapsed. */
+ * and are collapsed.  The runtime is libtt_metal.so, or ttnn's _ttnncpp.so
+ * (which holds tt-metal itself in the ttnn wheels before 0.65). */
 enum frame_kind { FRAME_USER, FRAME_RUNTIME, FRAME_FFI, FRAME_PYTHON };
 static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "python" };
 
@@ -264,7 +265,8 @@ static enum frame_kind frame_kind_of(const char *path)
 	const char *base = strrchr(path, '/');
 
 	base = base ? base + 1 : path;
-	if (!strncmp(base, "libtt_metal", 11) || !strncmp(base, "libttmem", 8))
+	if (!strncmp(base, "libtt_metal", 11) || !strncmp(base, "_ttnncpp", 8) ||
+	    !strncmp(base, "libttmem", 8))
 		return FRAME_RUNTIME;
 	if (!strncmp(base, "libffi.", 7))
 		return FRAME_FFI;

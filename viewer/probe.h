@@ -18,6 +18,7 @@ enum hook_role {
 };
 
 #define PROBE_MAX_VARIANTS 3
+#define PROBE_MAX_CALLERS 16   /* --caller objects */
 
 struct probe_variant {
 	const char *tag;         /* "", "C1", "C2", "D0", "D1", "D2" */
@@ -25,6 +26,10 @@ struct probe_variant {
 	int present;             /* defined and exported in .dynsym */
 	int protected_vis;       /* STV_PROTECTED: bound inside the library */
 	unsigned plt, got, abs;  /* dynamic relocations naming it */
+	/* Relocations naming it in the caller objects (`--caller`), where it is
+	 * undefined: calls from another library (ttnn's _ttnncpp.so into
+	 * libtt_metal.so) always go through that library's PLT/GOT. */
+	unsigned callers;
 	uint64_t value;          /* st_value: C1/C2, D1/D2 are often one body */
 };
 
@@ -88,9 +93,12 @@ void probe_capabilities(struct probe_report *r);
  * is missed), or one used when present (gens 0). */
 int probe_hook_expected(const struct probe_report *r, const struct probe_hook *h);
 
-/* Read `path` and fill *r (r->hooks is malloc'd; free with probe_release).
+/* Read `path` and fill *r (r->hooks is malloc'd; free with probe_release);
+ * the `ncallers` objects of `callers` are read for their relocations
+ * against the runtime's names (calls from another library into this one).
  * Returns 0, or -1 with a one-line reason in err (file missing, not ELF). */
-int elf_probe(const char *path, struct probe_report *r, char *err, size_t errlen);
+int elf_probe(const char *path, const char *const *callers, size_t ncallers,
+	      struct probe_report *r, char *err, size_t errlen);
 void probe_release(struct probe_report *r);
 
 #endif /* TTMEM_VIEWER_PROBE_H */

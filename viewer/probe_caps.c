@@ -84,6 +84,7 @@ static const char *all_reached(const struct probe_report *r, const char *const *
 
 static const char *const owner_ctors[] = {
 	"HWCommandQueue(IDevice*, shared_ptr, u32, NOC, u32)",
+	"HWCommandQueue(Device*, u32, NOC)",
 	"HWCommandQueue(IDevice*, u32, NOC)",
 	"HWCommandQueue(ContextId, IDevice*, u32, NOC)",
 	"HWCommandQueue(IDevice*, u32, NOC, u32)",

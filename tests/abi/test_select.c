@@ -130,3 +130,48 @@ Test(select, table_is_well_formed)
 	cr_assert_eq(bits, ABI_GEN_ALL);
 	cr_assert_str_eq(abi_generations[0]->name, "2026");
 }
+
+/* The export sets of the real runtimes (nm -D of the ttnn wheels, marks and
+ * getters only; abi/GENERATIONS.md "The real runtime").  No wheel exports
+ * Buffer::is_l1() (inline in all of them). */
+#define REAL_COMMON ABI_SYM_TRACK_ALLOCATE, ABI_SYM_TRACK_DEALLOCATE, ABI_SYM_BUFFER_ADDRESS, \
+	ABI_SYM_BUFFER_PAGE_SIZE, ABI_SYM_BUFFER_NUM_PAGES, ABI_SYM_BUFFER_IS_DRAM,           \
+	ABI_SYM_DEVICE_CLOSE, ABI_SYM_MESH_CLOSE, ABI_SYM_MESH_GET_DEVICES
+Test(select, real_ttnn_0_59_is_2025)
+{
+	/* _ttnncpp.so: track_allocate_cb on ::CoreRangeSet. */
+	const char *const e[] = { REAL_COMMON, ABI_SYM_BUFFER_IS_TRACE, ABI_SYM_ALLOC_BULK_FREE,
+				  ABI_SYM_ALLOC_CLEAR, ABI_SYM_CQ_C1, ABI_SYM_CQ_D1, ABI_SYM_SMM_C1,
+				  ABI_SYM_TRACK_ALLOCATE_CB_GNS, NULL };
+
+	cr_assert_str_eq(gen_of(e), "2025");
+}
+
+Test(select, real_ttnn_0_70_1_is_2025b)
+{
+	/* The 2025 Buffer with allocator() exported, both allocator classes'
+	 * bulk frees, and the 2026 owner constructors. */
+	const char *const e[] = { REAL_COMMON, ABI_SYM_BUFFER_IS_TRACE, ABI_SYM_BUFFER_ALLOCATOR,
+				  ABI_SYM_ALLOC_BULK_FREE, ABI_SYM_ALLOCI_BULK_FREE,
+				  ABI_SYM_ALLOCI_CLEAR, ABI_SYM_ALLOCI_VIEW, ABI_SYM_CQDEV_C1,
+				  ABI_SYM_SMM26_C1, ABI_SYM_DEVICE_INIT_CQ_TOPO, NULL };
+	const struct abi_generation *g = abi_generation_select(in_set, (void *)e);
+
+	cr_assert_str_eq(g->name, "2025b");
+	cr_assert_eq(g->reading, ABI_READ_FIELDS_2025);
+}
+
+Test(select, real_ttnn_0_81_1_is_2026)
+{
+	const char *const e[] = { REAL_COMMON, ABI_SYM_BUFFER_DEVICE, ABI_SYM_BUFFER_ALLOCATOR,
+				  ABI_SYM_BUFFER_SIZE, ABI_SYM_BUFFER_TYPE, ABI_SYM_BUFFER_IMPL,
+				  ABI_SYM_ALLOC_BULK_FREE, ABI_SYM_ALLOCI_BULK_FREE,
+				  ABI_SYM_ALLOCI_VIEW, ABI_SYM_CQDEV_C1, ABI_SYM_SMM26_C1,
+				  ABI_SYM_TRACK_ALLOCATE_SCRATCHPAD, ABI_SYM_TRACK_ALLOCATE_DFB, NULL };
+	const struct abi_generation *g = abi_generation_select(in_set, (void *)e);
+	char missing[256];
+
+	cr_assert_str_eq(g->name, "2026");
+	cr_assert_eq(abi_getters_missing(in_set, (void *)e, missing, sizeof(missing)), 0, "%s",
+		     missing);
+}

@@ -30,6 +30,8 @@ DEF(_ZN2tt8tt_metal9Allocator5clearEv)
 DEF(_ZNK2tt8tt_metal6Buffer7addressEv)
 DEF(_ZNK2tt8tt_metal6Buffer9page_sizeEv)
 DEF(_ZNK2tt8tt_metal6Buffer9num_pagesEv)
+/* Defined, never called here: ttnn calls it (fake_caller.c). */
+DEF(_ZN2tt8tt_metal12GraphTracker13track_programEPNS0_7ProgramEPKNS0_7IDeviceE)
 
 /* The runtime's own calls into its hooks, as Buffer::create and
  * Device::close make them. */

@@ -198,3 +198,37 @@ Test(run, no_preload_library)
 	free(out);
 	free(err);
 }
+
+/* track_program is defined by the fake runtime and called only from
+ * another library: reached through that library's PLT, counted with
+ * --caller, and only then do circular buffers fully work. */
+Test(probe, caller_library_reaches_a_hook)
+{
+	char *out = NULL, *err = NULL;
+	int rc = segfix_ttmem_run(&out, &err, "probe", "--caller", fixture("fake_caller.so"),
+				  fixture("fake_plt.so"), NULL);
+
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_assert(strstr(out, "  GraphTracker::track_program                      -    hook    yes      "
+			      "interposable (0 PLT, 0 GOT, 0 abs, 1 in callers)"), "%s", out);
+	cr_assert(strstr(out, "    circular_buffers   works        GraphTracker::track_allocate_cb is "
+			      "reached through the PLT/GOT\n"), "%s", out);
+	free(out);
+	free(err);
+	out = probe(0, fixture("fake_plt.so"), NULL);
+	cr_assert(strstr(out, "  GraphTracker::track_program                      -    hook    yes      "
+			      "not called through the PLT"), "%s", out);
+	free(out);
+}
+
+Test(probe, caller_that_is_not_readable)
+{
+	char *out = NULL, *err = NULL;
+	int rc = segfix_ttmem_run(&out, &err, "probe", "--caller", "/nonexistent/lib.so",
+				  fixture("fake_plt.so"), NULL);
+
+	cr_assert_eq(rc, 23, "exit %d: %s", rc, err);
+	cr_assert(strstr(err, "caller /nonexistent/lib.so: No such file or directory"), "%s", err);
+	free(out);
+	free(err);
+}

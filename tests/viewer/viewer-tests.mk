@@ -14,7 +14,7 @@ VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o) $(TESTS_MAXSEG_OBJ)
 VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o leaks.o symbolize.o file_access.o format_json.o \
                  sanitize.o \
                  names.o units.o capacity.o)
-VT_FIXTURES := $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
+VT_FIXTURES := $(VT_DIR)/fake_caller.so $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
                $(VT_DIR)/fake_bsymbolic.so $(VT_DIR)/fake_preload.so
 VT_JOBS     ?= 2
 
@@ -42,6 +42,13 @@ $(VT_DIR)/fake_partial.so: tests/viewer/fake_runtime.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -shared -fPIC -O1 -DFAKE_NO_CB -o $@ $<
+
+# Another library calling into the fake runtime (as ttnn's _ttnncpp.so calls
+# libtt_metal.so): its calls are undefined symbols reached through its PLT.
+$(VT_DIR)/fake_caller.so: tests/viewer/fake_caller.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -o $@ $<
 
 $(VT_DIR)/fake_preload.so: tests/viewer/fake_preload.c
 	@mkdir -p $(@D)
