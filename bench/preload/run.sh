@@ -209,4 +209,6 @@ if [ "${TTMEM_BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1
 		}'
 	fi
 fi
-echo "bench: targets: ttmem_added_ns_per_event <= 50, socket_vs_ttmem_added >= 20" >&2
+echo "bench: targets: ttmem_added_instructions_per_event <= 300," \
+	"ttmem_g3_added_instructions_per_event <= 350," \
+	"launch_8chip_resident_added_instructions <= 500, socket_vs_ttmem_added >= 40" >&2
