@@ -413,8 +413,11 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 				ttmem_slot_release_free(t, si, busy);
 				if (where)
 					*where = (struct ttmem_where){ si, c };   /* c: the LIVE value claimed */
+				/* A decrease: no new peak.  Wrapping, as
+				 * ttmem_batch_live: a size read from a damaged
+				 * segment must not overflow. */
 				if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-					b->live -= (int64_t)w[2];   /* a decrease: no new peak */
+					b->live = (int64_t)((uint64_t)b->live - w[2]);
 				else
 					ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32),
 							    (uint32_t)w[3], w[2]);
@@ -512,8 +515,10 @@ static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *
 	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
 	if (where)
 		*where = (struct ttmem_where){ (uint64_t)si, c0 };
+	/* A decrease: no new peak.  Wrapping, as ttmem_batch_live: a size
+	 * read from a damaged segment must not overflow. */
 	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-		b->live -= (int64_t)w[2];   /* a decrease: no new peak */
+		b->live = (int64_t)((uint64_t)b->live - w[2]);
 	else
 		ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3], w[2]);
 	b->frees++;
