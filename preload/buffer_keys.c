@@ -14,7 +14,9 @@
 #include <stdlib.h>
 
 #include "buffer_keys.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "state.h"
 
 #define NSTRIPES      64
 #define FIRST_SLOTS   256
@@ -135,6 +137,7 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
 	stripe_lock(s);
 	if ((s->n + 1) * 4 > s->cap * 3 && grow(s) != 0) {
 		stripe_unlock(s);
+		state_flag(TTMEM_PROC_F_HOOK_LOST);
 		log_warn_once("out of memory: the frees of some buffers are not seen until their "
 			      "device closes");
 		return;

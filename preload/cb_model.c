@@ -261,6 +261,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 		if (rc < 0 && cur)
 			cur->valid = 0;   /* not all there: replay at the next launch */
 		if (rc == TTMEM_EFULL) {
+			state_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 			continue;
@@ -272,6 +273,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 				cur->valid = 0;
 			/* Unindexed, it could never be evicted: not at all. */
 			owned_remove(lc.table, &e->key, NULL);
+			state_flag(TTMEM_PROC_F_HOOK_LOST);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;
 		}

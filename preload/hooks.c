@@ -30,6 +30,7 @@
 
 #include "abi.h"
 #include "capture.h"
+#include "fork.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
@@ -110,6 +111,11 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 	int saved = errno;
 	const char *name = runtime_hook_names[id];
 	void *p = dlsym(RTLD_NEXT, name);
+
+	/* A hook can run before this library's constructors (another
+	 * library's constructor calling the runtime): the fork handlers still
+	 * come before the tracker's first start-up opens the segment. */
+	fork_install();
 
 	if (lifecycle_disabled()) {
 		/* Pure pass-through: find the original, nothing else (no

@@ -114,6 +114,11 @@ const struct ttmem_slot *ttmem_table_slots(const struct ttmem_table *t) { return
 const uint8_t *ttmem_table_meta(const struct ttmem_table *t) { return t->meta; }
 int ttmem_table_proc_index(const struct ttmem_table *t) { return t->proc_idx; }
 
+const char *ttmem_table_recreated(const struct ttmem_table *t)
+{
+	return t->recreated[0] ? t->recreated : NULL;
+}
+
 struct ttmem_header *ttmem_table_header_rw(struct ttmem_table *t)
 {
 	return t->writable ? t->hdr : NULL;
