@@ -175,6 +175,21 @@ int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen);
  */
 int ttmem_sigbus_guard(void (*on_lost)(const char *name));
 
+/*
+ * For a library that interposes the host's sigaction(2) (the preload): a
+ * SIGBUS disposition the host sets or reads while the guard is installed
+ * becomes the action the guard hands every fault that is not ttmem's to,
+ * and the guard stays in place: no window in which a shrinking segment
+ * reaches the host's handler.  Returns 1 when it took the call (*old, if
+ * not NULL, then holds the host's previous disposition), 0 when the caller
+ * must make the real call (the guard is not installed).
+ * ttmem_sys_sigaction is that real call: libc's sigaction, past any
+ * interposer (the guard's own calls go there too).
+ */
+struct sigaction;
+int ttmem_sigbus_host_sigaction(const struct sigaction *act, struct sigaction *old);
+int ttmem_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 /* 0 when the handle's mapping was lost to a shrinking file (see above), or
  * (handles that keep the file) the file is now shorter than the mapping:
  * what was read through it may be zeros, not the segment.  1 otherwise. */
