@@ -54,7 +54,7 @@ uint32_t Allocator::get_num_banks(BufferType type) const { return impl_->num_ban
 #endif
 
 Self::~TTEMU_ALLOCATOR() {
-    // Whatever is still held dies here unreported (G3's close); the buffers
+    // Whatever is still held dies here unreported (the G2/G3 close); the buffers
     // must not free into this allocator later.
     for (const auto& [b, placed] : allocated_buffers_) BufferAccess::mark_deallocated(*b);
 }

@@ -219,18 +219,18 @@ bool Buffer::is_trace() const { return state_.buffer_type_ == BufferType::TRACE;
 
 bool Buffer::is_allocated() const { return state().allocation_status_ == BufferImpl::AllocationStatus::ALLOCATED; }
 
-uint32_t Buffer::address() const { return static_cast<uint32_t>(state().address_); }
+uint32_t Buffer::address() const {
+    // Upstream's TT_FATAL(allocation_status_ != ALLOCATION_REQUESTED, ...).
+    if (state().allocation_status_ == BufferImpl::AllocationStatus::ALLOCATION_REQUESTED)
+        throw std::runtime_error("Can only query the address of a buffer that has been allocated.");
+    return static_cast<uint32_t>(state().address_);
+}
 
 DeviceAddr Buffer::page_size() const { return state().page_size_; }
 
 uint32_t Buffer::num_pages() const {
     const BufferImpl& s = state();
     return s.page_size_ == 0 ? 0 : static_cast<uint32_t>(s.size_ / s.page_size_);
-}
-
-bool Buffer::is_l1() const {
-    const BufferType t = state().buffer_type_;
-    return t == BufferType::L1 || t == BufferType::L1_SMALL;
 }
 
 bool Buffer::is_dram() const {

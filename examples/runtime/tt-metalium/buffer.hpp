@@ -124,13 +124,27 @@ public:
 #endif
     bool is_allocated() const;
 
-    // Address in the first bank.  32 bits, as upstream.
+    // Address in the first bank.  32 bits, as upstream.  Throws
+    // std::runtime_error on a buffer whose allocation was never made, as
+    // every ttnn wheel's does ("Can only query the address of a buffer that
+    // has been allocated."); a deallocated buffer still answers.
     uint32_t address() const;
 
     DeviceAddr page_size() const;
     uint32_t num_pages() const;
 
-    bool is_l1() const;
+    // Header-inline in every generation: no ttnn wheel exports it
+    // (abi/GENERATIONS.md, "The real runtime"), so a tracker cannot call it.
+#if TTEMU_BUFFER_PIMPL
+    bool is_l1() const {
+        const BufferType t = buffer_type();
+        return t == BufferType::L1 || t == BufferType::L1_SMALL;
+    }
+#else
+    TTEMU_INLINE_FIELD_READ bool is_l1() const {
+        return state_.buffer_type_ == BufferType::L1 || state_.buffer_type_ == BufferType::L1_SMALL;
+    }
+#endif
     bool is_dram() const;
 
     uint32_t alignment() const;

@@ -70,9 +70,9 @@ public:
     void track_allocate_cb(
         const CoreRangeSet& core_range_set, uint64_t addr, uint64_t size, bool is_globally_allocated,
         const IDevice* device);
-    // Every circular buffer of `device` is gone.  Upstream declares it but
-    // no caller was found; the emulator calls it only with
-    // TTEMU_CB_FREE_REPORTS=1 (a fork's behaviour, see program.hpp).
+    // Every circular buffer of `device` is gone.  Called at every launch in
+    // G2/G3 (ttnn 0.70.1 on), never in G1 unless TTEMU_CB_FREE_REPORTS=1
+    // (see program.hpp).
     void track_deallocate_cb(const IDevice* device);
     // An op is about to launch `program` on `device` (ttnn calls it before
     // every launch, from the program cache or not).
