@@ -33,7 +33,8 @@ int ttemu_close(int device);
 
 /* Allocates `size` bytes (a multiple of page_size) of a type: a MeshBuffer
  * (S bytes on every chip) on a mesh, a Buffer on a chip.  Returns a buffer
- * handle >= 1. */
+ * handle >= 1.  L1_SMALL is height-sharded on 16 cores (the real runtime
+ * refuses it interleaved). */
 int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size);
 /* Drops the handle's buffer (the free is reported while the device is open). */
 int ttemu_free(int64_t buffer);

@@ -75,7 +75,8 @@ Test(generation, the_expected_library_is_loaded) {
 
 Test(generation, buffer_layout) {
     IDevice* dev = CreateDevice(3, 1, 32 * KiB, 0);
-    BufferPtr b = Buffer::create(dev, 40 * 2048, 2048, BufferType::L1_SMALL);
+    BufferPtr b = Buffer::create(
+        dev, 40 * 2048, 2048, BufferType::L1_SMALL, BufferShardingArgs::height_sharded(8, 5));
     const Buffer* p = b.get();
 #if TTEMU_BUFFER_PIMPL
     static_assert(sizeof(Buffer) == 24, "a 2026 Buffer is 24 bytes");
@@ -283,5 +284,48 @@ Test(generation, address_of_an_unallocated_buffer_throws) {
     cr_assert_neq(addr, 0u);
     DeallocateBuffer(*b);
     cr_assert_eq(b->address(), addr, "a freed buffer still answers");
+    CloseDevice(dev);
+}
+
+// L1_SMALL: ttnn 0.70.1 and 0.81.1 refuse it interleaved ("L1_SMALL only
+// supports sharded allocations"); G1 takes it.  Height-sharded on N cores it
+// holds its shard (shard pages x aligned page size) in every bank, at one
+// address, as upstream's allocator places it.
+Test(generation, l1_small_layouts) {
+    IDevice* dev = CreateDevice(3, 1, 32 * KiB, 0);
+#if TTEMU_L1_SMALL_SHARDED_ONLY
+    const uint64_t allocs = th::tracker_count(0);
+    try {
+        Buffer::create(dev, 8 * 1024, 1024, BufferType::L1_SMALL);
+        cr_assert_fail("an interleaved L1_SMALL buffer was allocated");
+    } catch (const std::runtime_error& e) {
+        cr_assert_str_eq(e.what(), "L1_SMALL only supports sharded allocations");
+    }
+    cr_assert_eq(th::tracker_count(0) - allocs, 0u, "a refused buffer is not reported");
+#else
+    BufferPtr interleaved = Buffer::create(dev, 8 * 1024, 1024, BufferType::L1_SMALL);
+    cr_assert_eq(interleaved->aligned_size_per_bank(), 1024u, "8 pages over 64 banks: one page per bank");
+    interleaved.reset();
+#endif
+    const uint64_t base = dev->allocator()->usage().per_bank[3];
+    // 13 pages of 1000 bytes (aligned to 1008) on 4 cores: 4 pages per core.
+    BufferPtr sharded = Buffer::create(
+        dev, 13 * 1000, 1000, BufferType::L1_SMALL, BufferShardingArgs::height_sharded(4, 4));
+    cr_assert_eq(sharded->aligned_size_per_bank(), 4 * 1008u);
+    cr_assert_eq(sharded->aligned_size(), 4 * 4 * 1008u);
+    cr_assert_eq(dev->allocator()->usage().per_bank[3] - base, 4 * 1008u);
+    cr_assert_eq(dev->allocator()->usage().bytes[3], 13 * 1000u);
+    // Shards that cannot hold the pages, or more cores than the grid has.
+    for (const BufferShardingArgs& bad : {BufferShardingArgs::height_sharded(4, 3),
+                                          BufferShardingArgs::height_sharded(65, 1),
+                                          BufferShardingArgs::height_sharded(0, 13)}) {
+        try {
+            Buffer::create(dev, 13 * 1000, 1000, BufferType::L1_SMALL, bad);
+            cr_assert_fail("a shard layout that does not fit was allocated");
+        } catch (const std::runtime_error& e) {
+            cr_assert(std::strstr(e.what(), "do not fit") != nullptr, "%s", e.what());
+        }
+    }
+    sharded.reset();
     CloseDevice(dev);
 }

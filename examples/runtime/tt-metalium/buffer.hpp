@@ -40,18 +40,32 @@ namespace tt::tt_metal {
 class IDevice;
 struct BufferImpl;
 
-// Upstream carries shard specs and distribution specs here; the emulator
-// only lays buffers out interleaved, so this keeps the signature of
-// Buffer::create and nothing else.  Constructed inline by callers (the
-// default argument), so it is the same class in every generation.
+// Upstream carries shard specs and distribution specs here.  The emulator
+// models one sharded layout, minimally: HEIGHT_SHARDED on the first
+// `num_cores` L1 banks (cores), `shard_pages` pages on each, which is what
+// the allocator needs (per-bank footprint = shard pages x aligned page
+// size, at one address in every bank, as upstream's allocator places it).
+// Constructed inline by callers (the default argument is interleaved), so
+// it is the same class in every generation.
 class BufferShardingArgs {
 public:
     BufferShardingArgs() = default;
     BufferShardingArgs(std::nullopt_t) {}
+    static BufferShardingArgs height_sharded(uint32_t num_cores, uint32_t shard_pages) {
+        BufferShardingArgs a;
+        a.buffer_layout_ = TensorMemoryLayout::HEIGHT_SHARDED;
+        a.num_cores_ = num_cores;
+        a.shard_pages_ = shard_pages;
+        return a;
+    }
     TensorMemoryLayout buffer_layout() const { return buffer_layout_; }
+    uint32_t num_cores() const { return num_cores_; }
+    uint32_t shard_pages() const { return shard_pages_; }
 
 private:
     TensorMemoryLayout buffer_layout_ = TensorMemoryLayout::INTERLEAVED;
+    uint32_t num_cores_ = 0;
+    uint32_t shard_pages_ = 0;
 };
 
 class Buffer final : public std::enable_shared_from_this<Buffer> {
