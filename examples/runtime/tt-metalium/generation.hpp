@@ -19,6 +19,8 @@
 //   CB frees reported             no          yes             yes
 //   Buffer::is_l1() exported      no          no              no
 //   interleaved L1_SMALL refused  no          yes             yes
+//   scratchpad, dataflow-buffer   no          no              yes
+//     events exported (uncalled)
 //
 // G2 is what the real runtime of ttnn 0.70.1 is (abi/GENERATIONS.md, "The
 // real runtime"): G1's Buffer with G3's owners, open path and chip close.
@@ -72,6 +74,9 @@
 // ProgramImpl::deallocate_circular_buffers reports GraphTracker::
 // track_deallocate_cb (called from 0.70.1 on; never in 0.59/0.65).
 #define TTEMU_CB_FREE_REPORTS_DEFAULT (TTEMU_GEN >= 2)
+// GraphTracker::track_allocate_scratchpad and track_allocate_dataflow_buffer
+// are exported (ttnn 0.81.1), and nothing calls them (nor in its wheel).
+#define TTEMU_PROGRAM_L1_EVENTS (TTEMU_GEN >= 3)
 // The allocator refuses an interleaved L1_SMALL buffer ("L1_SMALL only
 // supports sharded allocations": ttnn 0.70.1 and 0.81.1).
 #define TTEMU_L1_SMALL_SHARDED_ONLY (TTEMU_GEN >= 2)
