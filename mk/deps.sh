@@ -5,7 +5,7 @@ set -u
 
 PKGS="make gcc g++ clang libclang-rt-14-dev pkg-config libelf-dev libdw-dev uthash-dev unzip \
 libcriterion-dev libncurses-dev tmux python3 python3-dev valgrind binutils procps \
-libmicrohttpd-dev mandoc python3-pip"   # mandoc: tests/viewer lint the man page (mandoc -T lint); unzip, python3-pip: tests/real fetches the ttnn wheels
+mandoc python3-pip"   # mandoc: tests/viewer lint the man page (mandoc -T lint); unzip, python3-pip: tests/real fetches the ttnn wheels
 # Only for the test of `ttmem export` against a real Prometheus
 # (tests/export): where they cannot be installed, that test says so and
 # skips, and nothing else needs them.

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "buffer_keys.h"
+#include "lifecycle.h"
 #include "log.h"
 
 #define NSTRIPES      64
@@ -124,6 +125,7 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
 	stripe_lock(s);
 	if ((s->n + 1) * 4 > s->cap * 3 && grow(s) != 0) {
 		stripe_unlock(s);
+		lifecycle_flag(TTMEM_PROC_F_HOOK_LOST);
 		log_warn_once("out of memory: the frees of some buffers are not seen until their "
 			      "device closes");
 		return;

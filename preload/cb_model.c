@@ -188,6 +188,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 		e->key.device = c->id[i];
 		rc = owned_insert(lc.table, e);
 		if (rc == TTMEM_EFULL) {
+			lifecycle_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 			continue;
@@ -197,6 +198,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 		if (!r || reserve((void **)&r->live, &r->cap, r->n, sizeof(*r->live)) != 0) {
 			/* Unindexed, it could never be evicted: not at all. */
 			owned_remove(lc.table, &e->key, NULL);
+			lifecycle_flag(TTMEM_PROC_F_HOOK_LOST);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;
 		}

@@ -29,6 +29,7 @@ struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
 static struct {
 	char shm[256];
 	uint64_t capacity;
+	uint32_t wait_ms;       /* TTMEM_ATTACH_WAIT_MS; UINT32_MAX: do not wait */
 	int disable;
 	struct ttmem_open_opts access;   /* mode and group (TTMEM_SHM_MODE/GROUP) */
 } cfg;
@@ -126,6 +127,23 @@ static void config_load(void)
 			log_warn("%s: the segment stays private (0600)", err);
 		else
 			cfg.access = a;
+	}
+
+	/* How long the first attach waits for a segment another live process
+	 * is building (table.h, TTMEM_WRITER_WAIT_MS). */
+	cfg.wait_ms = 0;
+	v = getenv("TTMEM_ATTACH_WAIT_MS");
+	if (v && *v) {
+		char *end;
+		unsigned long ms;
+
+		errno = 0;
+		ms = strtoul(v, &end, 10);
+		if (errno || *end || v[0] == '-' || ms > 600000)
+			log_warn("TTMEM_ATTACH_WAIT_MS=%s is not a number of ms in [0, 600000]: "
+				 "using %u", v, TTMEM_WRITER_WAIT_MS);
+		else
+			cfg.wait_ms = ms ? (uint32_t)ms : UINT32_MAX;
 	}
 
 	/* Frames per allocation stack (segment.h "stacks"). */
@@ -260,17 +278,22 @@ static void segment_lost(const char *name)
 
 /*
  * A segment still being built by another live process (programs started
- * together, a loaded machine) is not a reason to stop tracking: the first
- * open waits a few ms at most, then the attach is retried without waiting,
- * at hooks at least PENDING_RETRY_MS apart, until the segment is published
- * or its creator is gone (then the retry re-creates it).  Events in between
- * are not tracked; a warning says so if the wait lasts PENDING_WARN_MS, or
- * if the segment is never published while this process runs.
+ * together, a loaded machine) is not a reason to stop tracking, nor to lose
+ * allocations: the first open waits for its creator up to the writers'
+ * bound (TTMEM_WRITER_WAIT_MS, or TTMEM_ATTACH_WAIT_MS), before this
+ * process made any event, so programs started together are all tracked from
+ * their first allocation.  Past the bound (a stopped or hostile lock
+ * holder) the attach is retried without waiting, at hooks at least
+ * PENDING_RETRY_MS apart, until the segment is published or its creator is
+ * gone (then the retry re-creates it).  Events in between are not tracked:
+ * the process is flagged TTMEM_PROC_F_LATE when it registers (at a later
+ * hook, or at exit), with one warning.
  */
 #define PENDING_RETRY_MS 5
 #define PENDING_WARN_MS 2000
 
 static _Atomic uint64_t pending_next_ms, pending_since_ms;
+static atomic_int pending_missed;   /* a hooked event passed through while pending */
 static int pending_warned;
 
 static uint64_t mono_ms(void)
@@ -291,13 +314,22 @@ static int start_locked(void)
 		return PHASE_OFF;   /* silently: a pure pass-through */
 	opts = cfg.access;
 	opts.capacity = cfg.capacity;
-	opts.no_wait = retry;
+	opts.no_wait = retry || cfg.wait_ms == UINT32_MAX;
+	opts.wait_ms = cfg.wait_ms == UINT32_MAX ? 0 : cfg.wait_ms;
 	err[0] = '\0';
 	/* Before the open, whose validation and registration write the
 	 * mapping: a segment file shrinking under it must not kill the host;
 	 * the guard swaps the mapping for private zero pages instead (faults
 	 * elsewhere go to the host's own disposition, exactly). */
 	ttmem_sigbus_guard(segment_lost);
+	/* The fork handlers before the open: a fork by another thread while
+	 * this one builds the segment then waits for the build (fork_prepare
+	 * takes start_lock, held here), so no child inherits the build lock
+	 * with the open file and keeps it after the creator dies. */
+	if (!atfork_installed) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atfork_installed = 1;
+	}
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
 	if (rc == TTMEM_ENOTREADY) {
 		uint64_t now = mono_ms();
@@ -316,22 +348,37 @@ static int start_locked(void)
 		log_warn("not tracking: %s", err[0] ? err : ttmem_strerror(rc));
 		return PHASE_OFF;
 	}
+	if (ttmem_table_recreated(lc.table))
+		log_warn("%s was stale (%s: its creator died while creating it): re-created it",
+			 cfg.shm, ttmem_table_recreated(lc.table));
 	if (retry)
 		log_debug("attached %s after %llu ms", cfg.shm,
 			  (unsigned long long)(mono_ms() - atomic_load(&pending_since_ms)));
+	if (atomic_load(&pending_missed)) {
+		/* Flagged before registering: a reader never sees this
+		 * process's entry without it. */
+		atomic_fetch_or(&pending_flags, TTMEM_PROC_F_LATE);
+		log_warn("attached %s %llu ms late: what this process did before is not tracked "
+			 "(flagged as tracked in part)", cfg.shm,
+			 (unsigned long long)(mono_ms() - atomic_load(&pending_since_ms)));
+	}
 	if (register_self() != 0) {
 		ttmem_table_close(lc.table);
 		lc.table = NULL;
 		return PHASE_OFF;
 	}
-	if (!atfork_installed) {
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		atfork_installed = 1;
-	}
 	return PHASE_ON;
 }
 
-int lifecycle_start(void)
+/* A hooked event passes through untracked while the attach is pending. */
+static int missed(int from_hook)
+{
+	if (from_hook)
+		atomic_store(&pending_missed, 1);
+	return 0;
+}
+
+int lifecycle_start(int from_hook)
 {
 	int phase;
 
@@ -340,9 +387,9 @@ int lifecycle_start(void)
 	if (atomic_load_explicit(&lc.phase, memory_order_acquire) == PHASE_PENDING) {
 		/* The cheap check first; never queue behind a retry. */
 		if (mono_ms() < atomic_load_explicit(&pending_next_ms, memory_order_relaxed))
-			return 0;
+			return missed(from_hook);
 		if (pthread_mutex_trylock(&start_lock) != 0)
-			return 0;
+			return missed(from_hook);
 		starting_here = 1;
 	} else {
 		starting_here = 1;
@@ -350,7 +397,11 @@ int lifecycle_start(void)
 	}
 	phase = atomic_load(&lc.phase);
 	if (phase == PHASE_NEW || phase == PHASE_PENDING) {
+		/* This event is missed if the attach does not succeed now: it
+		 * must count before the attach, which flags what was missed. */
 		phase = start_locked();
+		if (phase == PHASE_PENDING)
+			missed(from_hook);
 		atomic_store_explicit(&lc.phase, phase, memory_order_release);
 	} else if (phase == PHASE_FORKED) {
 		phase = register_self() == 0 ? PHASE_ON : PHASE_OFF;
@@ -379,8 +430,9 @@ __attribute__((constructor)) static void lifecycle_constructor(void)
 	if (cfg.disable && atomic_load(&lc.phase) == PHASE_NEW)
 		atomic_store(&lc.phase, PHASE_OFF);
 	pthread_mutex_unlock(&start_lock);
-	if (!cfg.disable && dlsym(RTLD_NEXT, ABI_SYM_TRACK_ALLOCATE))
-		lifecycle_ready();
+	if (!cfg.disable && dlsym(RTLD_NEXT, ABI_SYM_TRACK_ALLOCATE) &&
+	    atomic_load_explicit(&lc.phase, memory_order_acquire) != PHASE_ON)
+		lifecycle_start(0);   /* no event yet: nothing is missed */
 	errno = saved;
 }
 
@@ -394,6 +446,17 @@ __attribute__((destructor)) static void lifecycle_destructor(void)
 {
 	int saved = errno;
 
+	/* Still pending after events were missed: one last attach (without
+	 * waiting), so that the segment names this process as tracked in
+	 * part rather than not at all. */
+	if (atomic_load(&lc.phase) == PHASE_PENDING && atomic_load(&pending_missed) &&
+	    pthread_mutex_trylock(&start_lock) == 0) {
+		starting_here = 1;
+		if (atomic_load(&lc.phase) == PHASE_PENDING)
+			atomic_store_explicit(&lc.phase, start_locked(), memory_order_release);
+		starting_here = 0;
+		pthread_mutex_unlock(&start_lock);
+	}
 	if (atomic_load(&lc.phase) == PHASE_PENDING)
 		log_warn("%s was still being built by another process when this one exited: "
 			 "nothing was tracked", cfg.shm);

@@ -17,6 +17,9 @@
  *   TTMEM_LOG       quiet | warn | debug; default warn
  *   TTMEM_STACK_DEPTH frames recorded per allocation, 0..8 (0 = the first
  *                   frame only, no stack table); default 8
+ *   TTMEM_ATTACH_WAIT_MS how long the first attach waits for a segment
+ *                   another live process is building, 0..600000 (0: not
+ *                   at all); default TTMEM_WRITER_WAIT_MS
  *   TTMEM_DISABLE   1 = pure pass-through (no segment, no registration);
  *                   0 or unset = track
  * Invalid values: one warning naming the variable, then the default.
@@ -49,7 +52,9 @@ struct lifecycle {
 
 extern struct lifecycle lc;
 
-int lifecycle_start(void);   /* slow path of lifecycle_ready */
+/* Slow path of lifecycle_ready.  from_hook: the caller is a hooked event,
+ * which counts as missed (TTMEM_PROC_F_LATE) if tracking is not on yet. */
+int lifecycle_start(int from_hook);
 
 /* 1 when tracking is on (starting up on first use), 0 for pass-through. */
 static inline int lifecycle_ready(void)
@@ -60,7 +65,7 @@ static inline int lifecycle_ready(void)
 		return 1;
 	if (p == PHASE_OFF)
 		return 0;
-	return lifecycle_start();
+	return lifecycle_start(1);
 }
 
 /* Whether TTMEM_DISABLE=1 (read once; lock-free, no logging): then the

@@ -137,9 +137,11 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (owned_insert(lc.table, e) == TTMEM_EFULL)
+		if (owned_insert(lc.table, e) == TTMEM_EFULL) {
+			lifecycle_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
+		}
 	}
 }
 

@@ -63,9 +63,18 @@ struct ttmem_table {
 	uint32_t stack_capacity;
 
 	_Atomic uint64_t *live_cache; /* proc_capacity verdicts, writable only */
+	char recreated[64];           /* what a stale object re-created by this open
+				       * was ("all zeros", ...); "" otherwise */
 	char name[256];
 	char err[320];
 };
+
+/* ---- stale_rule.c --------------------------------------------------------------- */
+/* Whether an unpublished file whose first page is zeros, named `name`, of
+ * `size` bytes, is ttmem's to re-create: its last component starts with
+ * "ttmem", or its size is a segment's the preload creates.  Else it is
+ * someone else's file and is never touched. */
+TTMEM_HIDDEN int ttmem_zeros_are_ours(const char *name, uint64_t size);
 
 /* ---- open.c ------------------------------------------------------------------- */
 TTMEM_HIDDEN void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity,

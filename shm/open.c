@@ -38,8 +38,8 @@
 #include "internal.h"
 
 #define READER_WAIT_MS 2000   /* viewer: a live creator may be slow */
-#define WRITER_WAIT_MS 50     /* host program: never held longer (a creation
-				 * of the default 64 MiB takes ~15 ms) */
+#define WRITER_WAIT_MS TTMEM_WRITER_WAIT_MS  /* host program: never held longer
+						* (table.h says why this long) */
 
 /* seg_attach's verdict on an unpublished segment no one is building: the
  * caller (a creating writer) re-creates it. */
@@ -438,13 +438,14 @@ enum seg_kind {
 	SEG_PUBLISHED,    /* `ready` set: validate it */
 	SEG_FOREIGN,      /* not ours (magic, major, odd size): validate says which */
 	SEG_UNPUBLISHED,  /* empty, all zeros, or our header without `ready` */
+	SEG_ZEROS_OTHERS, /* a zero first page, but not ttmem's (stale_rule.c) */
 };
 
 /* Classify the object from its first page, read with pread (never through a
  * mapping: a file shrinking under us must not SIGBUS here).  *what: a short
  * description for messages. */
-static enum seg_kind seg_classify(int fd, const struct stat *st, const char **what,
-				  uint32_t *creator)
+static enum seg_kind seg_classify(int fd, const char *name, const struct stat *st,
+				  const char **what, uint32_t *creator)
 {
 	uint8_t page[TTMEM_HEADER_SIZE];
 	struct ttmem_header h;
@@ -468,6 +469,12 @@ static enum seg_kind seg_classify(int fd, const struct stat *st, const char **wh
 	 * creator would have given (pages; a segment's size always is). */
 	int whole = n < (ssize_t)sizeof(page);
 	if (zero && (whole || st->st_size % TTMEM_HEADER_SIZE == 0)) {
+		/* Only a file that is ttmem's: re-creating another one would
+		 * lose all it holds past its first page. */
+		if (!ttmem_zeros_are_ours(name, (uint64_t)st->st_size)) {
+			*what = "a first page of zeros, but neither named nor sized as ttmem's";
+			return SEG_ZEROS_OTHERS;
+		}
 		*what = "all zeros";
 		return SEG_UNPUBLISHED;
 	}
@@ -499,7 +506,8 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		      const struct ttmem_open_opts *o, uint64_t t0, char *eb, size_t el)
 {
 	int creating = !o->readonly && !o->no_create;
-	uint64_t budget = o->no_wait ? 0 : creating ? WRITER_WAIT_MS : READER_WAIT_MS;
+	uint64_t budget = o->no_wait ? 0 : o->wait_ms ? o->wait_ms :
+			  creating ? WRITER_WAIT_MS : READER_WAIT_MS;
 	int stale_seen = 0;
 	struct stat st;
 	void *p = MAP_FAILED;
@@ -521,7 +529,15 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 			return ttmem_set_err(eb, el, TTMEM_EOWNER,
 					     "%s: owned by uid %u, not by this user (uid %u)", name,
 					     (unsigned)st.st_uid, (unsigned)geteuid());
-		enum seg_kind k = seg_classify(fd, &st, &what, &creator);
+		/* A reader never waits on a lock another user may hold: any
+		 * user who can open the file can take it (root's viewer
+		 * stalled 2 s per such file). */
+		if (!creating && st.st_uid != geteuid())
+			budget = 0;
+		enum seg_kind k = seg_classify(fd, name, &st, &what, &creator);
+		if (k == SEG_ZEROS_OTHERS)
+			return ttmem_set_err(eb, el, TTMEM_EMAGIC, "%s: not a ttmem segment (%s): "
+					     "not touched", name, what);
 		if (k == SEG_FOREIGN && st.st_size < (off_t)TTMEM_HEADER_SIZE)
 			return ttmem_set_err(eb, el, TTMEM_ETRUNC, "%s: %lld bytes, smaller than a header",
 					     name, (long long)st.st_size);
@@ -605,13 +621,18 @@ static int seg_recreate(struct ttmem_table *t, int fd, const char *name,
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
 		return -EAGAIN;
 	if (!name_is_fd(name, fd) || fstat(fd, &st) != 0 ||
-	    seg_classify(fd, &st, &what, &creator) != SEG_UNPUBLISHED)
+	    seg_classify(fd, name, &st, &what, &creator) != SEG_UNPUBLISHED)
 		return -EAGAIN;
 	/* The mode a creator gives it, whatever the stale file had (it may
 	 * have been planted writable by others). */
 	if (ftruncate(fd, 0) != 0 || fchmod(fd, o->mode ? (mode_t)o->mode : 0600) != 0)
 		return ttmem_set_err(eb, el, -errno, "%s: cannot empty the stale segment: %s", name,
 				     strerror(errno));
+	/* Said when something was overwritten: an empty object is also what
+	 * a live creator has between its O_EXCL open and its lock (it then
+	 * attaches this one), which is no loss. */
+	if (st.st_size > 0)
+		snprintf(t->recreated, sizeof(t->recreated), "%s", what);
 	return seg_create(t, fd, name, o, eb, el);
 }
 
@@ -733,11 +754,11 @@ int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen)
 	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || st.st_nlink > 1)
 		goto out;
 	/* The build lock, as a re-creator takes it: a live creator holds it. */
-	if (seg_classify(fd, &st, &what, &creator) != SEG_UNPUBLISHED ||
+	if (seg_classify(fd, name, &st, &what, &creator) != SEG_UNPUBLISHED ||
 	    flock(fd, LOCK_EX | LOCK_NB) != 0)
 		goto out;
 	if (name_is_fd(name, fd) && fstat(fd, &st) == 0 &&
-	    seg_classify(fd, &st, &what, &creator) == SEG_UNPUBLISHED) {
+	    seg_classify(fd, name, &st, &what, &creator) == SEG_UNPUBLISHED) {
 		rc = ttmem_table_unlink(name);
 		if (rc == 0) {
 			ttmem_set_err(errbuf, errlen, 0, "%s", what);
@@ -807,6 +828,11 @@ const struct ttmem_device_info *ttmem_table_devices(const struct ttmem_table *t)
 const struct ttmem_slot *ttmem_table_slots(const struct ttmem_table *t) { return t->slots; }
 const uint8_t *ttmem_table_meta(const struct ttmem_table *t) { return t->meta; }
 int ttmem_table_proc_index(const struct ttmem_table *t) { return t->proc_idx; }
+
+const char *ttmem_table_recreated(const struct ttmem_table *t)
+{
+	return t->recreated[0] ? t->recreated : NULL;
+}
 
 struct ttmem_header *ttmem_table_header_rw(struct ttmem_table *t)
 {

@@ -164,9 +164,14 @@ static int tracking_preflight(const char *shm)
 	memset(&o, 0, sizeof(o));
 	ttmem_access_parse(&o, getenv("TTMEM_SHM_MODE"), getenv("TTMEM_SHM_GROUP"), NULL, 0);
 	o.no_create = 1;
+	o.no_wait = 1;
 	rc = ttmem_table_open(&t, shm, &o, err, sizeof(err));
 	if (rc == -ENOENT)
 		return 1; /* the preload creates it */
+	/* Being built by another program (it waits for it) or stale (it
+	 * re-creates it): the command will be tracked. */
+	if (rc == TTMEM_ENOTREADY)
+		return 1;
 	if (rc < 0) {
 		viewer_err("run", "tracking is off: %s", err[0] ? err : ttmem_strerror(rc));
 		if (rc == TTMEM_EOWNER || rc == -EACCES)
@@ -178,9 +183,17 @@ static int tracking_preflight(const char *shm)
 	return 1;
 }
 
+/* The processes registered during the run, to find the command's own. */
+struct run_proc {
+	uint32_t pid, ppid, flags;
+	int ours;
+};
+
 struct report_ctx {
 	uint64_t since_ns;
 	uint32_t seen;
+	struct run_proc *procs;
+	size_t n, cap;
 };
 
 /* One registry entry: registered during the run?  Tracked fully? */
@@ -194,6 +207,8 @@ static void report_one(const struct ttmem_proc *p, uint32_t idx, unsigned state,
 	if (p->registered_ns < c->since_ns)
 		return;
 	c->seen++;
+	if (c->n < c->cap)
+		c->procs[c->n++] = (struct run_proc){ pid, p->ppid, fl, 0 };
 	if (fl & TTMEM_PROC_F_NOT_INTERPOSABLE)
 		viewer_err("run", "pid %u was not tracked: its runtime binds its calls directly "
 			   "(-Bsymbolic); 'ttmem probe' tells more", pid);
@@ -204,22 +219,76 @@ static void report_one(const struct ttmem_proc *p, uint32_t idx, unsigned state,
 			   "match the ABI profile (chips shown as unknown)", pid);
 }
 
-/* After COMMAND: did anything register, and was it tracked fully? */
-static void tracking_report(const char *shm, const char *cmd, uint64_t since_ns)
+/*
+ * The processes of the command (pid `root` and those it forked, by parent
+ * pid) that were tracked only in part, as "; tracked only in part: pid N
+ * (why), ..." into buf (empty when none), for run's last line: a usage
+ * below the truth must not pass for exact.
+ */
+static void partial_note(struct report_ctx *c, pid_t root, char *buf, size_t len)
 {
-	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
-	struct ttmem_table *t = NULL;
-	struct report_ctx c = { since_ns, 0 };
+	size_t at = 0;
+	int grew = 1;
 
-	if (ttmem_table_open(&t, shm, &o, NULL, 0) < 0) {
+	buf[0] = 0;
+	for (size_t i = 0; i < c->n; i++)
+		c->procs[i].ours = c->procs[i].pid == (uint32_t)root;
+	while (grew) {
+		grew = 0;
+		for (size_t i = 0; i < c->n; i++)
+			for (size_t j = 0; j < c->n && !c->procs[i].ours; j++)
+				if (c->procs[j].ours && c->procs[i].ppid == c->procs[j].pid)
+					c->procs[i].ours = grew = 1;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		char why[96];
+		int k;
+
+		if (!c->procs[i].ours || !(c->procs[i].flags & TTMEM_PROC_F_PARTIAL))
+			continue;
+		k = snprintf(buf + at, len - at, "%s pid %u (%s)",
+			     at ? "," : "; tracked only in part:", c->procs[i].pid,
+			     partial_why(why, sizeof(why), c->procs[i].flags));
+		if (k < 0 || (size_t)k >= len - at) {
+			buf[at] = 0;
+			break;
+		}
+		at += (size_t)k;
+	}
+}
+
+/* After COMMAND: did anything register, and was it tracked fully?  What
+ * was tracked only in part goes to `note` (partial_note). */
+static void tracking_report(const char *shm, const char *cmd, uint64_t since_ns, pid_t root,
+			    char *note, size_t len)
+{
+	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1, .no_wait = 1 };
+	struct ttmem_table *t = NULL;
+	struct report_ctx c = { since_ns, 0, NULL, 0, 0 };
+	int rc;
+
+	note[0] = 0;
+	rc = ttmem_table_open(&t, shm, &o, NULL, 0);
+	if (rc == TTMEM_ENOTREADY) {
+		viewer_err("run", "'%s' was not tracked: segment %s was never published while it "
+			   "ran (its creator was stopped or died)", cmd, shm);
+		return;
+	}
+	if (rc < 0) {
 		viewer_err("run", "'%s' was not tracked: no segment %s was created (it never loaded "
 			   "tt-metal's runtime, or the preload was not loaded)", cmd, shm);
 		return;
 	}
+	c.cap = ttmem_table_proc_capacity(t);
+	c.procs = calloc(c.cap ? c.cap : 1, sizeof(*c.procs));
+	if (!c.procs)
+		c.cap = 0;
 	viewer_registry_each(t, report_one, &c);
 	if (!c.seen)
 		viewer_err("run", "'%s' was not tracked: no process registered in %s (it never "
 			   "loaded tt-metal's runtime, or the preload was not loaded)", cmd, shm);
+	partial_note(&c, root, note, len);
+	free(c.procs);
 	ttmem_table_close(t);
 }
 
@@ -465,13 +534,14 @@ int cmd_run(int argc, char **argv)
 		viewer_err("run", "waitpid: %s", strerror(errno));
 		return VX_RUN_FAIL;
 	}
+	char note[512] = "";
 	if (tracking && !quiet)
-		tracking_report(shm, argv[optind], started_ns);
+		tracking_report(shm, argv[optind], started_ns, pid, note, sizeof(note));
 	if (!quiet)
-		fprintf(stderr, "ttmem run: '%s' %s %d; see 'ttmem show --shm %s' and "
+		fprintf(stderr, "ttmem run: '%s' %s %d%s; see 'ttmem show --shm %s' and "
 			"'ttmem leaks --shm %s'\n", argv[optind],
 			WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
-			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), shm, shm);
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), note, shm, shm);
 	if (check) {
 		int rc = run_check(shm, pid);
 

@@ -10,6 +10,11 @@
  * other programs: ls does not list it, rm refuses it.  Names come from the
  * directory, so they are printed through the sanitizer like any string a
  * segment holds.
+ *
+ * Neither waits on anything another user controls: a segment that was never
+ * published is not waited for (a live process holding its build lock, which
+ * any user who can open the file may take, is reported as "being built"),
+ * and rm refuses to remove a segment being built by a live process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +43,8 @@ struct seg_info {
 	enum seg_kind kind;
 	int exists;                   /* lstat found something under the name */
 	int open_rc;                  /* ttmem_table_open's result (0: read) */
+	int building;                 /* never published, and a live process holds
+				       * its build lock (segment.h, "Creation") */
 	uint32_t live, registered;    /* processes running / registry entries in use */
 	uint32_t pids[8];             /* the first live pids */
 };
@@ -104,9 +112,16 @@ static void probe_segment(const char *name, struct seg_info *si)
 	}
 	if (pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
 		magic = 0;
+	/* A shared probe of the build lock, never waiting: held exclusively
+	 * by someone means being built (or held by whoever opened it). */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		flock(fd, LOCK_UN);
+	else
+		si->building = errno == EWOULDBLOCK;
 	close(fd);
 	if (magic == TTMEM_MAGIC) {
-		struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
+		/* no_wait: an unpublished segment is reported, not waited for. */
+		struct ttmem_open_opts o = { .readonly = 1, .no_create = 1, .no_wait = 1 };
 		struct ttmem_table *t = NULL;
 
 		si->kind = SEG_TTMEM;
@@ -115,8 +130,12 @@ static void probe_segment(const char *name, struct seg_info *si)
 			count_procs(t, si);
 			ttmem_table_close(t);
 		}
+		if (si->open_rc != TTMEM_ENOTREADY)
+			si->building = 0;   /* published: the lock means nothing */
 	} else if (magic == 0 && !strncmp(base, "ttmem", 5)) {
 		si->kind = SEG_UNPUBLISHED;
+	} else {
+		si->building = 0;
 	}
 }
 
@@ -124,12 +143,14 @@ static const char *state_of(const struct seg_info *si)
 {
 	switch (si->kind) {
 	case SEG_UNPUBLISHED:
-		return "never published";
+		return si->building ? "being built" : "never published";
 	case SEG_UNREADABLE:
 		return "unreadable";
 	case SEG_TTMEM:
 		if (si->open_rc == 0)
 			return (si->st.st_mode & S_IWOTH) ? "ok, world-writable!" : "ok";
+		if (si->building)
+			return "being built";
 		return ttmem_strerror(si->open_rc);
 	default:
 		return "not a ttmem segment";
@@ -325,9 +346,9 @@ int cmd_rm(int argc, char **argv)
 	static const char usage[] =
 		"usage: ttmem rm [--force] NAME...\n\n"
 		"Remove ttmem segments (NAME as --shm takes it: /name, or a file path).\n"
-		"Refused: a file that is not a ttmem segment, and a segment that running\n"
-		"processes still write to (they would go on writing to memory nobody can\n"
-		"read) unless --force.  The memory is freed when the last process that\n"
+		"Refused: a file that is not a ttmem segment, a segment being built by a\n"
+		"live process, and a segment that running processes still write to (they\n"
+		"would go on writing to memory nobody can read) unless --force.  The memory is freed when the last process that\n"
 		"maps it is gone.\n\n"
 		"  -f, --force     remove even while processes use it, or when the file\n"
 		"                  is not recognized as a ttmem segment\n"
@@ -365,6 +386,10 @@ int cmd_rm(int argc, char **argv)
 				   si.kind == SEG_UNREADABLE ? "cannot be read, so not known as a "
 				   "ttmem segment" : "not a ttmem segment");
 			e = si.kind == SEG_UNREADABLE ? VX_PERM : VX_MAGIC;
+		} else if (si.building && !force) {
+			viewer_err("rm", "%s: being built: a live process holds its build lock: not "
+				   "removed (--force removes it anyway)", shown);
+			e = VX_FAIL;
 		} else if (si.live && !force) {
 			viewer_err("rm", "%s: %u running process%s still use%s it (pid %u%s): not "
 				   "removed (--force removes it anyway)", shown, si.live,

@@ -3,7 +3,8 @@
  * PRIVATE header of `ttmem export` (cmd_export.c and its parts):
  *
  *   export_render.c    one exposition from a fresh, validated snapshot
- *   export_http.c      /metrics over HTTP (libmicrohttpd)
+ *   export_http.c      the HTTP server: slots, deadlines, never blocking
+ *   export_reply.c     one request to its whole answer
  *   export_textfile.c  atomic files for node-exporter's textfile collector
  */
 #ifndef TTMEM_VIEWER_EXPORT_H
@@ -52,6 +53,17 @@ struct export_http;
 struct export_http *export_http_start(const char *addr, const struct export_src *src,
 				      char *where, size_t wherelen, char *why, size_t whylen);
 void export_http_stop(struct export_http *h);
+
+/*
+ * The answer to the request head `req` (`len` bytes, complete: it ends with
+ * an empty line): status line, headers (Connection: close) and body, in
+ * *out (malloc'd, *outlen bytes).  0, or -1 out of memory.  `note` says a
+ * failed render once (export_note).
+ */
+int export_reply(const struct export_src *src, struct export_note *note, const char *req,
+		 size_t len, char **out, size_t *outlen);
+/* The answer to a request head that did not fit the server's buffer (431). */
+int export_reply_too_large(char **out, size_t *outlen);
 
 /* ---- textfile ---------------------------------------------------------------- */
 

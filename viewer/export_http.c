@@ -1,92 +1,281 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ttmem export --listen`: /metrics over HTTP through libmicrohttpd, which
- * does the protocol (request parsing, keep-alive, timeouts, HEAD).  The
- * listening socket is ours: bound here, so that a busy port or a bad
- * address is reported with its errno before anything is served.  One
- * internal thread answers the requests in turn; a scrape renders a fresh
- * snapshot (export_render.c), and a segment that cannot be read gives 503
- * with the reason as the body, which Prometheus records as the target
- * being down with that error.
+ * `ttmem export --listen`: the HTTP server, one thread polling the
+ * listening socket and every connection, never blocking on any of them
+ * (what a request gets back: export_reply.c).
+ *
+ * No client can starve a scrape: a connection has HTTP_REQUEST_MS from its
+ * accept to send its request head and HTTP_TOTAL_MS to be answered in
+ * total, however it trickles its bytes (an idle timeout alone lets a client
+ * that sends a byte every few seconds hold its slot for ever); each is
+ * answered and closed; and when all HTTP_SLOTS slots are taken, a new
+ * connection takes the slot of the one that has waited longest for its
+ * request head.  A scraper sends its request as soon as it is connected, so
+ * it is answered within the time a render takes, whatever other clients on
+ * the port do.  The listening socket is bound before anything is served, so
+ * a busy port or a bad address is reported with its errno.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "export.h"
 
-#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_SLOTS 64             /* connections served at once */
+#define HTTP_REQUEST_MS 2000      /* accept to the end of the request head */
+#define HTTP_TOTAL_MS 5000        /* accept to the last byte of the answer */
+#define HTTP_DRAIN_MS 200         /* after the answer, for the client's close */
+#define HTTP_MAX_HEAD 8192        /* a request head longer than this is refused */
 
-struct export_http {
-	struct MHD_Daemon *daemon;
+enum conn_state { C_FREE, C_READ, C_WRITE, C_DRAIN };
+
+/* One connection: its request head as it arrives, then its answer. */
+struct conn {
+	enum conn_state st;
 	int fd;
-	struct export_src src;
-	struct export_note note;
+	uint64_t start_ms, drain_until_ms;
+	size_t inlen;
+	char in[HTTP_MAX_HEAD];
+	char *out;
+	size_t outlen, outoff;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result ok;
+struct export_http {
+	int fd;                       /* listening, non-blocking */
+	int stop[2];                  /* a byte in stop[1] ends the thread */
+	pthread_t thread;
+	struct export_src src;
+	struct export_note note;
+	struct conn c[HTTP_SLOTS];
+};
 
-	if (!r) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
-		return MHD_NO;
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void conn_close(struct conn *c)
+{
+	close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
+	c->st = C_FREE;
+}
+
+/* The answer is out: half-close, then read what the client still sends
+ * until it closes (closing with unread input would reset the connection
+ * and could cut the answer short at the client). */
+static void conn_written(struct conn *c, uint64_t now)
+{
+	shutdown(c->fd, SHUT_WR);
+	free(c->out);
+	c->out = NULL;
+	c->st = C_DRAIN;
+	c->drain_until_ms = now + HTTP_DRAIN_MS;
+}
+
+static void conn_send(struct conn *c, uint64_t now)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ok = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ok;
+	conn_written(c, now);
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+/* Whether the head is complete: an empty line ends it. */
+static int head_complete(const struct conn *c)
 {
-	return reply(c, status, "text/plain; charset=utf-8", (char *)text, strlen(text),
-		     MHD_RESPMEM_MUST_COPY);
+	for (size_t i = 0; i + 1 < c->inlen; i++)
+		if (c->in[i] == '\n' &&
+		    (c->in[i + 1] == '\n' ||
+		     (c->in[i + 1] == '\r' && i + 2 < c->inlen && c->in[i + 2] == '\n')))
+			return 1;
+	return 0;
 }
 
-static enum MHD_Result metrics(struct export_http *h, struct MHD_Connection *c)
+static void conn_read(struct export_http *h, struct conn *c, uint64_t now)
 {
-	char *buf, why[512], body[600];
-	size_t len;
-	int rc = export_render(&h->src, &buf, &len, why, sizeof(why));
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		int rc;
 
-	if (rc == VX_OK) {
-		export_note(&h->note, NULL);
-		return reply(c, MHD_HTTP_OK, CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->inlen += (size_t)n;
+		if (head_complete(c))
+			rc = export_reply(&h->src, &h->note, c->in, c->inlen, &c->out, &c->outlen);
+		else if (c->inlen == sizeof(c->in))
+			rc = export_reply_too_large(&c->out, &c->outlen);
+		else
+			continue;
+		if (rc != 0) {
+			conn_close(c);
+			return;
+		}
+		c->outoff = 0;
+		c->st = C_WRITE;
+		conn_send(c, now);
+		return;
 	}
-	export_note(&h->note, why);
-	snprintf(body, sizeof(body), "ttmem export: %s\n", why);
-	return reply_text(c, rc == VX_SYSTEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
-		     MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *upload,
-			      size_t *upload_len, void **state)
+static void conn_drain(struct conn *c)
 {
-	(void)version;
-	(void)upload;
-	(void)upload_len;
-	(void)state;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
-	if (!strcmp(url, "/metrics"))
-		return metrics(cls, c);
-	if (!strcmp(url, "/"))
-		return reply_text(c, MHD_HTTP_OK, "ttmem exporter: metrics at /metrics\n");
-	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: metrics at /metrics\n");
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close(c);   /* the client closed, or failed */
+		return;
+	}
+}
+
+/* A slot for a new connection: a free one, else the one that has waited
+ * longest for its request head (else the oldest): a newcomer is never
+ * turned away by connections that do not finish their requests. */
+static struct conn *slot_for_new(struct export_http *h)
+{
+	struct conn *oldest = NULL, *oldest_reading = NULL;
+
+	for (size_t i = 0; i < HTTP_SLOTS; i++) {
+		struct conn *c = &h->c[i];
+
+		if (c->st == C_FREE)
+			return c;
+		if (!oldest || c->start_ms < oldest->start_ms)
+			oldest = c;
+		if (c->st == C_READ && (!oldest_reading || c->start_ms < oldest_reading->start_ms))
+			oldest_reading = c;
+	}
+	oldest = oldest_reading ? oldest_reading : oldest;
+	conn_close(oldest);
+	return oldest;
+}
+
+static void accept_all(struct export_http *h, uint64_t now)
+{
+	for (;;) {
+		int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;   /* EAGAIN, or out of descriptors: later */
+		}
+		struct conn *c = slot_for_new(h);
+		c->fd = fd;
+		c->st = C_READ;
+		c->start_ms = now;
+		c->inlen = 0;
+		c->outlen = c->outoff = 0;
+	}
+}
+
+/* Close what is past its time; the poll timeout until the next deadline. */
+static int expire(struct export_http *h, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < HTTP_SLOTS; i++) {
+		struct conn *c = &h->c[i];
+		uint64_t due;
+
+		if (c->st == C_FREE)
+			continue;
+		due = c->start_ms + (c->st == C_READ ? HTTP_REQUEST_MS : HTTP_TOTAL_MS);
+		if (c->st == C_DRAIN && c->drain_until_ms < due)
+			due = c->drain_until_ms;
+		if (now >= due) {
+			conn_close(c);
+			continue;
+		}
+		if (due < next)
+			next = due;
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+static void *serve(void *arg)
+{
+	struct export_http *h = arg;
+	struct pollfd pf[2 + HTTP_SLOTS];
+	struct conn *of[2 + HTTP_SLOTS];
+
+	for (;;) {
+		int timeout = expire(h, mono_ms());
+		nfds_t n = 2;
+
+		pf[0] = (struct pollfd){ .fd = h->stop[0], .events = POLLIN };
+		pf[1] = (struct pollfd){ .fd = h->fd, .events = POLLIN };
+		for (size_t i = 0; i < HTTP_SLOTS; i++) {
+			struct conn *c = &h->c[i];
+
+			if (c->st == C_FREE)
+				continue;
+			pf[n] = (struct pollfd){ .fd = c->fd,
+						 .events = c->st == C_WRITE ? POLLOUT : POLLIN };
+			of[n++] = c;
+		}
+		if (poll(pf, n, timeout) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			break;
+		uint64_t now = mono_ms();
+		for (nfds_t k = 2; k < n; k++) {
+			struct conn *c = of[k];
+
+			if (!pf[k].revents || c->st == C_FREE)
+				continue;
+			if (c->st == C_READ)
+				conn_read(h, c, now);
+			else if (c->st == C_WRITE)
+				conn_send(c, now);
+			else
+				conn_drain(c);
+		}
+		if (pf[1].revents & POLLIN)
+			accept_all(h, now);
+	}
+	for (size_t i = 0; i < HTTP_SLOTS; i++)
+		if (h->c[i].st != C_FREE)
+			conn_close(&h->c[i]);
+	return NULL;
 }
 
 /* Split "HOST:PORT" / "[HOST]:PORT" / ":PORT"; host "" means any address. */
@@ -171,6 +360,7 @@ struct export_http *export_http_start(const char *addr, const struct export_src 
 				      char *where, size_t wherelen, char *why, size_t whylen)
 {
 	struct export_http *h = calloc(1, sizeof(*h));
+	int e;
 
 	if (!h) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
@@ -178,32 +368,45 @@ struct export_http *export_http_start(const char *addr, const struct export_src 
 	}
 	h->src = *src;
 	h->note.what = "scrape";
+	for (size_t i = 0; i < HTTP_SLOTS; i++)
+		h->c[i].fd = -1;
 	h->fd = listen_on(addr, where, wherelen, why, whylen);
 	if (h->fd < 0) {
 		free(h);
 		return NULL;
 	}
-	/* Bounded: a client that connects and says nothing is dropped after
-	 * 10 s, and a few connections at once are plenty for scrapers. */
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, answer, h,
-				     MHD_OPTION_LISTEN_SOCKET, h->fd,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				     MHD_OPTION_END);
-	if (!h->daemon) {
-		snprintf(why, whylen, "--listen %s: the HTTP server (libmicrohttpd) did not start",
-			 addr);
-		close(h->fd);
-		free(h);
-		return NULL;
+	if (fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK) != 0 ||
+	    pipe2(h->stop, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "--listen %s: %s", addr, strerror(errno));
+		goto fail;
+	}
+	e = pthread_create(&h->thread, NULL, serve, h);
+	if (e) {
+		snprintf(why, whylen, "--listen %s: cannot start the server thread: %s", addr,
+			 strerror(e));
+		close(h->stop[0]);
+		close(h->stop[1]);
+		goto fail;
 	}
 	return h;
+fail:
+	close(h->fd);
+	free(h);
+	return NULL;
 }
 
 void export_http_stop(struct export_http *h)
 {
+	char x = 1;
+
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon); /* closes the listening socket too */
+	/* Pairs with the poll on stop[0] in serve(). */
+	while (write(h->stop[1], &x, 1) < 0 && errno == EINTR)
+		;
+	pthread_join(h->thread, NULL);
+	close(h->stop[0]);
+	close(h->stop[1]);
+	close(h->fd);
 	free(h);
 }

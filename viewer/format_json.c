@@ -156,10 +156,23 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 			fprintf(f, "%s\"abi_partial\"", sep);
 			sep = ",";
 		}
-		if (p->flags & TTMEM_PROC_F_NOT_INTERPOSABLE)
+		if (p->flags & TTMEM_PROC_F_NOT_INTERPOSABLE) {
 			fprintf(f, "%s\"not_interposable\"", sep);
+			sep = ",";
+		}
+		if (p->flags & TTMEM_PROC_F_LATE) {
+			fprintf(f, "%s\"late\"", sep);
+			sep = ",";
+		}
+		if (p->flags & TTMEM_PROC_F_TABLE_FULL) {
+			fprintf(f, "%s\"table_full\"", sep);
+			sep = ",";
+		}
+		if (p->flags & TTMEM_PROC_F_HOOK_LOST)
+			fprintf(f, "%s\"events_lost\"", sep);
 	}
-	fputs("],\"released_bulk\":", f);
+	fprintf(f, "],\"partial\":%s", p->partial ? "true" : "false");
+	fputs(",\"released_bulk\":", f);
 	owners_obj(f, p->released, p->released_total);
 	fputs(",\"live_at_exit\":", f);
 	owners_obj(f, p->at_exit, p->at_exit_total);

@@ -312,6 +312,10 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 		proc_owner_metric(&p, "ttmem_process_live_at_exit_bytes", "gauge",
 				  "Bytes still live when a process exited, per owner.",
 				  offsetof(struct model_proc, at_exit));
+		proc_metric(&p, "ttmem_process_partial", "gauge",
+			    "1 when a process was tracked only in part (attached late, table full, "
+			    "events lost, ABI mismatch): its usage may be below the truth.",
+			    offsetof(struct model_proc, partial));
 		proc_metric(&p, "ttmem_process_allocations_total", "counter",
 			    "Allocations recorded for a process.",
 			    offsetof(struct model_proc, allocs));

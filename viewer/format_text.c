@@ -89,6 +89,17 @@ static void print_processes(FILE *f, const struct model *m)
 		fprintf(f, "(no process)\n");
 		return;
 	}
+	/* Never shown as if exact: a process tracked only in part may hold
+	 * more than the table says. */
+	for (size_t i = 0; i < m->nproc; i++) {
+		const struct model_proc *p = &m->proc[i];
+		char why[96];
+
+		if (p->partial)
+			fprintf(f, "PARTIAL: pid %" PRIu32 " was tracked only in part (%s): its "
+				   "usage may be below the truth\n", p->pid,
+				partial_why(why, sizeof(why), p->flags));
+	}
 	if (!m->ncell)
 		return; /* nobody holds or left anything on any chip */
 

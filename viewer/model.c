@@ -185,6 +185,7 @@ static void read_proc(struct model_proc *p, const struct ttmem_proc *r)
 	p->ppid = r->ppid;
 	p->uid = r->uid;
 	p->flags = r->flags;
+	p->partial = (p->flags & TTMEM_PROC_F_PARTIAL) != 0;
 	copy_str(p->name, sizeof(p->name), r->name, sizeof(r->name));
 	copy_str(p->cmdline, sizeof(p->cmdline), r->cmdline, sizeof(r->cmdline));
 	p->start_time = r->start_time;

@@ -54,3 +54,30 @@ const char *device_name(char *buf, size_t len, uint32_t device)
 	snprintf(buf, len, "%" PRIu32, device);
 	return buf;
 }
+
+const char *partial_why(char *buf, size_t len, uint32_t flags)
+{
+	static const struct {
+		uint32_t flag;
+		const char *why;
+	} reasons[] = {
+		{ TTMEM_PROC_F_LATE, "attached late" },
+		{ TTMEM_PROC_F_TABLE_FULL, "table full" },
+		{ TTMEM_PROC_F_HOOK_LOST, "events lost" },
+		{ TTMEM_PROC_F_ABI_PARTIAL, "ABI mismatch" },
+	};
+	size_t at = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (!(flags & reasons[i].flag))
+			continue;
+		int k = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", reasons[i].why);
+		if (k < 0 || (size_t)k >= len - at)
+			break;
+		at += (size_t)k;
+	}
+	return buf;
+}

@@ -268,11 +268,12 @@ static void draw_procs(struct top *tp, int y)
 		uint64_t on = tp->sel_device >= 0 ? proc_on_device(m, p, (uint32_t)tp->sel_device) : 0;
 
 		put(y + 1 + r, 0, p->state == TTMEM_LIVENESS_RUNNING ? 0 : A_DIM,
-		    "%-8u %s %-8s %10s %10s %10s %10s", p->pid,
+		    "%-8u %s %-8s %10s %10s %10s %10s%s", p->pid,
 		    san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, tp->term_flags),
 		    liveness_name(p->state), fmt_bytes(b1, sizeof(b1), on),
 		    fmt_bytes(b2, sizeof(b2), p->live_bytes), fmt_bytes(b3, sizeof(b3), p->peak_bytes),
-		    fmt_bytes(b4, sizeof(b4), p->released_total));
+		    fmt_bytes(b4, sizeof(b4), p->released_total),
+		    p->partial ? "  PARTIAL (tracked in part)" : "");
 	}
 	if (n > (size_t)rows)
 		put(y + 1 + rows, 0, A_BOLD, "... %zu more process%s (of %zu%s): / filter, s sort, "

@@ -172,6 +172,10 @@ const char *liveness_name(int state);
  * TTMEM_DEVICE_UNKNOWN (entries the preload could not place on a chip),
  * which is not a chip and must not read as one.  buf: >= 12 bytes. */
 const char *device_name(char *buf, size_t len, uint32_t device);
+/* Why a process was tracked only in part, from its registry flags
+ * (TTMEM_PROC_F_PARTIAL): "attached late, table full", ...; "" when it was
+ * tracked in full.  Returns buf (>= 80 bytes). */
+const char *partial_why(char *buf, size_t len, uint32_t flags);
 
 /* ---- the model --------------------------------------------------------------- */
 
@@ -205,6 +209,7 @@ struct model_cell {                       /* one process on one chip */
 struct model_proc {
 	int32_t reg;                      /* registry index, -1: not in registry */
 	uint32_t pid, ppid, uid, flags;
+	uint64_t partial;                 /* 1: tracked only in part (flags & TTMEM_PROC_F_PARTIAL) */
 	int state;                        /* enum ttmem_liveness */
 	char name[33];
 	char cmdline[193];

@@ -2,15 +2,15 @@
 #
 # Links the table core ($(SHM_LIB), from shm/shm.mk), libelf (symbolization,
 # probe), ncursesw (top; the wide build, so UTF-8 names draw as such),
-# libmicrohttpd (export --listen) and libdl (the C++ demangler is looked up
-# at run time, so the viewer itself stays free of libstdc++).
+# pthread (export --listen serves from a thread) and libdl (the C++
+# demangler is looked up at run time, so the viewer itself stays free of
+# libstdc++).
 
 VIEWER_SRCS := $(sort $(wildcard viewer/*.c))
 VIEWER_OBJS := $(VIEWER_SRCS:%.c=$(BUILD)/%.o) $(ABI_VIEWER_OBJS)
 VIEWER_BIN  := $(BUILD)/ttmem
 VIEWER_MAN  := viewer/ttmem.1
-VIEWER_LIBS := -ldw -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw) -ldl \
-               $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+VIEWER_LIBS := -ldw -lelf $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw) -ldl -pthread
 # `ttmem run` looks for libttmem.so next to itself, then at LIBDIR relative
 # to BINDIR from its own directory (so a tree installed with DESTDIR, or
 # moved, finds its own library), then in LIBDIR (preload/preload.mk installs

@@ -56,6 +56,8 @@ static void prepare(const char *path, int c)
 	close(fd);
 }
 
+#define LOCKED_REPS 3
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 15;
@@ -73,6 +75,9 @@ int main(int argc, char **argv)
 		for (int c = 0; c < CASES; c++) {
 			struct ttmem_table *t = NULL;
 			holder = 0;
+			/* Each costs the writers' whole wait (seconds): a few do. */
+			if (c == LOCKED && r >= LOCKED_REPS)
+				continue;
 			prepare(path, c);
 			if (c == LOCKED) {
 				/* A live process holding the build lock: a creator that
@@ -107,9 +112,11 @@ int main(int argc, char **argv)
 	}
 	unlink(path);
 	for (int c = 0; c < CASES; c++) {
-		qsort(ms[c], (size_t)reps, sizeof(double), cmp);
-		printf("BENCH open_%s_ms %.2f ms\n", names[c], ms[c][reps / 2]);
-		printf("BENCH open_%s_untracked %d of %d\n", names[c], untracked[c], reps);
+		int n = c == LOCKED && reps > LOCKED_REPS ? LOCKED_REPS : reps;
+
+		qsort(ms[c], (size_t)n, sizeof(double), cmp);
+		printf("BENCH open_%s_ms %.2f ms\n", names[c], ms[c][n / 2]);
+		printf("BENCH open_%s_untracked %d of %d\n", names[c], untracked[c], n);
 	}
 	printf("BENCH stale_open_extra_ms %.2f ms\n", ms[EMPTY][reps / 2] - ms[NONE][reps / 2]);
 	return 0;

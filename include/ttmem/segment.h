@@ -146,7 +146,7 @@
 #define TTMEM_MAGIC        UINT64_C(0x314745534d454d54) /* "TMEMSEG1" LE */
 #define TTMEM_ABI_MAJOR    4   /* 2: stack table; 3: home groups, three-choice;
 				 * 4: page size and bank footprint per slot */
-#define TTMEM_ABI_MINOR    0
+#define TTMEM_ABI_MINOR    1   /* 1: the partial-tracking flags of ttmem_proc */
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
 
@@ -335,6 +335,19 @@ struct ttmem_proc {
 #define TTMEM_PROC_F_ABI_PARTIAL      2u  /* ABI check failed: partly tracked */
 #define TTMEM_PROC_F_NOT_INTERPOSABLE 4u  /* runtime bound its calls directly */
 #define TTMEM_PROC_F_KILLED           8u  /* died without exiting; marked EXITED by reap */
+/* Tracked only in part (ABI minor 1): the process made events the table
+ * does not have, so its usage may be below the truth.  Set by the process
+ * itself, never cleared.  An older reader ignores these bits. */
+#define TTMEM_PROC_F_LATE            16u  /* attached after some of its events: the
+					   * segment was still being built by another
+					   * live process past the writers' bound */
+#define TTMEM_PROC_F_TABLE_FULL      32u  /* some allocations not recorded: table full */
+#define TTMEM_PROC_F_HOOK_LOST       64u  /* an event was lost inside the preload (out of
+					   * memory for its index, a record not found) */
+/* Every flag that means "tracked only in part". */
+#define TTMEM_PROC_F_PARTIAL \
+	(TTMEM_PROC_F_ABI_PARTIAL | TTMEM_PROC_F_LATE | TTMEM_PROC_F_TABLE_FULL | \
+	 TTMEM_PROC_F_HOOK_LOST)
 
 /* ---- modules ------------------------------------------------------------------ */
 

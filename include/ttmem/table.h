@@ -75,7 +75,16 @@ struct ttmem_open_opts {
 	int no_wait;              /* a segment being built by a live process:
 				   * TTMEM_ENOTREADY at once, without waiting
 				   * (a host retrying its attach later) */
+	uint32_t wait_ms;         /* how long to wait for a segment a live process
+				   * is building; 0 = the default (below) */
 };
+
+/* How long a creating writer waits for a segment another live process is
+ * building (a creation takes 10-30 ms, far more on a loaded machine): long
+ * enough that programs started together are all tracked from their first
+ * allocation, short enough that a stopped or hostile lock holder costs a
+ * host program a bounded delay at start.  Readers wait 2 s. */
+#define TTMEM_WRITER_WAIT_MS 5000u
 
 /*
  * Sharing a segment: by default a segment is 0600 and a writer refuses one
@@ -117,9 +126,10 @@ int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *
  * creating writer (neither readonly nor no_create) re-creates it in place at
  * once, under that lock; the others get TTMEM_ENOTREADY at once, with what
  * was found in errbuf (ttmem_table_remove_stale() removes it).  One being
- * built by a live process is waited for: at most 50 ms by a creating writer
- * (a host program is never held longer: it then gets TTMEM_ENOTREADY), 2 s
- * by the others (no_wait: not at all).  A creating writer that gets
+ * built by a live process is waited for: at most wait_ms, by default
+ * TTMEM_WRITER_WAIT_MS for a creating writer (a host program is never held
+ * longer: it then gets TTMEM_ENOTREADY) and 2 s for the others (no_wait: not
+ * at all; nor for the others when the file is another user's).  A creating writer that gets
  * TTMEM_ENOTREADY may simply call again later: by then the segment is either
  * published (attach) or its creator is gone (re-created at once).
  * A failed creation (e.g. ENOSPC / EFBIG while reserving) unlinks the name.
@@ -129,6 +139,17 @@ int ttmem_access_parse(struct ttmem_open_opts *o, const char *mode, const char *
  */
 int ttmem_table_open(struct ttmem_table **out, const char *name,
 		     const struct ttmem_open_opts *opts, char *errbuf, size_t errlen);
+
+/*
+ * What the stale object this open re-created was ("all zeros", "a header
+ * never published"), or NULL when it attached or created the segment
+ * normally, or re-created an empty one (nothing lost).  A stale file whose first page is zeros is re-created
+ * only when it is ttmem's: its name's last component starts with "ttmem", or
+ * its size is that of a segment of the default registry and module table;
+ * another is refused (TTMEM_EMAGIC) and never touched.  The caller says so
+ * (the preload warns).
+ */
+const char *ttmem_table_recreated(const struct ttmem_table *t);
 
 /* Unmap and free the handle.  NULL is a no-op. */
 void ttmem_table_close(struct ttmem_table *t);

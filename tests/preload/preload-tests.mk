@@ -125,6 +125,17 @@ $(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(S
 
 PT_INPROC += $(PT_DIR)/inproc/attach_fork
 
+$(PT_DIR)/inproc/create_fork.o: tests/preload/inproc/create_fork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ipreload -Iabi -c -o $@ $<
+
+$(PT_DIR)/inproc/create_fork: $(PT_DIR)/inproc/create_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -flto -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
+
+PT_INPROC += $(PT_DIR)/inproc/create_fork
+
 ALL_TARGETS += $(PT_INPROC)
 
 $(PT_DIR)/%.o: tests/preload/%.c

@@ -303,6 +303,32 @@ H_BUILD_TEST(p07_python, ctypes_client_is_tracked, .timeout = 60)
 	seg_drop(&s);
 }
 
+/* A fork while another thread creates the segment, the creator's process
+ * gone right after: the segment is published, not left "being built" by a
+ * build lock the child inherited (tests/preload/inproc/create_fork.c). */
+Test(p06_lifecycle, fork_while_creating, .timeout = 60)
+{
+	struct seg s;
+	struct run r;
+	const char *const argv[] = { bpath("tests/preload/inproc/create_fork"), NULL };
+
+	seg_make(&s);
+	run_start(&r, &s, 0, argv, NULL);
+	int st = run_wait(&r);
+	char *out = run_stdout(&r), *err = run_stderr(&r);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x: %s", st, err);
+	pid_t child = (pid_t)atoi(out);
+	struct ttmem_table *t = seg_open(&s);
+	if (child > 0)
+		kill(child, SIGKILL);
+	cr_expect_not_null(t, "the segment was left unpublished, its build lock held by the "
+			   "creator's fork child");
+	ttmem_table_close(t);
+	free(out), free(err);
+	run_cleanup(&r);
+	seg_drop(&s);
+}
+
 /* A fork while another thread attaches to the runtime: the child attaches
  * by itself (tests/preload/inproc/attach_fork.c). */
 Test(p06_lifecycle, fork_while_attaching, .timeout = 60)

@@ -55,5 +55,22 @@ for entry in $matrix; do
 			fail=1
 		fi
 	done
+	# Once more with the runtime's own tracker on (the newest wheel): ttmem
+	# must stay exact beside it, and the report keeps its readings next to
+	# ttmem's and the allocator's (README, "On the mock device").
+	[ "$v" = 0.81.1 ] || continue
+	log=$BUILD/real/$v/run-1chip-tt-tracker.log
+	python3 "$here/run_mock.py" --version "$v" --root "$root" \
+		--cluster "$here/clusters/wormhole_1chip.yaml" --workload "$wl" \
+		--ttmem "$ttmem" --preload "$preload" --cache "$BUILD/real/$v/cache" \
+		--chips 1 --threads 1,4 --runs 3 --seed 1 --tt-tracker \
+		--report "$BUILD/real/$v/report-1chip-tt-tracker.json" >"$log.out" 2>"$log"
+	rc=$?
+	sed -n 's/^REAL /REAL-TT-TRACKER-ON /p' "$log.out"
+	if [ $rc -ne 0 ]; then
+		echo "FAIL real runtime $v with its own tracker on (exit $rc; $log):"
+		grep -v '^20[0-9][0-9]-.* info ' "$log" | tail -20
+		fail=1
+	fi
 done
 exit $fail

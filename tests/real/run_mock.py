@@ -116,9 +116,10 @@ def run_once(a, env, shm, threads, report):
         if p.poll() is None:
             p.kill()
         subprocess.run([a.ttmem, "rm", shm], capture_output=True)
-        # The runtime's MPI layer leaves its shared-memory segments behind.
+        # The runtime's MPI layer leaves its shared-memory segments behind,
+        # and its own tracker its per-chip files: what this run created goes.
         for name in set(os.listdir("/dev/shm")) - shm_before:
-            if name.startswith("sm_segment."):
+            if name.startswith("sm_segment.") or name.startswith("tt_device_"):
                 try:
                     os.unlink(os.path.join("/dev/shm", name))
                 except OSError:

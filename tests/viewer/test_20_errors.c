@@ -158,7 +158,7 @@ Test(errors, newer_major)
 	char want[32];
 
 	patch(p, 8, &major, sizeof(major));
-	snprintf(want, sizeof(want), "ABI %d.0", TTMEM_ABI_MAJOR + 1);
+	snprintf(want, sizeof(want), "ABI %d.%d", TTMEM_ABI_MAJOR + 1, TTMEM_ABI_MINOR);
 	expect(p, 6, want);
 }
 
