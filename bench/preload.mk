@@ -27,11 +27,11 @@ $(BP_SERVER): bench/preload/sockserver.c bench/preload/sockproto.h
 
 # Reads buffers through the same ABI room as libttmem.so.
 $(BP_CLIENT): bench/preload/sockclient.c bench/preload/sockproto.h \
-		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o
+		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o $(BUILD)/preload/abi_log.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -Iabi -fPIC -fvisibility=hidden -flto -shared -o $@ $< \
-		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o -ldl $(LDLIBS_PTHREAD)
+		$(ABI_PRELOAD_OBJS) $(BUILD)/preload/log.o $(BUILD)/preload/abi_log.o -ldl $(LDLIBS_PTHREAD)
 
 bench-preload: $(PRELOAD_LIB) $(BP_SERVER) $(BP_CLIENT) $(BP_LAUNCH) $(EX_BIN)/churn \
 		$(EX_DIR)/2026/gcc/libtt_metal.so

@@ -22,7 +22,8 @@
 
 /* Record (or replace) what `buffer` was recorded under. */
 void buffer_keys_put(const void *buffer, const struct abi_buffer *b);
-/* Copy the record of `buffer` into *b; with `take`, drop it.  0 if found. */
+/* Copy the record of `buffer` into *b (what a free reads: address, type,
+ * device and trust; the other fields 0); with `take`, drop it.  0 if found. */
 int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take);
 /* Drop the record of `buffer`, if any. */
 void buffer_keys_drop(const void *buffer);

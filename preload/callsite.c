@@ -12,12 +12,9 @@
  * (pyframes.c).  Each thread remembers the stacks it resolved (the memo), so
  * the module lookups and the stack table are touched once per new stack.
  *
- * Module lookup: _dl_find_object (lock-free) gives the link map of an
- * address; a small lock-free array caches link map -> module index, backed
- * by a uthash table under a mutex that interns each object once.
+ * Module lookup (module index and offset of each frame): modules.c.
  */
 #include <dlfcn.h>
-#include <elf.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,14 +23,13 @@
 #include <unistd.h>
 #include <unwind.h>
 
-#include <uthash.h>
-
 #include "ttmem/segment.h"
 #include "ttmem/table.h"
 
 #include "callsite.h"
-#include "lifecycle.h"
+#include "state.h"
 #include "log.h"
+#include "modules.h"
 #include "pyframes.h"
 #include "runtime.h"
 
@@ -102,6 +98,10 @@ static struct {
 	atomic_int size;           /* 0 = not known yet */
 } sizes[SIZES];
 
+/* Bumped whenever a known size turns variable: walks remembered before
+ * (walk_memo below) may no longer be what a walk would do. */
+static atomic_uint sizes_voided;
+
 static inline unsigned size_hash(uintptr_t pc)
 {
 	return (unsigned)(((uint64_t)pc * UINT64_C(0x9e3779b97f4a7c15)) >> 40) & (SIZES - 1);
@@ -135,20 +135,18 @@ static void size_learn(uintptr_t pc, intptr_t size)
 		if (!atomic_compare_exchange_strong(&sizes[j].pc, &expect, pc) && expect != pc)
 			continue;
 		int old = 0;
-		if (!atomic_compare_exchange_strong(&sizes[j].size, &old, sz) && old != sz)
+		if (!atomic_compare_exchange_strong(&sizes[j].size, &old, sz) && old != sz) {
 			atomic_store_explicit(&sizes[j].size, SIZE_VARIABLE, memory_order_relaxed);
+			atomic_fetch_add_explicit(&sizes_voided, 1, memory_order_release);
+		}
 		return;
 	}
 }
 
-/* The calling thread's stack, learned once, and the module of its last
- * callsite (most callsites of a thread are in one module): the same key,
- * link map and load base, as the shared cache below, so the same answer. */
+/* The calling thread's stack, learned once, and its events (sampling). */
 struct stack_bounds {
 	uintptr_t lo, hi;
 	unsigned events;
-	int mod_idx;
-	uintptr_t mod_map, mod_base;
 };
 static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
 
@@ -183,16 +181,24 @@ static inline int outside(uintptr_t pc)
 	return !runtime_contains(pc) && !in_self(pc);
 }
 
+/* The stack slots a fast walk read (where each return address was). */
+struct walk_trace {
+	int n;
+	uintptr_t at[MAX_FRAMES];
+};
+
 /*
  * The stack of an event: up to `want` return addresses from the first one
  * outside the runtime (and outside ttmem's hooks) upwards.  Returns how many
- * were found (0: unwind in full), *more when the stack goes on past them.
+ * were found (0: unwind in full), *more when the stack goes on past them;
+ * tr->at[] the slots it read.
  */
 static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, uintptr_t *pcs,
-		     int want, int *more)
+		     int want, int *more, struct walk_trace *tr)
 {
 	int n = 0;
 
+	tr->n = 0;
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
 		if (n ? !in_self(pc) : outside(pc)) {
 			pcs[n++] = pc;
@@ -211,6 +217,7 @@ static int walk_fast(uintptr_t pc, uintptr_t sp, const struct stack_bounds *b, u
 		uintptr_t cfa = sp + (uintptr_t)size;
 		if (sp < b->lo || cfa > b->hi || cfa < sp + 8)
 			return 0;
+		tr->at[tr->n++] = cfa - 8;
 		pc = *(const uintptr_t *)(cfa - 8);
 		sp = cfa;
 	}
@@ -278,7 +285,10 @@ static __attribute__((noinline)) int walk_full(uintptr_t ret, uintptr_t *pcs, in
 	return 1;
 }
 
-static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, int *more)
+/* tr->n = 0 unless the frames come from a fast walk (which tr then
+ * describes). */
+static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, int *more,
+		      struct walk_trace *tr)
 {
 	struct stack_bounds *b;
 	int n;
@@ -286,188 +296,12 @@ static int app_frames(uintptr_t ret, uintptr_t cfa, uintptr_t *pcs, int want, in
 	if (__builtin_expect(!self_hi, 0))
 		pthread_once(&self_once, self_range);
 	b = thread_stack();
+	tr->n = 0;
 	if (++b->events % SAMPLE_EVERY != 0 && cfa &&
-	    (n = walk_fast(ret, cfa, b, pcs, want, more)) > 0)
+	    (n = walk_fast(ret, cfa, b, pcs, want, more, tr)) > 0)
 		return n;
+	tr->n = 0;
 	return walk_full(ret, pcs, want, more);
-}
-
-/* ---- modules ------------------------------------------------------------------ */
-
-struct module_rec {
-	uintptr_t map;           /* struct link_map * (hash key) */
-	uintptr_t base;
-	int idx;                 /* module index, or -1 when interning failed */
-	UT_hash_handle hh;
-};
-
-#define NCACHE 64
-static struct {
-	_Atomic uintptr_t map;
-	_Atomic uintptr_t base;
-	atomic_int idx;
-} cache[NCACHE];
-
-static struct module_rec *modules;   /* uthash, under intern_lock */
-static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void callsite_atfork_prepare(void)
-{
-	pthread_mutex_lock(&intern_lock);
-}
-
-void callsite_atfork_release(void)
-{
-	pthread_mutex_unlock(&intern_lock);
-}
-
-struct ident {
-	uintptr_t base;
-	const char *name;
-	uint8_t build_id[40];
-	uint32_t build_id_len;
-};
-
-static void read_build_id(const struct dl_phdr_info *info, struct ident *id)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		const char *p, *end;
-
-		if (ph->p_type != PT_NOTE)
-			continue;
-		p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-		end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *n = (const void *)p;
-			const char *name = p + sizeof(*n);
-			const char *desc = name + ((n->n_namesz + 3u) & ~3u);
-
-			if (desc + n->n_descsz > end)
-				break;
-			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
-			    !memcmp(name, "GNU", 4)) {
-				id->build_id_len = n->n_descsz < sizeof(id->build_id) ?
-						   n->n_descsz : (uint32_t)sizeof(id->build_id);
-				memcpy(id->build_id, desc, id->build_id_len);
-				return;
-			}
-			p = desc + ((n->n_descsz + 3u) & ~3u);
-		}
-	}
-}
-
-static int ident_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct ident *id = data;
-	(void)size;
-	if (info->dlpi_addr != id->base)
-		return 0;
-	id->name = info->dlpi_name;
-	read_build_id(info, id);
-	return 1;
-}
-
-static int intern_slow(uintptr_t map, uintptr_t base)
-{
-	struct module_rec *rec;
-	int idx = -1;
-
-	pthread_mutex_lock(&intern_lock);
-	HASH_FIND(hh, modules, &map, sizeof(map), rec);
-	if (rec && rec->base == base) {
-		idx = rec->idx;
-		goto out;
-	}
-	struct ident id = { .base = base };
-	char exe[416];
-	const char *path;
-
-	dl_iterate_phdr(ident_cb, &id);
-	path = id.name;
-	if (!path || !path[0]) {
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		path = exe;
-	} else {
-		/* The file itself, not a link to it (libffi.so.8 ->
-		 * libffi.so.8.1.2): the viewer opens module paths without
-		 * following links. */
-		char *real = realpath(path, NULL);
-
-		if (real && strlen(real) < sizeof(exe)) {
-			strcpy(exe, real);
-			path = exe;
-		}
-		free(real);
-	}
-	idx = ttmem_module_intern(lc.table, path, id.build_id_len ? id.build_id : NULL,
-				  id.build_id_len);
-	if (idx < 0)
-		log_warn_once("module table full: some callsites are recorded without module");
-	if (!rec) {
-		rec = calloc(1, sizeof(*rec));
-		if (!rec)
-			goto out;
-		rec->map = map;
-		HASH_ADD(hh, modules, map, sizeof(rec->map), rec);
-	}
-	rec->base = base;
-	rec->idx = idx;
-out:
-	pthread_mutex_unlock(&intern_lock);
-	return idx;
-}
-
-static int module_lookup(uintptr_t map, uintptr_t base);
-
-static int module_of(uintptr_t pc, uint64_t *offset)
-{
-	struct dl_find_object fo;
-	const struct link_map *lm;
-	uintptr_t map, base;
-	int idx;
-
-	if (_dl_find_object((void *)pc, &fo) != 0 || !fo.dlfo_link_map)
-		return -1;
-	lm = fo.dlfo_link_map;
-	map = (uintptr_t)lm;
-	base = lm->l_addr;
-	*offset = pc - base;
-	if (__builtin_expect(map == tls_stack.mod_map && base == tls_stack.mod_base, 1))
-		return tls_stack.mod_idx;
-	idx = module_lookup(map, base);
-	tls_stack.mod_map = map;
-	tls_stack.mod_base = base;
-	tls_stack.mod_idx = idx;
-	return idx;
-}
-
-static __attribute__((noinline)) int module_lookup(uintptr_t map, uintptr_t base)
-{
-	unsigned h;
-	int idx;
-
-	h = (unsigned)((map >> 4) % NCACHE);
-	for (unsigned i = 0; i < 4; i++) {
-		unsigned j = (h + i) % NCACHE;
-		uintptr_t m = atomic_load_explicit(&cache[j].map, memory_order_acquire);
-		if (m == map && atomic_load_explicit(&cache[j].base, memory_order_acquire) == base)
-			return atomic_load_explicit(&cache[j].idx, memory_order_relaxed);
-		if (m == 0)
-			break;
-	}
-	idx = intern_slow(map, base);
-	for (unsigned i = 0; i < 4; i++) {
-		unsigned j = (h + i) % NCACHE;
-		uintptr_t expect = 0;
-		if (atomic_compare_exchange_strong(&cache[j].map, &expect, map) || expect == map) {
-			atomic_store_explicit(&cache[j].idx, idx, memory_order_relaxed);
-			atomic_store_explicit(&cache[j].base, base, memory_order_release);
-			break;
-		}
-	}
-	return idx;
 }
 
 /* ---- stacks --------------------------------------------------------------------- */
@@ -547,7 +381,7 @@ static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const 
 	m->native = (uint32_t)native;
 	for (int i = 0; i < native; i++) {
 		uint64_t offset = 0;
-		int idx = module_of(pcs[i], &offset);
+		int idx = modules_of(pcs[i], &offset);
 
 		if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE) {
 			idx = TTMEM_MODULE_NONE;
@@ -618,17 +452,72 @@ static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *las
 	return keep + npy;
 }
 
+/*
+ * What a fast walk found, per thread, by where it started: most events of a
+ * program come from few call paths, and a walk from the same return address
+ * and stack pointer reads the same stack slots, in the same order, as long
+ * as they hold the same return addresses (a frame's size is a function of
+ * its return address alone, fixed unless turned variable: sizes_voided).
+ * So a remembered walk is checked by reading its slots again, one load and
+ * one comparison per frame instead of a size lookup and two range checks,
+ * and it also keeps what the stack was recorded as.  Every SAMPLE_EVERY-th
+ * event still unwinds in full (app_frames), so sizes keep being re-taught.
+ */
+#define WALK_MEMO 4u
+struct walk_memo {
+	uintptr_t ret, cfa;       /* 0: empty */
+	unsigned voided;          /* sizes_voided when it was walked */
+	struct walk_trace tr;
+	uintptr_t seen[MAX_FRAMES];   /* what tr.at[i] held */
+	uint32_t stack, callsite;
+	uint16_t module;
+};
+static __thread struct walk_memo walks[WALK_MEMO] __attribute__((tls_model("initial-exec")));
+
+static inline struct walk_memo *walk_memo_of(uintptr_t ret, uintptr_t cfa)
+{
+	return &walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
+}
+
+/* The remembered walk `w` is what a walk from (ret, cfa) would do now. */
+static inline int walk_memo_holds(const struct walk_memo *w, uintptr_t ret, uintptr_t cfa)
+{
+	if (w->ret != ret || w->cfa != cfa ||
+	    w->voided != atomic_load_explicit(&sizes_voided, memory_order_acquire))
+		return 0;
+	for (int i = 0; i < w->tr.n; i++)
+		if (*(const uintptr_t *)w->tr.at[i] != w->seen[i])
+			return 0;
+	return 1;
+}
+
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
 __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, uint16_t *module,
 							uint32_t *callsite, uint32_t *stack)
 {
 	uintptr_t pcs[TTMEM_STACK_FRAMES];
 	uint32_t lasti[TTMEM_STACK_FRAMES];
+	struct walk_trace tr;
 	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
-	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more);
+	int py = pyframes_active() && want > 1;
+	struct walk_memo *w = walk_memo_of((uintptr_t)ret, (uintptr_t)cfa);
+	struct stack_bounds *b = &tls_stack;
+
+	/* Python frames change under the same native stack: never memoized.
+	 * One event in SAMPLE_EVERY takes the full path (app_frames). */
+	if (__builtin_expect(!py && (b->events + 1) % SAMPLE_EVERY != 0 &&
+			     walk_memo_holds(w, (uintptr_t)ret, (uintptr_t)cfa), 1)) {
+		b->events++;
+		*module = w->module;
+		*callsite = w->callsite;
+		*stack = w->stack;
+		return;
+	}
+	unsigned voided = atomic_load_explicit(&sizes_voided, memory_order_acquire);
+	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more, &tr);
 	int native = n;
 
-	if (__builtin_expect(pyframes_active(), 0) && want > 1)
+	if (__builtin_expect(py, 0))
 		n = python_frames(pcs, lasti, n, want, &native, &more);
 	struct stack_memo *m = &memo[memo_hash(pcs, n)];
 
@@ -641,4 +530,15 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 	*module = m->module;
 	*callsite = m->callsite;
 	*stack = m->stack;
+	if (!py && tr.n > 0) {
+		w->ret = (uintptr_t)ret;
+		w->cfa = (uintptr_t)cfa;
+		w->voided = voided;
+		w->tr = tr;
+		for (int i = 0; i < tr.n; i++)
+			w->seen[i] = *(const uintptr_t *)tr.at[i];
+		w->module = m->module;
+		w->callsite = m->callsite;
+		w->stack = m->stack;
+	}
 }

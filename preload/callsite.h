@@ -32,8 +32,4 @@ void callsite_get(void *ret, void *cfa, uint16_t *module, uint32_t *callsite, ui
  * 0 = only the first frame, no stack table).  Called once at start-up. */
 void callsite_configure(int depth);
 
-/* fork: the intern lock (prepare takes it, parent/child release it). */
-void callsite_atfork_prepare(void);
-void callsite_atfork_release(void);
-
 #endif /* TTMEM_PRELOAD_CALLSITE_H */

@@ -26,7 +26,14 @@
  *    them (it holds its CBs on the device again, unreported) once
  *    hook_program said it will run (a graph capture in NO_DISPATCH mode
  *    skips it; where hook_program cannot be hooked, at track_program).  A program destroyed
- *    (~Program hooked when exported) is forgotten.  Without track_program
+ *    (~Program hooked when exported) is forgotten.
+ *  - Resident programs.  Most launches are of the program the device's
+ *    chips already hold: per device the program last launched there is
+ *    kept, valid while nothing changed the CB entries of its chips since
+ *    (another program's CB placed on one of them, a sweep, a clear of the
+ *    table); such a launch costs one lookup, whatever the number of chips
+ *    (upstream's own fix, PR #53721, makes it a pointer comparison too).
+ *    A launch that changes what the chips hold replays O(CBs x chips) once.  Without track_program
  *    (launches outside ttnn, older trees with a one-argument track_program)
  *    a cached launch shows the CBs last reported on those cores.
  *  - Order.  Entries are evicted and inserted in report order; the runtime
@@ -58,16 +65,28 @@
 void cb_model_place(const struct abi_chips *c, struct ttmem_entry *e, uint64_t addr);
 
 /* track_program(program, device): makes it the program the CBs reported
- * next on this thread belong to, and keeps the replay of its remembered CBs
- * on the chips `c` (each from the template `e`) pending until
- * cb_model_program_dispatched. */
-void cb_model_program_announced(const void *program, const struct abi_chips *c,
-				const struct ttmem_entry *e);
+ * next on this thread belong to, and keeps its launch on `device` pending
+ * until cb_model_program_dispatched.  O(1), no lock. */
+void cb_model_program_announced(const void *program, const void *device);
 
 /* hook_program(program) returned: `launched` = 0 when a capture hook took
- * the launch over (the program will not run: nothing to replay).  Replays
- * the pending CBs of `program` announced on this thread. */
-void cb_model_program_dispatched(const void *program, int launched);
+ * the launch over (the program will not run: nothing to replay).  Returns
+ * the device the pending launch of `program` on this thread must be
+ * replayed on (cb_model_program_replay), or NULL when there is nothing to
+ * do: not pending, not launched, or the program is resident there (its
+ * CBs are what the device's chips hold in the table: O(1), the common
+ * launch of a model's op). */
+const void *cb_model_program_dispatched(const void *program, int launched);
+
+/* The replay cb_model_program_dispatched asked for: the remembered CBs of
+ * `program` on the chips `c` of `device` (each from the template `e`),
+ * after which the program is resident there. */
+void cb_model_program_replay(const void *program, const void *device,
+			     const struct abi_chips *c, const struct ttmem_entry *e);
+
+/* Entries of this process were released by a sweep (which may have taken
+ * CB entries): no program is taken as resident until launched again. */
+void cb_model_invalidate(void);
 
 /* The program was destroyed: forget its CBs. */
 void cb_model_program_gone(const void *program);

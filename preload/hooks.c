@@ -30,6 +30,7 @@
 
 #include "abi.h"
 #include "capture.h"
+#include "fork.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "runtime.h"
@@ -110,6 +111,11 @@ static __attribute__((noinline, cold)) void *resolve(enum hook_id id)
 	int saved = errno;
 	const char *name = runtime_hook_names[id];
 	void *p = dlsym(RTLD_NEXT, name);
+
+	/* A hook can run before this library's constructors (another
+	 * library's constructor calling the runtime): the fork handlers still
+	 * come before the tracker's first start-up opens the segment. */
+	fork_install();
 
 	if (lifecycle_disabled()) {
 		/* Pure pass-through: find the original, nothing else (no
@@ -279,7 +285,8 @@ _Bool hook_hook_program(void *self, void *program)
 	abi_hook_program_fn orig = ORIG(HOOK_PROGRAM, abi_hook_program_fn);
 	_Bool hooked = orig ? orig(self, program) : 0;
 
-	tracker_on_program_hooked(program, hooked);
+	tracker_on_program_hooked(program, hooked, __builtin_return_address(0),
+				  __builtin_dwarf_cfa());
 	return hooked;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration, lazy start-up, fork and exit (see lifecycle.h).
+ * Configuration, lazy start-up and exit (see lifecycle.h).
  *
  * getenv is safe here: ttmem hooks tt-metal, never the C library, so even
  * the earliest hook runs after libc set up `environ`.
@@ -22,9 +22,6 @@
 #include "log.h"
 #include "owned.h"
 #include "runtime.h"
-#include "tracker.h"
-
-struct lifecycle lc = { .phase = PHASE_NEW, .proc_idx = -1 };
 
 static struct {
 	char shm[256];
@@ -36,8 +33,6 @@ static struct {
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int starting_here __attribute__((tls_model("initial-exec")));
-static atomic_uint pending_flags;
-static int atfork_installed;
 
 /* ---- configuration ------------------------------------------------------------- */
 
@@ -164,21 +159,6 @@ static void config_load(void)
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static void apply_flags(void)
-{
-	uint32_t f = atomic_load(&pending_flags);
-
-	/* Only this process writes its entry, but maybe from several threads. */
-	if (lc.proc && f)
-		__atomic_fetch_or(&lc.proc->flags, f, __ATOMIC_RELAXED);
-}
-
-void lifecycle_flag(uint32_t flag)
-{
-	atomic_fetch_or(&pending_flags, flag);
-	apply_flags();
-}
-
 /*
  * Whether a registry entry already names this pid: an exec'ed predecessor
  * (same pid, its objects died with the old image, its entries did not) or a
@@ -214,7 +194,7 @@ static int register_self(void)
 	lc.pid = (uint32_t)getpid();
 	lc.proc_idx = idx;
 	lc.proc = &ttmem_table_procs_rw(lc.table)[idx];
-	apply_flags();
+	state_apply_flags();
 
 	/* Entries under our pid can only be an exec'ed predecessor's (same
 	 * pid, the objects died with the old image) or a dead process's. */
@@ -229,21 +209,13 @@ static int register_self(void)
 	return 0;
 }
 
-static void fork_prepare(void)
+void lifecycle_atfork_prepare(void)
 {
 	pthread_mutex_lock(&start_lock);
-	abi_atfork_prepare();
-	callsite_atfork_prepare();
-	tracker_atfork_prepare();
-	owned_atfork_prepare();
 }
 
-static void fork_parent(void)
+void lifecycle_atfork_parent(void)
 {
-	owned_atfork_parent();
-	tracker_atfork_parent();
-	callsite_atfork_release();
-	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);
 }
 
@@ -253,13 +225,8 @@ static void fork_parent(void)
  * usual fork+exec leaves no registration behind for the short-lived
  * pre-exec image (the exec'ed image registers by itself).
  */
-static void fork_child(void)
+void lifecycle_atfork_child(void)
 {
-	runtime_atfork_child();
-	owned_atfork_child();
-	tracker_atfork_child();
-	callsite_atfork_release();
-	abi_atfork_release();
 	pthread_mutex_unlock(&start_lock);
 	if (atomic_load(&lc.phase) != PHASE_ON)
 		return;
@@ -322,14 +289,12 @@ static int start_locked(void)
 	 * the guard swaps the mapping for private zero pages instead (faults
 	 * elsewhere go to the host's own disposition, exactly). */
 	ttmem_sigbus_guard(segment_lost);
-	/* The fork handlers before the open: a fork by another thread while
-	 * this one builds the segment then waits for the build (fork_prepare
-	 * takes start_lock, held here), so no child inherits the build lock
-	 * with the open file and keeps it after the creator dies. */
-	if (!atfork_installed) {
-		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		atfork_installed = 1;
-	}
+	/* The fork handlers are installed before any open (fork.c: at load,
+	 * or at the first hook, whichever comes first): a fork by another
+	 * thread while this one builds the segment then waits for the build
+	 * (lifecycle_atfork_prepare takes start_lock, held here), so no child
+	 * inherits the build lock with the open file and keeps it after the
+	 * creator dies. */
 	int rc = ttmem_table_open(&lc.table, cfg.shm, &opts, err, sizeof(err));
 	if (rc == TTMEM_ENOTREADY) {
 		uint64_t now = mono_ms();
@@ -357,7 +322,7 @@ static int start_locked(void)
 	if (atomic_load(&pending_missed)) {
 		/* Flagged before registering: a reader never sees this
 		 * process's entry without it. */
-		atomic_fetch_or(&pending_flags, TTMEM_PROC_F_LATE);
+		state_flag(TTMEM_PROC_F_LATE);   /* lc.proc is not set yet: kept for it */
 		log_warn("attached %s %llu ms late: what this process did before is not tracked "
 			 "(flagged as tracked in part)", cfg.shm,
 			 (unsigned long long)(mono_ms() - atomic_load(&pending_since_ms)));

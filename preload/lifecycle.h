@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the preload library: configuration, lazy start-up, fork, exit.
+ * Private to the preload library: configuration, lazy start-up, exit.
  *
  * Start-up is lazy and idempotent: the library constructor calls
  * lifecycle_ready(), and so does every hook, because a hook can fire before
@@ -32,25 +32,7 @@
 
 #include "ttmem/table.h"
 
-enum lifecycle_phase {
-	PHASE_NEW = 0,        /* nothing done yet */
-	PHASE_STARTING = 1,   /* one thread is starting up */
-	PHASE_ON = 2,         /* tracking */
-	PHASE_OFF = 3,        /* disabled or failed: pass-through */
-	PHASE_FORKED = 4,     /* a fork child: registers at its first event */
-	PHASE_PENDING = 5,    /* the segment is being built by another process:
-			       * the attach is retried at later hooks */
-};
-
-struct lifecycle {
-	atomic_int phase;
-	struct ttmem_table *table;    /* valid in PHASE_ON */
-	struct ttmem_proc *proc;      /* our registry entry (writable view) */
-	int proc_idx;
-	uint32_t pid;
-};
-
-extern struct lifecycle lc;
+#include "state.h"
 
 /* Slow path of lifecycle_ready.  from_hook: the caller is a hooked event,
  * which counts as missed (TTMEM_PROC_F_LATE) if tracking is not on yet. */
@@ -72,7 +54,10 @@ static inline int lifecycle_ready(void)
  * hooks only find and call their originals. */
 int lifecycle_disabled(void);
 
-/* Set a TTMEM_PROC_F_* flag on our registry entry (remembered if early). */
-void lifecycle_flag(uint32_t flag);
+/* pthread_atfork's parts of start-up (fork.c): the start lock, and the
+ * child's registration deferred to its first event. */
+void lifecycle_atfork_prepare(void);
+void lifecycle_atfork_parent(void);
+void lifecycle_atfork_child(void);
 
 #endif /* TTMEM_PRELOAD_LIFECYCLE_H */

@@ -51,12 +51,19 @@ static void put_num(struct line *l, unsigned long long v, unsigned base, int neg
 
 void log_write(const char *fmt, ...)
 {
-	int saved = errno;
-	struct line l = { .len = 0 };
 	va_list ap;
 
-	put_str(&l, "ttmem: ");
 	va_start(ap, fmt);
+	log_vwrite(fmt, ap);
+	va_end(ap);
+}
+
+void log_vwrite(const char *fmt, va_list ap)
+{
+	int saved = errno;
+	struct line l = { .len = 0 };
+
+	put_str(&l, "ttmem: ");
 	for (const char *p = fmt; *p; p++) {
 		int lng = 0;
 
@@ -103,7 +110,6 @@ void log_write(const char *fmt, ...)
 			put_char(&l, *p);
 		}
 	}
-	va_end(ap);
 	l.buf[l.len++] = '\n';
 
 	for (size_t off = 0; off < l.len;) {

@@ -10,6 +10,7 @@
 #ifndef TTMEM_PRELOAD_LOG_H
 #define TTMEM_PRELOAD_LOG_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 
 enum log_level { LOG_QUIET = 0, LOG_WARN = 1, LOG_DEBUG = 2 };
@@ -19,6 +20,7 @@ extern int log_level;   /* set once by config_load() */
 /* Format with a tiny printf subset: %s %d %u %ld %lu %lld %llu %x %lx %llx %p %%.
  * Truncates at 512 bytes; appends the newline. */
 void log_write(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_vwrite(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #define log_warn(...)  do { if (log_level >= LOG_WARN) log_write(__VA_ARGS__); } while (0)
 #define log_debug(...) do { if (log_level >= LOG_DEBUG) log_write(__VA_ARGS__); } while (0)

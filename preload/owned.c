@@ -10,50 +10,59 @@
  * close itself; only an index makes a close cost what it releases.
  *
  * Structure (private memory, one lock):
- *   - a node per remembered key: (address, chip, space) plus what the
- *     filters of the releases look at (type, owner, flags);
- *   - a hash set of the nodes by key (linear probing, backward-shift
- *     deletion: no tombstones, so churn does not degrade it);
+ *   - a node per slot of the table, in an array mapped lazily
+ *     (MAP_NORESERVE: only the pages of slots this process used are ever
+ *     touched, and home groups keep those few): the table says where an
+ *     insert put the entry and where a remove found it (ttmem_where), so
+ *     no lookup of our own is needed.  A node holds the key plus what the
+ *     filters of the releases look at (type, owner, flags), and the LIVE
+ *     ctl word of the insertion it stands for (0: not linked);
  *   - per chip two lists, mesh and chip-local entries (a device close takes
  *     both, an allocator's bulk free one of them), chips beyond the device
- *     table share one list;
+ *     table share one list; every linked node is on one of them;
  *   - per system owner (command queue, memory manager: kind, id) a list,
- *     found through a second hash set (the last one used is cached: its
+ *     found through a hash set (the last one used is cached: its
  *     constructor allocates several buffers in a row); an owner whose list
  *     empties is dropped, so closed devices leave nothing behind.  The
  *     application owner has no list (nothing destroys it; a release by it
- *     walks all nodes), which keeps the common event cheap.
+ *     walks the chip lists), which keeps the common event cheap.
  * A release walks exactly the list its filter names and passes the keys to
- * the table's keyed sweep in chunks; the exit record walks all nodes.
+ * the table's keyed sweep in chunks; the exit record walks the chip lists.
  *
  * Why the index stays a superset of our live entries (never misses one):
  *   - only this process's inserts put its pid in a slot, and every insert
- *     that returned success is remembered after it returned;
- *   - a key is forgotten only (a) by owned_remove, BEFORE ttmem_remove: an
- *     insert of the same key racing with it is remembered after its insert,
- *     so it is either removed by that remove (its node then is a harmless
- *     extra) or remembered after the forget; when the remove fails for
- *     another reason than "not ours / not live" (TTMEM_ENOTFOUND), the key
- *     is remembered again; or (b) by a release that matched it, which then
- *     sweeps it from the table (under the lock, so no add interleaves);
- *   - `ttmem clear`, a key replaced by another process, a reap: they only
- *     take entries away, leaving extra nodes, which the keyed sweep skips
- *     (not live in this epoch, not our pid) and which go at the next free,
- *     insert or release of the key;
+ *     that returned success is linked at its slot after it returned (a node
+ *     still linked there, for an entry gone since, is unlinked first);
+ *   - a node is unlinked only (a) by owned_remove, after the table removed
+ *     the entry, and only if the node still stands for that insertion (its
+ *     LIVE ctl word is the one removed: the slot's sequence makes it unique,
+ *     so a later entry another thread inserted into the freed slot, and
+ *     linked there first, stays); (b) by a release that matched it, which
+ *     then sweeps its key from the table (under the lock, so no link
+ *     interleaves); or (c) by a later insert into its slot, whose entry it
+ *     no longer is;
+ *   - an entry removed before its insert linked it leaves a node that
+ *     stands for nothing, and so do `ttmem clear`, a key replaced by
+ *     another process, a reap: extra nodes, which the keyed sweep skips
+ *     (not live in this epoch, not our pid) and which go at the next insert
+ *     into the slot or the next release that walks them;
  *   - fork: the child starts empty (its parent's entries are not its own);
  *     threads: one lock around every change; the tracker's re-entry guard
- *     keeps a signal handler on a thread that holds it from re-entering.
+ *     keeps a signal handler on a thread that holds it from re-entering;
+ *   - the index serves one table (the first it is used with); another
+ *     handle gets the plain table operations.
  * So "sweep the indexed keys matching f" removes exactly what "sweep the
  * table matching f" removed, and the exit tally counts exactly the same.
  *
  * Cost per tracked event: one uncontended lock (one atomic exchange, a plain
- * release store), one hash probe, two list links or unlinks; memory ~56
- * bytes per live entry plus the hash sets at <= 50% load.
+ * release store) and two list links or unlinks at a known node: no probe.
+ * Memory: 48 bytes of address space per table slot, resident only for the
+ * pages of slots this process used.
  */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ttmem/segment.h"
@@ -61,20 +70,23 @@
 
 #include "log.h"
 #include "owned.h"
+#include "refset.h"
+#include "spinlock.h"
 
-/* References are index + 1, so that 0 is "none" and a zeroed index is empty. */
+/* References are slot + 1 (nodes) or index + 1 (owners), so that 0 is "none". */
 typedef uint32_t ref_t;
 
 struct node {
+	uint64_t live;                   /* LIVE ctl word of its insertion; 0: unlinked */
 	uint64_t address;
-	uint64_t owner_id;
 	uint32_t device;
-	uint8_t space, type, owner_kind, flags;
-	ref_t chip_prev, chip_next;      /* chip list; chip_next links the free list */
+	uint8_t space, type, flags;
+	ref_t chip_prev, chip_next;      /* chip list */
 	ref_t own_prev, own_next;        /* owner list */
-	ref_t owner;                     /* its list; 0: the application (no list) */
-	uint8_t used;                    /* 0: on the free list */
+	ref_t owner;                     /* its owner (kind, id) and list; 0: the
+					  * application, owner id 0 (no list) */
 };
+_Static_assert(sizeof(struct node) == 48, "node size (the cost model's 48 bytes)");
 
 struct owner {
 	uint64_t id;
@@ -83,24 +95,17 @@ struct owner {
 	ref_t next_free;
 };
 
-/* A hash set of references: slot = (32-bit hash << 32) | ref, 0 empty. */
-struct set {
-	uint64_t *slot;
-	uint32_t mask;                   /* capacity - 1 (0 before the first add) */
-	uint32_t used;
-};
-
 #define CHIP_BUCKETS (TTMEM_MAX_DEVICES + 1)   /* the last: ids beyond the table */
 #define KEY_CHUNK 256                         /* keys per keyed table call */
 
 static struct {
-	struct node *nodes;
-	uint32_t n_nodes, cap_nodes;
-	ref_t free_nodes;
+	const struct ttmem_table *table;         /* the table it serves; NULL: none yet */
+	struct node *nodes;                      /* `capacity` of them, mapped lazily */
+	uint64_t capacity;
 	struct owner *owners;
 	uint32_t n_owners, cap_owners;
 	ref_t free_owners;
-	struct set keys, owner_set;
+	struct refset owner_set;
 	ref_t chip_head[CHIP_BUCKETS][2];        /* [chip][mesh] */
 	struct owner last;                       /* the owner found last (head = its ref) */
 	uint32_t pid;                            /* whose keys; 0: none yet */
@@ -109,40 +114,19 @@ static struct {
 static atomic_int ix_lock;
 static atomic_int ix_broken;   /* out of memory once: full-table operations from then on */
 
-/* ---- the lock: an uncontended take is one exchange; waiters yield ------------- */
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
-
-static __attribute__((noinline)) void lock_slow(void)
-{
-	for (unsigned spins = 0;; spins++) {
-		while (atomic_load_explicit(&ix_lock, memory_order_relaxed)) {
-			if (spins++ < 64)
-				cpu_relax();
-			else
-				sched_yield();   /* the holder may be descheduled */
-		}
-		if (!atomic_exchange_explicit(&ix_lock, 1, memory_order_acquire))
-			return;
-	}
-}
+/* ---- the lock (spinlock.h) ------------------------------------------------------ */
 
 static inline void lock(void)
 {
-	if (__builtin_expect(atomic_exchange_explicit(&ix_lock, 1, memory_order_acquire), 0))
-		lock_slow();
+	spin_lock(&ix_lock);
 }
 
 static inline void unlock(void)
 {
-	atomic_store_explicit(&ix_lock, 0, memory_order_release);
+	spin_unlock(&ix_lock);
 }
 
-/* ---- hash sets ------------------------------------------------------------------ */
+/* ---- owners' hash set ------------------------------------------------------------ */
 
 static inline uint32_t mix(uint64_t x)
 {
@@ -152,39 +136,9 @@ static inline uint32_t mix(uint64_t x)
 	return (uint32_t)(x >> 32);
 }
 
-static inline uint32_t key_hash(uint64_t address, uint32_t device, uint8_t space)
-{
-	return mix(address ^ (((uint64_t)device << 8 | space) * UINT64_C(0xbf58476d1ce4e5b9)));
-}
-
 static inline uint32_t owner_hash(uint8_t kind, uint64_t id)
 {
 	return mix(id ^ ((uint64_t)kind * UINT64_C(0xbf58476d1ce4e5b9)));
-}
-
-static inline int node_is(const struct node *n, uint64_t address, uint32_t device, uint8_t space)
-{
-	return n->address == address && n->device == device && n->space == space;
-}
-
-/* Position of the node with this key in ix.keys, or -1 (then *empty, when
- * not NULL, is where it would go). */
-static inline int64_t keys_find(uint32_t h, uint64_t address, uint32_t device, uint8_t space,
-				uint32_t *empty)
-{
-	if (!ix.keys.mask)
-		return -1;
-	for (uint32_t pos = h & ix.keys.mask;; pos = (pos + 1) & ix.keys.mask) {
-		uint64_t s = ix.keys.slot[pos];
-		if (!s) {
-			if (empty)
-				*empty = pos;
-			return -1;
-		}
-		if ((uint32_t)(s >> 32) == h &&
-		    node_is(&ix.nodes[(uint32_t)s - 1], address, device, space))
-			return pos;
-	}
 }
 
 static int64_t owners_find(uint32_t h, uint8_t kind, uint64_t id)
@@ -199,60 +153,6 @@ static int64_t owners_find(uint32_t h, uint8_t kind, uint64_t id)
 		if ((uint32_t)(s >> 32) == h && o->kind == kind && o->id == id)
 			return pos;
 	}
-}
-
-static void set_put(struct set *st, uint64_t s)
-{
-	uint32_t pos = (uint32_t)(s >> 32) & st->mask;
-
-	while (st->slot[pos])
-		pos = (pos + 1) & st->mask;
-	st->slot[pos] = s;
-	st->used++;
-}
-
-/* Room for one more at <= 50% load; -1 out of memory. */
-static __attribute__((noinline)) int set_grow(struct set *st)
-{
-	uint32_t cap = st->mask ? (st->mask + 1) * 2 : 256;
-	struct set grown = { calloc(cap, sizeof(uint64_t)), cap - 1, 0 };
-	if (!grown.slot)
-		return -1;
-	for (uint32_t i = 0; st->mask && i <= st->mask; i++)
-		if (st->slot[i])
-			set_put(&grown, st->slot[i]);
-	free(st->slot);
-	*st = grown;
-	return 0;
-}
-
-static inline int set_reserve(struct set *st)
-{
-	if (__builtin_expect(st->mask && (st->used + 1) * 2 <= st->mask + 1, 1))
-		return 0;
-	return set_grow(st);
-}
-
-/* Backward-shift deletion: later members of the run move up, so lookups
- * never need tombstones. */
-static void set_erase(struct set *st, uint32_t pos)
-{
-	uint32_t i = pos, j = pos;
-
-	for (;;) {
-		j = (j + 1) & st->mask;
-		uint64_t s = st->slot[j];
-		if (!s)
-			break;
-		uint32_t home = (uint32_t)(s >> 32) & st->mask;
-		/* Stays when its home lies cyclically in (i, j]. */
-		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
-			continue;
-		st->slot[i] = s;
-		i = j;
-	}
-	st->slot[i] = 0;
-	st->used--;
 }
 
 /* ---- lists ---------------------------------------------------------------------- */
@@ -287,11 +187,13 @@ static inline void link_node(ref_t r)
 
 static void owner_release(ref_t o);
 
+/* Unlink a linked node (live != 0) from its lists; it stands for nothing. */
 static inline void unlink_node(ref_t r)
 {
 	struct node *n = NODE(r);
 	struct owner *o;
 
+	n->live = 0;
 	if (n->chip_prev)
 		NODE(n->chip_prev)->chip_next = n->chip_next;
 	else
@@ -343,7 +245,7 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 		r = (ref_t)ix.owner_set.slot[pos];
 		goto found;
 	}
-	if (set_reserve(&ix.owner_set) != 0)
+	if (refset_reserve(&ix.owner_set) != 0)
 		return 0;
 	if (ix.free_owners) {
 		r = ix.free_owners;
@@ -355,7 +257,7 @@ static ref_t owner_get(uint8_t kind, uint64_t id)
 		r = ++ix.n_owners;
 	}
 	ix.owners[r - 1] = (struct owner){ .id = id, .kind = kind };
-	set_put(&ix.owner_set, (uint64_t)h << 32 | r);
+	refset_put(&ix.owner_set, (uint64_t)h << 32 | r);
 found:
 	ix.last = (struct owner){ .id = id, .kind = kind, .head = r };
 	return r;
@@ -368,52 +270,18 @@ static void owner_release(ref_t r)
 	int64_t pos = owners_find(owner_hash(o->kind, o->id), o->kind, o->id);
 
 	if (pos >= 0)
-		set_erase(&ix.owner_set, (uint32_t)pos);
+		refset_erase(&ix.owner_set, (uint32_t)pos);
 	if (ix.last.head == r)
 		ix.last.head = 0;
 	o->next_free = ix.free_owners;
 	ix.free_owners = r;
 }
 
-static ref_t node_alloc(void)
-{
-	ref_t r;
-
-	if (ix.free_nodes) {
-		r = ix.free_nodes;
-		ix.free_nodes = NODE(r)->chip_next;
-		return r;
-	}
-	if (array_room((void **)&ix.nodes, sizeof(*ix.nodes), ix.n_nodes, &ix.cap_nodes, 256) != 0)
-		return 0;
-	return ++ix.n_nodes;
-}
-
-/* Drop node r, whose key sits at `pos` of ix.keys. */
-static void node_drop(ref_t r, uint32_t pos)
-{
-	unlink_node(r);
-	set_erase(&ix.keys, pos);
-	NODE(r)->used = 0;
-	NODE(r)->chip_next = ix.free_nodes;
-	ix.free_nodes = r;
-}
-
-static void node_drop_ref(ref_t r)
-{
-	const struct node *n = NODE(r);
-	int64_t pos = keys_find(key_hash(n->address, n->device, n->space), n->address, n->device,
-				n->space, NULL);
-
-	if (pos >= 0)
-		node_drop(r, (uint32_t)pos);
-}
-
 static void ix_free_all(void)
 {
-	free(ix.nodes);
+	if (ix.nodes)
+		munmap(ix.nodes, ix.capacity * sizeof(struct node));
 	free(ix.owners);
-	free(ix.keys.slot);
 	free(ix.owner_set.slot);
 	memset(&ix, 0, sizeof(ix));
 }
@@ -428,33 +296,40 @@ static void give_up(void)
 		      "close now read the whole table");
 }
 
-/* Remember (insert or update) the entry's key; under the lock. */
-static inline __attribute__((always_inline)) void remember(const struct ttmem_entry *e)
+/* The index serves `t` (bound at its first use, under the lock): 1, or 0
+ * for another handle (plain table operations) or when out of memory. */
+static int bound_to(const struct ttmem_table *t)
 {
-	const struct ttmem_key *k = &e->key;
-	uint32_t h = key_hash(k->address, k->device, k->space), empty = 0;
-	int64_t pos;
-	ref_t r, o = 0;
-
-	if (__builtin_expect(!ix.pid, 0))
-		ix.pid = (uint32_t)getpid();
-	if (set_reserve(&ix.keys) != 0) {
+	if (__builtin_expect(ix.table == t && ix.nodes, 1))
+		return 1;
+	if (ix.table)
+		return 0;
+	uint64_t cap = ttmem_table_capacity(t);
+	void *p = mmap(NULL, cap * sizeof(struct node), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
 		give_up();
+		return 0;
+	}
+	ix.nodes = p;
+	ix.capacity = cap;
+	ix.table = t;
+	ix.pid = (uint32_t)getpid();
+	return 1;
+}
+
+/* Link the entry inserted at `w` (under the lock). */
+static inline __attribute__((always_inline)) void remember(const struct ttmem_entry *e,
+							   const struct ttmem_where *w)
+{
+	ref_t r = (ref_t)w->slot + 1, o = 0;
+	struct node *n;
+
+	if (__builtin_expect(w->slot >= ix.capacity, 0))
 		return;
-	}
-	pos = keys_find(h, k->address, k->device, k->space, &empty);
-	if (pos >= 0) {
-		/* The key again (replaced in place): it may have changed owner. */
-		r = (ref_t)ix.keys.slot[pos];
-		unlink_node(r);
-	} else {
-		if (!(r = node_alloc())) {
-			give_up();
-			return;
-		}
-		ix.keys.slot[empty] = (uint64_t)h << 32 | r;
-		ix.keys.used++;
-	}
+	n = NODE(r);
+	if (n->live)
+		unlink_node(r);   /* its entry is gone: the slot holds ours now */
 	if (e->owner_kind != TTMEM_OWNER_APP || e->owner_id) {
 		o = owner_get(e->owner_kind, e->owner_id);
 		if (!o) {
@@ -462,16 +337,13 @@ static inline __attribute__((always_inline)) void remember(const struct ttmem_en
 			return;
 		}
 	}
-	struct node *n = NODE(r);
-	n->address = k->address;
-	n->device = k->device;
-	n->space = k->space;
+	n->live = w->live;
+	n->address = e->key.address;
+	n->device = e->key.device;
+	n->space = e->key.space;
 	n->type = e->type;
-	n->owner_kind = e->owner_kind;
 	n->flags = e->flags;
-	n->owner_id = e->owner_id;
 	n->owner = o;
-	n->used = 1;
 	link_node(r);
 }
 
@@ -484,12 +356,15 @@ static inline int broken(void)
 
 int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 {
-	int rc = ttmem_insert(t, e);
+	struct ttmem_where w;
 
-	if (rc >= 0 && !broken()) {
+	if (broken())
+		return ttmem_insert(t, e);
+	int rc = ttmem_insert_at(t, e, &w);
+	if (rc >= 0) {
 		lock();
-		if (!broken())
-			remember(e);
+		if (!broken() && bound_to(t))
+			remember(e, &w);
 		unlock();
 	}
 	return rc;
@@ -497,33 +372,17 @@ int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 
 int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
-	struct ttmem_entry again;
-	int had = 0, rc;
+	struct ttmem_where w;
 
-	if (!broken()) {
-		uint32_t h = key_hash(k->address, k->device, k->space);
+	if (broken())
+		return ttmem_remove(t, k, out);
+	int rc = ttmem_remove_at(t, k, out, &w);
+	if (rc == 0) {
 		lock();
-		int64_t pos = broken() ? -1 : keys_find(h, k->address, k->device, k->space, NULL);
-		if (pos >= 0) {
-			const struct node *n = NODE((ref_t)ix.keys.slot[pos]);
-			/* What remember() reads, for the rare failure below. */
-			again.key = *k;
-			again.type = n->type;
-			again.owner_kind = n->owner_kind;
-			again.owner_id = n->owner_id;
-			again.flags = n->flags;
-			node_drop((ref_t)ix.keys.slot[pos], (uint32_t)pos);
-			had = 1;
-		}
-		unlock();
-	}
-	rc = ttmem_remove(t, k, out);
-	/* Not removed, and not because the key is not ours or not live: our
-	 * entry may still be there, so keep remembering it. */
-	if (had && rc != 0 && rc != TTMEM_ENOTFOUND) {
-		lock();
-		if (!broken())
-			remember(&again);
+		/* Only the node of the insertion removed (see above). */
+		if (!broken() && ix.table == t && w.slot < ix.capacity &&
+		    NODE((ref_t)w.slot + 1)->live == w.live)
+			unlink_node((ref_t)w.slot + 1);
 		unlock();
 	}
 	return rc;
@@ -533,8 +392,12 @@ static inline int node_matches(const struct node *n, const struct ttmem_filter *
 {
 	if (f->match_device && n->device != f->device)
 		return 0;
-	if (f->match_owner && (n->owner_kind != f->owner_kind || n->owner_id != f->owner_id))
-		return 0;
+	if (f->match_owner) {
+		const struct owner *o = n->owner ? &ix.owners[n->owner - 1] : NULL;
+		if ((o ? o->kind : TTMEM_OWNER_APP) != f->owner_kind ||
+		    (o ? o->id : 0) != f->owner_id)
+			return 0;
+	}
 	if (f->match_type && n->type != f->type)
 		return 0;
 	if (f->match_flags && (n->flags & f->flags_mask) != f->flags)
@@ -578,7 +441,7 @@ static void walk_node(struct walk *w, ref_t r)
 	if (++w->used == KEY_CHUNK)
 		walk_flush(w);
 	if (w->drop)
-		node_drop_ref(r);
+		unlink_node(r);
 }
 
 /* Visit the nodes that can match w->f: the owner's list, the chip's
@@ -609,9 +472,13 @@ static void walk_index(struct walk *w)
 			}
 		}
 	} else {
-		for (r = 1; r <= ix.n_nodes; r++)
-			if (NODE(r)->used)
-				walk_node(w, r);
+		/* Every linked node is on one chip list. */
+		for (uint32_t b = 0; b < CHIP_BUCKETS; b++)
+			for (int mesh = 0; mesh < 2; mesh++)
+				for (r = ix.chip_head[b][mesh]; r; r = next) {
+					next = NODE(r)->chip_next;
+					walk_node(w, r);
+				}
 	}
 	walk_flush(w);
 }
@@ -632,7 +499,8 @@ static int64_t walk(struct ttmem_table *t, const struct ttmem_filter *f, struct 
 	/* Another pid's entries (an exec'ed predecessor's, say) were never
 	 * ours to index: only the table knows them.  (Close time: getpid's
 	 * system call is fine here.) */
-	if (!broken() && f->pid == (ix.pid ? ix.pid : (uint32_t)getpid())) {
+	if (!broken() && (!ix.table || ix.table == t) &&
+	    f->pid == (ix.pid ? ix.pid : (uint32_t)getpid())) {
 		walk_index(&w);
 		n = w.n;
 	}

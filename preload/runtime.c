@@ -17,7 +17,7 @@
 #include "ttmem/segment.h"
 
 #include "abi.h"
-#include "lifecycle.h"
+#include "state.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -165,14 +165,14 @@ void runtime_attach(void *fn)
 			 "will see NO allocations of this process (rebuild the runtime without "
 			 "-Bsymbolic/-Bsymbolic-functions)", info.dli_fname,
 			 symbolic ? "-Bsymbolic" : "-Bsymbolic-functions (or an equivalent)");
-		lifecycle_flag(TTMEM_PROC_F_NOT_INTERPOSABLE);
+		state_flag(TTMEM_PROC_F_NOT_INTERPOSABLE);
 	}
 	for (unsigned i = 0; i < runtime_hook_count; i++)
 		if (runtime_hook_required[i] && !dlsym(h, runtime_hook_names[i]))
 			log_warn("the tt-metal runtime %s lacks %s: this ttmem ABI profile does not "
 				 "match it, tracking is partial", info.dli_fname, runtime_hook_names[i]);
 	if (abi_bind(h) != 0)
-		lifecycle_flag(TTMEM_PROC_F_ABI_PARTIAL);
+		state_flag(TTMEM_PROC_F_ABI_PARTIAL);
 	log_debug("attached to the tt-metal runtime %s (%s)", info.dli_fname,
 		  ok ? "interposable" : "NOT interposable");
 	atomic_store_explicit(&rt.state, 2, memory_order_release);

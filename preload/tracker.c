@@ -23,6 +23,7 @@
 #include "cb_model.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "state.h"
 #include "owned.h"
 #include "runtime.h"
 #include "scope.h"
@@ -81,7 +82,7 @@ static inline __attribute__((always_inline)) int chips_of(const struct abi_buffe
 	/* The ABI profile no longer vouches for the device: partly tracked. */
 	static atomic_int flagged;
 	if (!atomic_exchange_explicit(&flagged, 1, memory_order_relaxed))
-		lifecycle_flag(TTMEM_PROC_F_ABI_PARTIAL);
+		state_flag(TTMEM_PROC_F_ABI_PARTIAL);
 	c->n = 1;
 	c->is_mesh = 0;
 	c->id[0] = TTMEM_DEVICE_UNKNOWN;
@@ -138,7 +139,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
 		if (owned_insert(lc.table, e) == TTMEM_EFULL) {
-			lifecycle_flag(TTMEM_PROC_F_TABLE_FULL);
+			state_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 		}
@@ -168,7 +169,10 @@ static void release(const struct ttmem_filter *f)
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
-	if (owned_sweep(lc.table, f, &t) <= 0 || !lc.proc)
+	if (owned_sweep(lc.table, f, &t) <= 0)
+		return;
+	cb_model_invalidate();   /* it may have taken CB entries */
+	if (!lc.proc)
 		return;
 	for (unsigned o = 0; o < TTMEM_MAX_OWNERS; o++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
@@ -340,27 +344,39 @@ static int hook_program_seen(void)
 	return v;
 }
 
-void tracker_on_program(const void *program, const void *device, void *ret, void *cfa)
+/* A launch hook_program (or track_program) let run: nothing when the
+ * program is resident on the device, else its CBs replayed there. */
+static void program_launched(const void *program, int launched, void *ret, void *cfa)
 {
-	TRACKER_BEGIN;
+	const void *device = cb_model_program_dispatched(program, launched);
 	struct abi_chips c;
 	struct ttmem_entry e;
 
-	if (!program || !device || abi_device_chips(device, &c) != 0)
-		goto leave_;
+	if (!device || abi_device_chips(device, &c) != 0)
+		return;
 	fill_entry(&e, 0, TTMEM_SPACE_CB, TTMEM_TYPE_CB, 0, ret, cfa);
-	cb_model_program_announced(program, &c, &e);
+	cb_model_program_replay(program, device, &c, &e);
+}
+
+void tracker_on_program(const void *program, const void *device, void *ret, void *cfa)
+{
+	TRACKER_BEGIN;
+	if (!program || !device)
+		goto leave_;
+	cb_model_program_announced(program, device);
 	/* Without an interposable hook_program nothing will say whether the
 	 * program runs: assume it does. */
 	if (!hook_program_seen())
-		cb_model_program_dispatched(program, 1);
+		program_launched(program, 1, ret, cfa);
 	TRACKER_END;
 }
 
-void tracker_on_program_hooked(const void *program, int hooked)
+/* `ret`, `cfa`: of the hook_program call, made by the same op launch as
+ * track_program, so its stack leads to the same application frames. */
+void tracker_on_program_hooked(const void *program, int hooked, void *ret, void *cfa)
 {
 	TRACKER_BEGIN;
-	cb_model_program_dispatched(program, !hooked);
+	program_launched(program, !hooked, ret, cfa);
 	TRACKER_END;
 }
 

@@ -34,7 +34,7 @@ void tracker_on_cb_free_all(const void *device);
  * `program`; hook_program(program) then said whether a capture hook took
  * the launch over. */
 void tracker_on_program(const void *program, const void *device, void *ret, void *cfa);
-void tracker_on_program_hooked(const void *program, int hooked);
+void tracker_on_program_hooked(const void *program, int hooked, void *ret, void *cfa);
 void tracker_program_destroyed(const void *program);
 
 /*

@@ -14,7 +14,9 @@
  * The handler is async-signal-safe: it reads a fixed table of mappings
  * with atomic loads, calls mmap(2) and the optional notifier, nothing else.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +34,41 @@ struct guarded {
 };
 
 static struct guarded guarded[GUARD_SLOTS];
+
+/*
+ * libc's sigaction, past any interposer: a preload that exports its own
+ * sigaction (to keep the host from displacing the guard) would otherwise
+ * answer the guard's own calls.  Resolved outside the signal handler
+ * (dlsym is not async-signal-safe), before the guard is installed.
+ */
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static _Atomic(sigaction_fn) sys_sigaction;
+
+static sigaction_fn resolve_sigaction(void)
+{
+	sigaction_fn f = atomic_load_explicit(&sys_sigaction, memory_order_acquire);
+
+	if (!f) {
+		f = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+		if (!f)
+			f = sigaction;
+		atomic_store_explicit(&sys_sigaction, f, memory_order_release);
+	}
+	return f;
+}
+
+int ttmem_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return resolve_sigaction()(sig, act, old);
+}
+
+/* From the handler: resolved by then (ttmem_sigbus_guard). */
+static int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	sigaction_fn f = atomic_load_explicit(&sys_sigaction, memory_order_acquire);
+
+	return (f ? f : sigaction)(sig, act, old);
+}
 static struct sigaction previous;
 static _Atomic int installed;
 static void (*notify_lost)(const char *name);
@@ -50,7 +87,7 @@ static void (*notify_lost)(const char *name);
 static void chain(int sig, siginfo_t *si, void *uc)
 {
 	if (si->si_code > 0) {
-		sigaction(SIGBUS, &previous, NULL);
+		real_sigaction(SIGBUS, &previous, NULL);
 		atomic_store(&installed, 0);
 		return;
 	}
@@ -61,7 +98,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGBUS, &dfl, NULL);
+		real_sigaction(SIGBUS, &dfl, NULL);
 		atomic_store(&installed, 0);
 		raise(SIGBUS);   /* pending until this handler returns: then fatal */
 		return;
@@ -70,7 +107,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGBUS, &dfl, NULL);
+		real_sigaction(SIGBUS, &dfl, NULL);
 		atomic_store(&installed, 0);
 	}
 	/* The mask the kernel would have set for that handler (the
@@ -129,18 +166,37 @@ int ttmem_sigbus_guard(void (*on_lost)(const char *name))
 	if (on_lost || !atomic_load(&wanted))
 		notify_lost = on_lost;
 	atomic_store(&wanted, 1);
+	resolve_sigaction();
 	if (!atomic_compare_exchange_strong(&installed, &expect, 1))
 		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &previous) != 0) {
+	if (real_sigaction(SIGBUS, &sa, &previous) != 0) {
 		int e = errno;
 		atomic_store(&installed, 0);
 		return -e;
 	}
 	return 0;
+}
+
+int ttmem_sigbus_host_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+	sigset_t bus, saved;
+
+	if (!atomic_load(&installed))
+		return 0;
+	/* No SIGBUS of this thread may see `previous` half copied. */
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_BLOCK, &bus, &saved);
+	if (old)
+		*old = previous;
+	if (act)
+		previous = *act;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return 1;
 }
 
 void ttmem_guard_add(struct ttmem_table *t)
@@ -203,7 +259,7 @@ void ttmem_guard_recheck(void)
 
 	if (!atomic_load_explicit(&wanted, memory_order_relaxed))
 		return;
-	if (sigaction(SIGBUS, NULL, &cur) != 0 ||
+	if (real_sigaction(SIGBUS, NULL, &cur) != 0 ||
 	    ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus))
 		return;
 	atomic_store(&installed, 0);

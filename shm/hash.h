@@ -6,7 +6,9 @@
 #ifndef TTMEM_SHM_HASH_H
 #define TTMEM_SHM_HASH_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -116,24 +118,42 @@ static inline void ttmem_entry_pack(const struct ttmem_entry *e, uint64_t w[TTME
 	w[6] = (uint64_t)e->page_size | ((uint64_t)e->bank_bytes << 32);
 }
 
+/* The entry's layout (table.h) repeats the payload words where it can:
+ * words 0, 2..6 land whole, word 1's low 40 bits (device, space) on the
+ * key's device (its upper bytes on the key's padding) and its top 24 bits
+ * (type, owner_kind, flags) at `type`.  So an unpack is nine stores, the
+ * inner loop of a snapshot. */
+_Static_assert(offsetof(struct ttmem_entry, key.address) == 0 &&
+	       offsetof(struct ttmem_entry, key.device) == 8 &&
+	       offsetof(struct ttmem_entry, key.space) == 12 &&
+	       offsetof(struct ttmem_entry, type) == 16 &&
+	       offsetof(struct ttmem_entry, owner_kind) == 17 &&
+	       offsetof(struct ttmem_entry, flags) == 18 &&
+	       offsetof(struct ttmem_entry, size) == 24 &&
+	       offsetof(struct ttmem_entry, pid) == 32 && offsetof(struct ttmem_entry, proc) == 36 &&
+	       offsetof(struct ttmem_entry, module) == 38 &&
+	       offsetof(struct ttmem_entry, owner_id) == 40 &&
+	       offsetof(struct ttmem_entry, callsite) == 48 &&
+	       offsetof(struct ttmem_entry, stack) == 52 &&
+	       offsetof(struct ttmem_entry, page_size) == 56 &&
+	       offsetof(struct ttmem_entry, bank_bytes) == 60 &&
+	       offsetof(struct ttmem_entry, slot) == 64 && sizeof(struct ttmem_key) == 16,
+	       "ttmem_entry_unpack stores payload words whole");
+
 static inline void ttmem_entry_unpack(const uint64_t w[TTMEM_PAYLOAD_WORDS], struct ttmem_entry *e,
 				      uint32_t slot)
 {
-	e->key.address = w[0];
-	e->key.device = (uint32_t)w[1];
-	e->key.space = (uint8_t)(w[1] >> 32);
-	e->type = (uint8_t)(w[1] >> 40);
-	e->owner_kind = (uint8_t)(w[1] >> 48);
-	e->flags = (uint8_t)(w[1] >> 56);
-	e->size = w[2];
-	e->pid = (uint32_t)w[3];
-	e->proc = (uint16_t)(w[3] >> 32);
-	e->module = (uint16_t)(w[3] >> 48);
-	e->owner_id = w[4];
-	e->callsite = (uint32_t)w[5];
-	e->stack = (uint32_t)(w[5] >> 32);
-	e->page_size = (uint32_t)w[6];
-	e->bank_bytes = (uint32_t)(w[6] >> 32);
+	char *p = (char *)e;
+	uint32_t tof = (uint32_t)(w[1] >> 40);   /* type, owner_kind, flags; then padding */
+
+	memcpy(p + 0, &w[0], 8);
+	memcpy(p + 8, &w[1], 8);
+	memcpy(p + 16, &tof, 4);
+	memcpy(p + 24, &w[2], 8);
+	memcpy(p + 32, &w[3], 8);
+	memcpy(p + 40, &w[4], 8);
+	memcpy(p + 48, &w[5], 8);
+	memcpy(p + 56, &w[6], 8);
 	e->slot = slot;
 }
 
@@ -274,6 +294,17 @@ static inline uint64_t ttmem_meta_match(const uint8_t *meta, uint64_t group, uin
 	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(line + 3), f)) << 48;
 }
 
+/* Bit i set iff slot i's meta byte is not 0 (a snapshot's slots to read). */
+static inline uint64_t ttmem_meta_used(const uint8_t *meta, uint64_t group)
+{
+	const __m128i *a = (const __m128i *)(const void *)(meta + group * TTMEM_GROUP_SLOTS);
+	const __m128i z = _mm_setzero_si128();
+	return ~((uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(a), z)) |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(a + 1), z)) << 16 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(a + 2), z)) << 32 |
+		 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(a + 3), z)) << 48);
+}
+
 /* Number of zero meta bytes in a group. */
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
 {
@@ -321,6 +352,13 @@ static inline int ttmem_meta_scan_all(const uint8_t *meta, const uint64_t g[3], 
 		any |= m;
 	}
 	return any != 0;
+}
+
+static inline uint64_t ttmem_meta_used(const uint8_t *meta, uint64_t group)
+{
+	uint64_t zero, match;
+	ttmem_meta_scan(meta, group, 0, &zero, &match);
+	return ~zero;
 }
 
 static inline unsigned ttmem_meta_free_count(const uint8_t *meta, uint64_t group)
@@ -449,12 +487,16 @@ static inline void ttmem_slot_release_free(struct ttmem_table *t, uint64_t idx, 
 static inline int ttmem_slot_read(const struct ttmem_slot *s, uint32_t etag,
 				  uint64_t w[TTMEM_PAYLOAD_WORDS])
 {
+	/* LIVE in epoch `etag` is one exact low word (the common case: one
+	 * compare); anything else is sorted out below. */
+	const uint32_t live_low = (uint32_t)TTMEM_CTL_MAKE(0, etag, TTMEM_SLOT_LIVE);
+
 	for (int r = 0; r < TTMEM_READ_TRIES; r++) {
 		uint64_t c1 = atomic_load_explicit(&s->ctl, memory_order_acquire);
-		uint32_t st = TTMEM_CTL_STATE(c1);
-		if (st == TTMEM_SLOT_FREE || (st == TTMEM_SLOT_LIVE && TTMEM_CTL_TAG(c1) != etag))
-			return 0;
-		if (st != TTMEM_SLOT_LIVE) {
+		if (__builtin_expect((uint32_t)c1 != live_low, 0)) {
+			uint32_t st = TTMEM_CTL_STATE(c1);
+			if (st == TTMEM_SLOT_FREE || st == TTMEM_SLOT_LIVE)
+				return 0;   /* free, or live in another epoch */
 			ttmem_cpu_relax();
 			continue;
 		}

@@ -76,11 +76,28 @@ struct ttmem_table {
  * someone else's file and is never touched. */
 TTMEM_HIDDEN int ttmem_zeros_are_ours(const char *name, uint64_t size);
 
-/* ---- open.c ------------------------------------------------------------------- */
+/* ---- layout.c: geometry, validation, errors, clocks ------------------------------ */
+static inline int ttmem_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+/* Check the header of the image at base (len bytes) and copy it to *copy,
+ * which the caller then trusts instead of the image: 0 or a TTMEM_E* code
+ * (the reason in errbuf). */
+TTMEM_HIDDEN int ttmem_validate_copy(const void *base, size_t len, struct ttmem_header *copy,
+				     char *errbuf, size_t errlen);
 TTMEM_HIDDEN void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity,
 				       uint32_t proc_capacity, uint32_t module_capacity);
 TTMEM_HIDDEN uint64_t ttmem_now_ns(void);      /* CLOCK_REALTIME */
 TTMEM_HIDDEN uint64_t ttmem_mono_ms(void);     /* CLOCK_MONOTONIC_COARSE, vDSO */
+
+/* ---- handle.c: a handle, bound to a mapped image --------------------------------- */
+/* A new handle named `name` (NULL: an image), not bound; NULL out of memory. */
+TTMEM_HIDDEN struct ttmem_table *ttmem_table_alloc(const char *name);
+/* Fill the geometry of `t` from the validated copy `h` of the header of
+ * the image at `base` (never from the image itself).  0 or -ENOMEM. */
+TTMEM_HIDDEN int ttmem_table_bind(struct ttmem_table *t, uint8_t *base, size_t len,
+				  const struct ttmem_header *h);
 
 /* ---- access.c: sharing a segment with a group ------------------------------- */
 struct stat;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Create, attach and validate a segment; the handle's accessors.
+ * Create and attach a segment (its validation: layout.c; the handle: handle.c).
  *
  * Creation and recovery, one protocol: whoever builds a segment under the
  * name (a creator after O_CREAT|O_EXCL, or a writer re-creating a stale one)
@@ -44,207 +44,6 @@
 /* seg_attach's verdict on an unpublished segment no one is building: the
  * caller (a creating writer) re-creates it. */
 #define SEG_STALE 1
-
-int ttmem_set_err(char *buf, size_t len, int code, const char *fmt, ...)
-{
-	if (buf && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(buf, len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-uint64_t ttmem_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t ttmem_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t round_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
-
-void ttmem_layout_compute(struct ttmem_layout *l, uint64_t capacity, uint32_t proc_capacity,
-			  uint32_t module_capacity)
-{
-	l->device_offset = TTMEM_HEADER_SIZE;
-	l->proc_offset = l->device_offset + (uint64_t)TTMEM_MAX_DEVICES * sizeof(struct ttmem_device_info);
-	l->module_offset = l->proc_offset + (uint64_t)proc_capacity * sizeof(struct ttmem_proc);
-	l->stack_offset = l->module_offset + (uint64_t)module_capacity * sizeof(struct ttmem_module);
-	l->stack_capacity = ttmem_stack_capacity_for(capacity);
-	l->meta_offset = l->stack_offset + (uint64_t)l->stack_capacity * sizeof(struct ttmem_stack);
-	l->slot_offset = round_up(l->meta_offset + capacity, 4096);
-	l->total_size = l->slot_offset + capacity * sizeof(struct ttmem_slot);
-}
-
-const char *ttmem_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case TTMEM_EMAGIC: return "not a ttmem segment (foreign magic)";
-	case TTMEM_EVERSION: return "ttmem segment of another ABI major version";
-	case TTMEM_ETRUNC: return "ttmem segment truncated";
-	case TTMEM_ESIZE: return "ttmem segment size does not match its header";
-	case TTMEM_ECORRUPT: return "ttmem segment header is corrupt";
-	case TTMEM_EOWNER: return "ttmem segment owned by another user";
-	case TTMEM_ENOTREADY: return "ttmem segment was never published (creator died?)";
-	case TTMEM_EFULL: return "ttmem table full";
-	case TTMEM_ENOTFOUND: return "no such entry in the ttmem table";
-	default:
-		if (err < 0 && err > -4096)
-			return strerror(-err);
-		return "unknown ttmem error";
-	}
-}
-
-/* ---- validation ------------------------------------------------------------------ */
-
-static int is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
-
-/*
- * Validate into *copy: the checks run on a private copy of the header (taken
- * after the acquire load of `ready`), and the handle is built from that copy,
- * so a segment changed under us after validation can never steer a reader
- * out of bounds.
- */
-static int validate_copy(const void *base, size_t len, struct ttmem_header *copy, char *errbuf,
-			 size_t errlen)
-{
-	const struct ttmem_header *h = copy;
-	struct ttmem_layout l;
-
-	if (!base || len < TTMEM_HEADER_SIZE)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ETRUNC,
-				     "%zu bytes, smaller than a header (%u)", len, TTMEM_HEADER_SIZE);
-	/* Acquire: pairs with the creator's release store of `ready`.  (An
-	 * arbitrary buffer, e.g. the fuzzer's, may be misaligned: plain copy.) */
-	uint32_t ready;
-	if ((uintptr_t)base % 8)
-		memcpy(&ready, (const char *)base + offsetof(struct ttmem_header, ready), sizeof(ready));
-	else
-		ready = atomic_load_explicit(&((const struct ttmem_header *)base)->ready,
-					     memory_order_acquire);
-	memcpy(copy, base, offsetof(struct ttmem_header, clear_epoch));
-	if (h->magic != TTMEM_MAGIC)
-		return ttmem_set_err(errbuf, errlen, TTMEM_EMAGIC,
-				     "foreign magic 0x%016llx", (unsigned long long)h->magic);
-	if (h->abi_major != TTMEM_ABI_MAJOR)
-		return ttmem_set_err(errbuf, errlen, TTMEM_EVERSION,
-				     "ABI %u.%u, this build reads %u.x (another ttmem version made "
-				     "it: 'ttmem rm' removes it once its programs have exited)",
-				     h->abi_major, h->abi_minor, TTMEM_ABI_MAJOR);
-	if (ready != TTMEM_READY)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ENOTREADY,
-				     "never published by its creator (pid %u)", h->creator_pid);
-	if (h->header_size != TTMEM_HEADER_SIZE || h->slot_size != sizeof(struct ttmem_slot) ||
-	    h->proc_size != sizeof(struct ttmem_proc) || h->module_size != sizeof(struct ttmem_module) ||
-	    h->device_size != sizeof(struct ttmem_device_info) ||
-	    h->stack_size != sizeof(struct ttmem_stack))
-		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
-				     "record sizes header %u slot %u proc %u module %u device %u "
-				     "stack %u do not match",
-				     h->header_size, h->slot_size, h->proc_size, h->module_size,
-				     h->device_size, h->stack_size);
-	if (!is_pow2(h->capacity) || h->capacity < TTMEM_MIN_CAPACITY ||
-	    h->capacity > TTMEM_MAX_CAPACITY)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
-				     "capacity %llu is not a power of two in [%u, %u]",
-				     (unsigned long long)h->capacity, TTMEM_MIN_CAPACITY,
-				     TTMEM_MAX_CAPACITY);
-	if (h->proc_capacity == 0 || h->proc_capacity > TTMEM_MAX_PROC_CAPACITY ||
-	    h->module_capacity == 0 || h->module_capacity > TTMEM_MAX_MODULE_CAPACITY ||
-	    h->device_capacity != TTMEM_MAX_DEVICES)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
-				     "absurd capacities: %u processes, %u modules, %u devices",
-				     h->proc_capacity, h->module_capacity, h->device_capacity);
-	ttmem_layout_compute(&l, h->capacity, h->proc_capacity, h->module_capacity);
-	if (h->device_offset != l.device_offset || h->proc_offset != l.proc_offset ||
-	    h->module_offset != l.module_offset || h->meta_offset != l.meta_offset ||
-	    h->slot_offset != l.slot_offset || h->stack_offset != l.stack_offset ||
-	    h->stack_capacity != l.stack_capacity)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ECORRUPT,
-				     "region offsets do not match the capacities");
-	/* A newer minor may append regions: total_size may then be larger. */
-	if (h->total_size != l.total_size &&
-	    !(h->abi_minor > TTMEM_ABI_MINOR && h->total_size > l.total_size &&
-	      h->total_size - l.total_size < (UINT64_C(1) << 40)))
-		return ttmem_set_err(errbuf, errlen, TTMEM_ESIZE,
-				     "header says %llu bytes, its geometry needs %llu",
-				     (unsigned long long)h->total_size,
-				     (unsigned long long)l.total_size);
-	if (len < h->total_size)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ETRUNC,
-				     "%zu bytes, the header says %llu", len,
-				     (unsigned long long)h->total_size);
-	if (len > h->total_size)
-		return ttmem_set_err(errbuf, errlen, TTMEM_ESIZE,
-				     "%zu bytes, the header says %llu", len,
-				     (unsigned long long)h->total_size);
-	return 0;
-}
-
-int ttmem_segment_validate(const void *base, size_t len, char *errbuf, size_t errlen)
-{
-	struct ttmem_header copy;
-	return validate_copy(base, len, &copy, errbuf, errlen);
-}
-
-/* ---- handles --------------------------------------------------------------------- */
-
-static struct ttmem_table *table_alloc(const char *name)
-{
-	struct ttmem_table *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->magic = TTMEM_TABLE_MAGIC;
-	t->proc_idx = -1;
-	t->fd = -1;
-	t->guard_ix = -1;
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "(image)");
-	return t;
-}
-
-/* Fill the geometry fields of `t` from the validated copy `h` of the header
- * of the image at `base` (never from the image itself). */
-static int table_bind(struct ttmem_table *t, uint8_t *base, size_t len, const struct ttmem_header *h)
-{
-	t->base = base;
-	t->len = len;
-	t->hdr = (struct ttmem_header *)(void *)base;
-	t->devices = (struct ttmem_device_info *)(void *)(base + h->device_offset);
-	t->procs = (struct ttmem_proc *)(void *)(base + h->proc_offset);
-	t->modules = (struct ttmem_module *)(void *)(base + h->module_offset);
-	t->stacks = (struct ttmem_stack *)(void *)(base + h->stack_offset);
-	t->meta = base + h->meta_offset;
-	t->slots = (struct ttmem_slot *)(void *)(base + h->slot_offset);
-	t->capacity = h->capacity;
-	t->group_mask = t->capacity / TTMEM_GROUP_SLOTS - 1;
-	t->proc_capacity = h->proc_capacity;
-	t->module_capacity = h->module_capacity;
-	t->stack_capacity = h->stack_capacity;
-	if (t->writable) {
-		t->live_cache = calloc(t->proc_capacity, sizeof(*t->live_cache));
-		if (!t->live_cache)
-			return -ENOMEM;
-	}
-	if (t->owns_mapping)
-		ttmem_guard_add(t);
-	return 0;
-}
 
 static int name_is_path(const char *name)
 {
@@ -341,7 +140,7 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 	void *p = MAP_FAILED;
 	int rc;
 
-	if (!is_pow2(cap) || cap < TTMEM_MIN_CAPACITY || cap > TTMEM_MAX_CAPACITY ||
+	if (!ttmem_is_pow2(cap) || cap < TTMEM_MIN_CAPACITY || cap > TTMEM_MAX_CAPACITY ||
 	    pcap > TTMEM_MAX_PROC_CAPACITY || mcap > TTMEM_MAX_MODULE_CAPACITY) {
 		rc = ttmem_set_err(eb, el, -EINVAL,
 				   "%s: bad geometry requested (capacity %llu, %u processes, %u modules)",
@@ -415,7 +214,7 @@ static int seg_create(struct ttmem_table *t, int fd, const char *name,
 
 	t->writable = 1;
 	t->owns_mapping = 1;
-	rc = table_bind(t, p, l.total_size, h);
+	rc = ttmem_table_bind(t, p, l.total_size, h);
 	if (rc)
 		goto fail;
 	return 0;
@@ -577,7 +376,7 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 	/* Validation reads the mapping: guard it already. */
 	ttmem_guard_add(t);
 	struct ttmem_header copy;
-	rc = validate_copy(p, len, &copy, t->err, sizeof(t->err));
+	rc = ttmem_validate_copy(p, len, &copy, t->err, sizeof(t->err));
 	if (rc == 0 && !ttmem_table_intact(t))
 		rc = ttmem_set_err(t->err, sizeof(t->err), TTMEM_ETRUNC,
 				   "shrank while being opened");
@@ -591,7 +390,7 @@ static int seg_attach(struct ttmem_table *t, int fd, const char *name,
 		goto fail;
 	}
 	t->writable = !o->readonly;
-	rc = table_bind(t, p, len, &copy);
+	rc = ttmem_table_bind(t, p, len, &copy);
 	if (rc) {
 		ttmem_set_err(eb, el, rc, "%s: out of memory", name);
 		goto fail;
@@ -651,7 +450,7 @@ int ttmem_table_open(struct ttmem_table **out, const char *name,
 	*out = NULL;
 	if (!name || !name[0] || strlen(name) >= sizeof(t->name))
 		return ttmem_set_err(errbuf, errlen, -EINVAL, "bad segment name");
-	t = table_alloc(name);
+	t = ttmem_table_alloc(name);
 	if (!t)
 		return ttmem_set_err(errbuf, errlen, -ENOMEM, "%s: out of memory", name);
 
@@ -768,83 +567,4 @@ int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen)
 out:
 	close(fd);
 	return rc;
-}
-
-int ttmem_table_from_image(struct ttmem_table **out, const void *base, size_t len,
-			   char *errbuf, size_t errlen)
-{
-	struct ttmem_table *t;
-	struct ttmem_header copy;
-	int rc;
-
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	rc = validate_copy(base, len, &copy, errbuf, errlen);
-	if (rc)
-		return rc;
-	t = table_alloc(NULL);
-	if (!t)
-		return -ENOMEM;
-	table_bind(t, (uint8_t *)(uintptr_t)base, len, &copy);
-	ttmem_handles_add(t);
-	*out = t;
-	return 0;
-}
-
-void ttmem_table_close(struct ttmem_table *t)
-{
-	if (!t)
-		return;
-	ttmem_handles_remove(t);
-	ttmem_guard_remove(t);
-	if (t->owns_mapping)
-		munmap(t->base, t->len);
-	if (t->fd >= 0)
-		close(t->fd);
-	free(t->datamap);
-	free(t->live_cache);
-	t->magic = 0;
-	free(t);
-}
-
-uint64_t ttmem_table_capacity(const struct ttmem_table *t) { return t->capacity; }
-uint32_t ttmem_table_proc_capacity(const struct ttmem_table *t) { return t->proc_capacity; }
-uint32_t ttmem_table_module_capacity(const struct ttmem_table *t) { return t->module_capacity; }
-
-int ttmem_table_hole(const struct ttmem_table *t, const void *p, size_t len)
-{
-	uintptr_t a = (uintptr_t)p, b = (uintptr_t)t->base;
-
-	if (a < b || a - b > t->len || len > t->len - (a - b))
-		return 0;
-	return ttmem_datamap_hole(t, a - b, len);
-}
-
-const struct ttmem_header *ttmem_table_header(const struct ttmem_table *t) { return t->hdr; }
-const struct ttmem_proc *ttmem_table_procs(const struct ttmem_table *t) { return t->procs; }
-const struct ttmem_module *ttmem_table_modules(const struct ttmem_table *t) { return t->modules; }
-const struct ttmem_device_info *ttmem_table_devices(const struct ttmem_table *t) { return t->devices; }
-const struct ttmem_slot *ttmem_table_slots(const struct ttmem_table *t) { return t->slots; }
-const uint8_t *ttmem_table_meta(const struct ttmem_table *t) { return t->meta; }
-int ttmem_table_proc_index(const struct ttmem_table *t) { return t->proc_idx; }
-
-const char *ttmem_table_recreated(const struct ttmem_table *t)
-{
-	return t->recreated[0] ? t->recreated : NULL;
-}
-
-struct ttmem_header *ttmem_table_header_rw(struct ttmem_table *t)
-{
-	return t->writable ? t->hdr : NULL;
-}
-
-struct ttmem_proc *ttmem_table_procs_rw(struct ttmem_table *t)
-{
-	return t->writable ? t->procs : NULL;
-}
-
-struct ttmem_device_info *ttmem_table_devices_rw(struct ttmem_table *t)
-{
-	return t->writable ? t->devices : NULL;
 }

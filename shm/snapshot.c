@@ -124,9 +124,12 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 	 * only zero bytes. */
 #define META_HOLE(g) (!((g) % 64) && ttmem_datamap_hole(t, meta_off + (g) * TTMEM_GROUP_SLOTS, 4096))
 
-	/* Size the copy from the meta bytes (an upper bound but for races). */
+	/* Size the copy from the meta bytes (an upper bound but for races).
+	 * A buffer being reused (a viewer refreshing) is taken as it is:
+	 * entries come and go by a few between passes, and the copy doubles
+	 * it when it runs out, so the pass over every meta byte is saved. */
 	size_t need = 64;
-	for (uint64_t g = 0; g < groups; g++) {
+	for (uint64_t g = 0; !cap && g < groups; g++) {
 		if (META_HOLE(g)) {
 			g += 63;
 			continue;
@@ -149,43 +152,42 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 			g += 63;
 			continue;
 		}
-		for (unsigned i = 0; i < 8; i++) {
-			uint64_t nz = ttmem_nonzero_bytes(ttmem_meta_word(t->meta, g, i));
-			for (; nz; nz &= nz - 1) {
-				uint64_t si = g * TTMEM_GROUP_SLOTS + i * 8u +
-					      ((unsigned)__builtin_ctzll(nz) >> 3);
-				uint64_t w[TTMEM_PAYLOAD_WORDS];
-				/* A slot in a hole is FREE (ctl 0): not touched. */
-				if (ttmem_datamap_hole(t, slot_off + si * sizeof(struct ttmem_slot),
-						       sizeof(struct ttmem_slot)))
-					continue;
-				int rc = ttmem_slot_read(&t->slots[si], etag, w);
-				if (rc < 0) {
-					uint64_t c = atomic_load_explicit(&t->slots[si].ctl,
-									  memory_order_acquire);
-					if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_BUSY &&
-					    busy_stuck(t, c, &verdicts))
-						out->stuck++;
-					else
-						out->unstable++;
-					continue;
-				}
+		uint64_t used = ttmem_meta_used(t->meta, g);
+		/* A group's 64 slots are one page (the slot array is page
+		 * aligned): in a hole they are all FREE (ctl 0), not touched. */
+		if (!used || ttmem_datamap_hole(t, slot_off + g * TTMEM_GROUP_SLOTS *
+							      sizeof(struct ttmem_slot),
+						TTMEM_GROUP_SLOTS * sizeof(struct ttmem_slot)))
+			continue;
+		const struct ttmem_slot *gs = &t->slots[g * TTMEM_GROUP_SLOTS];
+		for (; used; used &= used - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(used);
+			uint64_t w[TTMEM_PAYLOAD_WORDS];
+			int rc = ttmem_slot_read(&gs[i], etag, w);
+
+			if (__builtin_expect(rc <= 0, 0)) {
 				if (rc == 0)
 					continue;
-				if (n == cap) {
-					struct ttmem_entry *ne = realloc(e, 2 * cap * sizeof(*e));
-					if (!ne) {
-						free(verdicts);
-						free(e);
-						out->entries = NULL;
-						out->capacity = 0;
-						return -ENOMEM;
-					}
-					e = ne;
-					cap *= 2;
-				}
-				ttmem_entry_unpack(w, &e[n++], (uint32_t)si);
+				uint64_t c = atomic_load_explicit(&gs[i].ctl, memory_order_acquire);
+				if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_BUSY && busy_stuck(t, c, &verdicts))
+					out->stuck++;
+				else
+					out->unstable++;
+				continue;
 			}
+			if (__builtin_expect(n == cap, 0)) {
+				struct ttmem_entry *ne = realloc(e, 2 * cap * sizeof(*e));
+				if (!ne) {
+					free(verdicts);
+					free(e);
+					out->entries = NULL;
+					out->capacity = 0;
+					return -ENOMEM;
+				}
+				e = ne;
+				cap *= 2;
+			}
+			ttmem_entry_unpack(w, &e[n++], (uint32_t)(g * TTMEM_GROUP_SLOTS + i));
 		}
 	}
 #undef META_HOLE

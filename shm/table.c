@@ -50,7 +50,8 @@ static inline void publish_live(struct ttmem_table *t, uint64_t idx, uint64_t bu
  * place.  Returns the insert result, or -EAGAIN when the slot changed first.
  */
 static int insert_over(struct ttmem_table *t, struct ttmem_batch *b, uint64_t idx, uint64_t c,
-		       const uint64_t w[TTMEM_PAYLOAD_WORDS], uint8_t fp, uint32_t etag)
+		       const uint64_t w[TTMEM_PAYLOAD_WORDS], uint8_t fp, uint32_t etag,
+		       struct ttmem_where *where)
 {
 	uint64_t busy, old[TTMEM_PAYLOAD_WORDS];
 	int res;
@@ -70,6 +71,8 @@ static int insert_over(struct ttmem_table *t, struct ttmem_batch *b, uint64_t id
 	}
 	ttmem_owner_release(t, b, oproc, opid, old[2]);
 	publish_live(t, idx, busy, w, fp, etag);
+	if (where)
+		*where = (struct ttmem_where){ idx, ttmem_ctl_next(busy, etag, TTMEM_SLOT_LIVE) };
 	return res;
 }
 
@@ -181,7 +184,7 @@ static inline void publish_entry(struct ttmem_table *t, const struct ttmem_batch
  */
 static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const struct ttmem_entry *e,
 						 struct ttmem_batch *b, struct ttmem_probe p,
-						 uint32_t etag)
+						 uint32_t etag, struct ttmem_where *where)
 {
 	uint64_t busy = 0;
 	uint64_t addr = e->key.address, kw = ttmem_keyword(&e->key);
@@ -221,7 +224,7 @@ static __attribute__((noinline)) int insert_full(struct ttmem_table *t, const st
 					uint64_t w[TTMEM_PAYLOAD_WORDS];
 					ttmem_entry_pack(e, w);
 					w[3] = b->self_w3 | ((uint64_t)e->module << 48);
-					res = insert_over(t, b, si, c, w, p.fp, etag);
+					res = insert_over(t, b, si, c, w, p.fp, etag, where);
 					if (res >= 0)
 						goto counted;
 					goto again;
@@ -266,6 +269,10 @@ again:
 claimed:
 	publish_entry(t, b, (uint64_t)idx, e, p.fp,
 		      ttmem_ctl_next_low(busy, ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)));
+	if (where)
+		*where = (struct ttmem_where){ (uint64_t)idx,
+					       ttmem_ctl_next_low(busy, ttmem_ctl_low(etag,
+										      TTMEM_SLOT_LIVE)) };
 counted:
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
@@ -301,7 +308,9 @@ static inline int key_present_any(struct ttmem_table *t, struct ttmem_batch *b,
  * FREE slot whose claim succeeds at once.  Anything else goes to
  * insert_full (nothing was changed before that hand-over).
  */
-int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+static inline __attribute__((always_inline)) int insert(struct ttmem_table *t,
+							   const struct ttmem_entry *e,
+							   struct ttmem_where *where)
 {
 	if (__builtin_expect(!t || !e || !t->writable || t->proc_idx < 0, 0))
 		return -EINVAL;
@@ -329,11 +338,11 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	 * one back. */
 	if (__builtin_expect(any, 0) && key_present_any(t, b, &p, addr, kw)) {
 		b->dbg.slots_visited--;
-		return insert_full(t, e, b, p, etag);
+		return insert_full(t, e, b, p, etag, where);
 	}
 	if (__builtin_expect(!zb, 0)) {
 		b->dbg.slots_visited--;
-		return insert_full(t, e, b, p, etag);
+		return insert_full(t, e, b, p, etag, where);
 	}
 	uint64_t c = atomic_load_explicit(&s->ctl, memory_order_relaxed);
 	/* FREE (tag 0): its low word is 0, so each transition is one add to
@@ -344,20 +353,33 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 			     !atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
 								      memory_order_acq_rel,
 								      memory_order_acquire), 0))
-		return insert_full(t, e, b, p, etag);
+		return insert_full(t, e, b, p, etag, where);
 
-	publish_entry(t, b, idx, e, p.fp,
-		      c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE)));
+	uint64_t live = c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE));
+	publish_entry(t, b, idx, e, p.fp, live);
+	if (where)
+		*where = (struct ttmem_where){ idx, live };
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
 	return TTMEM_INSERTED;
+}
+
+int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+{
+	return insert(t, e, NULL);
+}
+
+int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)
+{
+	return insert(t, e, where);
 }
 
 /* The whole remove, every case (CAS races with retries): ttmem_remove's
  * fast path hands over here when its one claim loses a race. */
 static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const struct ttmem_key *k,
 						 struct ttmem_entry *out, struct ttmem_batch *b,
-						 struct ttmem_probe p, uint32_t etag)
+						 struct ttmem_probe p, uint32_t etag,
+						 struct ttmem_where *where)
 {
 	uint64_t addr = k->address, kw = ttmem_keyword(k);
 
@@ -389,8 +411,13 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 					w[3] = w3;
 				}
 				ttmem_slot_release_free(t, si, busy);
+				if (where)
+					*where = (struct ttmem_where){ si, c };   /* c: the LIVE value claimed */
+				/* A decrease: no new peak.  Wrapping, as
+				 * ttmem_batch_live: a size read from a damaged
+				 * segment must not overflow. */
 				if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-					b->live -= (int64_t)w[2];   /* a decrease: no new peak */
+					b->live = (int64_t)((uint64_t)b->live - w[2]);
 				else
 					ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32),
 							    (uint32_t)w[3], w[2]);
@@ -435,7 +462,10 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
  * this process (its pid in payload word 3, read with the key: one compare)
  * is removed; another process's entry of the key is left alone and the
  * remove is unmatched. */
-int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *t,
+							       const struct ttmem_key *k,
+							       struct ttmem_entry *out,
+							       struct ttmem_where *where)
 {
 	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
 		return -EINVAL;
@@ -469,7 +499,7 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
 								      memory_order_acq_rel,
 								      memory_order_acquire), 0))
-		return remove_full(t, k, out, b, p, etag);
+		return remove_full(t, k, out, b, p, etag, where);
 
 	/* Ours (BUSY; the claim validated the sequence, so w3 is this
 	 * entry's): read what we need, then meta = 0 and FREE with release
@@ -483,8 +513,12 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	}
 	ttmem_meta_set(t->meta, (uint64_t)si, 0);
 	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
+	if (where)
+		*where = (struct ttmem_where){ (uint64_t)si, c0 };
+	/* A decrease: no new peak.  Wrapping, as ttmem_batch_live: a size
+	 * read from a damaged segment must not overflow. */
 	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-		b->live -= (int64_t)w[2];   /* a decrease: no new peak */
+		b->live = (int64_t)((uint64_t)b->live - w[2]);
 	else
 		ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3], w[2]);
 	b->frees++;
@@ -492,4 +526,15 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	if (out)
 		ttmem_entry_unpack(w, out, (uint32_t)si);
 	return 0;
+}
+
+int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+{
+	return remove_key(t, k, out, NULL);
+}
+
+int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
+		    struct ttmem_where *where)
+{
+	return remove_key(t, k, out, where);
 }

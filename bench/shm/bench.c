@@ -335,6 +335,11 @@ int main(int argc, char **argv)
 		unlink(path);
 		return 0;
 	}
+	/* The snapshot figures alone (profiling a reader). */
+	if (argc == 2 && !strcmp(argv[1], "--snapshot")) {
+		bench_snapshot(path, 1u << 20, 50);
+		return 0;
+	}
 	if (getenv("BENCH_CAP"))
 		CAP_SMALL = (unsigned)strtoul(getenv("BENCH_CAP"), NULL, 0);
 	uint64_t pairs = 2000000, churn = 10000000;

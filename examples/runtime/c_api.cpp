@@ -224,6 +224,28 @@ int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel
     }
 }
 
+int ttemu_run_cached_program(int device, uint64_t key, int num_cbs, uint64_t cb_size) {
+    DeviceHandle h;
+    if (!find_device(device, &h)) return fail(EINVAL, "no such device handle");
+    if (num_cbs < 0 || num_cbs > 32) return fail(EINVAL, "num_cbs must be 0..32");
+    // Keys of their own, apart from ttemu_run_program's counter.
+    const uint64_t hash = key | (uint64_t{1} << 63);
+    try {
+        auto& cache = h.device()->get_program_cache();
+        std::shared_ptr<Program> program = cache.find(hash);
+        if (!program) {
+            program = std::make_shared<Program>();
+            const CoreRangeSet grid(CoreRange{{0, 0}, {7, 7}});
+            for (int i = 0; i < num_cbs; i++) program->add_circular_buffer(grid, cb_size);
+            cache.insert(hash, program);
+        }
+        detail::LaunchOp(h.device(), *program);
+        return 0;
+    } catch (const std::exception& e) {
+        return fail_from(e);
+    }
+}
+
 int ttemu_device_id(int device) {
     DeviceHandle h;
     if (!find_device(device, &h)) return fail(EINVAL, "no such device handle");

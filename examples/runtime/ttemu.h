@@ -48,6 +48,14 @@ int64_t ttemu_address(int64_t buffer);
  * those the device's chips held (see tt-metalium/program.hpp). */
 int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel_bytes);
 
+/* Launches the program the caller keeps in the device's program cache under
+ * `key` (any number, a stand-in for ttnn's program hash), as a ttnn op
+ * whose program is cached: built with num_cbs CBs of cb_size bytes (as
+ * ttemu_run_program) at the first launch under that key, launched again from
+ * the cache (no CB reported) at every later one; the arguments after `key`
+ * are then ignored.  Returns 0 or a negative errno. */
+int ttemu_run_cached_program(int device, uint64_t key, int num_cbs, uint64_t cb_size);
+
 /* IDevice::id() of the handle (a mesh id for a mesh), or a negative errno. */
 int ttemu_device_id(int device);
 /* Number of chips behind the handle. */

@@ -175,6 +175,21 @@ int ttmem_table_remove_stale(const char *name, char *errbuf, size_t errlen);
  */
 int ttmem_sigbus_guard(void (*on_lost)(const char *name));
 
+/*
+ * For a library that interposes the host's sigaction(2) (the preload): a
+ * SIGBUS disposition the host sets or reads while the guard is installed
+ * becomes the action the guard hands every fault that is not ttmem's to,
+ * and the guard stays in place: no window in which a shrinking segment
+ * reaches the host's handler.  Returns 1 when it took the call (*old, if
+ * not NULL, then holds the host's previous disposition), 0 when the caller
+ * must make the real call (the guard is not installed).
+ * ttmem_sys_sigaction is that real call: libc's sigaction, past any
+ * interposer (the guard's own calls go there too).
+ */
+struct sigaction;
+int ttmem_sigbus_host_sigaction(const struct sigaction *act, struct sigaction *old);
+int ttmem_sys_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 /* 0 when the handle's mapping was lost to a shrinking file (see above), or
  * (handles that keep the file) the file is now shorter than the mapping:
  * what was read through it may be zeros, not the segment.  1 otherwise. */
@@ -279,6 +294,23 @@ int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e);
  * ttmem_reap, never by another process's remove).
  */
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
+
+/*
+ * Where an insert put its entry, or where a remove found the entry it
+ * removed: the slot, and the LIVE ctl word the entry had there.  The ctl
+ * word carries the slot's sequence, so it names one insertion: a process
+ * that indexes its own entries by slot tells the entry it removed from a
+ * later one inserted into the same slot since (by another of its threads).
+ * ttmem_insert_at / ttmem_remove_at are ttmem_insert / ttmem_remove that
+ * also fill *where on success (left untouched otherwise).
+ */
+struct ttmem_where {
+	uint64_t slot;
+	uint64_t live;
+};
+int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where);
+int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
+		    struct ttmem_where *where);
 
 /* Which entries a sweep removes: every field that is set must match. */
 struct ttmem_filter {

@@ -4,7 +4,7 @@
 
 PO_DIR        := $(BUILD)/tests/preload/owned
 PO_SRC        := tests/preload/owned/test_owned_index.c
-PO_UNITS      := preload/owned.c preload/log.c
+PO_UNITS      := preload/owned.c preload/refset.c preload/spinlock.c preload/log.c
 PO_BIN        := $(PO_DIR)/test_owned_index
 PO_ASAN_BIN   := $(PO_DIR)/test_owned_index-asan
 PO_ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -159,7 +159,7 @@ PT_ASAN_DIR   := $(PT_DIR)/asan
 PT_ASAN_LIB   := $(PT_ASAN_DIR)/libttmem.so
 PT_ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 PT_ASAN_OBJS  := $(patsubst %.c,$(PT_ASAN_DIR)/obj/%.o,$(PRELOAD_SRCS) $(ABI_TABLE_SRCS) \
-                   abi/reader.c $(SHM_SRCS))
+                   $(ABI_READER_SRCS) $(SHM_SRCS))
 PT_ASAN_RT    := $(shell $(CC) -print-file-name=libasan.so)
 
 $(PT_ASAN_DIR)/obj/preload/hooks.o: PT_ASAN_EXTRA := -fexceptions

@@ -17,14 +17,14 @@ struct launch {
 	unsigned long long meta_lines, ops, cb_entries;
 };
 
-static struct launch launch_at(const char *capacity_env, int k)
+static struct launch launch_mode(const char *capacity_env, int k, const char *mode)
 {
 	struct seg s;
 	struct run r;
 	struct launch l = { 0, 0, 0 };
 	char ks[16];
 	snprintf(ks, sizeof(ks), "%d", k);
-	const char *const argv[] = { bpath("tests/preload/inproc/cb_launch"), ks, NULL };
+	const char *const argv[] = { bpath("tests/preload/inproc/cb_launch"), ks, mode, NULL };
 	const char *const env[] = { capacity_env, NULL };
 
 	seg_make(&s);
@@ -39,6 +39,11 @@ static struct launch launch_at(const char *capacity_env, int k)
 	run_cleanup(&r);
 	seg_drop(&s);
 	return l;
+}
+
+static struct launch launch_at(const char *capacity_env, int k)
+{
+	return launch_mode(capacity_env, k, NULL);
 }
 
 /* One program launch on an 8-chip mesh evicts the previous program's K CB
@@ -68,4 +73,18 @@ Test(p13_cost, cb_free_all_is_independent_of_capacity, .timeout = 60)
 	cr_expect_leq(large.meta_lines, 4ull * k * chips,
 		      "one launch scanned %llu meta lines at 2^20 slots", large.meta_lines);
 	cr_expect_geq(large.ops, 2ull * k * chips, "one launch made %llu table ops", large.ops);
+}
+
+/* A launch of the program the mesh already holds does no table work at all
+ * (O(1) for the whole mesh, whatever its chips and CBs); after a clear of
+ * the table the next launch of it puts its CBs back on every chip. */
+Test(p13_cost, resident_launch_is_o1_and_survives_a_clear, .timeout = 60)
+{
+	const int k = 8, chips = 8;
+	struct launch l = launch_mode("TTMEM_CAPACITY=4096", k, "resident");
+
+	cr_expect_eq(l.ops, 0ull, "a resident launch made %llu table ops", l.ops);
+	cr_expect_eq(l.meta_lines, 0ull, "a resident launch read %llu meta lines", l.meta_lines);
+	cr_expect_eq(l.cb_entries, (unsigned long long)(k * chips),
+		     "CB entries live after a clear and a launch: %llu", l.cb_entries);
 }

@@ -8,10 +8,15 @@
  * program's CB entries it overlaps on every chip) and the CB entries live
  * after it:
  *   meta_lines N / ops N / cb_entries N
- * Usage: cb_launch [K]   (TTMEM_SHM, TTMEM_CAPACITY from the environment)
+ * With "resident", the launch measured is of the cached program the mesh
+ * already holds (O(1): no table work at all), and after a `ttmem clear`
+ * another launch of it must put its CBs back (the table no longer holds
+ * them): cb_entries is counted after that one.
+ * Usage: cb_launch [K [resident]]   (TTMEM_SHM, TTMEM_CAPACITY from the environment)
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ttmem/table.h"
@@ -23,6 +28,7 @@
 int main(int argc, char **argv)
 {
 	int k = argc > 1 ? atoi(argv[1]) : 8;
+	int resident = argc > 2 && !strcmp(argv[2], "resident");
 	struct ttmem_debug_stats a, b;
 	int dev = ttemu_open_mesh(CHIPS, 0, 0);
 
@@ -31,12 +37,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < 3; i++)   /* warm: the CBs of the previous launch exist */
-		if (ttemu_run_program(dev, k, 4096, 0) != 0)
+		if ((resident ? ttemu_run_cached_program(dev, 1, k, 4096) :
+				ttemu_run_program(dev, k, 4096, 0)) != 0)
 			return 1;
 	ttmem_debug_thread_stats(&a);
-	if (ttemu_run_program(dev, k, 4096, 0) != 0)
+	if ((resident ? ttemu_run_cached_program(dev, 1, k, 4096) :
+			ttemu_run_program(dev, k, 4096, 0)) != 0)
 		return 1;
 	ttmem_debug_thread_stats(&b);
+	if (resident) {
+		struct ttmem_table *w;
+		struct ttmem_open_opts wo = { .no_create = 1 };
+
+		if (ttmem_table_open(&w, getenv("TTMEM_SHM"), &wo, NULL, 0) != 0 ||
+		    ttmem_clear(w) != 0)
+			return 1;
+		ttmem_table_close(w);
+		if (ttemu_run_cached_program(dev, 1, k, 4096) != 0)
+			return 1;
+	}
 
 	struct ttmem_table *t;
 	struct ttmem_open_opts o = { .readonly = 1, .no_create = 1 };
