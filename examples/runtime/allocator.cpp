@@ -107,7 +107,7 @@ Self::FreeList Self::free_list(BufferType type) const {
 }
 
 Self::~TTEMU_ALLOCATOR() {
-    // Whatever is still held dies here unreported (G3's close); the buffers
+    // Whatever is still held dies here unreported (the G2/G3 close); the buffers
     // must not free into this allocator later.
     for (const auto& [b, placed] : allocated_buffers_) BufferAccess::mark_deallocated(*b);
 }
@@ -144,6 +144,11 @@ void Self::release_locked(BufferType type, DeviceAddr addr) {
 DeviceAddr Self::allocate_buffer(Buffer* buffer) {
     const BufferImpl& state = BufferAccess::state(*buffer);
     const BufferType type = state.buffer_type_;
+#if TTEMU_L1_SMALL_SHARDED_ONLY
+    // ttnn 0.70.1's and 0.81.1's allocator refuse it (TT_FATAL).
+    if (type == BufferType::L1_SMALL && state.shard_cores_ == 0)
+        throw std::runtime_error("L1_SMALL only supports sharded allocations");
+#endif
     const uint64_t per_bank = align_up(buffer->aligned_size_per_bank(), alignment(type));
     const bool bottom_up = state.bottom_up_;
     std::lock_guard<std::mutex> lock(mutex_);

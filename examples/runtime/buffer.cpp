@@ -45,7 +45,8 @@ struct BufferLayoutCheck {
 
 namespace {
 
-void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType type) {
+void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType type,
+              const BufferShardingArgs& sharding) {
     if (device == nullptr) throw std::runtime_error("Buffer: no device");
     if (!device->is_initialized())
         throw std::runtime_error("Buffer: device " + std::to_string(device->id()) + " is not initialized");
@@ -53,6 +54,19 @@ void validate(IDevice* device, DeviceAddr size, DeviceAddr page_size, BufferType
     if (size != 0 && (page_size == 0 || size % page_size != 0))
         throw std::runtime_error(
             "Buffer: size " + std::to_string(size) + " is not a multiple of page size " + std::to_string(page_size));
+    switch (sharding.buffer_layout()) {
+        case TensorMemoryLayout::INTERLEAVED: return;
+        case TensorMemoryLayout::HEIGHT_SHARDED: break;
+        default: throw std::runtime_error("Buffer: only interleaved and height-sharded layouts are modelled");
+    }
+    if (type != BufferType::L1 && type != BufferType::L1_SMALL)
+        throw std::runtime_error("Buffer: sharded buffers are modelled in L1 and L1_SMALL only");
+    const uint64_t cores = sharding.num_cores(), pages = page_size == 0 ? 0 : size / page_size;
+    if (cores == 0 || cores > device->allocator()->num_banks(type) || cores * sharding.shard_pages() < pages)
+        throw std::runtime_error(
+            "Buffer: " + std::to_string(pages) + " pages do not fit " + std::to_string(cores) + " shards of " +
+            std::to_string(sharding.shard_pages()) + " pages on this device's " +
+            std::to_string(device->allocator()->num_banks(type)) + " cores");
 }
 
 // The allocation and free bodies of every generation (G1/G2: the bodies of
@@ -104,7 +118,8 @@ BufferImpl initial_state(
         device, size, page_size, buffer_type, sharding_args.buffer_layout(),
         // Upstream default: DRAM bottom-up, L1 top-down.
         bottom_up.value_or(buffer_type == BufferType::DRAM || buffer_type == BufferType::TRACE), sub_device_id,
-        owns_data, device->allocator().get(), BufferAccess::next_unique_id().fetch_add(1, std::memory_order_relaxed));
+        owns_data, device->allocator().get(), BufferAccess::next_unique_id().fetch_add(1, std::memory_order_relaxed),
+        sharding_args.num_cores(), sharding_args.shard_pages());
 }
 
 }  // namespace
@@ -145,7 +160,7 @@ std::shared_ptr<Buffer> Buffer::create(
     const BufferShardingArgs& sharding_args,
     std::optional<bool> bottom_up,
     std::optional<SubDeviceId> sub_device_id) {
-    validate(device, size, page_size, buffer_type);
+    validate(device, size, page_size, buffer_type, sharding_args);
     auto buffer = std::make_shared<Buffer>(
         device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, true, Private());
     if (size == 0) {
@@ -169,7 +184,7 @@ std::shared_ptr<Buffer> Buffer::create(
     const BufferShardingArgs& sharding_args,
     std::optional<bool> bottom_up,
     std::optional<SubDeviceId> sub_device_id) {
-    validate(device, size, page_size, buffer_type);
+    validate(device, size, page_size, buffer_type, sharding_args);
     auto buffer = std::make_shared<Buffer>(
         device, size, page_size, buffer_type, sharding_args, bottom_up, sub_device_id, false, Private());
     buffer->state().address_ = address;
@@ -219,18 +234,18 @@ bool Buffer::is_trace() const { return state_.buffer_type_ == BufferType::TRACE;
 
 bool Buffer::is_allocated() const { return state().allocation_status_ == BufferImpl::AllocationStatus::ALLOCATED; }
 
-uint32_t Buffer::address() const { return static_cast<uint32_t>(state().address_); }
+uint32_t Buffer::address() const {
+    // Upstream's TT_FATAL(allocation_status_ != ALLOCATION_REQUESTED, ...).
+    if (state().allocation_status_ == BufferImpl::AllocationStatus::ALLOCATION_REQUESTED)
+        throw std::runtime_error("Can only query the address of a buffer that has been allocated.");
+    return static_cast<uint32_t>(state().address_);
+}
 
 DeviceAddr Buffer::page_size() const { return state().page_size_; }
 
 uint32_t Buffer::num_pages() const {
     const BufferImpl& s = state();
     return s.page_size_ == 0 ? 0 : static_cast<uint32_t>(s.size_ / s.page_size_);
-}
-
-bool Buffer::is_l1() const {
-    const BufferType t = state().buffer_type_;
-    return t == BufferType::L1 || t == BufferType::L1_SMALL;
 }
 
 bool Buffer::is_dram() const {
@@ -245,13 +260,19 @@ DeviceAddr Buffer::aligned_page_size() const {
     return (state().page_size_ + a - 1) / a * a;
 }
 
+// Interleaved: ceil(pages / banks) pages in every bank.  Height-sharded:
+// its shard in each of its cores' banks (what upstream's allocator reserves
+// per bank for a sharded buffer).
 DeviceAddr Buffer::aligned_size_per_bank() const {
+    if (state().shard_cores_ != 0) return state().shard_pages_ * aligned_page_size();
     const DeviceAddr banks = state().allocator_->num_banks(state().buffer_type_);
     return (num_pages() + banks - 1) / banks * aligned_page_size();
 }
 
 DeviceAddr Buffer::aligned_size() const {
-    return aligned_size_per_bank() * state().allocator_->num_banks(state().buffer_type_);
+    const DeviceAddr banks =
+        state().shard_cores_ != 0 ? state().shard_cores_ : state().allocator_->num_banks(state().buffer_type_);
+    return aligned_size_per_bank() * banks;
 }
 
 }  // namespace tt::tt_metal

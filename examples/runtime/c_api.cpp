@@ -156,13 +156,21 @@ int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_si
     BufferHandle b;
     try {
         const auto type = static_cast<BufferType>(buffer_type);
+        // L1_SMALL height-sharded on 16 cores, as ttnn allocates it (the real
+        // runtime refuses interleaved L1_SMALL).
+        BufferShardingArgs sharding;
+        if (type == BufferType::L1_SMALL && page_size != 0) {
+            const uint64_t pages = size / page_size;
+            sharding = BufferShardingArgs::height_sharded(16, static_cast<uint32_t>((pages + 15) / 16));
+        }
         if (h.mesh) {
             distributed::DeviceLocalBufferConfig local;
             local.page_size = page_size;
             local.buffer_type = type;
+            local.sharding_args = sharding;
             b.mesh_buffer = MeshBuffer::create(distributed::ReplicatedBufferConfig{size}, local, h.mesh.get());
         } else {
-            b.buffer = Buffer::create(h.chip, size, page_size, type);
+            b.buffer = Buffer::create(h.chip, size, page_size, type, sharding);
         }
     } catch (const std::exception& e) {
         return fail_from(e);

@@ -1,4 +1,4 @@
-// Emulated tt-metal: HWCommandQueue and, in G3, the dispatch program (see
+// Emulated tt-metal: HWCommandQueue and, in G2/G3, the dispatch program (see
 // impl/command_queue.hpp).
 #include "impl/command_queue.hpp"
 
@@ -32,7 +32,7 @@ void maybe_fail_command_queue_setup(int allocated, const std::string& who) {
 
 #if TTEMU_DISPATCH_2026
 
-HWCommandQueue::HWCommandQueue(IDevice* device, uint32_t id, NOC noc_index) :
+HWCommandQueue::HWCommandQueue(Device* device, uint32_t id, NOC noc_index) :
     id_(id), device_(device), noc_index_(noc_index) {}
 
 CommandQueueProgram::CommandQueueProgram(IDevice* device, uint8_t num_hw_cqs) {

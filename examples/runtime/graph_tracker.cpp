@@ -45,6 +45,11 @@ void GraphTracker::track_deallocate_cb(const IDevice*) { counts_[3].fetch_add(1,
 
 void GraphTracker::track_program(Program*, const IDevice*) {}
 
+#if TTEMU_PROGRAM_L1_EVENTS
+void GraphTracker::track_allocate_scratchpad(const CoreRangeSet&, uint64_t, uint64_t, const IDevice*) {}
+void GraphTracker::track_allocate_dataflow_buffer(const CoreRangeSet&, uint64_t, uint64_t, bool, const IDevice*) {}
+#endif
+
 bool GraphTracker::hook_allocate(const Buffer* buffer) {
     if (!hook_ || !hook_->hook_allocate(buffer)) return false;
     std::lock_guard<std::mutex> lock(hooked_buffers_mutex_);

@@ -9,6 +9,7 @@
 #include <tt-metalium/allocator.hpp>
 #include <tt-metalium/buffer.hpp>
 #include <tt-metalium/device.hpp>
+#include <tt-metalium/generation.hpp>
 #include <tt-metalium/graph_tracking.hpp>
 
 namespace tt::tt_metal {
@@ -33,13 +34,17 @@ uint64_t Program::circular_buffer_bytes() const {
 }
 
 namespace {
-// TTEMU_CB_FREE_REPORTS=1: also report track_deallocate_cb(device) and every
-// CB at every launch, as the fork the seed comes from does; upstream does
-// neither.  Read once.
-bool fork_cb_reports() {
+// Whether a launch reports track_deallocate_cb(device) then every CB (the
+// CB frees of ProgramImpl::deallocate_circular_buffers): the default of G2/G3
+// (ttnn 0.70.1 and 0.81.1 call it), never by default in G1 (0.59, 0.65 do
+// not).  TTEMU_CB_FREE_REPORTS=1 or 0 forces it either way (a test knob:
+// G1's =1 is the fork the seed comes from).  Read once.
+bool cb_free_reports() {
     static const bool on = [] {
         const char* v = std::getenv("TTEMU_CB_FREE_REPORTS");
-        return v != nullptr && std::strcmp(v, "1") == 0;
+        if (v != nullptr && std::strcmp(v, "1") == 0) return true;
+        if (v != nullptr && std::strcmp(v, "0") == 0) return false;
+        return static_cast<bool>(TTEMU_CB_FREE_REPORTS_DEFAULT);
     }();
     return on;
 }
@@ -53,14 +58,15 @@ std::mutex op_launch_mutex;
 void Program::allocate_circular_buffers(IDevice* device) {
     // A program without CBs claims no CB region: what the cores hold stays.
     if (cbs_.empty()) return;
-    const bool fork = fork_cb_reports();
-    // Upstream places (and reports) a program's CBs once, at its first
-    // launch; a launch from the program cache reports nothing.
-    const bool report = fork || !cbs_placed_;
+    const bool frees = cb_free_reports();
+    // Without CB free reports (G1) a program's CBs are placed and reported
+    // once, at its first launch, and a launch from the program cache reports
+    // nothing; with them (G2/G3) every launch frees and reports them anew.
+    const bool report = frees || !cbs_placed_;
     std::vector<uint64_t> sizes;
     for (const auto& cb : cbs_) sizes.push_back(cb.second);
     device->allocator()->place_circular_buffers(tag_, sizes, [&](const std::vector<DeviceAddr>& addrs) {
-        if (fork) GraphTracker::instance().track_deallocate_cb(device);
+        if (frees) GraphTracker::instance().track_deallocate_cb(device);
         if (!report) return;
         for (size_t i = 0; i < cbs_.size(); i++)
             GraphTracker::instance().track_allocate_cb(cbs_[i].first, addrs[i], cbs_[i].second, false, device);

@@ -33,7 +33,8 @@ int ttemu_close(int device);
 
 /* Allocates `size` bytes (a multiple of page_size) of a type: a MeshBuffer
  * (S bytes on every chip) on a mesh, a Buffer on a chip.  Returns a buffer
- * handle >= 1. */
+ * handle >= 1.  L1_SMALL is height-sharded on 16 cores (the real runtime
+ * refuses it interleaved). */
 int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size);
 /* Drops the handle's buffer (the free is reported while the device is open). */
 int ttemu_free(int64_t buffer);
@@ -51,8 +52,9 @@ int ttemu_run_program(int device, int num_cbs, uint64_t cb_size, uint64_t kernel
  * `key` (any number, a stand-in for ttnn's program hash), as a ttnn op
  * whose program is cached: built with num_cbs CBs of cb_size bytes (as
  * ttemu_run_program) at the first launch under that key, launched again from
- * the cache (no CB reported) at every later one; the arguments after `key`
- * are then ignored.  Returns 0 or a negative errno. */
+ * the cache at every later one (2025: no CB reported; 2025b/2026: the CB
+ * free and the CBs reported again, as at every launch there); the arguments
+ * after `key` are then ignored.  Returns 0 or a negative errno. */
 int ttemu_run_cached_program(int device, uint64_t key, int num_cbs, uint64_t cb_size);
 
 /* IDevice::id() of the handle (a mesh id for a mesh), or a negative errno. */

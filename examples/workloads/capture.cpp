@@ -74,12 +74,14 @@ struct Tensors {
         const uint64_t size = rng.range(1, 32) * page;
         if (rng.below(3) == 0) {
             IDevice* chip = chips[rng.below(chips.size())];
-            chip_buffers.push_back({Buffer::create(chip, size, page, type), chip->id(), type, size});
+            chip_buffers.push_back(
+                {Buffer::create(chip, size, page, type, wl::layout_for(type, size, page, 16)), chip->id(), type, size});
             count(chip->id(), type, size, +1);
         } else {
             DeviceLocalBufferConfig local;
             local.page_size = page;
             local.buffer_type = type;
+            local.sharding_args = wl::layout_for(type, size, page, 16);
             mesh_buffers.push_back({MeshBuffer::create(ReplicatedBufferConfig{size}, local, mesh.get()), -1, type, size});
             for (IDevice* chip : chips) count(chip->id(), type, size, +1);
         }

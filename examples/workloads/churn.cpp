@@ -51,7 +51,9 @@ struct Worker {
                     const BufferType type = pick < 10 ? BufferType::DRAM : pick < 17 ? BufferType::L1 : BufferType::L1_SMALL;
                     const uint64_t page = type == BufferType::L1_SMALL ? 1024 : 2048;
                     const uint64_t size = rng.range(1, 64) * page;
-                    live.push_back(Held{Buffer::create(chip, size, page, type), type, size});
+                    // L1_SMALL on the whole 8x8 grid: the footprint of the
+                    // interleaved layout, so that the storm's window fits.
+                    live.push_back(Held{Buffer::create(chip, size, page, type, wl::layout_for(type, size, page, 64)), type, size});
                 } else {
                     const size_t victim = rng.below(live.size());
                     live[victim] = std::move(live.back());

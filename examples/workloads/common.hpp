@@ -23,7 +23,19 @@
 #include <string>
 #include <vector>
 
+#include <tt-metalium/buffer.hpp>
+
 namespace wl {
+
+// How a workload lays a buffer out: L1_SMALL height-sharded on `cores`
+// cores (as ttnn allocates it: the real runtime refuses interleaved
+// L1_SMALL, ttnn 0.70.1 and 0.81.1), everything else interleaved.
+inline tt::tt_metal::BufferShardingArgs layout_for(tt::tt_metal::BufferType type, uint64_t size, uint64_t page,
+                                                   uint32_t cores) {
+    if (type != tt::tt_metal::BufferType::L1_SMALL) return tt::tt_metal::BufferShardingArgs();
+    const uint64_t pages = size / page;
+    return tt::tt_metal::BufferShardingArgs::height_sharded(cores, static_cast<uint32_t>((pages + cores - 1) / cores));
+}
 
 struct Flag {
     const char* name;  // without the leading "--"

@@ -50,6 +50,7 @@ struct Run {
         DeviceLocalBufferConfig local;
         local.page_size = page;
         local.buffer_type = type;
+        local.sharding_args = wl::layout_for(type, size, page, 8);
         auto t = MeshBuffer::create(ReplicatedBufferConfig{size}, local, mesh.get());
         on_all_chips(type, size, +1);
         tensor_types.push_back(type);

@@ -20,6 +20,7 @@
 #include <tt-metalium/allocator.hpp>
 #include <tt-metalium/buffer.hpp>
 #include <tt-metalium/buffer_impl.hpp>
+#include <tt-metalium/graph_tracking.hpp>
 #include <tt-metalium/host_api.hpp>
 #include <tt-metalium/mesh_buffer.hpp>
 #include <tt-metalium/mesh_device.hpp>
@@ -74,7 +75,8 @@ Test(generation, the_expected_library_is_loaded) {
 
 Test(generation, buffer_layout) {
     IDevice* dev = CreateDevice(3, 1, 32 * KiB, 0);
-    BufferPtr b = Buffer::create(dev, 40 * 2048, 2048, BufferType::L1_SMALL);
+    BufferPtr b = Buffer::create(
+        dev, 40 * 2048, 2048, BufferType::L1_SMALL, BufferShardingArgs::height_sharded(8, 5));
     const Buffer* p = b.get();
 #if TTEMU_BUFFER_PIMPL
     static_assert(sizeof(Buffer) == 24, "a 2026 Buffer is 24 bytes");
@@ -98,6 +100,7 @@ Test(generation, buffer_layout) {
     cr_assert_eq(field<uint64_t>(impl, base + 72), p->page_size());
     cr_assert_eq(static_cast<uint64_t>(p->num_pages()) * p->page_size(), 40 * 2048u);
     cr_assert(p->is_l1() && !p->is_dram());
+    cr_assert_null(dlsym(RTLD_DEFAULT, "_ZNK2tt8tt_metal6Buffer5is_l1Ev"), "Buffer::is_l1() is inline");
     CloseDevice(dev);
     cr_assert_eq(field<uint8_t>(impl, base + 56), 2, "close marks what the chip still held DEALLOCATED");
 }
@@ -128,8 +131,8 @@ Test(generation, buffer_allocator_identity) {
 }
 
 // Where the per-chip system buffers are allocated (reported, never freed one
-// by one): inside the constructors in G1/G2, inside the dispatch-program
-// entry point in G3.
+// by one): inside the constructors in G1, inside the dispatch-program
+// entry point in G2/G3.
 Test(generation, system_buffers_on_the_open_path) {
     IDevice* dev = CreateDevice(2);
     cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
@@ -139,7 +142,7 @@ Test(generation, system_buffers_on_the_open_path) {
 #if TTEMU_DISPATCH_2026
     {
         SystemMemoryManager sysmem(ContextId{0}, 2, 1);
-        HWCommandQueue cq(dev, 1, NOC::NOC_0);
+        HWCommandQueue cq(chip, 1, NOC::NOC_0);
     }
     cr_assert_eq(th::tracker_count(0) - before, 0u, "the 2026 constructors allocate no device memory");
     chip->init_command_queue_device_with_topology(nullptr);
@@ -155,8 +158,8 @@ Test(generation, system_buffers_on_the_open_path) {
     CloseDevice(dev);
 }
 
-// Close: G1/G2 free in bulk through the sub-device manager (one
-// deallocate_buffers per chip and per mesh); G3 destroys each chip's
+// Close: G1 frees in bulk through the sub-device manager (one
+// deallocate_buffers per chip and per mesh); G2/G3 destroy each chip's
 // allocator instead (only the mesh's sub-device manager frees in bulk).  In
 // every generation close reports only the frees of the program cache, and
 // buffers destroyed after close report nothing.
@@ -178,7 +181,7 @@ Test(generation, close_paths) {
     cr_assert(CloseDevice(solo));
     cr_assert_eq(th::tracker_count(1) - frees, 1u, "only the cached program's kernel binaries are reported freed");
 #if TTEMU_CLOSE_DROPS_ALLOCATOR
-    cr_assert_eq(bulk_frees, 0, "a 2026 chip close frees nothing in bulk");
+    cr_assert_eq(bulk_frees, 0, "a 2025b/2026 chip close frees nothing in bulk");
     cr_assert_null(solo->allocator().get(), "the allocator is destroyed");
 #else
     cr_assert_eq(bulk_frees, 1, "~SubDeviceManager frees the chip in bulk");
@@ -222,5 +225,107 @@ Test(generation, command_queue_failure) {
 #endif
     IDevice* dev = CreateDevice(0);
     cr_assert_eq(dev->allocator()->usage().buffers, kSystemBuffers);
+    CloseDevice(dev);
+}
+
+// CB frees: ttnn 0.70.1 and 0.81.1 report them (track_deallocate_cb from
+// ProgramImpl::deallocate_circular_buffers), 0.59 and 0.65 never.  G2/G3
+// report the free and the CBs anew at every launch, G1 the CBs at the
+// first launch only.
+Test(generation, cb_free_reports) {
+    IDevice* dev = CreateDevice(1);
+    Program p;
+    p.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 64 * KiB);
+    const uint64_t allocs = th::tracker_count(2), frees = th::tracker_count(3);
+    detail::LaunchProgram(dev, p);
+    detail::LaunchProgram(dev, p);
+#if TTEMU_CB_FREE_REPORTS_DEFAULT
+    cr_assert_eq(th::tracker_count(3) - frees, 2u, "every launch reports the CB free");
+    cr_assert_eq(th::tracker_count(2) - allocs, 2u, "every launch reports the CBs");
+#else
+    cr_assert_eq(th::tracker_count(3) - frees, 0u, "a 2025 runtime never reports a CB free");
+    cr_assert_eq(th::tracker_count(2) - allocs, 1u, "the CBs are reported at the first launch only");
+#endif
+    cr_assert_eq(dev->allocator()->usage().cb_bytes, 64 * KiB);
+    CloseDevice(dev);
+}
+
+namespace {
+// Asks Buffer::address() of the buffer a hook is shown before it is
+// allocated (the only moment a Buffer of the public API is unallocated).
+struct AddressProbe : IGraphHooks {
+    bool threw = false;
+    std::string what;
+    bool hook_allocate(const Buffer* buffer) override {
+        try {
+            (void)buffer->address();
+        } catch (const std::runtime_error& e) {
+            threw = true;
+            what = e.what();
+        }
+        return false;
+    }
+    bool hook_deallocate(Buffer*) override { return false; }
+    bool hook_program(Program*) override { return false; }
+};
+}  // namespace
+
+// Buffer::address() throws on a buffer never allocated, as every ttnn
+// wheel's does, and answers once it is allocated or freed.
+Test(generation, address_of_an_unallocated_buffer_throws) {
+    IDevice* dev = CreateDevice(1);
+    auto probe = std::make_shared<AddressProbe>();
+    cr_assert(GraphTracker::instance().add_hook(probe));
+    BufferPtr b = Buffer::create(dev, 4 * 2048, 2048, BufferType::DRAM);
+    GraphTracker::instance().clear_hook();
+    cr_assert(probe->threw, "address() answered before the allocation");
+    cr_assert_str_eq(probe->what.c_str(), "Can only query the address of a buffer that has been allocated.");
+    const uint32_t addr = b->address();
+    cr_assert_neq(addr, 0u);
+    DeallocateBuffer(*b);
+    cr_assert_eq(b->address(), addr, "a freed buffer still answers");
+    CloseDevice(dev);
+}
+
+// L1_SMALL: ttnn 0.70.1 and 0.81.1 refuse it interleaved ("L1_SMALL only
+// supports sharded allocations"); G1 takes it.  Height-sharded on N cores it
+// holds its shard (shard pages x aligned page size) in every bank, at one
+// address, as upstream's allocator places it.
+Test(generation, l1_small_layouts) {
+    IDevice* dev = CreateDevice(3, 1, 32 * KiB, 0);
+#if TTEMU_L1_SMALL_SHARDED_ONLY
+    const uint64_t allocs = th::tracker_count(0);
+    try {
+        Buffer::create(dev, 8 * 1024, 1024, BufferType::L1_SMALL);
+        cr_assert_fail("an interleaved L1_SMALL buffer was allocated");
+    } catch (const std::runtime_error& e) {
+        cr_assert_str_eq(e.what(), "L1_SMALL only supports sharded allocations");
+    }
+    cr_assert_eq(th::tracker_count(0) - allocs, 0u, "a refused buffer is not reported");
+#else
+    BufferPtr interleaved = Buffer::create(dev, 8 * 1024, 1024, BufferType::L1_SMALL);
+    cr_assert_eq(interleaved->aligned_size_per_bank(), 1024u, "8 pages over 64 banks: one page per bank");
+    interleaved.reset();
+#endif
+    const uint64_t base = dev->allocator()->usage().per_bank[3];
+    // 13 pages of 1000 bytes (aligned to 1008) on 4 cores: 4 pages per core.
+    BufferPtr sharded = Buffer::create(
+        dev, 13 * 1000, 1000, BufferType::L1_SMALL, BufferShardingArgs::height_sharded(4, 4));
+    cr_assert_eq(sharded->aligned_size_per_bank(), 4 * 1008u);
+    cr_assert_eq(sharded->aligned_size(), 4 * 4 * 1008u);
+    cr_assert_eq(dev->allocator()->usage().per_bank[3] - base, 4 * 1008u);
+    cr_assert_eq(dev->allocator()->usage().bytes[3], 13 * 1000u);
+    // Shards that cannot hold the pages, or more cores than the grid has.
+    for (const BufferShardingArgs& bad : {BufferShardingArgs::height_sharded(4, 3),
+                                          BufferShardingArgs::height_sharded(65, 1),
+                                          BufferShardingArgs::height_sharded(0, 13)}) {
+        try {
+            Buffer::create(dev, 13 * 1000, 1000, BufferType::L1_SMALL, bad);
+            cr_assert_fail("a shard layout that does not fit was allocated");
+        } catch (const std::runtime_error& e) {
+            cr_assert(std::strstr(e.what(), "do not fit") != nullptr, "%s", e.what());
+        }
+    }
+    sharded.reset();
     CloseDevice(dev);
 }

@@ -201,7 +201,7 @@ Test(allocator, circular_buffers_and_clash) {
     cr_assert_eq(th::tracker_count(2) - cb_before, 3u);
     detail::LaunchProgram(dev, empty);  // no CB region claimed: p1's stay
     cr_assert_eq(dev->allocator()->usage().cb_bytes, 96 * KiB);
-    cr_assert_eq(th::tracker_count(3) - cb_free_before, 0u, "upstream never reports a CB free");
+    cr_assert_eq(th::tracker_count(3) - cb_free_before, 0u, "a 2025 runtime never reports a CB free");
     // CBs grow up from the L1 base, L1 buffers down from the top: they clash.
     Program huge;
     huge.add_circular_buffer(CoreRangeSet(CoreRange{{0, 0}, {7, 7}}), 1400 * KiB);

@@ -45,7 +45,6 @@ const char* const kExported[] = {
     "_ZNK2tt8tt_metal6Buffer9num_pagesEv",
     "_ZNK2tt8tt_metal6Buffer12aligned_sizeEv",
     "_ZNK2tt8tt_metal6Buffer7is_dramEv",
-    "_ZNK2tt8tt_metal6Buffer5is_l1Ev",
     "_ZNK2tt8tt_metal6Buffer12is_allocatedEv",
     "_ZN2tt8tt_metal6Buffer6createEPNS0_7IDeviceEmmNS0_10BufferTypeERKNS0_18BufferShardingArgsESt8optionalIbES8_"
     "INS_3stl10StrongTypeIhNS0_14SubDeviceIdTagEEEE",
@@ -68,12 +67,22 @@ const char* const kExported[] = {
     "ttemu_generation",
 };
 
-// G1 and G2: the 2025 Buffer, command queue and system memory manager.
+// Inline in every generation: no ttnn wheel exports it.
+const char* const kNeverExported[] = {
+    "_ZNK2tt8tt_metal6Buffer5is_l1Ev",
+};
+
+// G1 and G2: the 2025 Buffer.
 const char* const kExported2025[] = {
     "_ZN2tt8tt_metal6Buffer13allocate_implEv",
     "_ZN2tt8tt_metal6Buffer15deallocate_implEv",
     "_ZN2tt8tt_metal6Buffer10deallocateEv",
     "_ZNK2tt8tt_metal6Buffer8is_traceEv",
+};
+
+// G1 only: the 2025 command queue and system memory manager (ttnn 0.59,
+// 0.65).
+const char* const kOwners2025[] = {
     "_ZN2tt8tt_metal14HWCommandQueueC1EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj",
     "_ZN2tt8tt_metal14HWCommandQueueC2EPNS0_7IDeviceESt10shared_ptrINS0_13CQSharedStateEEjNS0_3NOCEj",
     "_ZN2tt8tt_metal14HWCommandQueueD0Ev",
@@ -84,16 +93,24 @@ const char* const kExported2025[] = {
     "_ZN2tt8tt_metal19SystemMemoryManagerD1Ev",
 };
 
-// G3: every Buffer getter out of line, the 2026 constructors and open path.
+// G3: every Buffer getter out of line; the program-scope L1 events of ttnn
+// 0.81.1 (exported, uncalled).
 const char* const kExported2026[] = {
+    "_ZN2tt8tt_metal12GraphTracker25track_allocate_scratchpadERKNS0_12CoreRangeSetEmmPKNS0_7IDeviceE",
+    "_ZN2tt8tt_metal12GraphTracker30track_allocate_dataflow_bufferERKNS0_12CoreRangeSetEmmbPKNS0_7IDeviceE",
     "_ZNK2tt8tt_metal6Buffer6deviceEv",
     "_ZNK2tt8tt_metal6Buffer4sizeEv",
     "_ZNK2tt8tt_metal6Buffer11buffer_typeEv",
     "_ZNK2tt8tt_metal6Buffer9unique_idEv",
     "_ZNK2tt8tt_metal6Buffer4implEv",
     "_ZN2tt8tt_metal6Buffer4implEv",
-    "_ZN2tt8tt_metal14HWCommandQueueC1EPNS0_7IDeviceEjNS0_3NOCE",
-    "_ZN2tt8tt_metal14HWCommandQueueC2EPNS0_7IDeviceEjNS0_3NOCE",
+};
+
+// G2 and G3: the owners and open path of ttnn 0.70.1 and 0.81.1
+// (HWCommandQueue takes a Device*, not an IDevice*).
+const char* const kOwners2026[] = {
+    "_ZN2tt8tt_metal14HWCommandQueueC1EPNS0_6DeviceEjNS0_3NOCE",
+    "_ZN2tt8tt_metal14HWCommandQueueC2EPNS0_6DeviceEjNS0_3NOCE",
     "_ZN2tt8tt_metal19SystemMemoryManagerC1EN4ttsl10StrongTypeIiNS0_12ContextIdTagEEEih",
     "_ZN2tt8tt_metal19SystemMemoryManagerC2EN4ttsl10StrongTypeIiNS0_12ContextIdTagEEEih",
     "_ZN2tt8tt_metal6Device39init_command_queue_device_with_topologyEPNS0_16DispatchTopologyE",
@@ -125,14 +142,17 @@ const char* const kInline2025[] = {
     "_ZNK2tt8tt_metal6Buffer6deviceEv",
 };
 
-// Gone in G3: the bodies left Buffer, is_trace() was removed, the command
-// queue's destructor is `= default` (inline) and the system memory manager
-// declares none.
+// Gone in G3: the bodies left Buffer, is_trace() was removed.
 const char* const kGone2026[] = {
     "_ZN2tt8tt_metal6Buffer13allocate_implEv",
     "_ZN2tt8tt_metal6Buffer15deallocate_implEv",
     "_ZN2tt8tt_metal6Buffer10deallocateEv",
     "_ZNK2tt8tt_metal6Buffer8is_traceEv",
+};
+
+// Gone in G2 and G3: the command queue's destructor is `= default` (inline)
+// and the system memory manager declares none; the 2025 constructors.
+const char* const kOwnersGone2026[] = {
     "_ZN2tt8tt_metal14HWCommandQueueD0Ev",
     "_ZN2tt8tt_metal14HWCommandQueueD1Ev",
     "_ZN2tt8tt_metal14HWCommandQueueD2Ev",
@@ -187,9 +207,13 @@ Test(symbols, per_generation_exports) {
     for (const Build& b : kBuilds) {
         std::set<std::string> syms = dynamic_symbols(b.dir);
         EXPECT_ALL(syms, b.dir, kExported, true, "every generation exports it");
-        EXPECT_ALL(syms, b.dir, kExported2025, b.gen < 3, "the 2025 ABI has it (G1, G2)");
+        EXPECT_ALL(syms, b.dir, kNeverExported, false, "it is inline in every generation");
+        EXPECT_ALL(syms, b.dir, kExported2025, b.gen < 3, "the 2025 Buffer has it (G1, G2)");
         EXPECT_ALL(syms, b.dir, kGone2026, b.gen < 3, "G3 removed or inlined it");
         EXPECT_ALL(syms, b.dir, kExported2026, b.gen == 3, "only G3 has it");
+        EXPECT_ALL(syms, b.dir, kOwners2025, b.gen == 1, "only G1 has the 2025 owners");
+        EXPECT_ALL(syms, b.dir, kOwnersGone2026, b.gen == 1, "G2 and G3 removed or inlined it");
+        EXPECT_ALL(syms, b.dir, kOwners2026, b.gen >= 2, "G2 and G3 have the 2026 owners");
         EXPECT_ALL(syms, b.dir, kAllocator2025, b.gen == 1, "only G1's allocator class is Allocator");
         EXPECT_ALL(syms, b.dir, kAllocatorImpl, b.gen >= 2, "G2 and G3 call it AllocatorImpl");
         EXPECT_ALL(syms, b.dir, kInline2025, b.gen == 3, "inline (hidden) in G1/G2, exported in G3");

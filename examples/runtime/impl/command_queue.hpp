@@ -1,6 +1,6 @@
 // Emulated tt-metal, private: the hardware command queue of a chip.
 //
-// G1/G2: the constructor has upstream's 2025 signature (a tracker hooks it
+// G1: the constructor has upstream's 2025 signature (a tracker hooks it
 // by its mangled name to attribute what is allocated inside it to "system");
 // it allocates the queue's system buffers (impl/system_buffers.hpp) and
 // starts the completion-queue reader thread.  The destructor is virtual and
@@ -8,10 +8,12 @@
 // buffers, which the allocator's bulk free at close has already released
 // without reports.
 //
-// G3: HWCommandQueue(IDevice*, uint32_t, NOC) with `~HWCommandQueue() =
-// default` (inline: no exported destructor), no thread, no device memory.
-// The chip's system buffers belong to its CommandQueueProgram instead,
-// made by Device::init_command_queue_device_with_topology.
+// G2/G3: HWCommandQueue(Device*, uint32_t, NOC) (a Device*, not the
+// IDevice* of the G3 tree read: the real runtime's, ttnn 0.70.1 and 0.81.1)
+// with `~HWCommandQueue() = default` (inline: no exported destructor), no
+// thread, no device memory.  The chip's system buffers belong to its
+// CommandQueueProgram instead, made by
+// Device::init_command_queue_device_with_topology.
 #pragma once
 
 #include <condition_variable>
@@ -28,25 +30,26 @@
 namespace tt::tt_metal {
 
 class Buffer;
+class Device;
 class IDevice;
 
 #if TTEMU_DISPATCH_2026
 
 class HWCommandQueue {
 public:
-    HWCommandQueue(IDevice* device, uint32_t id, NOC noc_index);
+    HWCommandQueue(Device* device, uint32_t id, NOC noc_index);
     ~HWCommandQueue() = default;
 
     HWCommandQueue(const HWCommandQueue&) = delete;
     HWCommandQueue& operator=(const HWCommandQueue&) = delete;
 
     uint32_t id() const { return id_; }
-    IDevice* device() const { return device_; }
+    Device* device() const { return device_; }
     NOC noc_index() const { return noc_index_; }
 
 private:
     uint32_t id_;
-    IDevice* device_;
+    Device* device_;
     NOC noc_index_;
 };
 
@@ -93,9 +96,9 @@ private:
 
 #endif
 
-// G3: what upstream's compiled command-queue Program (Device::
+// G2/G3: what upstream's compiled command-queue Program (Device::
 // command_queue_programs_) holds on a chip: here, the chip's system buffers
-// (G1/G2 never make one).  Allocated by Device::
+// (G1 never makes one).  Allocated by Device::
 // init_command_queue_device_with_topology; destroyed by Device::close after
 // the allocator, so nothing is reported.
 class CommandQueueProgram {
@@ -109,8 +112,8 @@ private:
     std::vector<std::shared_ptr<Buffer>> buffers_;
 };
 
-// Test knob (ttemu_inject_cq_failure): the next command-queue setup (G1/G2:
-// HWCommandQueue constructor; G3: the dispatch program) throws after
+// Test knob (ttemu_inject_cq_failure): the next command-queue setup (G1:
+// HWCommandQueue constructor; G2/G3: the dispatch program) throws after
 // allocating this many of its system buffers; -1: never.  One-shot.
 void inject_command_queue_failure(int after_buffers);
 // Throws the injected failure if it is armed for `allocated` buffers

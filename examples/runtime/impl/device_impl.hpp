@@ -3,20 +3,20 @@
 // The class name is upstream's: its RTTI name N2tt8tt_metal6DeviceE is how a
 // tracker tells a chip from a mesh.
 //
-// Open (DevicePool::open): initialize() (allocator; G1/G2 also the
+// Open (DevicePool::open): initialize() (allocator; G1 also the
 // sub-device manager) -> init_command_queue_host() (system memory manager,
-// one HWCommandQueue per CQ) -> G3 only:
+// one HWCommandQueue per CQ) -> G2/G3 only:
 // init_command_queue_device_with_topology() (the dispatch program and its
 // device memory).  The per-chip system buffers are allocated inside the two
-// G1/G2 constructors, or inside the G3 entry point.
+// G1 constructors, or inside the G2/G3 entry point.
 //
 // close() runs upstream's order of the generation:
-//   G1/G2: program cache cleared (ordinary, tracked frees)
+//   G1: program cache cleared (ordinary, tracked frees)
 //     -> sub-device manager reset (~SubDeviceManager: bulk free, no reports)
 //     -> command_queues_.clear() (~HWCommandQueue)
 //     -> sysmem_manager_.reset() (~SystemMemoryManager)
 //     -> initialized_ = false;
-//   G3: program cache cleared -> allocator_.reset() (upstream's
+//   G2/G3: program cache cleared -> allocator_.reset() (upstream's
 //     default_allocator_: destroyed with whatever it holds, no reports)
 //     -> command_queue_programs_.clear() -> command_queues_.clear()
 //     -> sysmem_manager_.reset() -> initialized_ = false.
@@ -80,13 +80,13 @@ private:
     ChipId id_;
     uint8_t num_hw_cqs_;
     bool initialized_ = false;
-    // G1/G2: kept after close (emptied by the bulk free), stale buffers
-    // point at it.  G3: destroyed by close.
+    // G1: kept after close (emptied by the bulk free), stale buffers
+    // point at it.  G2/G3: destroyed by close.
     std::unique_ptr<DeviceAllocator> allocator_;
-    std::unique_ptr<SubDeviceManager> sub_device_manager_;  // G1/G2
+    std::unique_ptr<SubDeviceManager> sub_device_manager_;  // G1
     std::unique_ptr<SystemMemoryManager> sysmem_manager_;
     std::vector<std::unique_ptr<HWCommandQueue>> command_queues_;
-    std::vector<std::unique_ptr<CommandQueueProgram>> command_queue_programs_;  // G3
+    std::vector<std::unique_ptr<CommandQueueProgram>> command_queue_programs_;  // G2/G3
     std::unique_ptr<program_cache::detail::ProgramCache> program_cache_;
 };
 

@@ -3,7 +3,9 @@
 // (deallocate_buffers() then clear() of the generation's allocator class)
 // with no per-buffer report: this is the runtime's unreported free path,
 // hooked by a tracker through ~SubDeviceManager or the two allocator
-// functions.  G1/G2: every chip and every mesh has one; G3: only a mesh.
+// functions.  G1: every chip and every mesh has one; G2/G3: only a mesh (ttnn
+// 0.70.1 and 0.81.1: ~SubDeviceManager is reached from the mesh's close,
+// never from Device::close).
 #pragma once
 
 #include <tt-metalium/generation.hpp>

@@ -4,9 +4,9 @@
 // while the command queues are built and never reported freed.  The emulator
 // allocates them as ordinary Buffers (so their allocation IS reported, as the
 // seed saw), and never frees them one by one:
-// - G1/G2: from the SystemMemoryManager and HWCommandQueue constructors;
+// - G1: from the SystemMemoryManager and HWCommandQueue constructors;
 //   released by the allocator's bulk free at close;
-// - G3: from Device::init_command_queue_device_with_topology (the dispatch
+// - G2/G3: from Device::init_command_queue_device_with_topology (the dispatch
 //   program, CommandQueueProgram); gone with the allocator at close.
 // Per chip with one command queue: 10 DRAM buffers, 15,466,496 bytes
 // (14.75 MiB), and 2 L1 buffers, 114,688 bytes, in every generation.
@@ -28,14 +28,14 @@ struct Spec {
 constexpr uint64_t KiB = 1024;
 constexpr uint64_t MiB = 1024 * KiB;
 
-// Built once per chip (G1/G2: by SystemMemoryManager(ChipId, uint8_t)).
+// Built once per chip (G1: by SystemMemoryManager(ChipId, uint8_t)).
 constexpr Spec kSysmem[] = {
     {"issue_queue", BufferType::DRAM, 2 * MiB, 2048},
     {"completion_queue", BufferType::DRAM, 2 * MiB, 2048},
     {"prefetch_q", BufferType::DRAM, 512 * KiB, 2048},
 };
 
-// Built once per command queue (G1/G2: by HWCommandQueue's constructor).
+// Built once per command queue (G1: by HWCommandQueue's constructor).
 constexpr Spec kCommandQueue[] = {
     {"ringbuffer_cache", BufferType::DRAM, 4 * MiB, 2048},
     {"config_buffer", BufferType::DRAM, 2 * MiB, 2048},

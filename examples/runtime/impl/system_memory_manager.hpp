@@ -1,10 +1,10 @@
 // Emulated tt-metal, private: the host-side manager of a chip's command
 // queues' memory.  A tracker hooks its constructor by the mangled name.
 //
-// G1/G2: SystemMemoryManager(ChipId, uint8_t) (ChipId is int); it allocates
+// G1: SystemMemoryManager(ChipId, uint8_t) (ChipId is int); it allocates
 // the chip's first system buffers (impl/system_buffers.hpp).  The destructor
 // is out of line, so it is exported too.
-// G3: SystemMemoryManager(ContextId, ChipId, uint8_t), ContextId being
+// G2/G3: SystemMemoryManager(ContextId, ChipId, uint8_t), ContextId being
 // ttsl::StrongType<int, ContextIdTag> (mangled as that class); it maps host
 // memory only, allocates no device memory, and declares no destructor (the
 // implicit one is inline: not exported).

@@ -40,18 +40,32 @@ namespace tt::tt_metal {
 class IDevice;
 struct BufferImpl;
 
-// Upstream carries shard specs and distribution specs here; the emulator
-// only lays buffers out interleaved, so this keeps the signature of
-// Buffer::create and nothing else.  Constructed inline by callers (the
-// default argument), so it is the same class in every generation.
+// Upstream carries shard specs and distribution specs here.  The emulator
+// models one sharded layout, minimally: HEIGHT_SHARDED on the first
+// `num_cores` L1 banks (cores), `shard_pages` pages on each, which is what
+// the allocator needs (per-bank footprint = shard pages x aligned page
+// size, at one address in every bank, as upstream's allocator places it).
+// Constructed inline by callers (the default argument is interleaved), so
+// it is the same class in every generation.
 class BufferShardingArgs {
 public:
     BufferShardingArgs() = default;
     BufferShardingArgs(std::nullopt_t) {}
+    static BufferShardingArgs height_sharded(uint32_t num_cores, uint32_t shard_pages) {
+        BufferShardingArgs a;
+        a.buffer_layout_ = TensorMemoryLayout::HEIGHT_SHARDED;
+        a.num_cores_ = num_cores;
+        a.shard_pages_ = shard_pages;
+        return a;
+    }
     TensorMemoryLayout buffer_layout() const { return buffer_layout_; }
+    uint32_t num_cores() const { return num_cores_; }
+    uint32_t shard_pages() const { return shard_pages_; }
 
 private:
     TensorMemoryLayout buffer_layout_ = TensorMemoryLayout::INTERLEAVED;
+    uint32_t num_cores_ = 0;
+    uint32_t shard_pages_ = 0;
 };
 
 class Buffer final : public std::enable_shared_from_this<Buffer> {
@@ -124,13 +138,27 @@ public:
 #endif
     bool is_allocated() const;
 
-    // Address in the first bank.  32 bits, as upstream.
+    // Address in the first bank.  32 bits, as upstream.  Throws
+    // std::runtime_error on a buffer whose allocation was never made, as
+    // every ttnn wheel's does ("Can only query the address of a buffer that
+    // has been allocated."); a deallocated buffer still answers.
     uint32_t address() const;
 
     DeviceAddr page_size() const;
     uint32_t num_pages() const;
 
-    bool is_l1() const;
+    // Header-inline in every generation: no ttnn wheel exports it
+    // (abi/GENERATIONS.md, "The real runtime"), so a tracker cannot call it.
+#if TTEMU_BUFFER_PIMPL
+    bool is_l1() const {
+        const BufferType t = buffer_type();
+        return t == BufferType::L1 || t == BufferType::L1_SMALL;
+    }
+#else
+    TTEMU_INLINE_FIELD_READ bool is_l1() const {
+        return state_.buffer_type_ == BufferType::L1 || state_.buffer_type_ == BufferType::L1_SMALL;
+    }
+#endif
     bool is_dram() const;
 
     uint32_t alignment() const;

@@ -40,7 +40,9 @@ struct BufferImpl {
         std::optional<SubDeviceId> sub_device_id,
         bool owns_data,
         DeviceAllocator* allocator,
-        size_t unique_id) :
+        size_t unique_id,
+        uint32_t shard_cores = 0,
+        uint32_t shard_pages = 0) :
         device_(device),
         size_(size),
         buffer_type_(buffer_type),
@@ -50,7 +52,9 @@ struct BufferImpl {
         owns_data_(owns_data),
         allocator_(allocator),
         page_size_(page_size),
-        unique_id_(unique_id) {}
+        unique_id_(unique_id),
+        shard_cores_(shard_cores),
+        shard_pages_(shard_pages) {}
 
     IDevice* const device_;
     const DeviceAddr size_;
@@ -73,6 +77,10 @@ struct BufferImpl {
     DeviceAddr root_buffer_offset_ = 0;
 
     size_t unique_id_ = 0;
+    // HEIGHT_SHARDED only (BufferShardingArgs): cores and pages per core;
+    // 0 when interleaved.  After every field a tracker reads.
+    uint32_t shard_cores_ = 0;
+    uint32_t shard_pages_ = 0;
 #if TTEMU_BUFFER_PIMPL
     // Where upstream's 2026 BufferImpl keeps it (G1/G2: Buffer's).
     static std::atomic<size_t> next_unique_id;

@@ -13,9 +13,17 @@
 //                                             (a distinct Allocator owned by the AllocatorImpl)
 //   Buffer::allocator() exported  no          yes             yes
 //   Buffer is a 24-byte pimpl     no          no              yes
-//   chip close drops allocator    no          no              yes
+//   chip close drops allocator    no          yes             yes
 //   2026 dispatch (command queue, system memory manager, open path)
-//                                 no          no              yes
+//                                 no          yes             yes
+//   CB frees reported             no          yes             yes
+//   Buffer::is_l1() exported      no          no              no
+//   interleaved L1_SMALL refused  no          yes             yes
+//   scratchpad, dataflow-buffer   no          no              yes
+//     events exported (uncalled)
+//
+// G2 is what the real runtime of ttnn 0.70.1 is (abi/GENERATIONS.md, "The
+// real runtime"): G1's Buffer with G3's owners, open path and chip close.
 //
 // What a program built against one generation can rely on in every other
 // (the workloads are built once, against G1): the IDevice vtable, the
@@ -55,12 +63,23 @@
 // deallocate_impl are no Buffer members any more.
 #define TTEMU_BUFFER_PIMPL (TTEMU_GEN >= 3)
 // Device::close destroys the allocator with whatever it still holds (no
-// bulk free, no reports); a chip has no sub-device manager.
-#define TTEMU_CLOSE_DROPS_ALLOCATOR (TTEMU_GEN >= 3)
-// HWCommandQueue(IDevice*, uint32_t, NOC) with an inline destructor,
+// bulk free, no reports); a chip has no sub-device manager.  Seen in the
+// Device::close of ttnn 0.70.1 (G2) and 0.81.1 (G3).
+#define TTEMU_CLOSE_DROPS_ALLOCATOR (TTEMU_GEN >= 2)
+// HWCommandQueue(Device*, uint32_t, NOC) with an inline destructor,
 // SystemMemoryManager(ContextId, ChipId, uint8_t); neither allocates: the
 // system buffers are made by Device::init_command_queue_device_with_topology.
-#define TTEMU_DISPATCH_2026 (TTEMU_GEN >= 3)
+// Exported so by ttnn 0.70.1 (G2) and 0.81.1 (G3).
+#define TTEMU_DISPATCH_2026 (TTEMU_GEN >= 2)
+// ProgramImpl::deallocate_circular_buffers reports GraphTracker::
+// track_deallocate_cb (called from 0.70.1 on; never in 0.59/0.65).
+#define TTEMU_CB_FREE_REPORTS_DEFAULT (TTEMU_GEN >= 2)
+// GraphTracker::track_allocate_scratchpad and track_allocate_dataflow_buffer
+// are exported (ttnn 0.81.1), and nothing calls them (nor in its wheel).
+#define TTEMU_PROGRAM_L1_EVENTS (TTEMU_GEN >= 3)
+// The allocator refuses an interleaved L1_SMALL buffer ("L1_SMALL only
+// supports sharded allocations": ttnn 0.70.1 and 0.81.1).
+#define TTEMU_L1_SMALL_SHARDED_ONLY (TTEMU_GEN >= 2)
 
 namespace tt::tt_metal {
 class TTEMU_ALLOCATOR;

@@ -25,6 +25,7 @@
 #include <unordered_set>
 
 #include <tt-metalium/base_types.hpp>
+#include <tt-metalium/generation.hpp>
 
 namespace tt::tt_metal {
 
@@ -70,10 +71,18 @@ public:
     void track_allocate_cb(
         const CoreRangeSet& core_range_set, uint64_t addr, uint64_t size, bool is_globally_allocated,
         const IDevice* device);
-    // Every circular buffer of `device` is gone.  Upstream declares it but
-    // no caller was found; the emulator calls it only with
-    // TTEMU_CB_FREE_REPORTS=1 (a fork's behaviour, see program.hpp).
+    // Every circular buffer of `device` is gone.  Called at every launch in
+    // G2/G3 (ttnn 0.70.1 on), never in G1 unless TTEMU_CB_FREE_REPORTS=1
+    // (see program.hpp).
     void track_deallocate_cb(const IDevice* device);
+#if TTEMU_PROGRAM_L1_EVENTS
+    // G3's program-scope L1 events: exported, never called (as in ttnn
+    // 0.81.1), so that a tracker sees them and finds no caller.
+    void track_allocate_scratchpad(const CoreRangeSet& core_range_set, uint64_t addr, uint64_t size,
+                                   const IDevice* device);
+    void track_allocate_dataflow_buffer(const CoreRangeSet& core_range_set, uint64_t addr, uint64_t size,
+                                        bool borrows_memory, const IDevice* device);
+#endif
     // An op is about to launch `program` on `device` (ttnn calls it before
     // every launch, from the program cache or not).
     void track_program(Program* program, const IDevice* device);

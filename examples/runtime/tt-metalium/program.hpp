@@ -7,12 +7,13 @@
 // - its circular buffers are placed at its first launch, from the base of
 //   L1 on its cores, and reported one by one with
 //   GraphTracker::track_allocate_cb; a launch from the program cache reports
-//   nothing, and no CB free is ever reported (upstream declares
-//   track_deallocate_cb but never calls it).  A chip holds the CBs of the
-//   program last launched on it: the next program reuses the region, a
-//   closed device holds none.  TTEMU_CB_FREE_REPORTS=1 reports as the fork
-//   the seed comes from does instead: track_deallocate_cb(device) then every
-//   CB, at every launch.
+//   nothing.  G1: no CB free is ever reported (ttnn 0.59 and 0.65 never
+//   call track_deallocate_cb).  G2/G3: every launch reports
+//   track_deallocate_cb(device) then every CB (ttnn 0.70.1 and 0.81.1 call
+//   it, from ProgramImpl::deallocate_circular_buffers).  A chip holds the
+//   CBs of the program last launched on it: the next program reuses the
+//   region, a closed device holds none.  TTEMU_CB_FREE_REPORTS=1 or 0
+//   forces the reports on or off in any generation.
 #pragma once
 
 #include <cstdint>
