@@ -166,9 +166,12 @@ static uint8_t coarse_type(const void *b)
 		return TTMEM_TYPE_TRACE;
 	if (g.is_dram && (g.is_dram(b) & 0xff))
 		return TTMEM_TYPE_DRAM;
-	if (g.is_l1 && (g.is_l1(b) & 0xff))
-		return TTMEM_TYPE_L1;
-	return TTMEM_TYPE_SYSTEM_MEMORY;
+	if (g.is_l1)
+		return (g.is_l1(b) & 0xff) ? TTMEM_TYPE_L1 : TTMEM_TYPE_SYSTEM_MEMORY;
+	/* No wheel exports is_l1() (ttnn 0.59 to 0.81): a device buffer that
+	 * is neither DRAM nor TRACE is L1 or L1_SMALL, counted as L1 (the
+	 * entry's type is not vouched for: ABI_T_TYPE is not set). */
+	return TTMEM_TYPE_L1;
 }
 
 /*

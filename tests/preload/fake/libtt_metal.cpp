@@ -41,7 +41,7 @@ public:
     uint64_t page_size() const;
     uint32_t num_pages() const;
     bool is_dram() const;
-    bool is_l1() const;
+    // No is_l1(): no real runtime exports it (ttnn 0.59 to 0.81, abi/GENERATIONS.md).
     bool is_trace() const;
 #ifdef FAKE_BAD_DEVICE
     const IDevice* device() const;
@@ -67,7 +67,6 @@ uint32_t Buffer::address() const { return static_cast<uint32_t>(impl_->address);
 uint64_t Buffer::page_size() const { return impl_->page; }
 uint32_t Buffer::num_pages() const { return static_cast<uint32_t>(impl_->size / impl_->page); }
 bool Buffer::is_dram() const { return impl_->type == 0; }
-bool Buffer::is_l1() const { return impl_->type == 1; }
 bool Buffer::is_trace() const { return false; }
 #ifdef FAKE_BAD_DEVICE
 // Not a device: an object without a vtable, whose first word points into
