@@ -133,46 +133,42 @@ static inline void note_chips(const void *device, const struct abi_chips *c)
 
 /*
  * The bank geometry of DRAM and L1 per chip (segment.h, struct
- * ttmem_device_info), published by the first buffer of the type this
- * process sees on a chip; a chip whose allocator cannot tell is tried once.
- * As chips_noted: one load per chip on the hot path.
+ * ttmem_device_info), both published from the allocator of the first
+ * buffer of any type this process sees on a chip (a chip that holds only
+ * DRAM so far still has its L1 map's bounds); a chip whose allocator cannot
+ * tell is tried once.  As chips_noted: one load per chip on the hot path.
  */
-static _Atomic uint64_t geometry_noted[2][TTMEM_MAX_DEVICES / 64];
+static _Atomic uint64_t geometry_noted[TTMEM_MAX_DEVICES / 64];
 
 static __attribute__((noinline)) void note_geometry_slow(const struct abi_buffer *b,
-							  const struct abi_chips *c, unsigned k)
+							  const struct abi_chips *c)
 {
-	struct abi_geometry gm;
-	int ok = abi_allocator_geometry(b->allocator, b->type, &gm) == 0;
-	struct ttmem_bank_geometry tg = { gm.base, gm.size, gm.banks, gm.alignment };
+	static const uint8_t types[] = { TTMEM_TYPE_DRAM, TTMEM_TYPE_L1 };
 
-	if (!ok)
-		memset(&tg, 0, sizeof(tg));
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t id = c->id[i];
+	for (unsigned k = 0; k < sizeof(types); k++) {
+		struct abi_geometry gm;
+		int ok = abi_allocator_geometry(b->allocator, types[k], &gm) == 0;
+		struct ttmem_bank_geometry tg = { gm.base, gm.size, gm.banks, gm.alignment };
 
-		if (id >= TTMEM_MAX_DEVICES)
-			continue;
-		if (ok)
-			ttmem_device_geometry(lc.table, id, b->type, &tg);
-		atomic_fetch_or_explicit(&geometry_noted[k][id / 64], UINT64_C(1) << (id % 64),
-					 memory_order_relaxed);
+		for (uint32_t i = 0; ok && i < c->n; i++)
+			if (c->id[i] < TTMEM_MAX_DEVICES)
+				ttmem_device_geometry(lc.table, c->id[i], types[k], &tg);
 	}
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->id[i] < TTMEM_MAX_DEVICES)
+			atomic_fetch_or_explicit(&geometry_noted[c->id[i] / 64],
+						 UINT64_C(1) << (c->id[i] % 64), memory_order_relaxed);
 }
 
 static inline void note_geometry(const struct abi_buffer *b, const struct abi_chips *c)
 {
-	unsigned k = b->type == TTMEM_TYPE_L1;
-
-	if (b->type != TTMEM_TYPE_DRAM && b->type != TTMEM_TYPE_L1)
-		return;
 	for (uint32_t i = 0; i < c->n; i++) {
 		uint32_t id = c->id[i];
 
 		if (id < TTMEM_MAX_DEVICES &&
-		    !(atomic_load_explicit(&geometry_noted[k][id / 64], memory_order_relaxed) &
+		    !(atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
 		      (UINT64_C(1) << (id % 64)))) {
-			note_geometry_slow(b, c, k);
+			note_geometry_slow(b, c);
 			return;
 		}
 	}

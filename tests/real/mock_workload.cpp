@@ -13,6 +13,7 @@
 //
 //   CHECKPOINT <label>
 //   STAT <chip> <type> <allocator bytes per bank> <requested bytes>
+//        <largest free block> <free bytes>  (per bank, the allocator's)
 //   END                       (then the runner writes a line back)
 //   CLOSED <label>            (after a close: every chip must read 0)
 //
@@ -165,8 +166,9 @@ void checkpoint(const std::string& label, Chips& chips,
                     if (l.chip == static_cast<int>(c) && l.type == t)
                         requested += l.size;
             tt::tt_metal::Statistics s = a->get_statistics(kTypes[t]);
-            std::printf("STAT %zu %s %zu %" PRIu64 "\n", c, kTypeNames[t],
-                        s.total_allocated_bytes, requested);
+            std::printf("STAT %zu %s %zu %" PRIu64 " %zu %zu\n", c, kTypeNames[t],
+                        s.total_allocated_bytes, requested, s.largest_free_block_bytes,
+                        s.total_free_bytes);
         }
     }
     std::printf("END\n");

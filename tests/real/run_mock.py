@@ -7,7 +7,9 @@ At every checkpoint of the workload (which then stands still) this reads
 `ttmem show --json` and compares, per chip and type:
   per_bank  with Allocator::get_statistics(type).total_allocated_bytes
   in_use    with the sum of the sizes of the buffers the workload holds
-and after every close, that every chip reads 0.  It prints one line:
+and for DRAM and L1 `ttmem map --json`'s largest free block and free bytes
+with the statistics' largest_free_block_bytes and total_free_bytes; after
+every close, that every chip reads 0.  It prints one line:
 
   REAL <version> <generation> chips=<n> checkpoints=<n> mismatches=<n> closes_at_zero=<k>/<n>
 
@@ -38,6 +40,14 @@ def ttmem_view(ttmem, shm):
         raise RuntimeError("ttmem show failed (%d): %s" % (r.returncode, r.stderr.strip()))
     doc = json.loads(r.stdout)
     return {d["device"]: d for d in doc["devices"] if d["device"] is not None}
+
+
+def ttmem_map(ttmem, shm, chip, ty):
+    r = subprocess.run([ttmem, "map", "--json", "-d", str(chip), "--shm", shm, ty],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("ttmem map failed (%d): %s" % (r.returncode, r.stderr.strip()))
+    return json.loads(r.stdout)
 
 
 def tt_tracker_view(chips):
@@ -75,13 +85,25 @@ def run_once(a, env, shm, threads, report):
                 continue
             if w[0] == "CHECKPOINT":
                 label, stats = w[1], []
-            elif w[0] == "STAT" and len(w) == 5:
-                stats.append((int(w[1]), w[2], int(w[3]), int(w[4])))
+            elif w[0] == "STAT" and len(w) == 7:
+                stats.append((int(w[1]), w[2], int(w[3]), int(w[4]), int(w[5]), int(w[6])))
             elif w[0] == "END":
                 view = ttmem_view(a.ttmem, shm)
                 tracker = tt_tracker_view(range(a.chips)) if a.tt_tracker else None
                 checkpoints += 1
-                for chip, ty, alloc, requested in stats:
+                for chip, ty, alloc, requested, largest, free in stats:
+                    # The address map: DRAM and L1, whose bank bounds the
+                    # preload publishes from the allocator (a chip it has
+                    # seen nothing on yet is not in the segment).
+                    if ty in ("DRAM", "L1") and chip in view:
+                        m = ttmem_map(a.ttmem, shm, chip, ty)
+                        if (m["largest_free_block"], m["free_per_bank"]) != (largest, free):
+                            mismatches += 1
+                            print("map mismatch at %s chip %d %s: allocator largest free %d, "
+                                  "free %d; ttmem map %s, %s" % (
+                                      label, chip, ty, largest, free,
+                                      m["largest_free_block"], m["free_per_bank"]),
+                                  file=sys.stderr)
                     d = view.get(chip)
                     got_bank = d["per_bank"][ty] if d else 0
                     got_req = d["in_use"][ty] if d else 0
