@@ -20,6 +20,16 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* libc's sigaction is looked up (dlsym) here, at load, not at a host's
+ * first call, which may come from a signal handler, where dlsym is not
+ * safe.  A query of SIGBUS: nothing changes. */
+__attribute__((constructor)) static void resolve_libc_sigaction(void)
+{
+	struct sigaction cur;
+
+	ttmem_sys_sigaction(SIGBUS, NULL, &cur);
+}
+
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
