@@ -6,7 +6,8 @@
 # libtt_metal.so and run it under the preload on a 1-chip and an 8-chip
 # mock cluster, from one thread and from four, three runs each
 # (tests/real/run_mock.py compares ttmem with the runtime's allocators at
-# every checkpoint).  Prints one REAL line per run of the matrix.
+# every checkpoint).  Prints one REAL line per version and cluster (its
+# one-thread and four-thread runs together).
 #
 # Environment: BUILD (build), CXX (g++).  Exit 0 when every run was exact,
 # 77 when PyPI cannot be reached (nothing was run; said why), 1 otherwise.
