@@ -71,6 +71,23 @@ int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_
 	return viewer_attach_ex(sub, name, writable, 0, out);
 }
 
+int viewer_attach_snapshot(const char *sub, const char *name, struct ttmem_table **out,
+			   struct ttmem_snapshot *snap)
+{
+	int rc = viewer_attach(sub, name, 0, out);
+
+	if (rc)
+		return rc;
+	rc = ttmem_snapshot(*out, snap);
+	if (rc < 0) {
+		viewer_err(sub, "%s: snapshot: %s", name, ttmem_strerror(rc));
+		ttmem_table_close(*out);
+		*out = NULL;
+		return viewer_exit_code(rc);
+	}
+	return 0;
+}
+
 int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
 		     struct ttmem_table **out)
 {

@@ -293,15 +293,9 @@ int cmd_buffers(int argc, char **argv)
 	if (rc)
 		return rc;
 	shm = viewer_shm_name(shm);
-	rc = viewer_attach("buffers", shm, 0, &t);
+	rc = viewer_attach_snapshot("buffers", shm, &t, &snap);
 	if (rc)
 		return rc;
-	rc = ttmem_snapshot(t, &snap);
-	if (rc < 0) {
-		viewer_err("buffers", "%s: snapshot: %s", shm, ttmem_strerror(rc));
-		ttmem_table_close(t);
-		return viewer_exit_code(rc);
-	}
 	rc = VX_SYSTEM;
 	if (model_build(&m, t, &snap, &mo) < 0 || (n = livebuf_collect(&bufs, &m, &snap, &flt)) < 0)
 		goto oom;

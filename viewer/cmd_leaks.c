@@ -91,15 +91,9 @@ int cmd_leaks(int argc, char **argv)
 	if (rc)
 		return rc;
 	shm = viewer_shm_name(shm);
-	rc = viewer_attach("leaks", shm, 0, &t);
+	rc = viewer_attach_snapshot("leaks", shm, &t, &snap);
 	if (rc)
 		return rc;
-	rc = ttmem_snapshot(t, &snap);
-	if (rc < 0) {
-		viewer_err("leaks", "%s: snapshot: %s", shm, ttmem_strerror(rc));
-		ttmem_table_close(t);
-		return viewer_exit_code(rc);
-	}
 	file_access_for_segment(&fa, shm);
 	sy = symbolizer_new(t, &fa);
 	if (!sy || leaks_build(&r, t, &snap, fpid, fdev, NULL) < 0) {

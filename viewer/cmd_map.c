@@ -263,15 +263,9 @@ int cmd_map(int argc, char **argv)
 		return VX_USAGE;
 	}
 	shm = viewer_shm_name(shm);
-	rc = viewer_attach("map", shm, 0, &t);
+	rc = viewer_attach_snapshot("map", shm, &t, &snap);
 	if (rc)
 		return rc;
-	rc = ttmem_snapshot(t, &snap);
-	if (rc < 0) {
-		viewer_err("map", "%s: snapshot: %s", shm, ttmem_strerror(rc));
-		ttmem_table_close(t);
-		return viewer_exit_code(rc);
-	}
 	rc = VX_SYSTEM;
 	flt.device = device;
 	if (model_build(&m, t, &snap, &mo) < 0 || (n = livebuf_collect(&bufs, &m, &snap, &flt)) < 0)

@@ -307,16 +307,10 @@ static int run_check(const char *shm, pid_t root)
 	struct file_access fa;
 	uint32_t *pids = NULL, nreg;
 	size_t n = 0;
-	int rc = viewer_attach("run", shm, 0, &t);
+	int rc = viewer_attach_snapshot("run", shm, &t, &snap);
 
 	if (rc)
 		return rc;
-	rc = ttmem_snapshot(t, &snap);
-	if (rc < 0) {
-		viewer_err("run", "%s: snapshot: %s", shm, ttmem_strerror(rc));
-		ttmem_table_close(t);
-		return viewer_exit_code(rc);
-	}
 	/* The command and its descendants, by parent pid in the registry. */
 	nreg = ttmem_table_header(t)->proc_capacity;
 	if (nreg > TTMEM_MAX_PROC_CAPACITY)

@@ -121,6 +121,11 @@ int viewer_opt_no_operands(const char *sub, int argc, char **argv);
  */
 int viewer_attach(const char *sub, const char *name, int writable, struct ttmem_table **out);
 
+/* Attach read-only and take a snapshot: 0, or the exit code (said on
+ * stderr; nothing left open). */
+int viewer_attach_snapshot(const char *sub, const char *name, struct ttmem_table **out,
+			   struct ttmem_snapshot *snap);
+
 /* The same; with `quiet_noseg`, a missing segment returns VX_NOSEG silently. */
 int viewer_attach_ex(const char *sub, const char *name, int writable, int quiet_noseg,
 		     struct ttmem_table **out);
