@@ -201,11 +201,15 @@ static inline const void *allocator_of(const void *b)
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
-/* An allocation's page size and what the allocator holds per bank, through
- * the getters (never for a free: the Buffer may be half destroyed). */
-static inline void read_bank_facts(const void *b, struct abi_buffer *out, int with_size)
+/* An allocation's page size (`page`, already read, or 0 to ask) and what the
+ * allocator holds per bank, through the getters (never for a free: the
+ * Buffer may be half destroyed). */
+static inline void read_bank_facts(const void *b, struct abi_buffer *out, int with_size,
+				   uint64_t page)
 {
-	out->page_size = with_size && g.page_size ? g.page_size(b) : 0;
+	if (with_size && !page && g.page_size)
+		page = g.page_size(b);
+	out->page_size = with_size ? page : 0;
 	out->bank_bytes = with_size && g.aligned_per_bank ? g.aligned_per_bank(b) : 0;
 }
 
@@ -224,7 +228,7 @@ static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, 
 static __attribute__((noinline)) int buffer_read_checked(const void *b, struct abi_buffer *out,
 							 int with_size)
 {
-	uint64_t size = 0, addr32;
+	uint64_t size = 0, page = 0, addr32;
 	/* Read before `degraded`, which is set before forget_generation is
 	 * bumped: a check that passes while the profile is being switched
 	 * off is remembered under a generation that is already void. */
@@ -233,7 +237,8 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 	if (!atomic_load_explicit(&g.bound, memory_order_acquire))
 		return -1;
 	if (with_size) {
-		size = (g.num_pages(b) & 0xffffffffu) * g.page_size(b);
+		page = g.page_size(b);
+		size = (g.num_pages(b) & 0xffffffffu) * page;
 		if (size == 0)
 			return -1;
 	}
@@ -251,7 +256,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-			read_bank_facts(b, out, with_size);
+			read_bank_facts(b, out, with_size, page);
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
 			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
@@ -274,7 +279,7 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		}
 	}
 	fill_coarse(b, out, addr32, size);
-	read_bank_facts(b, out, with_size);
+	read_bank_facts(b, out, with_size, page);
 	return 0;
 }
 
@@ -364,7 +369,7 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
 	out->trusted = 0;
-	read_bank_facts(b, out, with_size);
+	read_bank_facts(b, out, with_size, 0);
 	if (g.type) {
 		uint32_t t = (uint32_t)g.type(b);
 
@@ -434,7 +439,7 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->device = dev;
 		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-		read_bank_facts(b, out, with_size);
+		read_bank_facts(b, out, with_size, 0);
 		return 0;
 	}
 	return buffer_read_slow(b, out, with_size);
