@@ -21,13 +21,15 @@
 #define NSTRIPES      64
 #define FIRST_SLOTS   256
 
-/* What a free reads of its buffer (the key and the chips it names), not
- * the whole abi_buffer: 32 bytes a record, copied on every event. */
+/* What a free reads of its buffer (the key and the chips it names, and
+ * where its one entry went), not the whole abi_buffer: 48 bytes a record,
+ * copied on every event. */
 struct record {
 	uintptr_t buffer;            /* 0: empty slot */
 	uint64_t address;
 	const void *device;
 	uint8_t type, trusted;
+	struct ttmem_where where;    /* slot BUFFER_KEYS_NO_SLOT: none */
 };
 
 static struct stripe {
@@ -126,7 +128,8 @@ static void delete_at(struct stripe *s, size_t i)
 	s->n--;
 }
 
-void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
+void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
+		     const struct ttmem_where *where)
 {
 	uintptr_t p = (uintptr_t)buffer;
 	uint64_t h = hash_of(p);
@@ -146,11 +149,12 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b)
 	if (s->slot[i].buffer == 0)
 		s->n++;
 	s->slot[i] = (struct record){ .buffer = p, .address = b->address, .device = b->device,
-				      .type = b->type, .trusted = b->trusted };
+				      .type = b->type, .trusted = b->trusted, .where = *where };
 	stripe_unlock(s);
 }
 
-int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take)
+int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
+		    struct ttmem_where *where)
 {
 	uintptr_t p = (uintptr_t)buffer;
 	uint64_t h = hash_of(p);
@@ -168,6 +172,8 @@ int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take)
 
 			*b = (struct abi_buffer){ .address = r->address, .device = r->device,
 						  .type = r->type, .trusted = r->trusted };
+			if (where)
+				*where = r->where;
 			if (take)
 				delete_at(s, i);
 			rc = 0;
@@ -181,7 +187,7 @@ void buffer_keys_drop(const void *buffer)
 {
 	struct abi_buffer unused;
 
-	(void)buffer_keys_get(buffer, &unused, 1);
+	(void)buffer_keys_get(buffer, &unused, 1, NULL);
 }
 
 void buffer_keys_forget_device(const void *device)

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to the preload library: what each live Buffer was recorded under,
- * by the Buffer's address, for generations read through getters (2026 and
- * unknown runtimes; abi_frees_by_record()).
+ * by the Buffer's address, and where its entry went in the table.
  *
- * There the runtime reports a free while the Buffer is being destroyed:
+ * Every generation: a free of a one-chip buffer removes the entry at the
+ * slot its insert returned (ttmem_remove_slot: no hashing, no probe), and
+ * only falls back to removing by key when that insertion is gone.
+ *
+ * Generations read through getters (2026 and unknown runtimes;
+ * abi_frees_by_record()) also take the key itself from here: there the
+ * runtime reports a free while the Buffer is being destroyed:
  * upstream's 2026 Buffer::~Buffer is `= default`, so the free runs in
  * ~BufferImpl while the Buffer's unique_ptr<BufferImpl> is being destroyed
  * (with libc++ already null), and a getter called then reads a half-gone
@@ -18,13 +23,22 @@
 #ifndef TTMEM_PRELOAD_BUFFER_KEYS_H
 #define TTMEM_PRELOAD_BUFFER_KEYS_H
 
+#include "ttmem/table.h"
+
 #include "abi.h"
 
-/* Record (or replace) what `buffer` was recorded under. */
-void buffer_keys_put(const void *buffer, const struct abi_buffer *b);
+/* A record's where.slot when its buffer has no one entry (several chips,
+ * or not inserted). */
+#define BUFFER_KEYS_NO_SLOT UINT64_MAX
+
+/* Record (or replace) what `buffer` was recorded under, and where. */
+void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
+		     const struct ttmem_where *where);
 /* Copy the record of `buffer` into *b (what a free reads: address, type,
- * device and trust; the other fields 0); with `take`, drop it.  0 if found. */
-int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take);
+ * device and trust; the other fields 0) and *where (may be NULL); with
+ * `take`, drop it.  0 if found. */
+int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
+		    struct ttmem_where *where);
 /* Drop the record of `buffer`, if any. */
 void buffer_keys_drop(const void *buffer);
 /* Drop every record on `device` (closed). */

@@ -354,19 +354,40 @@ static inline int broken(void)
 	return atomic_load_explicit(&ix_broken, memory_order_relaxed);
 }
 
-int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+int owned_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)
 {
 	struct ttmem_where w;
 
 	if (broken())
-		return ttmem_insert(t, e);
+		return where ? ttmem_insert_at(t, e, where) : ttmem_insert(t, e);
 	int rc = ttmem_insert_at(t, e, &w);
 	if (rc >= 0) {
 		lock();
 		if (!broken() && bound_to(t))
 			remember(e, &w);
 		unlock();
+		if (where)
+			*where = w;
 	}
+	return rc;
+}
+
+/* Unlink the node of the insertion removed at `w`, if it still stands for it. */
+static inline void forget_removed(const struct ttmem_table *t, const struct ttmem_where *w)
+{
+	lock();
+	if (!broken() && ix.table == t && w->slot < ix.capacity &&
+	    NODE((ref_t)w->slot + 1)->live == w->live)
+		unlink_node((ref_t)w->slot + 1);
+	unlock();
+}
+
+int owned_remove_slot(struct ttmem_table *t, const struct ttmem_where *where)
+{
+	int rc = ttmem_remove_slot(t, where, NULL);
+
+	if (rc == 0 && !broken())
+		forget_removed(t, where);
 	return rc;
 }
 
@@ -377,14 +398,9 @@ int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 	if (broken())
 		return ttmem_remove(t, k, out);
 	int rc = ttmem_remove_at(t, k, out, &w);
-	if (rc == 0) {
-		lock();
-		/* Only the node of the insertion removed (see above). */
-		if (!broken() && ix.table == t && w.slot < ix.capacity &&
-		    NODE((ref_t)w.slot + 1)->live == w.live)
-			unlink_node((ref_t)w.slot + 1);
-		unlock();
-	}
+	/* Only the node of the insertion removed (see above). */
+	if (rc == 0)
+		forget_removed(t, &w);
 	return rc;
 }
 

@@ -24,8 +24,16 @@
 
 #include "ttmem/table.h"
 
-/* ttmem_insert, then remember the key (when inserted). */
-int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e);
+/* ttmem_insert_at, then remember the key (when inserted); *where (may be
+ * NULL) is filled when inserted. */
+int owned_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where);
+static inline int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e)
+{
+	return owned_insert_at(t, e, NULL);
+}
+/* ttmem_remove_slot (the entry an owned_insert_at put at *where), then
+ * forget it; TTMEM_ENOTFOUND (nothing changed): remove it by key. */
+int owned_remove_slot(struct ttmem_table *t, const struct ttmem_where *where);
 /* Forget the key, then ttmem_remove (see owned.c for the order). */
 int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 /* ttmem_sweep / ttmem_tally over the indexed keys that can match `f`. */

@@ -174,14 +174,20 @@ static inline void note_geometry(const struct abi_buffer *b, const struct abi_ch
 	}
 }
 
+/* Insert `e` on every chip of `c`; *one (may be NULL) says where the entry
+ * went when there is one chip (else, or not inserted, slot
+ * BUFFER_KEYS_NO_SLOT). */
 static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_entry *e,
-								   const struct abi_chips *c)
+								   const struct abi_chips *c,
+								   struct ttmem_where *one)
 {
+	if (one)
+		one->slot = BUFFER_KEYS_NO_SLOT;
 	if (c->is_mesh)
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (owned_insert(lc.table, e) == TTMEM_EFULL) {
+		if (owned_insert_at(lc.table, e, c->n == 1 ? one : NULL) == TTMEM_EFULL) {
 			state_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
@@ -262,6 +268,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_entry e;
+	struct ttmem_where w;
 
 	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
 	    chips_of(&b, &c, 1) != 0)
@@ -273,9 +280,11 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	e.page_size = clamp_u32(b.page_size);
 	e.bank_bytes = clamp_u32(b.bank_bytes);
-	insert_on_chips(&e, &c);
-	if (abi_frees_by_record())
-		buffer_keys_put(buffer, &b);
+	insert_on_chips(&e, &c, &w);
+	/* Its free then removes the entry where it is (buffer_keys.h); a
+	 * runtime whose frees cannot read the Buffer needs the key as well. */
+	if (w.slot != BUFFER_KEYS_NO_SLOT || abi_frees_by_record())
+		buffer_keys_put(buffer, &b, &w);
 	TRACKER_END;
 }
 
@@ -294,18 +303,23 @@ void tracker_on_free(const void *buffer)
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
-	int keep = 0;
+	struct ttmem_where w;
+	int keep = 0, recorded;
 
 	if (__builtin_expect(capture_hook_installed(), 0)) {
 		held_free.buffer = NULL;
 		keep = 1;
 	}
-	/* Where the Buffer is being destroyed when its free is reported
-	 * (buffer_keys.h), the key is what its allocation recorded; while a
-	 * capture hook may still take the free over, the record stays until
-	 * the free settles. */
-	if ((abi_frees_by_record() ? buffer_keys_get(buffer, &b, !keep) :
-				     abi_buffer_key(buffer, &b)) != 0 ||
+	/* The entry of a one-chip buffer goes from where its insert put it
+	 * (buffer_keys.h); while a capture hook may still take the free over,
+	 * the record stays until the free settles, and the free goes by key.
+	 * By key: where the Buffer is being destroyed when its free is
+	 * reported, the key is what its allocation recorded. */
+	recorded = buffer_keys_get(buffer, &b, !keep, &w) == 0;
+	if (recorded && !keep && w.slot != BUFFER_KEYS_NO_SLOT &&
+	    owned_remove_slot(lc.table, &w) == 0)
+		goto leave_;
+	if ((abi_frees_by_record() ? !recorded : abi_buffer_key(buffer, &b) != 0) ||
 	    capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
 		goto leave_;
 	k.address = b.address;
@@ -331,8 +345,7 @@ void tracker_on_free_settled(const void *buffer, int taken_over)
 	if (!taken_over) {
 		/* Freed for real: what the free removed stays removed. */
 		held_free.buffer = NULL;
-		if (abi_frees_by_record())
-			buffer_keys_drop(buffer);
+		buffer_keys_drop(buffer);
 		return;
 	}
 	TRACKER_BEGIN;
@@ -344,7 +357,7 @@ void tracker_on_free_settled(const void *buffer, int taken_over)
 	/* Every chip had the same entry but for its device. */
 	c = held_free.chips;
 	held_free.e.flags &= (uint8_t)~TTMEM_SLOT_F_MESH;
-	insert_on_chips(&held_free.e, &c);
+	insert_on_chips(&held_free.e, &c, NULL);
 	TRACKER_END;
 }
 
@@ -455,8 +468,7 @@ void tracker_device_closed(const void *device, const struct abi_chips *chips)
 	TRACKER_BEGIN;
 	release_chips(chips);
 	cb_model_forget(chips, -1);   /* the sweep released them */
-	if (abi_frees_by_record())
-		buffer_keys_forget_device(device);
+	buffer_keys_forget_device(device);
 	abi_device_forget(device);
 	TRACKER_END;
 }

@@ -14,7 +14,9 @@
  * store of FREE.  The ctl values of these transitions are one add each (the
  * low word is known exactly).  Anything else (the key already there, a lost
  * CAS race, full groups) hands over, before changing anything, to
- * insert_full / remove_full, the complete protocol.  No system call, no
+ * insert_full / remove_full, the complete protocol.  A remove at a known
+ * slot (ttmem_remove_slot: the writer kept where its insert went) skips
+ * the lookup: one CAS from the exact LIVE word it was given.  No system call, no
  * lock; the counters go to the thread's batch (batch.c): an insert counts one
  * event and its live bytes, a remove its free, event and live bytes.
  */
@@ -466,6 +468,37 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
 	return -1;
 }
 
+/* Free slot `si`, which the caller claimed BUSY from LIVE ctl `c0` (low
+ * word live_low): read what the counters and `out` need, meta = 0, FREE with
+ * release (as ttmem_slot_release_free), count the remove. */
+static inline __attribute__((always_inline)) void remove_claimed(struct ttmem_table *t,
+								  struct ttmem_batch *b, uint64_t si,
+								  uint64_t c0, uint64_t live_low,
+								  uint64_t w3, struct ttmem_entry *out)
+{
+	struct ttmem_slot *s = &t->slots[si];
+	uint64_t w[TTMEM_PAYLOAD_WORDS];
+
+	if (out) {
+		ttmem_payload_load(s, w);
+	} else {
+		w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
+		w[3] = w3;
+	}
+	ttmem_meta_set(t->meta, si, 0);
+	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
+	/* A decrease: no new peak.  Wrapping, as ttmem_batch_live: a size
+	 * read from a damaged segment must not overflow. */
+	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
+		b->live = (int64_t)((uint64_t)b->live - w[2]);
+	else
+		ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3], w[2]);
+	b->frees++;
+	ttmem_batch_event(b);
+	if (out)
+		ttmem_entry_unpack(w, out, (uint32_t)si);
+}
+
 /* The fast path: find the key (group 0's meta line first, group 1's only
  * when not there), claim it at the first try, free it.  Only an entry of
  * this process (its pid in payload word 3, read with the key: one compare)
@@ -511,29 +544,40 @@ static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *
 		return remove_full(t, k, out, b, p, etag, where);
 
 	/* Ours (BUSY; the claim validated the sequence, so w3 is this
-	 * entry's): read what we need, then meta = 0 and FREE with release
-	 * (as ttmem_slot_release_free). */
-	uint64_t w[TTMEM_PAYLOAD_WORDS];
-	if (out) {
-		ttmem_payload_load(s, w);
-	} else {
-		w[2] = __atomic_load_n(&ttmem_slot_cwords(s)[2], __ATOMIC_RELAXED);
-		w[3] = w3;
-	}
-	ttmem_meta_set(t->meta, (uint64_t)si, 0);
-	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
+	 * entry's). */
 	if (where)
 		*where = (struct ttmem_where){ (uint64_t)si, c0 };
-	/* A decrease: no new peak.  Wrapping, as ttmem_batch_live: a size
-	 * read from a damaged segment must not overflow. */
-	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))
-		b->live = (int64_t)((uint64_t)b->live - w[2]);
-	else
-		ttmem_owner_release(t, b, (uint16_t)(w[3] >> 32), (uint32_t)w[3], w[2]);
-	b->frees++;
-	ttmem_batch_event(b);
-	if (out)
-		ttmem_entry_unpack(w, out, (uint32_t)si);
+	remove_claimed(t, b, (uint64_t)si, c0, live_low, w3, out);
+	return 0;
+}
+
+int ttmem_remove_slot(struct ttmem_table *t, const struct ttmem_where *where,
+		      struct ttmem_entry *out)
+{
+	if (__builtin_expect(!t || !where || !t->writable || t->proc_idx < 0 ||
+			     where->slot >= t->capacity, 0))
+		return -EINVAL;
+
+	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
+	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
+	uint64_t live_low = ttmem_ctl_low(etag, TTMEM_SLOT_LIVE);
+	uint64_t si = where->slot, c = where->live;
+	struct ttmem_slot *s = &t->slots[si];
+
+	/* Of this epoch, and ours: the pid is read before the claim, and the
+	 * claim then proves it is the one published with `live` (any change
+	 * to the slot since would have moved its sequence on). */
+	if ((uint32_t)c != live_low)
+		return TTMEM_ENOTFOUND;
+	uint64_t w3 = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
+	if ((uint32_t)w3 != t->pid)
+		return TTMEM_ENOTFOUND;
+	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
+	uint64_t busy = c + TTMEM_CTL_SEQ_ONE + ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY) - live_low;
+	if (!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy, memory_order_acq_rel,
+						     memory_order_acquire))
+		return TTMEM_ENOTFOUND;
+	remove_claimed(t, b, si, where->live, live_low, w3, out);
 	return 0;
 }
 

@@ -314,6 +314,20 @@ int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct t
 int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
 		    struct ttmem_where *where);
 
+/*
+ * Remove the entry an earlier ttmem_insert_at of this process put at
+ * `where` (its slot and LIVE ctl word), without looking the key up: 0 when
+ * the slot still holds exactly that insertion, in the current epoch, owned
+ * by this process (the ctl word's sequence proves nothing touched it since),
+ * counted as a matched remove; TTMEM_ENOTFOUND otherwise, with nothing
+ * changed and nothing counted (the entry was cleared, swept, reclaimed or
+ * replaced since, or `where` came from another process, e.g. a parent
+ * before fork): the caller then removes by key, which judges and counts.
+ * `out`, if not NULL, receives the removed entry.
+ */
+int ttmem_remove_slot(struct ttmem_table *t, const struct ttmem_where *where,
+		      struct ttmem_entry *out);
+
 /* Which entries a sweep removes: every field that is set must match. */
 struct ttmem_filter {
 	uint32_t pid;            /* required (a sweep only touches one process) */
