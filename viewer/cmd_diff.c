@@ -49,6 +49,7 @@ int cmd_diff(int argc, char **argv)
 	int64_t growth = 0;
 	char *text = NULL;
 	size_t len = 0;
+	unsigned width;
 	FILE *mem;
 
 	optind = 1;
@@ -98,8 +99,9 @@ int cmd_diff(int argc, char **argv)
 		rc = VX_SYSTEM;
 		goto out;
 	}
-	rc = a.kind == DIFF_LEAKS ? diff_leaks_print(mem, &a, &b, json, &growth) :
-				    diff_record_print(mem, &a, &b, json, &growth);
+	width = diff_term_width();
+	rc = a.kind == DIFF_LEAKS ? diff_leaks_print(mem, &a, &b, json, width, &growth) :
+				    diff_record_print(mem, &a, &b, json, width, &growth);
 	if (json) {
 		fprintf(mem, ",\"growth\":%" PRId64 ",\"fail_on_growth\":", growth);
 		if (have_limit)
@@ -125,7 +127,7 @@ int cmd_diff(int argc, char **argv)
 	if (json)
 		fwrite(text, 1, len, stdout);
 	else
-		diff_fit(stdout, text, len, diff_term_width());
+		diff_fit(stdout, text, len, width);
 	if (have_limit && growth > (int64_t)limit)
 		rc = VX_GROWTH;
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -73,12 +73,12 @@ struct diff_input {
 int diff_load(struct diff_input *in, const char *path, int ignore_lines);
 void diff_input_release(struct diff_input *in);
 
-/* Compare and print; *growth gets B's growth in bytes (leaks: total leaked
+/* Compare and print (text for `width` columns); *growth gets B's growth in bytes (leaks: total leaked
  * bytes, recordings: the sum over chips and types of the peaks' change). */
 int diff_leaks_print(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
-		     int64_t *growth);
+		     unsigned width, int64_t *growth);
 int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
-		      int64_t *growth);
+		      unsigned width, int64_t *growth);
 
 /* Text that fits: write `text` to f line by line, each line wider than
  * `width` columns cut in the middle ("..."), its start and end kept. */

@@ -167,8 +167,11 @@ static void side_text(FILE *f, const struct diff_site *s)
 		fputs("none", f);
 }
 
+/* Columns the totals' table takes: narrower terminals get "A -> B". */
+#define WIDE 74u
+
 static void print_text(FILE *f, const struct diff_input *a, const struct diff_input *b,
-		       const struct row *r, size_t n)
+		       const struct row *r, size_t n, unsigned width)
 {
 	size_t count[ROW_STATUSES] = { 0 };
 	int64_t sum[ROW_STATUSES] = { 0 }, esum[ROW_STATUSES] = { 0 };
@@ -179,7 +182,6 @@ static void print_text(FILE *f, const struct diff_input *a, const struct diff_in
 	fputs(" -> ", f);
 	put(f, b->path);
 	fputc('\n', f);
-	fprintf(f, "  %-14s %-18s %-18s %s\n", "", "A", "B", "change");
 	snprintf(x, sizeof(x), "%" PRIu64, a->entries);
 	snprintf(y, sizeof(y), "%" PRIu64, b->entries);
 	{
@@ -187,16 +189,24 @@ static void print_text(FILE *f, const struct diff_input *a, const struct diff_in
 
 		snprintf(la, sizeof(la), "%s in %s", fmt_bytes(z, sizeof(z), a->bytes), x);
 		snprintf(lb, sizeof(lb), "%s in %s", fmt_bytes(w, sizeof(w), b->bytes), y);
-		fprintf(f, "  %-14s %-18s %-18s %-10s %s\n", "total", la, lb,
-			diff_fmt_bytes(z, sizeof(z), (int64_t)b->bytes - (int64_t)a->bytes),
-			diff_fmt_count(w, sizeof(w), (int64_t)b->entries - (int64_t)a->entries));
+		diff_fmt_bytes(z, sizeof(z), (int64_t)b->bytes - (int64_t)a->bytes);
+		diff_fmt_count(w, sizeof(w), (int64_t)b->entries - (int64_t)a->entries);
+		if (width >= WIDE)
+			fprintf(f, "  %-14s %-18s %-18s %s\n  %-14s %-18s %-18s %-10s %s\n", "", "A",
+				"B", "change", "total", la, lb, z, w);
+		else   /* a narrow terminal: A -> B */
+			fprintf(f, "  %-8s %s -> %s  %s %s\n", "total", la, lb, z, w);
 	}
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
 		if (!a->types[ty] && !b->types[ty])
 			continue;
-		fprintf(f, "  %-14s %-18s ", type_name(ty), fmt_bytes(x, sizeof(x), a->types[ty]));
-		fprintf(f, "%-18s %s\n", fmt_bytes(y, sizeof(y), b->types[ty]),
-			diff_fmt_bytes(z, sizeof(z), (int64_t)b->types[ty] - (int64_t)a->types[ty]));
+		fmt_bytes(x, sizeof(x), a->types[ty]);
+		fmt_bytes(y, sizeof(y), b->types[ty]);
+		diff_fmt_bytes(z, sizeof(z), (int64_t)b->types[ty] - (int64_t)a->types[ty]);
+		if (width >= WIDE)
+			fprintf(f, "  %-14s %-18s %-18s %s\n", type_name(ty), x, y, z);
+		else
+			fprintf(f, "  %-8s %s -> %s  %s\n", type_name(ty), x, y, z);
 	}
 	for (size_t i = 0; i < n; i++) {
 		count[r[i].status]++;
@@ -355,7 +365,7 @@ static void print_json(FILE *f, const struct diff_input *a, const struct diff_in
 }
 
 int diff_leaks_print(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
-		     int64_t *growth)
+		     unsigned width, int64_t *growth)
 {
 	size_t n;
 	struct row *r = join(a, b, &n);
@@ -368,7 +378,7 @@ int diff_leaks_print(FILE *f, const struct diff_input *a, const struct diff_inpu
 	if (json)
 		print_json(f, a, b, r, n);
 	else
-		print_text(f, a, b, r, n);
+		print_text(f, a, b, r, n, width);
 	free(r);
 	return VX_OK;
 }

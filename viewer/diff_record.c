@@ -23,6 +23,9 @@ static int cmp_series(const struct diff_series *a, const struct diff_series *b)
 
 static const uint64_t zero[MODEL_TYPES];
 
+/* Columns the table takes: narrower terminals get two lines per type. */
+#define WIDE 76u
+
 static void chip_label(char *buf, size_t len, uint64_t chip)
 {
 	if (chip == UINT64_MAX)
@@ -48,7 +51,7 @@ static void json_file(FILE *f, const struct diff_input *in)
 
 /* One series of A and/or B: its rows, one per type used in either. */
 static void rows(FILE *f, const struct diff_series *a, const struct diff_series *b, int json,
-		 int *first, int64_t *growth)
+		 unsigned width, int *first, int64_t *growth)
 {
 	const struct diff_series *s = a ? a : b;
 	const uint64_t *pa = a ? a->peak : zero, *pb = b ? b->peak : zero;
@@ -88,18 +91,25 @@ static void rows(FILE *f, const struct diff_series *a, const struct diff_series 
 			}
 			head = 1;
 		}
-		fprintf(f, "  %-14s%10s%10s%10s%10s%10s%10s\n", type_name(ty),
-			fmt_bytes(x[0], sizeof(x[0]), pa[ty]), fmt_bytes(x[1], sizeof(x[1]), pb[ty]),
-			diff_fmt_bytes(x[2], sizeof(x[2]), (int64_t)pb[ty] - (int64_t)pa[ty]),
-			fmt_bytes(x[3], sizeof(x[3]), la[ty]), fmt_bytes(x[4], sizeof(x[4]), lb[ty]),
-			diff_fmt_bytes(x[5], sizeof(x[5]), (int64_t)lb[ty] - (int64_t)la[ty]));
+		fmt_bytes(x[0], sizeof(x[0]), pa[ty]);
+		fmt_bytes(x[1], sizeof(x[1]), pb[ty]);
+		diff_fmt_bytes(x[2], sizeof(x[2]), (int64_t)pb[ty] - (int64_t)pa[ty]);
+		fmt_bytes(x[3], sizeof(x[3]), la[ty]);
+		fmt_bytes(x[4], sizeof(x[4]), lb[ty]);
+		diff_fmt_bytes(x[5], sizeof(x[5]), (int64_t)lb[ty] - (int64_t)la[ty]);
+		if (width >= WIDE)
+			fprintf(f, "  %-14s%10s%10s%10s%10s%10s%10s\n", type_name(ty), x[0], x[1],
+				x[2], x[3], x[4], x[5]);
+		else   /* a narrow terminal: peak and last on a line each */
+			fprintf(f, "  %-8s peak %s -> %s  %s\n  %-8s last %s -> %s  %s\n",
+				type_name(ty), x[0], x[1], x[2], "", x[3], x[4], x[5]);
 	}
 }
 
 /* Walk both recordings' series (both sorted: chips by id, then names),
  * chips first (`procs` 0), then processes. */
 static void walk(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
-		 int procs, int64_t *growth)
+		 unsigned width, int procs, int64_t *growth)
 {
 	size_t i = 0, k = 0;
 	int first = 1;
@@ -116,12 +126,12 @@ static void walk(FILE *f, const struct diff_input *a, const struct diff_input *b
 		else
 			i++, k++;
 		if ((sa ? sa : sb)->is_chip == !procs)
-			rows(f, sa, sb, json, &first, growth);
+			rows(f, sa, sb, json, width, &first, growth);
 	}
 }
 
 int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
-		      int64_t *growth)
+		      unsigned width, int64_t *growth)
 {
 	int64_t ignored = 0;
 
@@ -132,9 +142,9 @@ int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_inp
 		fputs(",\"b\":", f);
 		json_file(f, b);
 		fputs(",\"devices\":[", f);
-		walk(f, a, b, 1, 0, growth);
+		walk(f, a, b, 1, 0, 0, growth);
 		fputs("],\"processes\":[", f);
-		walk(f, a, b, 1, 1, &ignored);
+		walk(f, a, b, 1, 0, 1, &ignored);
 		fputc(']', f);
 		return VX_OK;
 	}
@@ -142,9 +152,11 @@ int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_inp
 	file_text(f, a);
 	fputs("\n         -> ", f);
 	file_text(f, b);
-	fprintf(f, "\n\n  %-14s%10s%10s%10s%10s%10s%10s\n", "", "peak A", "peak B", "change",
-		"last A", "last B", "change");
-	walk(f, a, b, 0, 0, growth);
-	walk(f, a, b, 0, 1, &ignored);
+	fputs("\n\n", f);
+	if (width >= WIDE)
+		fprintf(f, "  %-14s%10s%10s%10s%10s%10s%10s\n", "", "peak A", "peak B", "change",
+			"last A", "last B", "change");
+	walk(f, a, b, 0, width, 0, growth);
+	walk(f, a, b, 0, width, 1, &ignored);
 	return VX_OK;
 }
