@@ -284,6 +284,53 @@ Test(diff, text_fits_the_width)
 	free(err);
 }
 
+/* A rebuild that moved every line by 7: without --ignore-lines each callsite
+ * with a source line is gone and new again; with it, nothing changed. */
+Test(diff, ignore_lines_matches_a_rebuild)
+{
+	const char *t = path_in("truth.json"), *a = path_in("leaks.json"), *b = path_in("moved.json");
+	char *argv[] = { (char *)"python3", (char *)"-c", (char *)
+		"import json,sys\n"
+		"d=json.load(open(sys.argv[1]))\n"
+		"def move(f):\n"
+		"    if f.get('file'): f['line']+=7\n"
+		"for s in d['stacks']:\n"
+		"    move(s['group']);[move(f) for f in s['group']['stack']]\n"
+		"json.dump(d,open(sys.argv[2],'w'))\n",
+		(char *)a, (char *)b, NULL };
+	char *out = NULL, *err = NULL;
+
+	need_emulator();
+	leak_report(shm, "3", t, a);
+	cr_assert_eq(segfix_run(argv, NULL, &err), 0, "%s", err);
+	free(err);
+	cr_assert_eq(diff(&out, &err, a, b, "--json", NULL), 0, "%s", err);
+	free(err);
+	err = NULL;
+	{
+		char *py[] = { (char *)"python3", (char *)"-c", (char *)
+			"import json,sys\n"
+			"d=json.load(sys.stdin);n=d['a']['callsites'];s=d['sections']\n"
+			"ok=n>=3 and s['new']==n and s['gone']==n and s['unchanged']==0\n"
+			"print(n,s,file=sys.stderr);sys.exit(0 if ok else 1)\n", NULL };
+
+		cr_assert_eq(segfix_pipe(py, out, NULL, &err), 0, "without --ignore-lines: %s", err);
+		free(err);
+		free(out);
+		cr_assert_eq(diff(&out, &err, a, b, "--json", "--ignore-lines"), 0, "%s", err);
+		free(err);
+		err = NULL;
+		py[2] = (char *)"import json,sys\n"
+			"d=json.load(sys.stdin);n=d['a']['callsites'];s=d['sections']\n"
+			"ok=n>=3 and s=={'new':0,'gone':0,'grew':0,'shrank':0,'unchanged':n} and "
+			"d['change']['bytes']==0\n"
+			"print(n,s,file=sys.stderr);sys.exit(0 if ok else 1)\n";
+		cr_assert_eq(segfix_pipe(py, out, NULL, &err), 0, "with --ignore-lines: %s", err);
+	}
+	free(err);
+	free(out);
+}
+
 /* Recordings: one sample at the workload's hold point, one after it. */
 static void recording(const char *seg, const char *count, const char *truth, const char *jsonl,
 		      const char *chrome)
