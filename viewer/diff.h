@@ -27,7 +27,7 @@
 /* No size, count or sum of a file may exceed this (2^53: the exact range of
  * a JSON number, SCHEMA.md), so a change fits int64 with room to spare. */
 #define DIFF_MAX_BYTES (UINT64_C(1) << 53)
-/* Largest file read (a day of `record -i 1` on 32 chips is ~100 MiB). */
+/* Largest file read (its tree takes a few times that in memory). */
 #define DIFF_MAX_FILE (UINT64_C(1) << 30)
 
 enum diff_kind { DIFF_LEAKS = 1, DIFF_RECORD = 2 };
@@ -71,6 +71,10 @@ struct diff_input {
  * moved).  Returns VX_OK, or prints "ttmem diff: PATH: why" and returns
  * VX_DIFF_INPUT (or VX_SYSTEM out of memory). */
 int diff_load(struct diff_input *in, const char *path, int ignore_lines);
+/* The same on text[0..len) read already (`path` names it in messages; the
+ * input keeps no pointer into text). */
+int diff_load_text(struct diff_input *in, const char *path, const char *text, size_t len,
+		   int ignore_lines);
 void diff_input_release(struct diff_input *in);
 
 /* Compare and print (text for `width` columns); *growth gets B's growth in bytes (leaks: total leaked

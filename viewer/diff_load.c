@@ -562,22 +562,21 @@ static int foreign(struct diff_input *in, const struct jr_value *v)
 	return bad(in, "not a ttmem leak report or recording (no \"schema\": \"ttmem/1\")");
 }
 
-int diff_load(struct diff_input *in, const char *path, int ignore_lines)
+int diff_load_text(struct diff_input *in, const char *path, const char *text, size_t len,
+		   int ignore_lines)
 {
 	struct points ps = { 0 };
 	struct jr_value **lines = NULL, *first = NULL;
-	size_t nlines = 0, len = 0;
+	size_t nlines = 0, blank = 0;
 	struct jr_error err;
-	char *text = NULL;
 	const char *nl;
 	int rc;
 
 	memset(in, 0, sizeof(*in));
 	in->path = path;
-	rc = read_all(in, &text, &len);
-	if (rc)
-		return rc;
-	if (strspn(text, " \t\r\n") == len) {
+	while (blank < len && text[blank] && strchr(" \t\r\n", text[blank]))
+		blank++;
+	if (blank == len) {
 		rc = bad(in, "empty: not a leak report or recording");
 		goto out;
 	}
@@ -633,9 +632,23 @@ out:
 	free(lines);
 	jr_free(first);
 	free(ps.p);
-	free(text);
 	if (rc)
 		diff_input_release(in);
+	return rc;
+}
+
+int diff_load(struct diff_input *in, const char *path, int ignore_lines)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	in->path = path;
+	rc = read_all(in, &text, &len);
+	if (rc == VX_OK)
+		rc = diff_load_text(in, path, text, len, ignore_lines);
+	free(text);
 	return rc;
 }
 
