@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `ttmem diff`'s text fits the terminal: a line wider than the terminal is
- * cut in the middle, so a C++ frame keeps both its function's name and its
+ * cut in the middle (a little after it), so a C++ frame keeps both its function's name and its
  * file:line (what tells two callsites apart is at either end).  The text
  * given has been made safe for a terminal already (san_term): this only
  * counts columns and cuts between characters.
@@ -79,7 +79,9 @@ void diff_fit(FILE *f, const char *text, size_t len, unsigned width)
 		if (columns(p, n, NULL, 0) <= width) {
 			fwrite(p, 1, n, f);
 		} else {
-			size_t head = (width - 3) / 2, tail = width - 3 - head;
+			/* More of the start: a function's name says more than
+			 * its source file's directories. */
+			size_t head = (width - 3) * 3 / 5, tail = width - 3 - head;
 
 			columns(p, n, &head_end, head);
 			fwrite(p, 1, head_end, f);
