@@ -5,7 +5,8 @@
  *   diff_load.c    reads one file, tells its kind (a `leaks --json` report,
  *                  a `record` Chrome trace or JSON lines), checks it and
  *                  reduces it: leak callsites keyed on their symbolized
- *                  frames; recording series with their peak and last value
+ *                  frames
+ *   diff_load_record.c  recordings into series with their peak and last value
  *   diff_leaks.c   compares two leak reports and renders the result
  *   diff_record.c  compares two recordings and renders the result
  *   diff_text.c    text that fits the terminal (long lines elided in the middle)
@@ -76,6 +77,25 @@ int diff_load(struct diff_input *in, const char *path, int ignore_lines);
 int diff_load_text(struct diff_input *in, const char *path, const char *text, size_t len,
 		   int ignore_lines);
 void diff_input_release(struct diff_input *in);
+
+/* ---- for the loaders (diff_load.c) ---- */
+
+/* "ttmem diff: PATH: why" on stderr; returns VX_DIFF_INPUT. */
+int diff_bad(const struct diff_input *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "ttmem diff: out of memory"; returns VX_SYSTEM. */
+int diff_oom(void);
+/* obj[key], a size or count: an integer in [0, DIFF_MAX_BYTES]; 0 or -1. */
+int diff_get_size(const struct jr_value *obj, const char *key, uint64_t *out);
+/* obj[key], a type object into t: missing keys are 0 (a file from before a
+ * type existed), present ones must be sizes; 0 or -1. */
+int diff_get_types(const struct jr_value *obj, const char *key, uint64_t *t);
+/* *a += b, or -1 past DIFF_MAX_BYTES (a hostile file's sums). */
+int diff_add(uint64_t *a, uint64_t b);
+/* A recording's tree (a Chrome trace, or one sample), or its JSON lines,
+ * into in's series; VX_OK or as diff_bad. */
+int diff_record_load_tree(struct diff_input *in, const struct jr_value *root);
+int diff_record_load_lines(struct diff_input *in, const char *text, size_t len);
 
 /* Compare and print (text for `width` columns); *growth gets B's growth in bytes (leaks: total leaked
  * bytes, recordings: the sum over chips and types of the peaks' change). */

@@ -29,7 +29,7 @@ FUZZ_ARGS    := -max_len=131072 -timeout=20 -rss_limit_mb=2048 -print_final_stat
 FUZZ_CURSES  := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 LIVE_BIN     := $(BUILD)/fuzz/live_mutate
 DIFF_FUZZ_BIN := $(BUILD)/fuzz/fuzz_diff
-DIFF_FUZZ_SRCS := viewer/json_read.c viewer/diff_load.c viewer/diff_leaks.c viewer/diff_record.c \
+DIFF_FUZZ_SRCS := viewer/json_read.c viewer/diff_load.c viewer/diff_load_record.c viewer/diff_leaks.c viewer/diff_record.c \
                   viewer/diff_text.c viewer/names.c viewer/units.c viewer/format_json.c \
                   viewer/sanitize.c viewer/capacity.c viewer/model.c
 LIVE_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
