@@ -27,6 +27,7 @@ static const struct {
 	{ "map", cmd_map, "a chip's bank address space: buffers, holes, largest free block" },
 	{ "leaks", cmd_leaks, "entries left by exited and dead processes, by callsite" },
 	{ "record", cmd_record, "sample usage per chip, type and process into a trace file" },
+	{ "diff", cmd_diff, "compare two leak reports or two recordings (what grew, what is new)" },
 	{ "probe", cmd_probe, "check whether a runtime library can be tracked" },
 	{ "ls", cmd_ls, "list the segments with owner, mode, size and live processes" },
 	{ "rm", cmd_rm, "remove a segment" },

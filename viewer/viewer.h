@@ -67,6 +67,9 @@ enum viewer_exit {
 	VX_LEAKS = 14,        /* run --check: the command left device memory */
 	VX_NOMATCH = 15,      /* show, leaks: a chip or pid given as a filter is not in the segment */
 	VX_REAPER_BUSY = 16,  /* reap: another reaper kept the reaper lock */
+	VX_DIFF_INPUT = 17,   /* diff: a file is not a usable leak report or recording */
+	VX_DIFF_KIND = 18,    /* diff: A and B are not of the same kind */
+	VX_GROWTH = 19,       /* diff --fail-on-growth: B grew by more than allowed */
 	/* probe */
 	VX_PROBE_PARTIAL = 20,    /* tracking works, some optional hooks missing */
 	VX_PROBE_BOUND = 21,      /* not interposable: tracking sees nothing */
@@ -460,5 +463,6 @@ int cmd_run(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif /* TTMEM_VIEWER_H */

@@ -7,7 +7,9 @@
 # read-only) and writes new finds to $(BUILD)/fuzz/corpus; `make fuzz-merge`
 # keeps the new ones in tests/.  Then live_mutate: writers, a mutator
 # (random bytes, truncation and regrowth) and the viewer's readers on one
-# live segment, for LIVE_MUTATE_SECONDS, under ASan + UBSan.
+# live segment, for LIVE_MUTATE_SECONDS, under ASan + UBSan.  And fuzz_diff:
+# arbitrary bytes as the file `ttmem diff` reads (seeds tests/fuzz/corpus-diff),
+# for FUZZ_SECONDS.
 
 FUZZ_TARGETS ?= show-text show-json show-prom leaks top reap
 FUZZ_SECONDS ?= 7
@@ -26,6 +28,10 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
 FUZZ_ARGS    := -max_len=131072 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_CURSES  := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 LIVE_BIN     := $(BUILD)/fuzz/live_mutate
+DIFF_FUZZ_BIN := $(BUILD)/fuzz/fuzz_diff
+DIFF_FUZZ_SRCS := viewer/json_read.c viewer/diff_load.c viewer/diff_load_record.c viewer/diff_leaks.c viewer/diff_record.c \
+                  viewer/diff_text.c viewer/names.c viewer/units.c viewer/format_json.c \
+                  viewer/sanitize.c viewer/capacity.c viewer/model.c
 LIVE_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -46,13 +52,19 @@ $(LIVE_BIN): tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) $(wildcard shm/
 	$(Q)$(CLANG) $(LIVE_CFLAGS) -o $@ tests/fuzz/live_mutate.c $(FUZZ_VIEWER) $(SHM_SRCS) \
 		-ldw -lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
 
+$(DIFF_FUZZ_BIN): tests/fuzz/fuzz_diff.c $(DIFF_FUZZ_SRCS) $(SHM_SRCS) $(wildcard shm/*.h viewer/*.h)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_diff.c $(DIFF_FUZZ_SRCS) $(SHM_SRCS) \
+		$(LDLIBS_PTHREAD)
+
 $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(SHM_LIB) $(LDLIBS_PTHREAD)
 
 .PHONY: check-fuzz fuzz-seeds fuzz-merge
-check-fuzz: $(FUZZ_BIN) $(LIVE_BIN)
+check-fuzz: $(FUZZ_BIN) $(LIVE_BIN) $(DIFF_FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(Q)for tg in $(FUZZ_TARGETS); do \
 		echo "  FUZZ     $$tg for $(FUZZ_SECONDS) s"; \
@@ -63,6 +75,14 @@ check-fuzz: $(FUZZ_BIN) $(LIVE_BIN)
 		  echo "check-fuzz: $$tg FAILED (log: $(BUILD)/fuzz/fuzz-$$tg.log)"; exit 1; }; \
 		grep -a -E '^stat::number_of_executed_units' $(BUILD)/fuzz/fuzz-$$tg.log | sed 's/^/  FUZZ     /'; \
 	done
+	@mkdir -p $(BUILD)/fuzz/corpus-diff
+	@echo "  FUZZ     diff for $(FUZZ_SECONDS) s"
+	$(Q)$(DIFF_FUZZ_BIN) $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(BUILD)/fuzz/diff- $(BUILD)/fuzz/corpus-diff tests/fuzz/corpus-diff \
+		> $(BUILD)/fuzz/fuzz-diff.log 2>&1 || \
+		{ tail -60 $(BUILD)/fuzz/fuzz-diff.log; \
+		  echo "check-fuzz: diff FAILED (log: $(BUILD)/fuzz/fuzz-diff.log)"; exit 1; }
+	@grep -a -E '^stat::number_of_executed_units' $(BUILD)/fuzz/fuzz-diff.log | sed 's/^/  FUZZ     /'
 	@echo "  TEST     live segment mutated under writers and readers for $(LIVE_MUTATE_SECONDS) s"
 	$(Q)ASAN_OPTIONS=detect_leaks=1 $(LIVE_BIN) $(LIVE_MUTATE_SECONDS)
 

@@ -5,7 +5,7 @@
   check_schema.py SCHEMA KIND < output
 
 KIND is the $defs entry the document must match (show, leaks, buffers, map,
-segments, probe, sample); the input is one JSON document, or JSON lines (each
+segments, probe, sample, diff); the input is one JSON document, or JSON lines (each
 validated).  The bytes must be valid UTF-8 (SCHEMA.md).  The validator below
 implements the keywords the schema uses, so the test needs nothing beyond
 Python; where the jsonschema package is installed the document is also

@@ -8,7 +8,7 @@
 #include "segfix.h"
 
 static const char *const subs[] = { "show", "top", "clear", "baseline", "reap",
-				    "leaks", "probe", "run" };
+				    "leaks", "probe", "run", "diff" };
 
 Test(cli, help_on_every_subcommand)
 {

@@ -62,6 +62,7 @@ Test(docs, man_page_documents_every_new_name)
 		"reverses", "dead", "ttmem buffers", "ttmem map", "--no-symbols", "--summary",
 		"largest free block", "fragmentation", "get_bank_size", "\"buffers\"", "\"map\"",
 		"ttmem record", "traceEvents", "jsonl", "--duration",
+		"ttmem diff", "--fail-on-growth", "--ignore-lines", "\"diff\"", "TIOCGWINSZ",
 	};
 	char *t = man_text();
 
@@ -89,6 +90,7 @@ Test(docs, every_subcommand_help_lists_its_options)
 		{ "buffers", { "--device", "--type", "--pid", "--sort", "--format", "--shm" } },
 		{ "map", { "--device", "--width", "--summary", "--json", "--shm", "--help" } },
 		{ "record", { "--output", "--interval", "--duration", "--format", "--shm" } },
+		{ "diff", { "--json", "--fail-on-growth", "--ignore-lines", "--help", "--version" } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
