@@ -224,13 +224,19 @@ struct model_proc {
 	char cmdline[193];
 	uint64_t start_time, registered_ns, exited_ns;
 	uint64_t allocs, frees, unmatched, drops;
-	uint64_t peak_bytes;              /* registry counter */
+	/* The registry counts one figure for every buffer type and chip
+	 * together (segment.h): peak_bytes, counter_live_bytes, and so
+	 * live_bytes and table_bytes, add unlike memories (DRAM + L1 + ...).
+	 * Per type: live_type, table_type, released, at_exit. */
+	uint64_t peak_bytes;              /* registry counter, all types */
 	uint64_t counter_live_bytes;      /* registry counter (for reference) */
 	uint64_t released[TTMEM_OWNER_COUNT][MODEL_TYPES];
 	uint64_t at_exit[TTMEM_OWNER_COUNT][MODEL_TYPES];
 	uint64_t released_total, at_exit_total;
-	uint64_t table_bytes;             /* its entries in the table, any state */
+	uint64_t table_bytes;             /* its entries in the table, any state, all types */
 	uint64_t live_bytes;              /* table_bytes if running, else 0 */
+	uint64_t table_type[MODEL_TYPES]; /* table_bytes per type (all chips) */
+	uint64_t live_type[MODEL_TYPES];  /* live_bytes per type (all chips) */
 	uint64_t entries;
 	size_t cell_first, cell_count;    /* its cells in model.cell */
 };
@@ -300,6 +306,7 @@ struct show_opts {
 	int processes;             /* 0 none, 1 active, 2 all */
 	int released;              /* the per-process released/at-exit table */
 	int segment;               /* segment health line */
+	unsigned width;            /* columns to fit (textfit.h); 0: no limit */
 };
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
