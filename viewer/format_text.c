@@ -167,16 +167,16 @@ static void print_process_list(FILE *f, const struct model *m, unsigned width)
 	       C_EXIT, C_LEFT, C_N };
 	struct tf_col cols[C_N] = {
 		[C_PID] = { "PID", 0, 0, 0, 0 }, [C_NAME] = { "NAME", 0, 0, 1, 4 },
-		[C_STATE] = { "STATE", 0, 3, 0, 0 },
-		[C_LIVE] = { "LIVE(ALL)", 1, 1, 0, 0 }, [C_PEAK] = { "PEAK(ALL)", 1, 2, 0, 0 },
-		[C_REL] = { "RELEASED(ALL)", 1, 6, 0, 0 }, [C_EXIT] = { "AT-EXIT(ALL)", 1, 5, 0, 0 },
-		[C_LEFT] = { "LEFT(ALL)", 1, 4, 0, 0 },
+		[C_STATE] = { "STATE", 0, 4, 0, 0 },
+		[C_LIVE] = { "LIVE(ALL)", 1, 2, 0, 0 }, [C_PEAK] = { "PEAK(ALL)", 1, 3, 0, 0 },
+		[C_REL] = { "RELEASED(ALL)", 1, 7, 0, 0 }, [C_EXIT] = { "AT-EXIT(ALL)", 1, 6, 0, 0 },
+		[C_LEFT] = { "LEFT(ALL)", 1, 5, 0, 0 },
 	};
 	char b[C_N][32], name[160];
 	unsigned nz[C_N] = { 0 };
 	struct tf_table t;
 
-	type_cols(&cols[C_TYPE0], 2);
+	type_cols(&cols[C_TYPE0], 1);
 	tf_init(&t, cols, C_N);
 	for (size_t i = 0; i < m->nproc; i++) {
 		const struct model_proc *p = &m->proc[i];
@@ -242,8 +242,8 @@ static void print_process_chips(FILE *f, const struct model *m, unsigned width)
 static void print_processes(FILE *f, const struct model *m, unsigned width)
 {
 	fputc('\n', f);
-	tf_wrap(f, width, 1, "Processes: live bytes per buffer type over all chips; (ALL) adds "
-		"every buffer type up (DRAM, L1, ... as the registry counts them):");
+	tf_wrap(f, width, 1, "Processes: live bytes per buffer type, all chips; (ALL): every "
+		"buffer type added up (the registry's counters are kept so):");
 	print_process_list(f, m, width);
 	if (!m->nproc) {
 		fprintf(f, "(no process)\n");

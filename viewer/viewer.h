@@ -415,10 +415,11 @@ struct leak_merged {
 long leaks_merge(const struct leak_report *r, struct leak_merged **out);
 
 /* Render a report as text or JSON (schema ttmem/1, kind "leaks"); callsites
- * through `sy` (NULL: not symbolized, shown as module+offset). */
+ * through `sy` (NULL: not symbolized, shown as module+offset); text lines
+ * fitted to `width` columns (textfit.h; 0: no limit). */
 struct symbolizer;
 void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
-		 int json);
+		 int json, unsigned width);
 
 /* ---- symbolization ------------------------------------------------------------ */
 
