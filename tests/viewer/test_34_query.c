@@ -126,7 +126,7 @@ Test(query, default_csv_has_a_row_per_chip)
 	char *out = run_ok("--format", "csv", NULL, NULL);
 
 	cr_assert_eq(segfix_lines(out), 4, "%s", out);
-	cr_assert(!strncmp(out, "timestamp,index,arch,memory.used [B],", 37), "%s", out);
+	cr_assert(!strncmp(out, "timestamp,index,arch,dram.used [B],", 35), "%s", out);
 	free(out);
 }
 
