@@ -320,7 +320,8 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 	case SF_PROM:
 		format_prom_ex(stdout, &m, sc->shm,
 			       sc->so.processes == 2 ? PROM_PROCS_ALL :
-			       sc->so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE);
+			       sc->so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE,
+			       PROM_SERIES_FULL);
 		break;
 	case SF_CSV:
 		if (nth == 0 && sc->csv_header)

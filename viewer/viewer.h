@@ -312,9 +312,19 @@ struct show_opts {
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
 void format_json(FILE *f, const struct model *m, const char *shm);
 /* Prometheus text: format_prom_ex lists the processes `which` selects of
- * those in the model, format_prom all of them (format_prom.c). */
+ * those in the model, with the series `series` says; format_prom all of
+ * them, every series (format_prom.c). */
 enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 2 };
-void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
+enum prom_series {
+	PROM_SERIES_FULL = 0,  /* per process: every figure, per chip too (show --prometheus) */
+	PROM_SERIES_PID = 1,   /* per process: bytes per type, peak, partial (state with ALL) */
+	PROM_SERIES_NAME = 2,  /* per process name: running processes summed (export's default) */
+	PROM_SERIES_NONE = 3,  /* no process series */
+};
+#define PROM_NAMES_MAX 64      /* names with series of their own; the rest summed */
+#define PROM_NAMES_MAX_STR "64"
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which,
+		    enum prom_series series);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 /* The exposition of a segment that does not exist yet: healthy and empty
  * but for ttmem_segment_present{segment} 0 (a scrape target is up). */
