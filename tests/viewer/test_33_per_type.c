@@ -96,19 +96,3 @@ Test(pertype, process_figures_per_type_equal_the_truth)
 	segfix_wl_release(&w);
 	cr_assert_eq(segfix_wl_wait(&w), 0);
 }
-
-Test(pertype, peak_has_no_per_type_field)
-{
-	struct ttmem_table *t = segfix_create(shm, 1, 0);
-	char *out = NULL, *err = NULL;
-
-	cr_assert_not_null(t);
-	/* The registry keeps one peak for all types: asking for one type is
-	 * an error, not a figure that reads as DRAM's. */
-	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "--query",
-				      "pid,peak_memory.dram", NULL), 2, "%s", out);
-	cr_assert(strstr(err, "'peak_memory.dram'"), "%s", err);
-	free(out);
-	free(err);
-	ttmem_table_close(t);
-}
