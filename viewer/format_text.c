@@ -18,6 +18,12 @@ static int type_active(const struct model_dev *d, unsigned ty, int baseline)
 	       (baseline && d->baseline[ty]);
 }
 
+/* Width of the CHIP column: 5, or 7 when "unknown" has to fit. */
+static int chip_width(const struct model *m)
+{
+	return m->ndev && m->dev[m->ndev - 1].device == TTMEM_DEVICE_UNKNOWN ? 7 : 5;
+}
+
 /* A column whose every value is zero says the least: dropped first. */
 #define PRIO_ZERO 20
 
@@ -36,11 +42,13 @@ static void print_devices(FILE *f, const struct model *m, unsigned width)
 	 * width is short (IN USE and the chip never go). */
 	enum { C_CHIP, C_TYPE, C_USE, C_SYS, C_APP, C_CAP, C_PCT, C_BASE, C_DELTA, C_ORPH,
 	       C_EXIT, C_N };
-	static const struct tf_col cols[C_N] = {
-		{ "CHIP", 0, 0, 0, 0 }, { "TYPE", 0, 0, 0, 0 }, { "IN USE", 1, 0, 0, 0 },
-		{ "SYSTEM", 1, 5, 0, 0 }, { "APPLICATION", 1, 6, 0, 0 },
-		{ "CAPACITY", 1, 3, 0, 0 }, { "USE%", 1, 1, 0, 0 }, { "BASELINE", 1, 4, 0, 0 },
-		{ "DELTA", 1, 2, 0, 0 }, { "ORPHANED", 1, 7, 0, 0 }, { "AT-EXIT", 1, 8, 0, 0 },
+	struct tf_col cols[C_N] = {
+		{ "CHIP", 0, 0, 0, 0, 5 }, { "TYPE", 0, 0, 0, 0, 13 },
+		{ "IN USE", 1, 0, 0, 0, 10 }, { "SYSTEM", 1, 5, 0, 0, 10 },
+		{ "APPLICATION", 1, 6, 0, 0, 11 }, { "CAPACITY", 1, 3, 0, 0, 10 },
+		{ "USE%", 1, 1, 0, 0, 6 }, { "BASELINE", 1, 4, 0, 0, 10 },
+		{ "DELTA", 1, 2, 0, 0, 11 }, { "ORPHANED", 1, 7, 0, 0, 10 },
+		{ "AT-EXIT", 1, 8, 0, 0, 10 },
 	};
 	int bl = m->baseline_ns != 0;
 	char b[C_N][32];
@@ -49,6 +57,7 @@ static void print_devices(FILE *f, const struct model *m, unsigned width)
 	struct tf_col use[C_N];
 	struct tf_table t;
 
+	cols[C_CHIP].width = (unsigned char)chip_width(m);
 	/* Without a baseline there are no such columns, whatever the width. */
 	for (size_t k = 0; k < C_N; k++)
 		if (bl || (k != C_BASE && k != C_DELTA)) {
@@ -145,7 +154,8 @@ static void print_shared_chips(FILE *f, const struct model *m, unsigned width)
 static void type_cols(struct tf_col *c, unsigned char prio)
 {
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-		c[ty] = (struct tf_col){ type_name(ty), 1, prio, 0, 0 };
+		c[ty] = (struct tf_col){ type_name(ty), 1, prio, 0, 0,
+					 ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10 };
 }
 
 /* A process name safe for a terminal, whole (as wide as the registry
@@ -166,11 +176,13 @@ static void print_process_list(FILE *f, const struct model *m, unsigned width)
 	enum { C_PID, C_NAME, C_STATE, C_TYPE0, C_LIVE = C_TYPE0 + MODEL_TYPES, C_PEAK, C_REL,
 	       C_EXIT, C_LEFT, C_N };
 	struct tf_col cols[C_N] = {
-		[C_PID] = { "PID", 0, 0, 0, 0 }, [C_NAME] = { "NAME", 0, 0, 1, 4 },
-		[C_STATE] = { "STATE", 0, 4, 0, 0 },
-		[C_LIVE] = { "LIVE(ALL)", 1, 2, 0, 0 }, [C_PEAK] = { "PEAK(ALL)", 1, 3, 0, 0 },
-		[C_REL] = { "RELEASED(ALL)", 1, 7, 0, 0 }, [C_EXIT] = { "AT-EXIT(ALL)", 1, 6, 0, 0 },
-		[C_LEFT] = { "LEFT(ALL)", 1, 5, 0, 0 },
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_NAME] = { "NAME", 0, 0, 1, 4, 16 },
+		[C_STATE] = { "STATE", 0, 4, 0, 0, 8 },
+		[C_LIVE] = { "LIVE(ALL)", 1, 2, 0, 0, 10 },
+		[C_PEAK] = { "PEAK(ALL)", 1, 3, 0, 0, 10 },
+		[C_REL] = { "RELEASED(ALL)", 1, 7, 0, 0, 10 },
+		[C_EXIT] = { "AT-EXIT(ALL)", 1, 6, 0, 0, 10 },
+		[C_LEFT] = { "LEFT(ALL)", 1, 5, 0, 0, 10 },
 	};
 	char b[C_N][32], name[160];
 	unsigned nz[C_N] = { 0 };
@@ -209,13 +221,14 @@ static void print_process_chips(FILE *f, const struct model *m, unsigned width)
 {
 	enum { C_PID, C_CHIP, C_TYPE0, C_ALL = C_TYPE0 + MODEL_TYPES, C_N };
 	struct tf_col cols[C_N] = {
-		[C_PID] = { "PID", 0, 0, 0, 0 }, [C_CHIP] = { "CHIP", 0, 0, 0, 0 },
-		[C_ALL] = { "TOTAL(ALL)", 1, 1, 0, 0 },
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_CHIP] = { "CHIP", 0, 0, 0, 0, 5 },
+		[C_ALL] = { "TOTAL(ALL)", 1, 1, 0, 0, 10 },
 	};
 	char b[C_N][32];
 	unsigned nz[C_N] = { 0 };
 	struct tf_table t;
 
+	cols[C_CHIP].width = (unsigned char)chip_width(m);
 	type_cols(&cols[C_TYPE0], 2);
 	tf_init(&t, cols, C_N);
 	for (size_t i = 0; i < m->ncell; i++) {
@@ -274,8 +287,8 @@ static void print_released(FILE *f, const struct model *m, unsigned width)
 {
 	enum { C_PID, C_NAME, C_WHAT, C_OWNER, C_TYPE0, C_N = C_TYPE0 + MODEL_TYPES };
 	struct tf_col cols[C_N] = {
-		[C_PID] = { "PID", 0, 0, 0, 0 }, [C_NAME] = { "NAME", 0, 0, 1, 4 },
-		[C_WHAT] = { "WHAT", 0, 0, 0, 0 }, [C_OWNER] = { "OWNER", 0, 0, 1, 6 },
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_NAME] = { "NAME", 0, 0, 1, 4, 16 },
+		[C_WHAT] = { "WHAT", 0, 0, 0, 0, 8 }, [C_OWNER] = { "OWNER", 0, 0, 1, 6, 22 },
 	};
 	char b[C_N][32], name[160];
 	unsigned nz[C_N] = { 0 };

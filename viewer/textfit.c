@@ -218,7 +218,7 @@ static void fit_columns(const struct tf_table *t, struct fit *ft, unsigned width
 			if (strlen(c) > mb)
 				mb = strlen(c);
 		}
-		ft->bytes += mb + ft->w[i] + 8;
+		ft->bytes += mb + ft->w[i] + t->col[i].width + 8;
 	}
 	for (size_t r = 0; r < t->nrow; r++)
 		if (t->note[r]) {
@@ -228,8 +228,17 @@ static void fit_columns(const struct tf_table *t, struct fit *ft, unsigned width
 				ft->note = w;
 			ft->bytes += strlen(t->note[r]) + 2;
 		}
-	if (!width)
-		return;
+	{
+		struct fit natural = *ft;
+
+		for (size_t i = 0; i < t->ncol; i++)
+			if (ft->w[i] < t->col[i].width)
+				ft->w[i] = t->col[i].width;
+		if (!width || fit_total(t, ft) <= width)
+			return;
+		/* Too wide: the padding goes before any column does. */
+		*ft = natural;
+	}
 	/* Least important first; of equals, the rightmost. */
 	while ((total = fit_total(t, ft)) > width) {
 		size_t drop = t->ncol;

@@ -7,8 +7,8 @@
  * number, else no limit: output into a pipe or a file keeps whole lines, so
  * that grep and scripts see every column.
  *
- * A table is fitted by dropping its least important columns first (a
- * footnote names them), then eliding long cells of the columns that allow
+ * A table is fitted by giving up its columns' padding first, then dropping
+ * its least important columns (a footnote names them), then eliding long cells of the columns that allow
  * it in the middle ("abc...xyz"); a line still too wide is elided as a
  * whole, so no line ever exceeds the width.  Widths are terminal columns
  * (san_width): cells must be safe for a terminal already (sanitize.h).
@@ -53,6 +53,9 @@ struct tf_col {
 	unsigned char prio;        /* 0: always shown; higher: dropped earlier */
 	unsigned char elide;       /* may be elided in the middle ... */
 	unsigned char min;         /* ... down to this many columns */
+	unsigned char width;       /* at least this wide while it fits (a layout
+				    * that stays put from one report to the
+				    * next); 0: as wide as its widest cell */
 };
 
 #define TF_MAX_COLS 24
