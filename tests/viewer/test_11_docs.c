@@ -62,6 +62,9 @@ Test(docs, man_page_documents_every_new_name)
 		"reverses", "dead", "ttmem buffers", "ttmem map", "--no-symbols", "--summary",
 		"largest free block", "fragmentation", "get_bank_size", "\"buffers\"", "\"map\"",
 		"ttmem record", "traceEvents", "jsonl", "--duration",
+		"--width", "COLUMNS", "--process-series", "ttmem_process_name_bytes",
+		"ttmem_process_other_bytes", "ttmem_process_bytes", "all_types", "live_by_type",
+		"used_memory.l1", "(ALL)",
 	};
 	char *t = man_text();
 
@@ -81,7 +84,9 @@ Test(docs, every_subcommand_help_lists_its_options)
 		{ "clear", { "--shm", "--quiet", "--help", "--version" } },
 		{ "baseline", { "--reset", "--shm", "--quiet", "--help", "--version" } },
 		{ "reap", { "--exited", "--shm", "--quiet", "--help", "--version" } },
-		{ "show", { "--format", "--query", "--loop", "--count", "--processes" } },
+		{ "show", { "--format", "--query", "--loop", "--count", "--processes", "--width" } },
+		{ "leaks", { "--json", "--fail", "--pid", "--device", "--width", "--shm" } },
+		{ "export", { "--listen", "--textfile", "--processes", "--process-series", "--shm" } },
 		{ "ls", { "--json", "--help", "--version" } },
 		{ "rm", { "--force", "--help", "--version" } },
 		{ "run", { "--mode", "--group", "--quiet", "--shm" } },
