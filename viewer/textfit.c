@@ -198,10 +198,45 @@ static size_t fit_total(const struct tf_table *t, const struct fit *ft)
 	return total + (n ? n - 1 : 0) + ft->note;
 }
 
-static void fit_columns(const struct tf_table *t, struct fit *ft, unsigned width)
+static void drop_columns(const struct tf_table *t, struct fit *ft, unsigned width,
+			 unsigned least)
+{
+	while (fit_total(t, ft) > width) {
+		size_t drop = t->ncol;
+
+		for (size_t i = 0; i < t->ncol; i++)
+			if (ft->shown[i] && t->col[i].prio >= least &&
+			    (drop == t->ncol || t->col[i].prio >= t->col[drop].prio))
+				drop = i;
+		if (drop == t->ncol)
+			break;
+		ft->shown[drop] = 0;
+	}
+}
+
+/* The widest elidable column gives up what it can, then the next. */
+static void elide_columns(const struct tf_table *t, struct fit *ft, unsigned width)
 {
 	size_t total;
 
+	while ((total = fit_total(t, ft)) > width) {
+		size_t best = t->ncol;
+
+		for (size_t i = 0; i < t->ncol; i++)
+			if (ft->shown[i] && t->col[i].elide && ft->w[i] > t->col[i].min &&
+			    (best == t->ncol || ft->w[i] > ft->w[best]))
+				best = i;
+		if (best == t->ncol)
+			break;
+		ft->w[best] -= total - width < ft->w[best] - t->col[best].min ?
+				       total - width : ft->w[best] - t->col[best].min;
+		if (ft->w[best] < 4)
+			ft->w[best] = t->col[best].min;
+	}
+}
+
+static void fit_columns(const struct tf_table *t, struct fit *ft, unsigned width)
+{
 	memset(ft, 0, sizeof(*ft));
 	ft->bytes = 1;
 	for (size_t i = 0; i < t->ncol; i++) {
@@ -239,33 +274,11 @@ static void fit_columns(const struct tf_table *t, struct fit *ft, unsigned width
 		/* Too wide: the padding goes before any column does. */
 		*ft = natural;
 	}
-	/* Least important first; of equals, the rightmost. */
-	while ((total = fit_total(t, ft)) > width) {
-		size_t drop = t->ncol;
-
-		for (size_t i = 0; i < t->ncol; i++)
-			if (ft->shown[i] && t->col[i].prio &&
-			    (drop == t->ncol || t->col[i].prio >= t->col[drop].prio))
-				drop = i;
-		if (drop == t->ncol)
-			break;
-		ft->shown[drop] = 0;
-	}
-	/* Then the widest elidable column gives up what it can. */
-	while ((total = fit_total(t, ft)) > width) {
-		size_t best = t->ncol;
-
-		for (size_t i = 0; i < t->ncol; i++)
-			if (ft->shown[i] && t->col[i].elide && ft->w[i] > t->col[i].min &&
-			    (best == t->ncol || ft->w[i] > ft->w[best]))
-				best = i;
-		if (best == t->ncol)
-			break;
-		ft->w[best] -= total - width < ft->w[best] - t->col[best].min ?
-				       total - width : ft->w[best] - t->col[best].min;
-		if (ft->w[best] < 4)
-			ft->w[best] = t->col[best].min;
-	}
+	/* Least important first; of equals, the rightmost.  Priority 1
+	 * goes only when eliding is not enough. */
+	drop_columns(t, ft, width, 2);
+	elide_columns(t, ft, width);
+	drop_columns(t, ft, width, 1);
 }
 
 /* One row (r == SIZE_MAX: the header) into buf, trailing spaces dropped. */

@@ -8,8 +8,9 @@
  * that grep and scripts see every column.
  *
  * A table is fitted by giving up its columns' padding first, then dropping
- * its least important columns (a footnote names them), then eliding long cells of the columns that allow
- * it in the middle ("abc...xyz"); a line still too wide is elided as a
+ * its least important columns (a footnote names them), then eliding long
+ * cells of the columns that allow it in the middle ("abc...xyz"), then
+ * dropping the columns kept for last; a line still too wide is elided as a
  * whole, so no line ever exceeds the width.  Widths are terminal columns
  * (san_width): cells must be safe for a terminal already (sanitize.h).
  *
@@ -50,7 +51,8 @@ void tf_wrap(FILE *f, unsigned width, unsigned indent, const char *s);
 struct tf_col {
 	const char *head;
 	unsigned char right;       /* right-aligned */
-	unsigned char prio;        /* 0: always shown; higher: dropped earlier */
+	unsigned char prio;        /* 0: always shown; higher: dropped earlier;
+				    * 1: only once eliding is not enough */
 	unsigned char elide;       /* may be elided in the middle ... */
 	unsigned char min;         /* ... down to this many columns */
 	unsigned char width;       /* at least this wide while it fits (a layout

@@ -4,15 +4,18 @@
 
   check_width.py show WIDTH SHOW.json SHOW.txt [full]
   check_width.py leaks WIDTH LEAKS.json LEAKS.txt [full]
+  check_width.py buffers WIDTH BUFFERS.json BUFFERS.txt [full]
 
 WIDTH 0: no limit.  Checks that no line is wider than WIDTH (terminal
 columns), that the key figures are there and equal the JSON's (show: every
 chip's in-use bytes per type in the chip table; leaks: each process's bytes
-and each group's bytes per type), and with `full` that nothing was elided
+and each group's bytes per type; buffers: a row per buffer, each with its
+size, and the bytes per type of the last line), and with `full` that nothing was elided
 or left out.  Sizes are written as ttmem(1) says ("24.3 MiB"), by this
 script's own rendering.  Exit 0, or 1 with the mismatches on stderr.
 """
 import json
+import re
 import sys
 import unicodedata
 
@@ -104,8 +107,35 @@ def check_leaks(doc, text, full, errs):
         errs.append("elided with no width limit")
 
 
+def check_buffers(doc, text, full, errs):
+    lines = text.split("\n")
+    if not lines or not lines[0].startswith("CHIP"):
+        errs.append("no header")
+        return
+    rows = []
+    for ln in lines[1:]:
+        if ln.startswith("(not shown") or re.match(r"^\d+ buffers?\b", ln) or not ln:
+            break
+        rows.append(ln)
+    if len(rows) != doc["count"]:
+        errs.append("%d rows for %d buffers" % (len(rows), doc["count"]))
+    for ln, b in zip(rows, doc["buffers"]):
+        if human(b["size"]) not in ln:
+            errs.append("row %r lacks its size %s" % (ln, human(b["size"])))
+    flat = text.replace("\n  ", " ")
+    for ty, v in doc["bytes"].items():
+        if v and "%s %s" % (ty, human(v)) not in flat:
+            errs.append("no %s %s in the summary" % (ty, human(v)))
+    if full:
+        if "..." in text or "(not shown" in text:
+            errs.append("elided or left out with no width limit")
+        for head in ("ADDRESS", "PAGE", "OWNER", "PID", "PROCESS", "CALLSITE"):
+            if head not in lines[0]:
+                errs.append("column %s missing with no width limit" % head)
+
+
 def main():
-    if len(sys.argv) < 5 or sys.argv[1] not in ("show", "leaks"):
+    if len(sys.argv) < 5 or sys.argv[1] not in ("show", "leaks", "buffers"):
         sys.stderr.write(__doc__)
         return 2
     width = int(sys.argv[2])
@@ -116,7 +146,8 @@ def main():
     full = len(sys.argv) > 5 and sys.argv[5] == "full"
     errs = []
     check_widths(text, width, errs)
-    (check_show if sys.argv[1] == "show" else check_leaks)(doc, text, full, errs)
+    {"show": check_show, "leaks": check_leaks,
+     "buffers": check_buffers}[sys.argv[1]](doc, text, full, errs)
     for e in errs:
         sys.stderr.write(e + "\n")
     return 1 if errs else 0

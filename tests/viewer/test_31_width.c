@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Text output fits a width: `show` and `leaks` on a segment filled by real
+ * Text output fits a width: `show`, `leaks` and `buffers` on a segment filled by real
  * emulated workloads (an 8-chip mesh at its peak, two leaky processes that
  * exited), at COLUMNS=60, 80, 120 and --width 60, 80, 120: no line wider,
  * and the key figures (each chip's in-use bytes per type; each leaking
- * process's bytes, each stack's bytes per type) still there and equal to
+ * process's bytes, each stack's bytes per type; each buffer's size, the
+ * bytes per type of all of them) still there and equal to
  * the JSON output's (tests/viewer/check_width.py).  Into a pipe with no
  * COLUMNS nothing is elided or left out.  A bad --width is a usage error; a
  * bad COLUMNS is ignored.
@@ -160,6 +161,7 @@ Test(width, show_and_leaks_fit_and_keep_their_figures)
 
 	every_width("show", "--processes=all", "--released");
 	every_width("leaks", NULL, NULL);
+	every_width("buffers", "--all", NULL);
 
 	segfix_wl_release(&w);
 	cr_assert_eq(segfix_wl_expect(&w, "closed"), 0);
@@ -182,11 +184,12 @@ Test(width, bad_width_is_a_usage_error_bad_columns_is_ignored)
 	cr_assert_not_null(t);
 	pid = segfix_child(shm, "a-process-with-a-name", a, 2, SEGFIX_RUN);
 	for (size_t i = 0; i < sizeof(bad_opt) / sizeof(bad_opt[0]); i++) {
-		for (int leaks = 0; leaks < 2; leaks++) {
+		for (int k = 0; k < 3; k++) {
+			const char *sub = k == 2 ? "buffers" : k ? "leaks" : "show";
 			char want[64];
 
 			out = err = NULL;
-			cr_assert_eq(ttmem_cols(NULL, &out, &err, leaks ? "leaks" : "show", "--width",
+			cr_assert_eq(ttmem_cols(NULL, &out, &err, sub, "--width",
 						bad_opt[i], NULL), 2, "--width '%s': %s", bad_opt[i], err);
 			snprintf(want, sizeof(want), "--width: '%s' is not a width", bad_opt[i]);
 			cr_assert(strstr(err, want), "%s", err);
