@@ -240,7 +240,11 @@ static void name_metrics(struct prom *p)
 	struct name_sum *sum = calloc(p->m->nproc ? p->m->nproc : 1, sizeof(*sum)), other = { 0 };
 	size_t n = 0;
 
-	for (size_t i = 0; sum && i < p->m->nproc; i++) {
+	/* Out of memory: no process series rather than zeros that read as
+	 * nothing held. */
+	if (!sum)
+		return;
+	for (size_t i = 0; i < p->m->nproc; i++) {
 		const struct model_proc *pr = &p->m->proc[i];
 		char label[sizeof(sum->label)];
 		size_t k;
