@@ -14,6 +14,7 @@
 #include "file_access.h"
 #include "livebuf.h"
 #include "sanitize.h"
+#include "textfit.h"
 
 enum out_format { OUT_TEXT = 0, OUT_JSON, OUT_CSV };
 
@@ -33,6 +34,8 @@ static void buffers_usage(FILE *f)
 	      "  -n, --no-symbols  callsites as module+offset (no symbolization)\n"
 	      "  -j, --json        JSON (schema ttmem/1, kind \"buffers\")\n"
 	      "      --format F    text (default), json or csv\n"
+	      "  -w, --width N     text: fit N columns (0: no limit); default the\n"
+	      "                    terminal's width, else $COLUMNS, else no limit\n"
 	      "      --shm NAME    segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help        this help\n"
 	      "  -V, --version     version\n", f);
@@ -80,18 +83,55 @@ static void text_callsite(FILE *f, const struct symbol_info *si)
 	fprintf(f, "+%#" PRIx64, si->offset);
 }
 
-static void print_text(FILE *f, const struct livebuf *v, size_t n, struct symbolizer *sy,
-		       int all)
+/* The callsite as text, into a malloc'd string ("" when out of memory). */
+static char *callsite_text(const struct symbol_info *si)
 {
-	uint64_t bytes[TTMEM_TYPE_COUNT] = { 0 };
-	char sz[24], pg[24], dev[16], name[80];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	fprintf(f, "%-7s %-13s %-14s %10s %10s  %-21s %7s  %-16s %s%s\n", "CHIP", "TYPE",
-		"ADDRESS", "SIZE", "PAGE", "OWNER", "PID", "PROCESS", all ? "STATE    " : "",
-		"CALLSITE");
+	if (!f)
+		return NULL;
+	text_callsite(f, si);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A table fitted to `width` (textfit.h): the page size, owner and pid go
+ * first; the callsite and the process name are elided in the middle. */
+static void print_text(FILE *f, const struct livebuf *v, size_t n, struct symbolizer *sy,
+		       int all, unsigned width)
+{
+	enum { C_CHIP, C_TYPE, C_ADDR, C_SIZE, C_PAGE, C_OWNER, C_PID, C_PROC, C_STATE, C_SITE,
+	       C_N };
+	static const struct tf_col cols[C_N] = {
+		{ "CHIP", 0, 0, 0, 0, 7 }, { "TYPE", 0, 0, 0, 0, 13 },
+		{ "ADDRESS", 0, 1, 0, 0, 14 }, { "SIZE", 1, 0, 0, 0, 10 },
+		{ "PAGE", 1, 4, 0, 0, 10 }, { "OWNER", 0, 3, 1, 6, 22 },
+		{ "PID", 1, 2, 0, 0, 7 }, { "PROCESS", 0, 0, 1, 6, 17 },
+		{ "STATE", 0, 1, 0, 0, 8 }, { "CALLSITE", 0, 0, 1, 16, 0 },
+	};
+	uint64_t bytes[TTMEM_TYPE_COUNT] = { 0 };
+	char sz[24], pg[24], dev[16], name[80], addr[24], pid[16], line[256];
+	struct tf_col use[C_N];
+	size_t id[C_N], nc = 0, len;
+	struct tf_table t;
+
+	/* STATE only with --all. */
+	for (size_t k = 0; k < C_N; k++)
+		if (all || k != C_STATE) {
+			use[nc] = cols[k];
+			id[nc++] = k;
+		}
+	tf_init(&t, use, nc);
 	for (size_t i = 0; i < n; i++) {
 		const struct livebuf *b = &v[i];
 		struct symbol_info si;
+		const char *cell[C_N], *row[C_N];
+		char *site;
 
 		callsite_of(sy, b, &si);
 		bytes[b->type] += b->size;
@@ -101,20 +141,35 @@ static void print_text(FILE *f, const struct livebuf *v, size_t n, struct symbol
 			strcpy(pg, ">= 4 GiB");
 		else
 			fmt_bytes(pg, sizeof(pg), b->page_size);
-		fprintf(f, "%-7s %-13s %#-14" PRIx64 " %10s %10s  %-21s %7" PRIu32 "  %s ",
-			device_name(dev, sizeof(dev), b->device), type_name(b->type), b->address,
-			fmt_bytes(sz, sizeof(sz), b->size), pg, owner_name(b->owner), b->pid,
-			san_cell(name, sizeof(name), b->name, strlen(b->name), 16, 0, 0));
-		if (all)
-			fprintf(f, "%-9s", liveness_name(b->state));
-		text_callsite(f, &si);
-		fputc('\n', f);
+		snprintf(addr, sizeof(addr), "%#" PRIx64, b->address);
+		snprintf(pid, sizeof(pid), "%" PRIu32, b->pid);
+		san_cell(name, sizeof(name), b->name, strlen(b->name), 16, 0, 0);
+		for (size_t k = strlen(name); k && name[k - 1] == ' ';)
+			name[--k] = 0;
+		site = callsite_text(&si);
+		cell[C_CHIP] = device_name(dev, sizeof(dev), b->device);
+		cell[C_TYPE] = type_name(b->type);
+		cell[C_ADDR] = addr;
+		cell[C_SIZE] = fmt_bytes(sz, sizeof(sz), b->size);
+		cell[C_PAGE] = pg;
+		cell[C_OWNER] = owner_name(b->owner);
+		cell[C_PID] = pid;
+		cell[C_PROC] = name;
+		cell[C_STATE] = all ? liveness_name(b->state) : "";
+		cell[C_SITE] = site ? site : "?";
+		for (size_t k = 0; k < nc; k++)
+			row[k] = cell[id[k]];
+		tf_row(&t, row, NULL);
+		free(site);
 	}
-	fprintf(f, "%zu buffer%s", n, n == 1 ? "" : "s");
-	for (unsigned ty = 0; ty < TTMEM_TYPE_COUNT; ty++)
+	tf_print(f, &t, width);
+	tf_release(&t);
+	len = (size_t)snprintf(line, sizeof(line), "%zu buffer%s", n, n == 1 ? "" : "s");
+	for (unsigned ty = 0; ty < TTMEM_TYPE_COUNT && len < sizeof(line); ty++)
 		if (bytes[ty])
-			fprintf(f, ", %s %s", type_name(ty), fmt_bytes(sz, sizeof(sz), bytes[ty]));
-	fputc('\n', f);
+			len += (size_t)snprintf(line + len, sizeof(line) - len, ", %s %s",
+						type_name(ty), fmt_bytes(sz, sizeof(sz), bytes[ty]));
+	tf_wrap(f, width, 2, line);
 }
 
 static void json_nullable_str(FILE *f, const char *s, size_t n)
@@ -212,6 +267,7 @@ int cmd_buffers(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "shm", required_argument, NULL, 'S' },
+		{ "width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -233,10 +289,12 @@ int cmd_buffers(int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem;
+	const char *wopt = NULL;
+	unsigned width = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:t:p:s:anjhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:t:p:s:anjw:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 		case 'p':
@@ -285,6 +343,9 @@ int cmd_buffers(int argc, char **argv)
 		case 'S':
 			shm = optarg;
 			break;
+		case 'w':
+			wopt = optarg;
+			break;
 		default: /* --help, --version, errors */
 			return viewer_opt_default("buffers", c, argv, buffers_usage);
 		}
@@ -292,6 +353,8 @@ int cmd_buffers(int argc, char **argv)
 	rc = viewer_opt_no_operands("buffers", argc, argv);
 	if (rc)
 		return rc;
+	if (tf_width("buffers", wopt, &width) < 0)
+		return VX_USAGE;
 	shm = viewer_shm_name(shm);
 	rc = viewer_attach_snapshot("buffers", shm, &t, &snap);
 	if (rc)
@@ -314,7 +377,7 @@ int cmd_buffers(int argc, char **argv)
 	else if (fmt == OUT_CSV)
 		print_csv(mem, bufs, (size_t)n, sy);
 	else
-		print_text(mem, bufs, (size_t)n, sy, flt.all_states);
+		print_text(mem, bufs, (size_t)n, sy, flt.all_states, width);
 	if (fclose(mem) != 0)
 		goto oom;
 	rc = viewer_check_intact("buffers", shm, t);

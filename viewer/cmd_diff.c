@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "diff.h"
+#include "textfit.h"
 
 static void diff_usage(FILE *f)
 {
@@ -27,6 +28,8 @@ static void diff_usage(FILE *f)
 	      "                           (leaks: bytes leaked; recordings: the chips' peaks)\n"
 	      "      --ignore-lines       match frames on module and function alone, not\n"
 	      "                           file:line (a rebuilt program whose lines moved)\n"
+	      "  -w, --width N            fit text to N columns (0: no limit; default: the\n"
+	      "                           terminal, else $COLUMNS, else no limit)\n"
 	      "  -h, --help               this help\n"
 	      "  -V, --version            version\n\n"
 	      "Exit 17: a file is not a readable leak report or recording; 18: A and B\n"
@@ -39,6 +42,7 @@ int cmd_diff(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "fail-on-growth", required_argument, NULL, 'g' },
 		{ "ignore-lines", no_argument, NULL, 'L' },
+		{ "width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -50,11 +54,12 @@ int cmd_diff(int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0;
 	unsigned width;
+	const char *width_opt = NULL;
 	FILE *mem;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jw:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -70,6 +75,9 @@ int cmd_diff(int argc, char **argv)
 		case 'L':
 			ignore_lines = 1;
 			break;
+		case 'w':
+			width_opt = optarg;
+			break;
 		default: /* --help, --version, errors */
 			return viewer_opt_default("diff", c, argv, diff_usage);
 		}
@@ -81,6 +89,8 @@ int cmd_diff(int argc, char **argv)
 			viewer_err("diff", "unexpected argument '%s'", argv[optind + 2]);
 		return VX_USAGE;
 	}
+	if (tf_width("diff", width_opt, &width) < 0)
+		return VX_USAGE;
 	rc = diff_load(&a, argv[optind], ignore_lines);
 	if (rc == VX_OK)
 		rc = diff_load(&b, argv[optind + 1], ignore_lines);
@@ -99,7 +109,6 @@ int cmd_diff(int argc, char **argv)
 		rc = VX_SYSTEM;
 		goto out;
 	}
-	width = diff_term_width();
 	rc = a.kind == DIFF_LEAKS ? diff_leaks_print(mem, &a, &b, json, width, &growth) :
 				    diff_record_print(mem, &a, &b, json, width, &growth);
 	if (json) {

@@ -41,8 +41,14 @@ static void export_usage(FILE *f)
 	      "                        (Debian: /var/lib/prometheus/node-exporter)\n"
 	      "  -i, --interval S      seconds between textfile writes (default 15)\n"
 	      "      --once            write the textfile once and exit (for cron)\n"
+	      "      --process-series=HOW  name (default): per process name, running\n"
+	      "                        processes summed, bytes per type (the " PROM_NAMES_MAX_STR " largest\n"
+	      "                        names; the rest as ttmem_process_other_*) |\n"
+	      "                        pid: per process, bytes per type, peak, partial |\n"
+	      "                        full: per process, every figure, per chip too |\n"
+	      "                        none\n"
 	      "      --processes=WHICH running (default) | all (also exited and dead)\n"
-	      "                        | none: which processes get series\n"
+	      "                        | none: which processes pid and full list\n"
 	      "      --shm NAME        segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help            this help\n"
 	      "  -V, --version         version\n", f);
@@ -99,6 +105,7 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "processes", required_argument, NULL, 'R' },
+		{ "process-series", required_argument, NULL, 'S' },
 		{ "shm", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -146,6 +153,21 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 				return VX_USAGE;
 			}
 			break;
+		case 'S':
+			if (!strcmp(optarg, "name"))
+				a->src.series = PROM_SERIES_NAME;
+			else if (!strcmp(optarg, "pid"))
+				a->src.series = PROM_SERIES_PID;
+			else if (!strcmp(optarg, "full"))
+				a->src.series = PROM_SERIES_FULL;
+			else if (!strcmp(optarg, "none"))
+				a->src.series = PROM_SERIES_NONE;
+			else {
+				viewer_err("export", "--process-series: '%s' is not name, pid, full "
+					   "or none", optarg);
+				return VX_USAGE;
+			}
+			break;
 		case 's':
 			shm = optarg;
 			break;
@@ -181,7 +203,8 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 int cmd_export(int argc, char **argv)
 {
 	struct export_args a = { .interval = INTERVAL_DEFAULT,
-				 .src.which = PROM_PROCS_RUNNING };
+				 .src.which = PROM_PROCS_RUNNING,
+				 .src.series = PROM_SERIES_NAME };
 	struct export_note tnote = { .what = "textfile" };
 	struct export_http *http = NULL;
 	char path[4096], why[1024], where[128];

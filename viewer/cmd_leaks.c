@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "file_access.h"
+#include "textfit.h"
 #include "viewer.h"
 
 static void leaks_usage(FILE *f)
@@ -31,6 +32,8 @@ static void leaks_usage(FILE *f)
 	      "  -p, --pid P       only process P (an error when P is not in the segment)\n"
 	      "  -d, --device N    only entries on chip N (an error when the segment has\n"
 	      "                    no chip N)\n"
+	      "  -w, --width N     text: fit N columns (0: no limit); default the\n"
+	      "                    terminal's width, else $COLUMNS, else no limit\n"
 	      "      --shm NAME    segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help        this help\n"
 	      "  -V, --version     version\n", f);
@@ -44,11 +47,13 @@ int cmd_leaks(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "shm", required_argument, NULL, 's' },
+		{ "width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *shm = NULL;
+	const char *shm = NULL, *wopt = NULL;
+	unsigned width = 0;
 	int json = 0, c, rc;
 	int64_t fpid = -1, fdev = -1;
 	uint64_t v;
@@ -63,7 +68,7 @@ int cmd_leaks(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jfp:d:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jfp:d:w:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -83,6 +88,9 @@ int cmd_leaks(int argc, char **argv)
 		case 's':
 			shm = optarg;
 			break;
+		case 'w':
+			wopt = optarg;
+			break;
 		default: /* --help, --version, errors */
 			return viewer_opt_default("leaks", c, argv, leaks_usage);
 		}
@@ -90,6 +98,8 @@ int cmd_leaks(int argc, char **argv)
 	rc = viewer_opt_no_operands("leaks", argc, argv);
 	if (rc)
 		return rc;
+	if (tf_width("leaks", wopt, &width) < 0)
+		return VX_USAGE;
 	shm = viewer_shm_name(shm);
 	rc = viewer_attach_snapshot("leaks", shm, &t, &snap);
 	if (rc)
@@ -125,7 +135,7 @@ int cmd_leaks(int argc, char **argv)
 			rc = VX_SYSTEM;
 			goto out;
 		}
-		leaks_print(mem, &r, sy, shm, json);
+		leaks_print(mem, &r, sy, shm, json, width);
 		if (fclose(mem) != 0) {
 			free(text);
 			viewer_err("leaks", "out of memory");

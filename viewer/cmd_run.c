@@ -354,7 +354,7 @@ static int run_check(const char *shm, pid_t root)
 			rc = VX_SYSTEM;
 			goto out;
 		}
-		leaks_print(mem, &r, sy, shm, 0);
+		leaks_print(mem, &r, sy, shm, 0, 0);
 		if (fclose(mem) != 0) {
 			free(text);
 			viewer_err("run", "out of memory");

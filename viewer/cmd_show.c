@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "textfit.h"
 #include "viewer.h"
 
 static volatile sig_atomic_t show_stop;
@@ -50,6 +51,8 @@ static void show_usage(FILE *f)
 	      "  -a, --all             also processes that never allocated (= --processes=all)\n"
 	      "      --released        per process: bytes released in bulk at close and\n"
 	      "                        live at exit, per owner and type\n"
+	      "  -w, --width N         text: fit N columns (0: no limit); default the\n"
+	      "                        terminal's width, else $COLUMNS, else no limit\n"
 	      "      --shm NAME        segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
 	      "  -h, --help            this help\n"
 	      "  -V, --version         version\n", f);
@@ -69,6 +72,7 @@ struct show_cmd {
 	uint64_t loop_ms;          /* 0: once */
 	uint64_t count;            /* 0: until interrupted */
 	const char *shm;
+	const char *width;         /* --width, NULL: not given */
 };
 
 static int set_format(struct show_cmd *sc, enum show_format f)
@@ -153,6 +157,7 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "released", no_argument, NULL, 'r' },
 		{ "shm", required_argument, NULL, 's' },
+		{ "width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -162,7 +167,7 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:i:p:jPl:ahV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:i:p:jPl:aw:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 		case 'i':
@@ -232,6 +237,9 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 		case 's':
 			sc->shm = optarg;
 			break;
+		case 'w':
+			sc->width = optarg;
+			break;
 		case 'h':
 			show_usage(stdout);
 			return -1;
@@ -270,6 +278,8 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 		viewer_err("show", "--count needs --loop");
 		return VX_USAGE;
 	}
+	if (tf_width("show", sc->width, &sc->so.width) < 0)
+		return VX_USAGE;
 	return 0;
 }
 
@@ -310,7 +320,8 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 	case SF_PROM:
 		format_prom_ex(stdout, &m, sc->shm,
 			       sc->so.processes == 2 ? PROM_PROCS_ALL :
-			       sc->so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE);
+			       sc->so.processes ? PROM_PROCS_RUNNING : PROM_PROCS_NONE,
+			       PROM_SERIES_FULL);
 		break;
 	case SF_CSV:
 		if (nth == 0 && sc->csv_header)

@@ -97,7 +97,7 @@ int diff_add(uint64_t *a, uint64_t b);
 int diff_record_load_tree(struct diff_input *in, const struct jr_value *root);
 int diff_record_load_lines(struct diff_input *in, const char *text, size_t len);
 
-/* Compare and print (text for `width` columns); *growth gets B's growth in bytes (leaks: total leaked
+/* Compare and print (text for `width` columns, 0: no limit); *growth gets B's growth in bytes (leaks: total leaked
  * bytes, recordings: the sum over chips and types of the peaks' change). */
 int diff_leaks_print(FILE *f, const struct diff_input *a, const struct diff_input *b, int json,
 		     unsigned width, int64_t *growth);
@@ -108,9 +108,6 @@ int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_inp
  * `width` columns cut in the middle ("..."), its start and end kept. */
 void diff_fit(FILE *f, const char *text, size_t len, unsigned width);
 
-/* The terminal's width: stdout's (TIOCGWINSZ) on a terminal, else
- * $COLUMNS, else 80. */
-unsigned diff_term_width(void);
 
 /* "+1.50 MiB" / "-512 B" / "0 B"; "+3" / "-1" / "0". */
 const char *diff_fmt_bytes(char *buf, size_t len, int64_t d);

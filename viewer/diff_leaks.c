@@ -191,7 +191,7 @@ static void print_text(FILE *f, const struct diff_input *a, const struct diff_in
 		snprintf(lb, sizeof(lb), "%s in %s", fmt_bytes(w, sizeof(w), b->bytes), y);
 		diff_fmt_bytes(z, sizeof(z), (int64_t)b->bytes - (int64_t)a->bytes);
 		diff_fmt_count(w, sizeof(w), (int64_t)b->entries - (int64_t)a->entries);
-		if (width >= WIDE)
+		if (!width || width >= WIDE)
 			fprintf(f, "  %-14s %-18s %-18s %s\n  %-14s %-18s %-18s %-10s %s\n", "", "A",
 				"B", "change", "total", la, lb, z, w);
 		else   /* a narrow terminal: A -> B */
@@ -203,7 +203,7 @@ static void print_text(FILE *f, const struct diff_input *a, const struct diff_in
 		fmt_bytes(x, sizeof(x), a->types[ty]);
 		fmt_bytes(y, sizeof(y), b->types[ty]);
 		diff_fmt_bytes(z, sizeof(z), (int64_t)b->types[ty] - (int64_t)a->types[ty]);
-		if (width >= WIDE)
+		if (!width || width >= WIDE)
 			fprintf(f, "  %-14s %-18s %-18s %s\n", type_name(ty), x, y, z);
 		else
 			fprintf(f, "  %-8s %s -> %s  %s\n", type_name(ty), x, y, z);

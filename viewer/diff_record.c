@@ -97,7 +97,7 @@ static void rows(FILE *f, const struct diff_series *a, const struct diff_series 
 		fmt_bytes(x[3], sizeof(x[3]), la[ty]);
 		fmt_bytes(x[4], sizeof(x[4]), lb[ty]);
 		diff_fmt_bytes(x[5], sizeof(x[5]), (int64_t)lb[ty] - (int64_t)la[ty]);
-		if (width >= WIDE)
+		if (!width || width >= WIDE)
 			fprintf(f, "  %-14s%10s%10s%10s%10s%10s%10s\n", type_name(ty), x[0], x[1],
 				x[2], x[3], x[4], x[5]);
 		else   /* a narrow terminal: peak and last on a line each */
@@ -153,7 +153,7 @@ int diff_record_print(FILE *f, const struct diff_input *a, const struct diff_inp
 	fputs("\n         -> ", f);
 	file_text(f, b);
 	fputs("\n\n", f);
-	if (width >= WIDE)
+	if (!width || width >= WIDE)
 		fprintf(f, "  %-14s%10s%10s%10s%10s%10s%10s\n", "", "peak A", "peak B", "change",
 			"last A", "last B", "change");
 	walk(f, a, b, 0, width, 0, growth);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ttmem diff`'s text fits the terminal: a line wider than the terminal is
+ * `ttmem diff`'s text fits a width (tf_width; 0: no limit): a line wider is
  * cut in the middle (a little after it), so a C++ frame keeps both its function's name and its
  * file:line (what tells two callsites apart is at either end).  The text
  * given has been made safe for a terminal already (san_term): this only
@@ -9,24 +9,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "diff.h"
 #include "sanitize.h"
-
-unsigned diff_term_width(void)
-{
-	struct winsize ws;
-	const char *cols = getenv("COLUMNS");
-	uint64_t v;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col < 20 ? 20 : ws.ws_col;
-	if (cols && viewer_parse_u64(cols, 10000, &v) == 0 && v > 0)
-		return v < 20 ? 20 : (unsigned)v;
-	return 80;
-}
 
 /* Columns of s[0..n) (invalid bytes: one column each, as san_term escapes
  * them before this sees them). */
@@ -76,7 +61,7 @@ void diff_fit(FILE *f, const char *text, size_t len, unsigned width)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p), head_end;
 
-		if (columns(p, n, NULL, 0) <= width) {
+		if (!width || columns(p, n, NULL, 0) <= width) {
 			fwrite(p, 1, n, f);
 		} else {
 			/* More of the start: a function's name says more than

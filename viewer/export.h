@@ -16,7 +16,8 @@
 
 struct export_src {
 	const char *shm;              /* segment name */
-	enum prom_procs which;        /* process series to list */
+	enum prom_procs which;        /* processes to list */
+	enum prom_series series;      /* and their series */
 };
 
 /*

@@ -78,7 +78,7 @@ int export_render(const struct export_src *src, char **buf, size_t *len, char *w
 		model_release(&m);
 		return VX_SYSTEM;
 	}
-	format_prom_ex(f, &m, src->shm, src->which);
+	format_prom_ex(f, &m, src->shm, src->which, src->series);
 	model_release(&m);
 	if (fclose(f) != 0) {
 		snprintf(why, whylen, "rendering: %s", strerror(errno));

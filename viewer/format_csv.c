@@ -32,6 +32,8 @@ enum q_what {
 	QF_USED,      /* bytes of the process on the row's chip */
 	QF_ENTRIES,   /* its entries on the row's chip */
 	QF_LIVE, QF_PEAK, QF_RELEASED, QF_AT_EXIT, QF_LEFT,
+	QF_PROC_TYPE, /* BASE.TYPE: base (QF_USED ... QF_LEFT) in qfield.kind, type
+		       * in qfield.type, MODEL_TYPES for all_types */
 };
 
 enum q_kind {
@@ -82,6 +84,36 @@ static int is_bytes(const struct query_field *f)
 	return f->what == QF_USED || f->what >= QF_LIVE;
 }
 
+/* A process byte field split per type: "used_memory.l1", "live_memory.all_types". */
+static int parse_proc_type(const char *label, size_t dot, struct query_field *f)
+{
+	const char *ty = label + dot + 1;
+
+	for (size_t i = 0; i < sizeof(plain_fields) / sizeof(plain_fields[0]); i++) {
+		enum q_what w = plain_fields[i].what;
+
+		if (strlen(plain_fields[i].name) != dot || strncmp(plain_fields[i].name, label, dot) ||
+		    (w != QF_USED && w < QF_LIVE))
+			continue;
+		f->what = QF_PROC_TYPE;
+		f->kind = w;
+		if (!strcmp(ty, "all_types")) {
+			f->type = MODEL_TYPES;
+			return 0;
+		}
+		/* The registry keeps one peak for every type together. */
+		if (w == QF_PEAK)
+			return -1;
+		for (unsigned t = 0; t < MODEL_TYPES; t++)
+			if (!strcasecmp(type_name(t), ty)) {
+				f->type = t;
+				return 0;
+			}
+		return -1;
+	}
+	return -1;
+}
+
 /* "dram", "l1_small", ... or "memory" (= DRAM, as nvidia-smi's memory.*). */
 static int type_of(const char *s, size_t n, unsigned *type)
 {
@@ -113,6 +145,8 @@ static int parse_field(const char *s, size_t n, struct query_field *f)
 			f->what = plain_fields[i].what;
 			return 0;
 		}
+	if (dot && parse_proc_type(f->label, (size_t)(dot - s), f) == 0)
+		return 0;
 	if (!dot || type_of(s, (size_t)(dot - s), &f->type) < 0)
 		return -1;
 	for (unsigned k = 0; k < QK_COUNT_; k++)
@@ -153,9 +187,10 @@ int query_default(struct query *q)
 {
 	char bad[80];
 
-	return query_parse(q, "timestamp,index,arch,memory.used,memory.total,memory.percent,"
+	/* dram.*, not memory.*: a header says which memory it counts. */
+	return query_parse(q, "timestamp,index,arch,dram.used,dram.total,dram.percent,"
 			      "l1.used,l1_small.used,trace.used,cb.used,system_memory.used,"
-			      "memory.orphaned,memory.exited", bad, sizeof(bad));
+			      "dram.orphaned,dram.exited", bad, sizeof(bad));
 }
 
 struct row {
@@ -251,6 +286,37 @@ static void timestamp(FILE *f, uint64_t ns)
 	fprintf(f, "%s.%03u", buf, (unsigned)(ns / 1000000u % 1000u));
 }
 
+/* v[0..MODEL_TYPES) at `type`, or their sum for MODEL_TYPES. */
+static uint64_t pick(const uint64_t *v, unsigned type)
+{
+	return type < MODEL_TYPES ? v[type] : model_sum(v);
+}
+
+static uint64_t proc_type_value(const struct query_field *fl, const struct row *r)
+{
+	const struct model_proc *p = r->p;
+	uint64_t v[MODEL_TYPES] = { 0 };
+
+	switch (fl->kind) {
+	case QF_USED:
+		return r->c ? pick(r->c->bytes, fl->type) : 0;
+	case QF_LIVE:
+		return pick(p->live_type, fl->type);
+	case QF_PEAK:
+		return p->peak_bytes; /* all_types only */
+	case QF_RELEASED:
+	case QF_AT_EXIT:
+		for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++)
+			for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+				v[ty] += fl->kind == QF_RELEASED ? p->released[o][ty] : p->at_exit[o][ty];
+		return pick(v, fl->type);
+	case QF_LEFT:
+		return p->state == TTMEM_LIVENESS_RUNNING ? 0 : pick(p->table_type, fl->type);
+	default:
+		return 0;
+	}
+}
+
 static void value(FILE *f, const struct query_field *fl, const struct row *r, int units)
 {
 	const struct model_proc *p = r->p;
@@ -327,6 +393,9 @@ static void value(FILE *f, const struct query_field *fl, const struct row *r, in
 		break;
 	case QF_LEFT:
 		bytes(f, p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes, units);
+		break;
+	case QF_PROC_TYPE:
+		bytes(f, proc_type_value(fl, r), units);
 		break;
 	default:
 		na(f);

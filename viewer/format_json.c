@@ -59,8 +59,10 @@ static void device_json(FILE *f, const struct model *m, const struct model_dev *
 	else
 		fputs("null", f);
 	fprintf(f, ",\"arch_id\":%" PRIu32 ",\"published\":%s,\"buffers\":%" PRIu64
-		   ",\"in_use_bytes\":%" PRIu64 ",\"in_use\":",
-		d->arch, d->published ? "true" : "false", d->entries, model_sum(d->in_use));
+		   ",\"in_use_bytes_all_types\":%" PRIu64 ",\"in_use_bytes\":%" PRIu64
+		   ",\"in_use\":",
+		d->arch, d->published ? "true" : "false", d->entries, model_sum(d->in_use),
+		model_sum(d->in_use));
 	types_obj(f, d->in_use);
 	fputs(",\"per_bank\":{", f);
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
@@ -118,7 +120,8 @@ static void owners_obj(FILE *f, const uint64_t v[TTMEM_OWNER_COUNT][MODEL_TYPES]
 		sys[ty] = v[TTMEM_OWNER_CQ][ty] + v[TTMEM_OWNER_SYSMEM][ty];
 		app[ty] = v[TTMEM_OWNER_APP][ty];
 	}
-	fprintf(f, "{\"total\":%" PRIu64 ",\"system\":", total);
+	fprintf(f, "{\"total_all_types\":%" PRIu64 ",\"total\":%" PRIu64 ",\"system\":", total,
+		total);
 	types_obj(f, sys);
 	fputs(",\"application\":", f);
 	types_obj(f, app);
@@ -137,12 +140,15 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 	fputs(",\"cmdline\":", f);
 	json_str(f, p->cmdline, sizeof(p->cmdline));
 	fprintf(f, ",\"state\":\"%s\",\"registered\":%s,\"ppid\":%" PRIu32 ",\"uid\":%" PRIu32
+		   ",\"live_bytes_all_types\":%" PRIu64 ",\"peak_bytes_all_types\":%" PRIu64
+		   ",\"table_bytes_all_types\":%" PRIu64
 		   ",\"live_bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
 		   ",\"table_bytes\":%" PRIu64 ",\"entries\":%" PRIu64
 		   ",\"allocs\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"unmatched\":%" PRIu64
 		   ",\"drops\":%" PRIu64 ",\"registered_ns\":%" PRIu64 ",\"exited_ns\":%" PRIu64
 		   ",\"flags\":[",
 		liveness_name(p->state), p->reg >= 0 ? "true" : "false", p->ppid, p->uid,
+		p->live_bytes, p->peak_bytes, p->table_bytes,
 		p->live_bytes, p->peak_bytes, p->table_bytes, p->entries, p->allocs, p->frees,
 		p->unmatched, p->drops, p->registered_ns, p->exited_ns);
 	{
@@ -172,6 +178,12 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 			fprintf(f, "%s\"events_lost\"", sep);
 	}
 	fprintf(f, "],\"partial\":%s", p->partial ? "true" : "false");
+	/* Per type: what the *_all_types figures add up (the registry's peak
+	 * exists only as that sum). */
+	fputs(",\"live_by_type\":", f);
+	types_obj(f, p->live_type);
+	fputs(",\"table_by_type\":", f);
+	types_obj(f, p->table_type);
 	fputs(",\"released_bulk\":", f);
 	owners_obj(f, p->released, p->released_total);
 	fputs(",\"live_at_exit\":", f);
@@ -182,8 +194,8 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 
 		fprintf(f, "%s{\"device\":", i ? "," : "");
 		device_val(f, m->dev[c->dev_ix].device);
-		fprintf(f, ",\"bytes\":%" PRIu64 ",\"entries\":%" PRIu64 ",\"types\":",
-			c->total, c->entries);
+		fprintf(f, ",\"bytes_all_types\":%" PRIu64 ",\"bytes\":%" PRIu64
+			   ",\"entries\":%" PRIu64 ",\"types\":", c->total, c->total, c->entries);
 		types_obj(f, c->bytes);
 		fputc('}', f);
 	}

@@ -16,6 +16,12 @@
  * which Prometheus would refuse as a duplicate; its state is its own gauge
  * (ttmem_process_state), never a label on its byte counts.
  *
+ * Cardinality: per chip and type, bounded by the hardware; per process, as
+ * `series` says (viewer.h, enum prom_series): `ttmem export` aggregates per
+ * process name by default, at most PROM_NAMES_MAX names (the rest summed
+ * into ttmem_process_other_*), so that neither pids nor chips multiply the
+ * series of a long-lived exporter.
+ *
  * Label values come from the segment (process names), which any tracked
  * process writes: they are emitted as valid UTF-8 with control characters
  * and malformed bytes replaced by U+FFFD, so one hostile name cannot make
@@ -23,6 +29,7 @@
  */
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sanitize.h"
@@ -60,11 +67,33 @@ static void label_value(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
+/* A label value's text between its quotes, as label_value writes it, into
+ * buf: names that differ in their bytes but not in their label are one
+ * series, or the exposition would repeat a series. */
+static void label_text(char *buf, size_t len, const char *s, size_t n)
+{
+	FILE *f = fmemopen(buf, len, "w");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IONBF, 0);
+	label_value(f, s, n);
+	fclose(f);
+	/* Without its quotes. */
+	n = strlen(buf);
+	if (n >= 2) {
+		memmove(buf, buf + 1, n - 2);
+		buf[n - 2] = 0;
+	}
+}
+
 struct prom {
 	FILE *f;
 	const struct model *m;
 	const char *shm;
 	enum prom_procs which;
+	enum prom_series series;
 	char devbuf[16];
 };
 
@@ -151,6 +180,123 @@ static void proc_owner_metric(struct prom *p, const char *name, const char *type
 				model_sum(by_owner[o]));
 		}
 	}
+}
+
+/* One sample per listed process and buffer type: the bytes of its entries,
+ * all chips (what it holds while it runs; what it left otherwise). */
+static void proc_type_metric(struct prom *p)
+{
+	static const char *name = "ttmem_process_bytes";
+
+	family(p->f, name, "gauge",
+	       "Bytes of a process's entries per buffer type, all chips (held while it runs, "
+	       "left behind once it exited or died).");
+	for (size_t i = 0; i < p->m->nproc; i++) {
+		const struct model_proc *pr = &p->m->proc[i];
+
+		if (!proc_listed(p, pr))
+			continue;
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			open_sample(p, name);
+			proc_labels(p, pr);
+			fprintf(p->f, ",type=\"%s\"} %" PRIu64 "\n", type_name(ty), pr->table_type[ty]);
+		}
+	}
+}
+
+/* The running processes of one name (its label text), summed. */
+struct name_sum {
+	char label[4 * sizeof(((struct model_proc *)0)->name) * 2 + 8];
+	uint64_t processes;
+	uint64_t bytes[MODEL_TYPES];
+	uint64_t total;
+};
+
+static int cmp_name_sum(const void *a, const void *b)
+{
+	const struct name_sum *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+static void name_sample(struct prom *p, const char *metric, const struct name_sum *n,
+			int type)
+{
+	open_sample(p, metric);
+	if (n)
+		fprintf(p->f, ",name=\"%s\"", n->label);
+	if (type >= 0)
+		fprintf(p->f, ",type=\"%s\"", type_name((unsigned)type));
+	fputs("} ", p->f);
+}
+
+/* Series per process name (comm): running processes only (the others hold
+ * nothing), the PROM_NAMES_MAX largest names by bytes, the rest summed as
+ * ttmem_process_other_*. */
+static void name_metrics(struct prom *p)
+{
+	struct name_sum *sum = calloc(p->m->nproc ? p->m->nproc : 1, sizeof(*sum)), other = { 0 };
+	size_t n = 0;
+
+	/* Out of memory: no process series rather than zeros that read as
+	 * nothing held. */
+	if (!sum)
+		return;
+	for (size_t i = 0; i < p->m->nproc; i++) {
+		const struct model_proc *pr = &p->m->proc[i];
+		char label[sizeof(sum->label)];
+		size_t k;
+
+		if (pr->state != TTMEM_LIVENESS_RUNNING)
+			continue;
+		label_text(label, sizeof(label), pr->name, sizeof(pr->name));
+		for (k = 0; k < n && strcmp(sum[k].label, label); k++)
+			;
+		if (k == n)
+			memcpy(sum[n++].label, label, sizeof(label));
+		sum[k].processes++;
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			sum[k].bytes[ty] += pr->live_type[ty];
+			sum[k].total += pr->live_type[ty];
+		}
+	}
+	if (n)
+		qsort(sum, n, sizeof(*sum), cmp_name_sum);
+	for (size_t k = PROM_NAMES_MAX; k < n; k++) {
+		other.processes += sum[k].processes;
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			other.bytes[ty] += sum[k].bytes[ty];
+	}
+	if (n > PROM_NAMES_MAX)
+		n = PROM_NAMES_MAX;
+	family(p->f, "ttmem_process_name_bytes", "gauge",
+	       "Device memory held by the running processes of one name (comm), per buffer "
+	       "type, all chips.");
+	for (size_t k = 0; k < n; k++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			name_sample(p, "ttmem_process_name_bytes", &sum[k], (int)ty);
+			fprintf(p->f, "%" PRIu64 "\n", sum[k].bytes[ty]);
+		}
+	family(p->f, "ttmem_process_name_processes", "gauge",
+	       "Running processes of one name (comm) that the segment tracks.");
+	for (size_t k = 0; k < n; k++) {
+		name_sample(p, "ttmem_process_name_processes", &sum[k], -1);
+		fprintf(p->f, "%" PRIu64 "\n", sum[k].processes);
+	}
+	family(p->f, "ttmem_process_other_bytes", "gauge",
+	       "Device memory held by the running processes of the names beyond the "
+	       "largest " PROM_NAMES_MAX_STR ", per buffer type, all chips.");
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+		name_sample(p, "ttmem_process_other_bytes", NULL, (int)ty);
+		fprintf(p->f, "%" PRIu64 "\n", other.bytes[ty]);
+	}
+	family(p->f, "ttmem_process_other_processes", "gauge",
+	       "Running processes of the names beyond the largest " PROM_NAMES_MAX_STR ".");
+	name_sample(p, "ttmem_process_other_processes", NULL, -1);
+	fprintf(p->f, "%" PRIu64 "\n", other.processes);
+	free(sum);
 }
 
 /* The state of each listed process, one series per possible state, 1 for
@@ -273,9 +419,10 @@ static void process_device_bytes(struct prom *p)
 	}
 }
 
-void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which)
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which,
+		    enum prom_series series)
 {
-	struct prom p = { .f = f, .m = m, .shm = shm, .which = which };
+	struct prom p = { .f = f, .m = m, .shm = shm, .which = which, .series = series };
 	const struct model_seg *g = &m->seg;
 
 	family(f, "ttmem_info", "gauge", "ttmem version and segment ABI (value is always 1).");
@@ -297,20 +444,46 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 				"In-use bytes recorded by ttmem baseline.",
 				offsetof(struct model_dev, baseline), 0);
 
-	if (which != PROM_PROCS_NONE) {
+	if (which == PROM_PROCS_NONE || series == PROM_SERIES_NONE) {
+		/* no process series */
+	} else if (series == PROM_SERIES_NAME) {
+		name_metrics(&p);
+	} else if (series == PROM_SERIES_PID) {
+		/* What a process holds, per type, whatever its chips; its state
+		 * only when not every listed process is running. */
+		if (which == PROM_PROCS_ALL)
+			proc_state_metric(&p);
+		proc_type_metric(&p);
+		proc_metric(&p, "ttmem_process_peak_all_types_bytes", "gauge",
+			    "Highest device memory a process held at once, every buffer type and "
+			    "chip added up (the registry keeps no peak per type).",
+			    offsetof(struct model_proc, peak_bytes));
+		proc_metric(&p, "ttmem_process_partial", "gauge",
+			    "1 when a process was tracked only in part (attached late, table full, "
+			    "events lost, ABI mismatch): its usage may be below the truth.",
+			    offsetof(struct model_proc, partial));
+	} else {
 		proc_state_metric(&p);
 		process_device_bytes(&p);
+		proc_type_metric(&p);
+		proc_metric(&p, "ttmem_process_peak_all_types_bytes", "gauge",
+			    "Highest device memory a process held at once, every buffer type and "
+			    "chip added up (the registry keeps no peak per type).",
+			    offsetof(struct model_proc, peak_bytes));
 		proc_metric(&p, "ttmem_process_live_bytes", "gauge",
-			    "Device memory in use by a process, all chips.",
+			    "Deprecated (every buffer type added up): device memory in use by a "
+			    "process, all chips and types; ttmem_process_bytes has it per type.",
 			    offsetof(struct model_proc, live_bytes));
 		proc_metric(&p, "ttmem_process_peak_bytes", "gauge",
-			    "Highest device memory a process held at once, all chips.",
+			    "Deprecated: the same as ttmem_process_peak_all_types_bytes.",
 			    offsetof(struct model_proc, peak_bytes));
 		proc_owner_metric(&p, "ttmem_process_released_bulk_bytes_total", "counter",
-				  "Bytes the runtime freed in bulk at close without reporting, per owner.",
+				  "Bytes the runtime freed in bulk at close without reporting, per "
+				  "owner, every buffer type added up.",
 				  offsetof(struct model_proc, released));
 		proc_owner_metric(&p, "ttmem_process_live_at_exit_bytes", "gauge",
-				  "Bytes still live when a process exited, per owner.",
+				  "Bytes still live when a process exited, per owner, every buffer "
+				  "type added up.",
 				  offsetof(struct model_proc, at_exit));
 		proc_metric(&p, "ttmem_process_partial", "gauge",
 			    "1 when a process was tracked only in part (attached late, table full, "
@@ -338,5 +511,5 @@ void format_prom_absent(FILE *f, const char *shm)
 
 void format_prom(FILE *f, const struct model *m, const char *shm)
 {
-	format_prom_ex(f, m, shm, PROM_PROCS_ALL);
+	format_prom_ex(f, m, shm, PROM_PROCS_ALL, PROM_SERIES_FULL);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sanitize.h"
+#include "textfit.h"
 #include "viewer.h"
 
 
@@ -23,60 +24,109 @@ static int chip_width(const struct model *m)
 	return m->ndev && m->dev[m->ndev - 1].device == TTMEM_DEVICE_UNKNOWN ? 7 : 5;
 }
 
-static void print_devices(FILE *f, const struct model *m)
-{
-	int bl = m->baseline_ns != 0, cw = chip_width(m);
-	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], b_f[32], pct[16];
+/* A column whose every value is zero says the least: dropped first. */
+#define PRIO_ZERO 20
 
-	fprintf(f, "%-*s %-13s %10s %10s %11s %10s %6s", cw, "CHIP", "TYPE", "IN USE", "SYSTEM",
-		"APPLICATION", "CAPACITY", "USE%");
-	if (bl)
-		fprintf(f, " %10s %11s", "BASELINE", "DELTA");
-	fprintf(f, " %10s %10s\n", "ORPHANED", "AT-EXIT");
+/* Raise the priority of the byte columns [first, ncol) with no non-zero
+ * value (nz[i] counts them). */
+static void zero_last(struct tf_table *t, const unsigned *nz, size_t first)
+{
+	for (size_t i = first; i < t->ncol; i++)
+		if (!nz[i] && t->col[i].prio)
+			t->col[i].prio = (unsigned char)(t->col[i].prio + PRIO_ZERO);
+}
+
+static void print_devices(FILE *f, const struct model *m, unsigned width)
+{
+	/* Columns in the order printed; priority: what goes first when the
+	 * width is short (IN USE and the chip never go). */
+	enum { C_CHIP, C_TYPE, C_USE, C_SYS, C_APP, C_CAP, C_PCT, C_BASE, C_DELTA, C_ORPH,
+	       C_EXIT, C_N };
+	struct tf_col cols[C_N] = {
+		{ "CHIP", 0, 0, 0, 0, 5 }, { "TYPE", 0, 0, 0, 0, 13 },
+		{ "IN USE", 1, 0, 0, 0, 10 }, { "SYSTEM", 1, 5, 0, 0, 10 },
+		{ "APPLICATION", 1, 6, 0, 0, 11 }, { "CAPACITY", 1, 3, 0, 0, 10 },
+		{ "USE%", 1, 1, 0, 0, 6 }, { "BASELINE", 1, 4, 0, 0, 10 },
+		{ "DELTA", 1, 2, 0, 0, 11 }, { "ORPHANED", 1, 7, 0, 0, 10 },
+		{ "AT-EXIT", 1, 8, 0, 0, 10 },
+	};
+	int bl = m->baseline_ns != 0;
+	char b[C_N][32];
+	unsigned nz[C_N] = { 0 }, znz[C_N];
+	size_t id[C_N], n = 0;
+	struct tf_col use[C_N];
+	struct tf_table t;
+
+	cols[C_CHIP].width = (unsigned char)chip_width(m);
+	/* Without a baseline there are no such columns, whatever the width. */
+	for (size_t k = 0; k < C_N; k++)
+		if (bl || (k != C_BASE && k != C_DELTA)) {
+			use[n] = cols[k];
+			id[n++] = k;
+		}
+	tf_init(&t, use, n);
 	for (size_t i = 0; i < m->ndev; i++) {
 		const struct model_dev *d = &m->dev[i];
 		int first = 1;
-		char buf[24];
-		const char *chip = device_name(buf, sizeof(buf), d->device);
+
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			const char *cell[C_N], *row[C_N];
+			const uint64_t v[C_N] = {
+				[C_USE] = d->in_use[ty], [C_SYS] = d->system[ty],
+				[C_APP] = d->application[ty], [C_CAP] = d->capacity[ty],
+				[C_BASE] = bl ? d->baseline[ty] : 0,
+				[C_DELTA] = bl ? d->in_use[ty] != d->baseline[ty] : 0,
+				[C_ORPH] = d->orphaned[ty], [C_EXIT] = d->exited[ty],
+			};
+
 			/* DRAM always, so that every chip has a row. */
 			if (ty != TTMEM_TYPE_DRAM && !type_active(d, ty, bl))
 				continue;
-			if (d->capacity[ty])
-				snprintf(pct, sizeof(pct), "%.1f%%",
+			cell[C_CHIP] = first ? device_name(b[C_CHIP], sizeof(b[C_CHIP]), d->device) : "";
+			cell[C_TYPE] = type_name(ty);
+			for (int k = C_USE; k < C_N; k++) {
+				nz[k] += v[k] != 0;
+				cell[k] = fmt_bytes(b[k], sizeof(b[k]), v[k]);
+			}
+			if (!d->capacity[ty]) {
+				cell[C_CAP] = "?";
+				cell[C_PCT] = "-";
+			} else {
+				snprintf(b[C_PCT], sizeof(b[C_PCT]), "%.1f%%",
 					 100.0 * (double)d->in_use[ty] / (double)d->capacity[ty]);
-			else
-				snprintf(pct, sizeof(pct), "-");
-			fprintf(f, "%-*s %-13s %10s %10s %11s %10s %6s", cw, first ? chip : "",
-				type_name(ty), fmt_bytes(b_a, sizeof(b_a), d->in_use[ty]),
-				fmt_bytes(b_b, sizeof(b_b), d->system[ty]),
-				fmt_bytes(b_c, sizeof(b_c), d->application[ty]),
-				d->capacity[ty] ? fmt_bytes(b_d, sizeof(b_d), d->capacity[ty]) : "?",
-				pct);
+				cell[C_PCT] = b[C_PCT];
+				nz[C_PCT]++;
+			}
 			if (bl)
-				fprintf(f, " %10s %11s", fmt_bytes(b_e, sizeof(b_e), d->baseline[ty]),
-					fmt_delta(b_f, sizeof(b_f),
-						  (int64_t)(d->in_use[ty] - d->baseline[ty])));
-			fprintf(f, " %10s %10s\n", fmt_bytes(b_e, sizeof(b_e), d->orphaned[ty]),
-				fmt_bytes(b_f, sizeof(b_f), d->exited[ty]));
+				cell[C_DELTA] = fmt_delta(b[C_DELTA], sizeof(b[C_DELTA]),
+							  (int64_t)(d->in_use[ty] - d->baseline[ty]));
+			for (size_t k = 0; k < n; k++)
+				row[k] = cell[id[k]];
+			tf_row(&t, row, NULL);
 			first = 0;
 		}
 	}
+	for (size_t k = 0; k < n; k++)
+		znz[k] = nz[id[k]];
+	zero_last(&t, znz, 3);
+	tf_print(f, &t, width);
+	tf_release(&t);
 	if (!m->ndev)
-		fprintf(f, "(no chip: nothing tracked holds device memory, and no chip was published)\n");
+		tf_wrap(f, width, 1, "(no chip: nothing tracked holds device memory, and no chip was "
+			"published)");
 }
-
 /*
  * The real runtime locks a chip to one process; the emulator (and a broken
  * setup) lets two open it, and then their allocations share addresses and
  * take each other's entries over.  Said per chip, rather than left to show
  * as unmatched frees.
  */
-static void print_shared_chips(FILE *f, const struct model *m)
+static void print_shared_chips(FILE *f, const struct model *m, unsigned width)
 {
 	for (size_t d = 0; d < m->ndev; d++) {
 		unsigned n = 0;
-		char buf[24];
+		char buf[24], line[512];
+		size_t len;
 
 		if (m->dev[d].device == TTMEM_DEVICE_UNKNOWN)
 			continue;
@@ -85,36 +135,129 @@ static void print_shared_chips(FILE *f, const struct model *m)
 			     m->proc[m->cell[c].proc_ix].state == TTMEM_LIVENESS_RUNNING ? 1u : 0u;
 		if (n < 2)
 			continue;
-		fprintf(f, "warning: %u processes hold chip %s (pids", n,
-			device_name(buf, sizeof(buf), m->dev[d].device));
-		for (size_t c = 0; c < m->ncell; c++)
+		len = (size_t)snprintf(line, sizeof(line), "warning: %u processes hold chip %s (pids", n,
+				       device_name(buf, sizeof(buf), m->dev[d].device));
+		for (size_t c = 0; c < m->ncell && len < sizeof(line); c++)
 			if (m->cell[c].dev_ix == d && m->cell[c].entries &&
 			    m->proc[m->cell[c].proc_ix].state == TTMEM_LIVENESS_RUNNING)
-				fprintf(f, " %" PRIu32, m->proc[m->cell[c].proc_ix].pid);
-		fputs("): tt-metal opens a chip in one process only; their buffers may share "
-		      "addresses and take over each other's entries\n", f);
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %" PRIu32,
+							m->proc[m->cell[c].proc_ix].pid);
+		if (len < sizeof(line))
+			snprintf(line + len, sizeof(line) - len, "): tt-metal opens a chip in one "
+				 "process only; their buffers may share addresses and take over "
+				 "each other's entries");
+		tf_wrap(f, width, 2, line);
 	}
 }
 
-static void print_processes(FILE *f, const struct model *m)
+/* The per-type byte columns, in type order: SYSTEM_MEMORY is the widest. */
+static void type_cols(struct tf_col *c, unsigned char prio)
 {
-	char b_a[32], b_b[32], b_c[32], b_d[32], b_e[32], name[80];
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+		c[ty] = (struct tf_col){ type_name(ty), 1, prio, 0, 0,
+					 ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10 };
+}
 
-	fprintf(f, "\n%-8s %-16s %-8s %10s %10s %10s %10s %10s\n", "PID", "NAME", "STATE",
-		"LIVE", "PEAK", "RELEASED", "AT-EXIT", "LEFT");
+/* A process name safe for a terminal, whole (as wide as the registry
+ * allows; a table elides it to fit). */
+static const char *safe_name(char *buf, size_t len, const struct model_proc *p)
+{
+	size_t n;
+
+	san_cell(buf, len, p->name, sizeof(p->name), (int)(sizeof(p->name) - 1), 0, 0);
+	n = strlen(buf);
+	while (n && buf[n - 1] == ' ')
+		buf[--n] = 0;
+	return buf;
+}
+
+static void print_process_list(FILE *f, const struct model *m, unsigned width)
+{
+	enum { C_PID, C_NAME, C_STATE, C_TYPE0, C_LIVE = C_TYPE0 + MODEL_TYPES, C_PEAK, C_REL,
+	       C_EXIT, C_LEFT, C_N };
+	struct tf_col cols[C_N] = {
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_NAME] = { "NAME", 0, 0, 1, 4, 16 },
+		[C_STATE] = { "STATE", 0, 4, 0, 0, 8 },
+		[C_LIVE] = { "LIVE(ALL)", 1, 2, 0, 0, 10 },
+		[C_PEAK] = { "PEAK(ALL)", 1, 3, 0, 0, 10 },
+		[C_REL] = { "RELEASED(ALL)", 1, 7, 0, 0, 10 },
+		[C_EXIT] = { "AT-EXIT(ALL)", 1, 6, 0, 0, 10 },
+		[C_LEFT] = { "LEFT(ALL)", 1, 5, 0, 0, 10 },
+	};
+	char b[C_N][32], name[160];
+	unsigned nz[C_N] = { 0 };
+	struct tf_table t;
+
+	type_cols(&cols[C_TYPE0], 1);
+	tf_init(&t, cols, C_N);
 	for (size_t i = 0; i < m->nproc; i++) {
 		const struct model_proc *p = &m->proc[i];
+		const char *cell[C_N];
 		/* Entries a process that is not running left in the table. */
-		uint64_t left = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes;
+		uint64_t v[C_N] = {
+			[C_LIVE] = p->live_bytes, [C_PEAK] = p->peak_bytes,
+			[C_REL] = p->released_total, [C_EXIT] = p->at_exit_total,
+			[C_LEFT] = p->state == TTMEM_LIVENESS_RUNNING ? 0 : p->table_bytes,
+		};
 
-		fprintf(f, "%-8" PRIu32 " %s %-8s %10s %10s %10s %10s %10s\n", p->pid,
-			san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, 0),
-			liveness_name(p->state), fmt_bytes(b_a, sizeof(b_a), p->live_bytes),
-			fmt_bytes(b_b, sizeof(b_b), p->peak_bytes),
-			fmt_bytes(b_c, sizeof(b_c), p->released_total),
-			fmt_bytes(b_d, sizeof(b_d), p->at_exit_total),
-			fmt_bytes(b_e, sizeof(b_e), left));
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			v[C_TYPE0 + ty] = p->live_type[ty];
+		snprintf(b[C_PID], sizeof(b[C_PID]), "%" PRIu32, p->pid);
+		cell[C_PID] = b[C_PID];
+		cell[C_NAME] = safe_name(name, sizeof(name), p);
+		cell[C_STATE] = liveness_name(p->state);
+		for (int k = C_TYPE0; k < C_N; k++) {
+			nz[k] += v[k] != 0;
+			cell[k] = fmt_bytes(b[k], sizeof(b[k]), v[k]);
+		}
+		tf_row(&t, cell, NULL);
 	}
+	zero_last(&t, nz, C_TYPE0);
+	tf_print(f, &t, width);
+	tf_release(&t);
+}
+
+static void print_process_chips(FILE *f, const struct model *m, unsigned width)
+{
+	enum { C_PID, C_CHIP, C_TYPE0, C_ALL = C_TYPE0 + MODEL_TYPES, C_N };
+	struct tf_col cols[C_N] = {
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_CHIP] = { "CHIP", 0, 0, 0, 0, 5 },
+		[C_ALL] = { "TOTAL(ALL)", 1, 1, 0, 0, 10 },
+	};
+	char b[C_N][32];
+	unsigned nz[C_N] = { 0 };
+	struct tf_table t;
+
+	cols[C_CHIP].width = (unsigned char)chip_width(m);
+	type_cols(&cols[C_TYPE0], 2);
+	tf_init(&t, cols, C_N);
+	for (size_t i = 0; i < m->ncell; i++) {
+		const struct model_cell *c = &m->cell[i];
+		const struct model_proc *p = &m->proc[c->proc_ix];
+		const char *cell[C_N];
+
+		snprintf(b[C_PID], sizeof(b[C_PID]), "%" PRIu32, p->pid);
+		cell[C_PID] = b[C_PID];
+		cell[C_CHIP] = device_name(b[C_CHIP], sizeof(b[C_CHIP]), m->dev[c->dev_ix].device);
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			nz[C_TYPE0 + ty] += c->bytes[ty] != 0;
+			cell[C_TYPE0 + ty] = fmt_bytes(b[C_TYPE0 + ty], sizeof(b[0]), c->bytes[ty]);
+		}
+		cell[C_ALL] = fmt_bytes(b[C_ALL], sizeof(b[C_ALL]), c->total);
+		tf_row(&t, cell, p->state == TTMEM_LIVENESS_RUNNING ? NULL :
+				 p->state == TTMEM_LIVENESS_EXITED ? "(left at exit)" : "(orphaned)");
+	}
+	zero_last(&t, nz, C_TYPE0);
+	tf_print(f, &t, width);
+	tf_release(&t);
+}
+
+static void print_processes(FILE *f, const struct model *m, unsigned width)
+{
+	fputc('\n', f);
+	tf_wrap(f, width, 1, "Processes: live bytes per buffer type, all chips; (ALL): every "
+		"buffer type added up (the registry's counters are kept so):");
+	print_process_list(f, m, width);
 	if (!m->nproc) {
 		fprintf(f, "(no process)\n");
 		return;
@@ -123,102 +266,116 @@ static void print_processes(FILE *f, const struct model *m)
 	 * more than the table says. */
 	for (size_t i = 0; i < m->nproc; i++) {
 		const struct model_proc *p = &m->proc[i];
-		char why[96];
+		char why[96], line[256];
 
-		if (p->partial)
-			fprintf(f, "PARTIAL: pid %" PRIu32 " was tracked only in part (%s): its "
-				   "usage may be below the truth\n", p->pid,
-				partial_why(why, sizeof(why), p->flags));
+		if (!p->partial)
+			continue;
+		snprintf(line, sizeof(line), "PARTIAL: pid %" PRIu32 " was tracked only in part "
+			 "(%s): its usage may be below the truth", p->pid,
+			 partial_why(why, sizeof(why), p->flags));
+		tf_wrap(f, width, 2, line);
 	}
 	if (!m->ncell)
 		return; /* nobody holds or left anything on any chip */
 
 	/* Per process and chip, like nvidia-smi's process list. */
-	fprintf(f, "\n%-8s %-*s", "PID", chip_width(m), "CHIP");
-	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-		fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10, type_name(ty));
-	fprintf(f, " %10s\n", "TOTAL");
-	for (size_t i = 0; i < m->ncell; i++) {
-		const struct model_cell *c = &m->cell[i];
-		const struct model_proc *p = &m->proc[c->proc_ix];
-
-		char chip[24];
-
-		fprintf(f, "%-8" PRIu32 " %-*s", p->pid, chip_width(m),
-			device_name(chip, sizeof(chip), m->dev[c->dev_ix].device));
-		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-			fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,
-				fmt_bytes(b_a, sizeof(b_a), c->bytes[ty]));
-		fprintf(f, " %10s%s\n", fmt_bytes(b_b, sizeof(b_b), c->total),
-			p->state == TTMEM_LIVENESS_RUNNING ? "" :
-			p->state == TTMEM_LIVENESS_EXITED ? "  (left at exit)" :
-							    "  (orphaned)");
-	}
+	fputc('\n', f);
+	print_process_chips(f, m, width);
 }
 
-static void print_released(FILE *f, const struct model *m)
+static void print_released(FILE *f, const struct model *m, unsigned width)
 {
-	char b_a[32], name[80];
+	enum { C_PID, C_NAME, C_WHAT, C_OWNER, C_TYPE0, C_N = C_TYPE0 + MODEL_TYPES };
+	struct tf_col cols[C_N] = {
+		[C_PID] = { "PID", 0, 0, 0, 0, 8 }, [C_NAME] = { "NAME", 0, 0, 1, 4, 16 },
+		[C_WHAT] = { "WHAT", 0, 0, 0, 0, 8 }, [C_OWNER] = { "OWNER", 0, 0, 1, 6, 22 },
+	};
+	char b[C_N][32], name[160];
+	unsigned nz[C_N] = { 0 };
+	struct tf_table t;
 
-	fprintf(f, "\nFreed by the runtime in bulk without a report (RELEASED) and still "
-		   "live at exit (AT-EXIT), per owner and type:\n");
-	fprintf(f, "%-8s %-16s %-8s %-22s", "PID", "NAME", "WHAT", "OWNER");
-	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-		fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10, type_name(ty));
 	fputc('\n', f);
+	tf_wrap(f, width, 1, "Freed by the runtime in bulk without a report (RELEASED) and still "
+		"live at exit (AT-EXIT), per owner and type:");
+	type_cols(&cols[C_TYPE0], 1);
+	tf_init(&t, cols, C_N);
 	for (size_t i = 0; i < m->nproc; i++) {
 		const struct model_proc *p = &m->proc[i];
 
 		for (int what = 0; what < 2; what++)
 			for (unsigned o = 0; o < TTMEM_OWNER_COUNT; o++) {
 				const uint64_t *v = what ? p->at_exit[o] : p->released[o];
+				const char *cell[C_N];
 
 				if (!model_sum(v))
 					continue;
-				fprintf(f, "%-8" PRIu32 " %s %-8s %-22s", p->pid,
-					san_cell(name, sizeof(name), p->name, sizeof(p->name), 16, 0, 0),
-					what ? "AT-EXIT" : "RELEASED", owner_name(o));
-				for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-					fprintf(f, " %*s", ty == TTMEM_TYPE_SYSTEM_MEMORY ? 13 : 10,
-						fmt_bytes(b_a, sizeof(b_a), v[ty]));
-				fputc('\n', f);
+				snprintf(b[C_PID], sizeof(b[C_PID]), "%" PRIu32, p->pid);
+				cell[C_PID] = b[C_PID];
+				cell[C_NAME] = safe_name(name, sizeof(name), p);
+				cell[C_WHAT] = what ? "AT-EXIT" : "RELEASED";
+				cell[C_OWNER] = owner_name(o);
+				for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+					nz[C_TYPE0 + ty] += v[ty] != 0;
+					cell[C_TYPE0 + ty] = fmt_bytes(b[C_TYPE0 + ty], sizeof(b[0]),
+								       v[ty]);
+				}
+				tf_row(&t, cell, NULL);
 			}
 	}
+	zero_last(&t, nz, C_TYPE0);
+	tf_print(f, &t, width);
+	tf_release(&t);
 }
 
-static void print_segment(FILE *f, const struct model *m, const char *shm)
+static void print_segment(FILE *f, const struct model *m, const char *shm, unsigned width)
 {
 	const struct model_seg *g = &m->seg;
 	double fill = g->capacity ? 100.0 * (double)g->entries / (double)g->capacity : 0.0;
 	uint64_t orphaned = 0, exited = 0;
-	char b_a[32], b_b[32];
+	char b_a[32], line[4400];
 
 	for (size_t i = 0; i < m->ndev; i++) {
 		orphaned += model_sum(m->dev[i].orphaned);
 		exited += model_sum(m->dev[i].exited);
 	}
-	fprintf(f, "\nSegment %s (ABI %u.%u): %" PRIu64 " of %" PRIu64 " slots used (%.2f%%), "
-		   "%" PRIu64 " process%s registered\n",
-		shm, g->abi_major, g->abi_minor, g->entries, g->capacity, fill, g->procs_registered,
-		g->procs_registered == 1 ? "" : "es");
-	fprintf(f, "  events %" PRIu64 ", drops %" PRIu64 ", unmatched frees %" PRIu64
-		   ", reclaimed %" PRIu64 ", replaced %" PRIu64 ", unstable %" PRIu64 "\n",
-		g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->unstable);
-	if (g->stuck)
-		fprintf(f, "  %" PRIu64 " slot%s left half-written by a killed writer (skipped): "
-			   "'ttmem reap' frees them\n", g->stuck, g->stuck == 1 ? "" : "s");
-	if (g->drops || g->proc_drops || g->module_drops)
-		fprintf(f, "  WARNING: table full: %" PRIu64 " allocations, %" PRIu64
-			   " processes, %" PRIu64 " modules not tracked\n",
-			g->drops, g->proc_drops, g->module_drops);
-	if (orphaned)
-		fprintf(f, "  %s of orphaned entries (dead processes; not counted as in use): "
-			   "'ttmem reap' reclaims them\n", fmt_bytes(b_a, sizeof(b_a), orphaned));
-	if (exited)
-		fprintf(f, "  %s left by exited processes (live at exit; not in use): "
-			   "'ttmem leaks' lists them\n", fmt_bytes(b_b, sizeof(b_b), exited));
-	if (g->invalid)
-		fprintf(f, "  %" PRIu64 " entries with an unknown buffer type ignored\n", g->invalid);
+	fputc('\n', f);
+	snprintf(line, sizeof(line), "Segment %s (ABI %u.%u): %" PRIu64 " of %" PRIu64
+		 " slots used (%.2f%%), %" PRIu64 " process%s registered", shm, g->abi_major,
+		 g->abi_minor, g->entries, g->capacity, fill, g->procs_registered,
+		 g->procs_registered == 1 ? "" : "es");
+	tf_wrap(f, width, 2, line);
+	snprintf(line, sizeof(line), "  events %" PRIu64 ", drops %" PRIu64 ", unmatched frees %"
+		 PRIu64 ", reclaimed %" PRIu64 ", replaced %" PRIu64 ", unstable %" PRIu64,
+		 g->events, g->drops, g->unmatched, g->reclaimed, g->replaced, g->unstable);
+	tf_wrap(f, width, 4, line);
+	if (g->stuck) {
+		snprintf(line, sizeof(line), "  %" PRIu64 " slot%s left half-written by a killed "
+			 "writer (skipped): 'ttmem reap' frees them", g->stuck,
+			 g->stuck == 1 ? "" : "s");
+		tf_wrap(f, width, 4, line);
+	}
+	if (g->drops || g->proc_drops || g->module_drops) {
+		snprintf(line, sizeof(line), "  WARNING: table full: %" PRIu64 " allocations, %"
+			 PRIu64 " processes, %" PRIu64 " modules not tracked",
+			 g->drops, g->proc_drops, g->module_drops);
+		tf_wrap(f, width, 4, line);
+	}
+	if (orphaned) {
+		snprintf(line, sizeof(line), "  %s of orphaned entries (dead processes; not counted "
+			 "as in use): 'ttmem reap' reclaims them",
+			 fmt_bytes(b_a, sizeof(b_a), orphaned));
+		tf_wrap(f, width, 4, line);
+	}
+	if (exited) {
+		snprintf(line, sizeof(line), "  %s left by exited processes (live at exit; not in "
+			 "use): 'ttmem leaks' lists them", fmt_bytes(b_a, sizeof(b_a), exited));
+		tf_wrap(f, width, 4, line);
+	}
+	if (g->invalid) {
+		snprintf(line, sizeof(line), "  %" PRIu64 " entries with an unknown buffer type "
+			 "ignored", g->invalid);
+		tf_wrap(f, width, 4, line);
+	}
 }
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o)
@@ -226,19 +383,20 @@ void format_text(FILE *f, const struct model *m, const char *shm, const struct s
 	if (m->baseline_ns) {
 		time_t sec = (time_t)(m->baseline_ns / 1000000000u);
 		struct tm tm;
-		char when[64] = "?";
+		char when[64] = "?", line[160];
 
 		if (localtime_r(&sec, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(f, "Baseline recorded %s: DELTA is usage against it "
-			   "('ttmem baseline --reset' drops it)\n", when);
+		snprintf(line, sizeof(line), "Baseline recorded %s: DELTA is usage against it "
+			 "('ttmem baseline --reset' drops it)", when);
+		tf_wrap(f, o->width, 2, line);
 	}
-	print_devices(f, m);
-	print_shared_chips(f, m);
+	print_devices(f, m, o->width);
+	print_shared_chips(f, m, o->width);
 	if (o->processes)
-		print_processes(f, m);
+		print_processes(f, m, o->width);
 	if (o->released)
-		print_released(f, m);
+		print_released(f, m, o->width);
 	if (o->segment)
-		print_segment(f, m, shm);
+		print_segment(f, m, shm, o->width);
 }

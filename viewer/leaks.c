@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sanitize.h"
+#include "textfit.h"
 #include "viewer.h"
 
 struct leak {
@@ -399,12 +400,66 @@ static void text_frame(FILE *f, const struct symbol_info *si)
 
 /* One group: its first user frame as the headline, then the rest of its
  * stack, collapsed runs of runtime / libffi / interpreter frames as one line. */
-static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *p,
-			const struct leak_group *g, int json, int first)
+/* Each line of buf[0..len) through tf_line. */
+static void fit_lines(FILE *f, unsigned width, char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl)
+			*nl = 0;
+		else
+			buf[len] = 0; /* open_memstream leaves a NUL after the data */
+		tf_line(f, width, p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+/*
+ * The headline of a group: what it holds (pre: bytes, entries, owner in
+ * aligned columns; tight: the same unpadded), its frame, its bytes per type
+ * (post).  Too wide, the padding goes first, then the frame is elided in the
+ * middle; too narrow even for that, the frame gets a line of its own, so
+ * that the figures stay whole.
+ */
+static void headline(FILE *f, unsigned width, const char *pre, const char *tight,
+		     const char *frame, const char *post)
+{
+	size_t n = strlen(pre) + strlen(frame) + strlen(post) + 8;
+	char *el = malloc(n), *line = malloc(n);
+	size_t fixed = tf_cols(tight) + tf_cols(post);
+
+	if (!el || !line)
+		goto out;
+	snprintf(line, n, "%s%s%s", pre, frame, post);
+	if (!width || tf_cols(line) <= width) {
+		tf_line(f, width, line);
+	} else if (fixed + 16 <= width) {
+		snprintf(line, n, "%s%s%s", tight, tf_elide(el, n, frame, width - fixed), post);
+		tf_line(f, width, line);
+	} else {
+		snprintf(line, n, "%s%s", tight, post);
+		tf_line(f, width, line);
+		snprintf(line, n, "        %s", tf_elide(el, n, frame, width > 8 ? width - 8 : 1));
+		tf_line(f, width, line);
+	}
+out:
+	free(line);
+	free(el);
+}
+
+static void print_group(FILE *out, struct symbolizer *sy, const struct leak_proc *p,
+			const struct leak_group *g, int json, int first, unsigned width)
 {
 	struct shown *s = calloc(1, sizeof(*s));
-	char b[32], script[200] = "";
+	char b[32], script[200] = "", pre[96], tight[96], post[256] = "", *buf = NULL;
+	size_t blen = 0, plen = 0;
 	int head, use_script;
+	FILE *f = out;
 
 	if (!s)
 		return;
@@ -434,18 +489,35 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 		free(s);
 		return;
 	}
-	fprintf(f, "  %10s in %4zu  %-21s ", fmt_bytes(b, sizeof(b), g->bytes), g->entries,
-		owner_name(g->owner));
+	/* Text: rendered aside, then fitted to the width line by line. */
+	snprintf(pre, sizeof(pre), "  %10s in %4zu  %-21s ", fmt_bytes(b, sizeof(b), g->bytes),
+		 g->entries, owner_name(g->owner));
+	snprintf(tight, sizeof(tight), "  %s in %zu %s ", b, g->entries, owner_name(g->owner));
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+		if (g->types[ty] && plen < sizeof(post))
+			plen += (size_t)snprintf(post + plen, sizeof(post) - plen, "  %s %s",
+						 type_name(ty), fmt_bytes(b, sizeof(b), g->types[ty]));
+	f = open_memstream(&buf, &blen);
+	if (!f) {
+		free(s);
+		return;
+	}
 	if (use_script) {
 		fputs("python script ", f);
 		put_clean(f, script);
 	} else {
 		text_frame(f, &s->si[head]);
 	}
-	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
-		if (g->types[ty])
-			fprintf(f, "  %s %s", type_name(ty), fmt_bytes(b, sizeof(b), g->types[ty]));
-	fputc('\n', f);
+	if (fclose(f) == 0)
+		headline(out, width, pre, tight, buf, post);
+	free(buf);
+	buf = NULL;
+	blen = 0;
+	f = open_memstream(&buf, &blen);
+	if (!f) {
+		free(s);
+		return;
+	}
 	if (!use_script && s->si[head].file[0] && !s->si[head].is_source) {
 		fputs("        at ", f);
 		put_clean(f, s->si[head].file);
@@ -487,41 +559,51 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 		fprintf(f, "        (stack not shown: its stack table entry %s)\n",
 			strcmp(g->stack_status, "mismatch") ? "is corrupt" :
 							      "does not start at this callsite");
+	if (fclose(f) == 0)
+		fit_lines(out, width, buf, blen);
+	free(buf);
 	free(s);
 }
 
 /* The stacks merged across processes, largest first: JSON always ("stacks",
  * after "processes"), text when more than one process left something. */
-static void print_merged(FILE *f, const struct leak_report *r, struct symbolizer *sy, int json)
+static void print_merged(FILE *f, const struct leak_report *r, struct symbolizer *sy, int json,
+			 unsigned width)
 {
 	struct leak_merged *m = NULL;
 	long n = leaks_merge(r, &m);
 
 	if (json)
 		fputs("],\"stacks\":[", f);
-	else if (r->nproc > 1 && n > 0)
-		fprintf(f, "\nBy call stack, all %zu processes (largest first):\n", r->nproc);
+	else if (r->nproc > 1 && n > 0) {
+		char line[96];
+
+		snprintf(line, sizeof(line), "By call stack, all %zu processes (largest first):",
+			 r->nproc);
+		fputc('\n', f);
+		tf_wrap(f, width, 2, line);
+	}
 	for (long i = 0; i < n && (json || r->nproc > 1); i++) {
 		if (json)
 			fprintf(f, "%s{\"processes\":%zu,\"group\":", i ? "," : "", m[i].processes);
 		else
 			fprintf(f, "  from %zu process%s:\n", m[i].processes,
 				m[i].processes == 1 ? "" : "es");
-		print_group(f, sy, &r->procs[m[i].proc], &m[i].group, json, 1);
+		print_group(f, sy, &r->procs[m[i].proc], &m[i].group, json, 1, width);
 		if (json)
 			fputc('}', f);
 	}
 	if (json)
 		fputc(']', f);
 	if (n < 0 && !json)
-		fprintf(f, "(merged view: out of memory)\n");
+		tf_line(f, width, "(merged view: out of memory)");
 	free(m);
 }
 
 void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
-		 int json)
+		 int json, unsigned width)
 {
-	char b[32];
+	char b[32], line[4400];
 
 	if (json) {
 		fputs("{\"schema\":\"ttmem/1\",\"kind\":\"leaks\",\"segment\":", f);
@@ -529,11 +611,15 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 		fprintf(f, ",\"entries\":%zu,\"bytes\":%" PRIu64 ",\"processes\":[", r->entries,
 			r->bytes);
 	} else if (!r->entries) {
-		fprintf(f, "No leaks in %s: no entry of an exited or dead process.\n", shm);
+		snprintf(line, sizeof(line), "No leaks in %s: no entry of an exited or dead process.",
+			 shm);
+		tf_wrap(f, width, 2, line);
 	} else {
-		fprintf(f, "Leaks in %s: %s in %zu entr%s of %zu process%s that %s not running\n",
-			shm, fmt_bytes(b, sizeof(b), r->bytes), r->entries, r->entries == 1 ? "y" : "ies",
-			r->nproc, r->nproc == 1 ? "" : "es", r->nproc == 1 ? "is" : "are");
+		snprintf(line, sizeof(line), "Leaks in %s: %s in %zu entr%s of %zu process%s that %s "
+			 "not running", shm, fmt_bytes(b, sizeof(b), r->bytes), r->entries,
+			 r->entries == 1 ? "y" : "ies", r->nproc, r->nproc == 1 ? "" : "es",
+			 r->nproc == 1 ? "is" : "are");
+		tf_wrap(f, width, 2, line);
 	}
 	for (size_t i = 0; i < r->nproc; i++) {
 		const struct leak_proc *p = &r->procs[i];
@@ -544,18 +630,25 @@ void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, co
 			fprintf(f, ",\"state\":\"%s\",\"entries\":%zu,\"bytes\":%" PRIu64 ",\"groups\":[",
 				liveness_name(p->state), p->entries, p->bytes);
 		} else {
-			fprintf(f, "\npid %" PRIu32 " ", p->pid);
-			san_term(f, p->name, sizeof(p->name), 0);
-			fprintf(f, " (%s): %s in %zu entries%s\n",
-				liveness_name(p->state), fmt_bytes(b, sizeof(b), p->bytes), p->entries,
-				p->state == TTMEM_LIVENESS_EXITED ? ", still live at exit" : ", orphaned");
+			char name[160];
+
+			san_cell(name, sizeof(name), p->name, sizeof(p->name),
+				 (int)(sizeof(p->name) - 1), 0, 0);
+			for (size_t n = strlen(name); n && name[n - 1] == ' ';)
+				name[--n] = 0;
+			snprintf(line, sizeof(line), "pid %" PRIu32 " %s (%s): %s in %zu entries%s",
+				 p->pid, name, liveness_name(p->state), fmt_bytes(b, sizeof(b), p->bytes),
+				 p->entries, p->state == TTMEM_LIVENESS_EXITED ? ", still live at exit" :
+										 ", orphaned");
+			fputc('\n', f);
+			tf_wrap(f, width, 2, line);
 		}
 		for (size_t k = 0; k < p->ngroups; k++)
-			print_group(f, sy, p, &r->groups[p->first_group + k], json, k == 0);
+			print_group(f, sy, p, &r->groups[p->first_group + k], json, k == 0, width);
 		if (json)
 			fputs("]}", f);
 	}
-	print_merged(f, r, sy, json);
+	print_merged(f, r, sy, json, width);
 	if (json)
 		fputs("}\n", f);
 }

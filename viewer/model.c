@@ -428,6 +428,7 @@ static int add_entries(struct builder *b)
 		p = &m->proc[pix];
 		dv = &m->dev[dix];
 		p->table_bytes += e->size;
+		p->table_type[e->type] += e->size;
 		p->entries++;
 		switch (p->state) {
 		case TTMEM_LIVENESS_RUNNING:
@@ -478,8 +479,10 @@ static int keep_processes(struct model *m, const struct model_opts *o)
 		struct model_proc *p = &m->proc[i];
 		int keep = 1;
 
-		if (p->state == TTMEM_LIVENESS_RUNNING)
+		if (p->state == TTMEM_LIVENESS_RUNNING) {
 			p->live_bytes = p->table_bytes;
+			memcpy(p->live_type, p->table_type, sizeof(p->live_type));
+		}
 		/* The registry's peak lags by a writer's counter batch
 		 * (segment.h, "Counters"), and a killed writer's last batch is
 		 * lost: the peak is at least what the process holds or left in

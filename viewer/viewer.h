@@ -227,13 +227,19 @@ struct model_proc {
 	char cmdline[193];
 	uint64_t start_time, registered_ns, exited_ns;
 	uint64_t allocs, frees, unmatched, drops;
-	uint64_t peak_bytes;              /* registry counter */
+	/* The registry counts one figure for every buffer type and chip
+	 * together (segment.h): peak_bytes, counter_live_bytes, and so
+	 * live_bytes and table_bytes, add unlike memories (DRAM + L1 + ...).
+	 * Per type: live_type, table_type, released, at_exit. */
+	uint64_t peak_bytes;              /* registry counter, all types */
 	uint64_t counter_live_bytes;      /* registry counter (for reference) */
 	uint64_t released[TTMEM_OWNER_COUNT][MODEL_TYPES];
 	uint64_t at_exit[TTMEM_OWNER_COUNT][MODEL_TYPES];
 	uint64_t released_total, at_exit_total;
-	uint64_t table_bytes;             /* its entries in the table, any state */
+	uint64_t table_bytes;             /* its entries in the table, any state, all types */
 	uint64_t live_bytes;              /* table_bytes if running, else 0 */
+	uint64_t table_type[MODEL_TYPES]; /* table_bytes per type (all chips) */
+	uint64_t live_type[MODEL_TYPES];  /* live_bytes per type (all chips) */
 	uint64_t entries;
 	size_t cell_first, cell_count;    /* its cells in model.cell */
 };
@@ -303,14 +309,25 @@ struct show_opts {
 	int processes;             /* 0 none, 1 active, 2 all */
 	int released;              /* the per-process released/at-exit table */
 	int segment;               /* segment health line */
+	unsigned width;            /* columns to fit (textfit.h); 0: no limit */
 };
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
 void format_json(FILE *f, const struct model *m, const char *shm);
 /* Prometheus text: format_prom_ex lists the processes `which` selects of
- * those in the model, format_prom all of them (format_prom.c). */
+ * those in the model, with the series `series` says; format_prom all of
+ * them, every series (format_prom.c). */
 enum prom_procs { PROM_PROCS_NONE = 0, PROM_PROCS_RUNNING = 1, PROM_PROCS_ALL = 2 };
-void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which);
+enum prom_series {
+	PROM_SERIES_FULL = 0,  /* per process: every figure, per chip too (show --prometheus) */
+	PROM_SERIES_PID = 1,   /* per process: bytes per type, peak, partial (state with ALL) */
+	PROM_SERIES_NAME = 2,  /* per process name: running processes summed (export's default) */
+	PROM_SERIES_NONE = 3,  /* no process series */
+};
+#define PROM_NAMES_MAX 64      /* names with series of their own; the rest summed */
+#define PROM_NAMES_MAX_STR "64"
+void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_procs which,
+		    enum prom_series series);
 void format_prom(FILE *f, const struct model *m, const char *shm);
 /* The exposition of a segment that does not exist yet: healthy and empty
  * but for ttmem_segment_present{segment} 0 (a scrape target is up). */
@@ -411,10 +428,11 @@ struct leak_merged {
 long leaks_merge(const struct leak_report *r, struct leak_merged **out);
 
 /* Render a report as text or JSON (schema ttmem/1, kind "leaks"); callsites
- * through `sy` (NULL: not symbolized, shown as module+offset). */
+ * through `sy` (NULL: not symbolized, shown as module+offset); text lines
+ * fitted to `width` columns (textfit.h; 0: no limit). */
 struct symbolizer;
 void leaks_print(FILE *f, const struct leak_report *r, struct symbolizer *sy, const char *shm,
-		 int json);
+		 int json, unsigned width);
 
 /* ---- symbolization ------------------------------------------------------------ */
 

@@ -136,7 +136,8 @@ def promtool(text, where):
 
 def part_http(build, shm, truth):
     """Part 1; returns (workload, its ready pipe, the exporter's URL, the exporter)."""
-    p, line = exporter(build, shm, "--listen", "127.0.0.1:0")
+    # Per-process series (not export's default, per name) checked by pid.
+    p, line = exporter(build, shm, "--listen", "127.0.0.1:0", "--process-series=full")
     if "serving http://" not in line:
         raise RuntimeError(f"ttmem export --listen: {line!r}")
     url = line.split("serving ", 1)[1].split()[0]
@@ -205,7 +206,8 @@ def check_chips(prom, job, shm, truth, when):
 def part_prometheus(build, shm, truth_path, tmp, wl, ready, url, t_peak):
     tdir = os.path.join(tmp, "textfile")
     os.mkdir(tdir)
-    tf, line = exporter(build, shm, "--textfile", tdir, "--interval", "1")
+    tf, line = exporter(build, shm, "--textfile", tdir, "--interval", "1",
+                        "--process-series=full")
     if "writing " not in line:
         raise RuntimeError(f"ttmem export --textfile: {line!r}")
     ne_port, prom_port = free_port(), free_port()

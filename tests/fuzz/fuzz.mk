@@ -20,7 +20,7 @@ FUZZ_VIEWER  := viewer/model.c viewer/format_json.c viewer/format_prom.c \
                 viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
                 viewer/leaks.c viewer/leaks_order.c viewer/livebuf.c viewer/bankmap.c \
                 viewer/symbolize.c viewer/file_access.c viewer/top_draw.c \
-                viewer/sanitize.c viewer/format_csv.c
+                viewer/sanitize.c viewer/format_csv.c viewer/textfit.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

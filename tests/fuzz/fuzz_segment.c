@@ -343,8 +343,9 @@ static void run_image(void *img, size_t size)
 						n += lr.procs[i].entries;
 					if (n != lr.entries || lr.entries > s.count)
 						abort();
-					leaks_print(sink, &lr, NULL, "/fuzz", 0);
-					leaks_print(sink, &lr, NULL, "/fuzz", 1);
+					leaks_print(sink, &lr, NULL, "/fuzz", 0, 0);
+					leaks_print(sink, &lr, NULL, "/fuzz", 0, 24);
+					leaks_print(sink, &lr, NULL, "/fuzz", 1, 0);
 					leaks_release(&lr);
 				}
 			}
@@ -353,6 +354,7 @@ static void run_image(void *img, size_t size)
 			mo.pid = 1;
 			mo.all_procs = 0;
 			so.processes = 1;
+			so.width = 24; /* and the fitting, at its tightest */
 			if ((targets & (T_SHOW_TEXT | T_SHOW_JSON | T_SHOW_PROM)) &&
 			    model_build(&m, t, &s, &mo) == 0) {
 				if (targets & T_SHOW_TEXT)

@@ -134,7 +134,7 @@ static unsigned read_once(FILE *sink)
 			if (leaks_build(&lr, t, &s, -1, -1, NULL) == 0) {
 				if (lr.entries > s.count)
 					abort();
-				leaks_print(sink, &lr, NULL, path, 1);
+				leaks_print(sink, &lr, NULL, path, 1, 0);
 				leaks_release(&lr);
 			}
 			ttmem_snapshot_free(&s);

@@ -286,6 +286,9 @@ int segfix_ttmem_run(char **out, char **err, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	unsetenv("TTMEM_SHM");
+	/* Text output fits $COLUMNS when set: tests that want a width say so
+	 * (--width, or env COLUMNS=N through segfix_run). */
+	unsetenv("COLUMNS");
 	return segfix_run(argv, out, err);
 }
 

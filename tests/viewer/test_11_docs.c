@@ -63,6 +63,9 @@ Test(docs, man_page_documents_every_new_name)
 		"largest free block", "fragmentation", "get_bank_size", "\"buffers\"", "\"map\"",
 		"ttmem record", "traceEvents", "jsonl", "--duration",
 		"ttmem diff", "--fail-on-growth", "--ignore-lines", "\"diff\"", "TIOCGWINSZ",
+		"--width", "COLUMNS", "--process-series", "ttmem_process_name_bytes",
+		"ttmem_process_other_bytes", "ttmem_process_bytes", "all_types", "live_by_type",
+		"used_memory.l1", "(ALL)",
 	};
 	char *t = man_text();
 
@@ -82,7 +85,9 @@ Test(docs, every_subcommand_help_lists_its_options)
 		{ "clear", { "--shm", "--quiet", "--help", "--version" } },
 		{ "baseline", { "--reset", "--shm", "--quiet", "--help", "--version" } },
 		{ "reap", { "--exited", "--shm", "--quiet", "--help", "--version" } },
-		{ "show", { "--format", "--query", "--loop", "--count", "--processes" } },
+		{ "show", { "--format", "--query", "--loop", "--count", "--processes", "--width" } },
+		{ "leaks", { "--json", "--fail", "--pid", "--device", "--width", "--shm" } },
+		{ "export", { "--listen", "--textfile", "--processes", "--process-series", "--shm" } },
 		{ "ls", { "--json", "--help", "--version" } },
 		{ "rm", { "--force", "--help", "--version" } },
 		{ "run", { "--mode", "--group", "--quiet", "--shm" } },

@@ -124,9 +124,10 @@ Test(hostile_strings, show_text_is_terminal_safe_and_aligned)
 
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, NULL), 0, "%s", err);
 	assert_terminal_safe("show", out);
-	/* The STATE column starts at the same column on every row. */
+	/* The STATE column starts at the same column on every row, after the
+	 * widest name (names are shown whole, escapes included). */
 	col0 = column_of(out, kids[0], "running");
-	cr_assert_eq(col0, 26);
+	cr_assert_geq(col0, 26);
 	for (size_t i = 1; i < NNAMES; i++)
 		cr_assert_eq(column_of(out, kids[i], "running"), col0, "row of name %zu shifted:\n%s",
 			     i, out);

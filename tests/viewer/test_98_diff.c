@@ -238,8 +238,7 @@ Test(diff, text_fits_the_width)
 	need_emulator();
 	leak_report(shm, "1", ta, a);
 	leak_report(shm2, "3", tb, b);
-	setenv("COLUMNS", "300", 1);
-	cr_assert_eq(diff(&out, &err, a, b, NULL, NULL), 0, "%s", err);
+	cr_assert_eq(diff(&out, &err, a, b, "--width", "300"), 0, "%s", err);
 	s = strstr(out, "\nNew in B: 1 callsite, ");
 	cr_assert_not_null(s, "%s", out);
 	line = strchr(strchr(s + 1, '\n') + 1, '\n') + 1;
@@ -253,9 +252,7 @@ Test(diff, text_fits_the_width)
 	free(out);
 	free(err);
 
-	setenv("COLUMNS", "64", 1);
-	cr_assert_eq(diff(&out, &err, a, b, NULL, NULL), 0, "%s", err);
-	unsetenv("COLUMNS");
+	cr_assert_eq(diff(&out, &err, a, b, "-w", "64"), 0, "%s", err);
 	for (const char *p = out; *p; lines++) {
 		const char *e = strchr(p, '\n');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
