@@ -330,5 +330,13 @@ Test(pynames, named_entries_and_an_unterminated_name)
 		cr_assert_eq(segfix_pipe(argv, out, NULL, &err), 0, "%s\n%s", err, out);
 		free(err);
 	}
+	{
+		char *argv[] = { (char *)"python3", (char *)"tests/viewer/check_schema.py",
+				 (char *)"viewer/ttmem.schema.json", (char *)"leaks", NULL };
+
+		cr_assert_eq(segfix_pipe(argv, out, NULL, &err), 0, "against the schema:\n%s\n%s",
+			     err, out);
+		free(err);
+	}
 	free(out);
 }
