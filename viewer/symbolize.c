@@ -50,6 +50,7 @@ struct modcache {
 	char *text;
 	size_t text_len;
 	int text_owner;
+	struct modcache *next_owner;   /* the symbolizer's list of text owners */
 	uint64_t id[4];            /* the file's identity as the entry said */
 	char func[417];
 	char path[417];
@@ -62,6 +63,7 @@ struct symbolizer {
 	uint32_t nmods;
 	struct file_access access;
 	struct modcache **cache;   /* nmods pointers, filled lazily */
+	struct modcache *owners;   /* the caches that read a source file */
 };
 
 /* The policy of the symbolizer at work, for libdw's debug file callback
@@ -303,9 +305,10 @@ static void source_names(struct modcache *mc, const struct ttmem_module *m)
 
 /* A source file: up to SOURCE_MAX_BYTES of it, if it is still the file the
  * writer saw (device, inode, size, modification time).  The entries of one
- * file's functions share one copy: `others` are the symbolizer's caches. */
+ * file's functions share one copy (at most one owner per file opened: only
+ * an entry with the file's identity reads it). */
 static void load_source(struct modcache *mc, const struct ttmem_module *m,
-			const struct file_access *fa, struct modcache **others, uint32_t nothers)
+			const struct file_access *fa, struct modcache **owners)
 {
 	struct stat st;
 	const char *why = "no-file";
@@ -315,11 +318,8 @@ static void load_source(struct modcache *mc, const struct ttmem_module *m,
 	mc->text_loaded = 1;
 	source_names(mc, m);
 	file_id(m, mc->id);
-	for (uint32_t i = 0; i < nothers; i++) {
-		const struct modcache *o = others[i];
-
-		if (o && o != mc && o->text_loaded && o->text_owner && !strcmp(o->path, mc->path) &&
-		    !memcmp(o->id, mc->id, sizeof(mc->id))) {
+	for (const struct modcache *o = *owners; o; o = o->next_owner) {
+		if (!strcmp(o->path, mc->path) && !memcmp(o->id, mc->id, sizeof(mc->id))) {
 			mc->text = o->text;
 			mc->text_len = o->text_len;
 			mc->text_status = o->text_status;
@@ -343,6 +343,8 @@ static void load_source(struct modcache *mc, const struct ttmem_module *m,
 		ssize_t n;
 
 		mc->text_owner = 1;
+		mc->next_owner = *owners;
+		*owners = mc;
 		while (mc->text_len < want &&
 		       (n = read(fd, mc->text + mc->text_len, want - mc->text_len)) > 0)
 			mc->text_len += (size_t)n;
@@ -455,7 +457,7 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct s
 	if (offset & TTMEM_FRAME_SOURCE_LINE) {
 		/* A Python line: the module is the script. */
 		if (!mc->text_loaded)
-			load_source(mc, &sy->mods[module], &sy->access, sy->cache, sy->nmods);
+			load_source(mc, &sy->mods[module], &sy->access, &sy->owners);
 		snprintf(out->module, sizeof(out->module), "%s", mc->path);
 		snprintf(out->file, sizeof(out->file), "%s", mc->path);
 		snprintf(out->function, sizeof(out->function), "%s", mc->func);
