@@ -31,6 +31,7 @@
 #include "log.h"
 #include "modules.h"
 #include "pyframes.h"
+#include "pysource.h"
 #include "runtime.h"
 
 #define MAX_FRAMES 32
@@ -345,28 +346,6 @@ static inline unsigned memo_hash(const uintptr_t *pcs, int n)
 	return (unsigned)(h >> 60) & (MEMO - 1);
 }
 
-/* A Python source line as a frame: its file interned as a module (by its
- * real path, so the viewer can find it from anywhere). */
-static uint64_t source_frame(uintptr_t code, uint32_t lasti)
-{
-	char path[416], real[416];
-	char *r;
-	uint32_t line = 0;
-	int idx = -1;
-
-	if (pyframes_source(code, lasti, path, sizeof(path), &line) == 0) {
-		r = realpath(path, NULL);
-		if (r && strlen(r) < sizeof(real)) {
-			strcpy(real, r);
-			idx = ttmem_module_intern(lc.table, real, NULL, 0);
-		}
-		free(r);
-	}
-	if (idx < 0 || idx >= (int)TTMEM_MODULE_NONE)
-		return TTMEM_FRAME(TTMEM_MODULE_NONE, TTMEM_FRAME_SOURCE_LINE | line);
-	return TTMEM_FRAME(idx, TTMEM_FRAME_SOURCE_LINE | line);
-}
-
 static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const uintptr_t *pcs,
 						     const uint32_t *lasti, int n, int native,
 						     int more)
@@ -374,7 +353,7 @@ static __attribute__((noinline)) void stack_resolve(struct stack_memo *m, const 
 	uint64_t frames[TTMEM_STACK_FRAMES];
 
 	for (int i = native; i < n; i++) {
-		frames[i] = source_frame(pcs[i], lasti[i]);
+		frames[i] = pysource_frame(lc.table, pcs[i], lasti[i]);
 		m->pc[i] = pcs[i];
 		m->lasti[i] = lasti[i];
 	}

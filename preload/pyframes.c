@@ -5,7 +5,8 @@
  * Facts from CPython 3.11's headers, built against (Debian 12's
  * libpython3.11-dev 3.11.2, CPython's v3.11 branch): PyThreadState.cframe
  * (_PyCFrame *), _PyCFrame.current_frame (struct _PyInterpreterFrame *),
- * _PyInterpreterFrame.{f_code, previous, prev_instr, owner} and
+ * _PyInterpreterFrame.{f_code, previous, prev_instr, owner},
+ * PyCodeObject.{co_filename, co_qualname} (co_qualname new in 3.11) and
  * _PyFrame_IsIncomplete (a frame before its first traceable instruction is
  * skipped), _PyCode_CODE(co) (the first code unit), PyCode_Addr2Line(co,
  * byte offset), compact ASCII unicode objects (data right after the
@@ -135,26 +136,31 @@ int pyframes_capture(uintptr_t *code, uint32_t *lasti, int max)
 	return n;
 }
 
-int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, uint32_t *line)
+/* Only compact ASCII strings are read in place (no conversion, which
+ * could allocate without the GIL); out = "" otherwise. */
+static void ascii_copy(PyObject *s, char *out, size_t len)
 {
-	PyCodeObject *co = (PyCodeObject *)code;
-	PyObject *name;
-	int l;
-
-	if (!py_active() || !co || !len)
-		return -1;
-	path[0] = 0;
-	name = co->co_filename;
-	/* Only compact ASCII names are read in place (no conversion, which
-	 * could allocate without the GIL). */
-	if (name && PyUnicode_IS_COMPACT_ASCII(name)) {
-		Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+	out[0] = 0;
+	if (s && PyUnicode_Check(s) && PyUnicode_IS_COMPACT_ASCII(s)) {
+		Py_ssize_t n = PyUnicode_GET_LENGTH(s);
 
 		if (n > 0 && (size_t)n < len) {
-			memcpy(path, PyUnicode_DATA(name), (size_t)n);
-			path[n] = 0;
+			memcpy(out, PyUnicode_DATA(s), (size_t)n);
+			out[n] = 0;
 		}
 	}
+}
+
+int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, char *func,
+		    size_t func_len, uint32_t *line)
+{
+	PyCodeObject *co = (PyCodeObject *)code;
+	int l;
+
+	if (!py_active() || !co || !len || !func_len)
+		return -1;
+	ascii_copy(co->co_filename, path, len);
+	ascii_copy(co->co_qualname, func, func_len);
 	l = py.addr2line(co, (int)(lasti * sizeof(_Py_CODEUNIT)));
 	if (l <= 0 || !path[0])
 		return -1;
@@ -183,12 +189,15 @@ int pyframes_in_interpreter(uintptr_t pc)
 	return 0;
 }
 
-int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, uint32_t *line)
+int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, char *func,
+		    size_t func_len, uint32_t *line)
 {
 	(void)code;
 	(void)lasti;
 	(void)path;
 	(void)len;
+	(void)func;
+	(void)func_len;
 	(void)line;
 	return -1;
 }

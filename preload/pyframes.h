@@ -36,9 +36,13 @@ int pyframes_in_interpreter(uintptr_t pc);
 
 /*
  * The source of a captured frame: its file name (NUL-terminated into `path`,
- * `len` bytes; "" when not plain ASCII) and line.  0, or -1 when unknown.
- * Only for frames captured by this thread and still on its stack.
+ * `len` bytes; "" when not plain ASCII), its function's qualified name
+ * (co_qualname, e.g. "Model.forward", into `func`, `func_len` bytes; ""
+ * when not plain ASCII or too long) and line.  0, or -1 when the file or
+ * line is unknown.  Only for frames captured by this thread and still on
+ * its stack.
  */
-int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, uint32_t *line);
+int pyframes_source(uintptr_t code, uint32_t lasti, char *path, size_t len, char *func,
+		    size_t func_len, uint32_t *line);
 
 #endif /* TTMEM_PRELOAD_PYFRAMES_H */

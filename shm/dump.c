@@ -77,9 +77,16 @@ int main(int argc, char **argv)
 	const struct ttmem_module *m = ttmem_table_modules(t);
 	for (uint32_t i = 0; i < ttmem_table_module_capacity(t); i++) {
 		uint32_t st = atomic_load(&m[i].state);
-		if (st)
-			printf("module %u: state %u build_id_len %u '%.416s'\n", i, st,
-			       m[i].build_id_len, m[i].path);
+		if (!st)
+			continue;
+		printf("module %u: state %u build_id_len %u '%.416s'", i, st, m[i].build_id_len,
+		       m[i].path);
+		size_t n = strnlen(m[i].path, sizeof(m[i].path));
+		/* A function of a source file: its name follows the path. */
+		if ((m[i].flags & TTMEM_MODULE_F_FUNCTION) && n + 1 < sizeof(m[i].path))
+			printf(" function '%.*s'", (int)(sizeof(m[i].path) - n - 1),
+			       m[i].path + n + 1);
+		putchar('\n');
 	}
 	const struct ttmem_slot *s = ttmem_table_slots(t);
 	const uint8_t *meta = ttmem_table_meta(t);

@@ -381,6 +381,10 @@ static void text_frame(FILE *f, const struct symbol_info *si)
 	if (si->is_source) {
 		put_clean(f, si->module);
 		fprintf(f, ":%" PRIu32, si->line);
+		if (si->function[0]) {
+			fputs(" in ", f);
+			put_clean(f, si->function);
+		}
 		if (si->text[0]) {
 			fputs("  | ", f);
 			put_clean(f, si->text);

@@ -15,6 +15,11 @@
  * i.e. an ELF virtual address; the file is reported to libdw at bias 0, so
  * the offset is the address libdw looks up.  A return address points after
  * the call: lookups use offset - 1.
+ *
+ * A source-line frame (a Python line) names its file, and its function
+ * when its entry is one of a function (segment.h, TTMEM_MODULE_F_FUNCTION;
+ * an older writer's entries are files alone); the line's text is read from
+ * the file, once per file however many of its functions are named.
  */
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -37,11 +42,17 @@ struct modcache {
 	const char *status;        /* why there are no symbols, or "ok" */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
-	/* A source file (Python script) instead: its first bytes. */
+	/* A source file (Python script) instead: its first bytes, maybe
+	 * shared with the entries of the file's other functions (text_owner:
+	 * this entry frees it), and the function's name ("" when none). */
 	int text_loaded;
 	const char *text_status;
 	char *text;
 	size_t text_len;
+	int text_owner;
+	struct modcache *next_owner;   /* the symbolizer's list of text owners */
+	uint64_t id[4];            /* the file's identity as the entry said */
+	char func[417];
 	char path[417];
 };
 
@@ -52,6 +63,7 @@ struct symbolizer {
 	uint32_t nmods;
 	struct file_access access;
 	struct modcache **cache;   /* nmods pointers, filled lazily */
+	struct modcache *owners;   /* the caches that read a source file */
 };
 
 /* The policy of the symbolizer at work, for libdw's debug file callback
@@ -263,18 +275,57 @@ static void load_module(struct modcache *mc, const struct ttmem_module *m,
 	mc->status = "ok";
 }
 
+/* The file's identity as entry `m` says it (read once). */
+static void file_id(const struct ttmem_module *m, uint64_t id[4])
+{
+	id[0] = m->file_size;
+	id[1] = m->file_mtime_ns;
+	id[2] = m->file_dev;
+	id[3] = m->file_ino;
+}
+
+/* Path and function of a source file's entry (TTMEM_MODULE_F_FUNCTION),
+ * copied once: the segment may change under us, and a name that is not
+ * NUL-terminated within the field is no name. */
+static void source_names(struct modcache *mc, const struct ttmem_module *m)
+{
+	char field[sizeof(m->path) + 1];
+	uint32_t flags = m->flags;
+	size_t n;
+
+	memcpy(field, m->path, sizeof(m->path));
+	field[sizeof(m->path)] = 0;
+	n = strlen(field);
+	memcpy(mc->path, field, n + 1);
+	mc->func[0] = 0;
+	if ((flags & TTMEM_MODULE_F_FUNCTION) && n + 1 < sizeof(m->path) &&
+	    memchr(field + n + 1, 0, sizeof(m->path) - n - 1))
+		snprintf(mc->func, sizeof(mc->func), "%s", field + n + 1);
+}
+
 /* A source file: up to SOURCE_MAX_BYTES of it, if it is still the file the
- * writer saw (device, inode, size, modification time). */
+ * writer saw (device, inode, size, modification time).  The entries of one
+ * file's functions share one copy (at most one owner per file opened: only
+ * an entry with the file's identity reads it). */
 static void load_source(struct modcache *mc, const struct ttmem_module *m,
-			const struct file_access *fa)
+			const struct file_access *fa, struct modcache **owners)
 {
 	struct stat st;
 	const char *why = "no-file";
+	size_t want;
 	int fd;
 
 	mc->text_loaded = 1;
-	memcpy(mc->path, m->path, sizeof(m->path));
-	mc->path[sizeof(m->path)] = 0;
+	source_names(mc, m);
+	file_id(m, mc->id);
+	for (const struct modcache *o = *owners; o; o = o->next_owner) {
+		if (!strcmp(o->path, mc->path) && !memcmp(o->id, mc->id, sizeof(mc->id))) {
+			mc->text = o->text;
+			mc->text_len = o->text_len;
+			mc->text_status = o->text_status;
+			return;
+		}
+	}
 	fd = file_access_open(fa, mc->path, &why);
 	if (fd < 0) {
 		mc->text_status = why;
@@ -285,12 +336,17 @@ static void load_source(struct modcache *mc, const struct ttmem_module *m,
 		close(fd);
 		return;
 	}
-	mc->text = malloc(SOURCE_MAX_BYTES);
+	want = st.st_size > 0 && (uint64_t)st.st_size < SOURCE_MAX_BYTES ? (size_t)st.st_size :
+									  SOURCE_MAX_BYTES;
+	mc->text = malloc(want ? want : 1);
 	if (mc->text) {
 		ssize_t n;
 
-		while (mc->text_len < SOURCE_MAX_BYTES &&
-		       (n = read(fd, mc->text + mc->text_len, SOURCE_MAX_BYTES - mc->text_len)) > 0)
+		mc->text_owner = 1;
+		mc->next_owner = *owners;
+		*owners = mc;
+		while (mc->text_len < want &&
+		       (n = read(fd, mc->text + mc->text_len, want - mc->text_len)) > 0)
 			mc->text_len += (size_t)n;
 	}
 	close(fd);
@@ -357,7 +413,8 @@ void symbolizer_free(struct symbolizer *sy)
 			continue;
 		if (mc->dwfl)
 			dwfl_end(mc->dwfl);
-		free(mc->text);
+		if (mc->text_owner)
+			free(mc->text);
 		free(mc);
 	}
 	free(sy->cache);
@@ -400,9 +457,10 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset, struct s
 	if (offset & TTMEM_FRAME_SOURCE_LINE) {
 		/* A Python line: the module is the script. */
 		if (!mc->text_loaded)
-			load_source(mc, &sy->mods[module], &sy->access);
+			load_source(mc, &sy->mods[module], &sy->access, &sy->owners);
 		snprintf(out->module, sizeof(out->module), "%s", mc->path);
 		snprintf(out->file, sizeof(out->file), "%s", mc->path);
+		snprintf(out->function, sizeof(out->function), "%s", mc->func);
 		out->status = mc->text_status;
 		source_text(mc, out->line, out->text, sizeof(out->text));
 		return;

@@ -163,7 +163,8 @@
 #define TTMEM_ABI_MAJOR    5   /* 2: stack table; 3: home groups, three-choice;
 				 * 4: page size and bank footprint per slot;
 				 * 5: bank geometry per chip and type */
-#define TTMEM_ABI_MINOR    1   /* 1: the partial-tracking flags of ttmem_proc */
+#define TTMEM_ABI_MINOR    2   /* 1: the partial-tracking flags of ttmem_proc;
+				 * 2: Python function names (TTMEM_MODULE_F_FUNCTION) */
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
 
@@ -398,8 +399,8 @@ struct ttmem_module {
 	TTMEM_ATOMIC(uint32_t) state;          /*   0 0 free, 1 claiming, 2 published */
 	uint32_t claimer_pid;            /*   4 */
 	uint32_t build_id_len;           /*   8 0 = none */
-	uint32_t flags;                  /*  12 */
-	uint64_t path_hash;              /*  16 FNV-1a of path */
+	uint32_t flags;                  /*  12 TTMEM_MODULE_F_* */
+	uint64_t path_hash;              /*  16 FNV-1a of path (and name: below) */
 	uint64_t file_size;              /*  24 */
 	uint64_t file_mtime_ns;          /*  32 */
 	uint64_t file_dev;               /*  40 */
@@ -407,6 +408,22 @@ struct ttmem_module {
 	uint8_t build_id[40];            /*  56 */
 	char path[416];                  /*  96 NUL-terminated */
 };                                       /* 512 */
+
+/*
+ * A function of a source file (ABI minor 2): the frames of a Python
+ * function refer to an entry of their own, one per (file, function), so a
+ * frame names both without a field of its own.  `path` holds the file's
+ * path, NUL, then the function's qualified name (co_qualname, e.g.
+ * "Model.forward"), NUL-terminated within the field; the file's identity
+ * fields are the file's.  path_hash is FNV-1a over the path, its NUL and
+ * the name, so a writer that knows no names never matches such an entry.
+ * A reader that knows no names reads the path alone: its frames show as
+ * file:line, as before.  Writers make such entries only in the first
+ * three quarters of the table (the last quarter stays for loaded objects
+ * and plain source files); without room, or with a name that does not
+ * fit, the frame refers to the plain file's entry.
+ */
+#define TTMEM_MODULE_F_FUNCTION 1u
 
 /* ---- stacks ------------------------------------------------------------------- */
 
@@ -420,7 +437,9 @@ struct ttmem_module {
  * relative, one program run many times shares its stacks.  Where the
  * stack enters a Python interpreter, the interpreter's own frames are
  * replaced by the Python source lines it was running (innermost first),
- * flagged TTMEM_FRAME_SOURCE_LINE; frame 0 is always an address.
+ * flagged TTMEM_FRAME_SOURCE_LINE, their module the entry of their file
+ * and function (TTMEM_MODULE_F_FUNCTION) or of the file alone; frame 0 is
+ * always an address.
  *
  * An open-addressed hash table over stack_capacity entries (a power of two),
  * probed linearly from hash & (capacity - 1), at most TTMEM_STACK_PROBES

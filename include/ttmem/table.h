@@ -516,6 +516,18 @@ enum ttmem_liveness ttmem_proc_liveness(const struct ttmem_table *t, uint16_t pr
 int ttmem_module_intern(struct ttmem_table *t, const char *path,
 			const uint8_t *build_id, uint32_t build_id_len);
 
+/*
+ * Intern a function of a source file (segment.h, TTMEM_MODULE_F_FUNCTION):
+ * returns the index of the entry of `file` (its identity as
+ * ttmem_module_intern's without a build-id) and `name` (a Python
+ * function's qualified name), the same for the same pair from any process.
+ * -ENAMETOOLONG when both do not fit the path field, -ENOSPC when the first
+ * three quarters of the table are full (not counted as a drop: callers fall
+ * back to ttmem_module_intern(file)), -EINVAL on bad arguments or a
+ * read-only handle.  Not for the hot path: callers cache the index.
+ */
+int ttmem_module_intern_function(struct ttmem_table *t, const char *file, const char *name);
+
 /* ---- stacks ------------------------------------------------------------------- */
 
 /*

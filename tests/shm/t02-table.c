@@ -440,6 +440,53 @@ Test(table, modules_intern)
 	cr_assert_eq(CNT(t, module_drops), 7);
 }
 
+/* Functions of a source file (segment.h, TTMEM_MODULE_F_FUNCTION): one
+ * entry per (file, name), apart from the file's own; a reader that knows no
+ * names reads the path as the file; a writer that knows none never matches
+ * one; they stop at three quarters of the table, without counting a drop,
+ * and leave the rest to plain entries. */
+Test(table, modules_intern_function)
+{
+	const char *file = "/tmp/ttmem-no-such-script.py";
+	int plain = ttmem_module_intern(t, file, NULL, 0);
+	int a = ttmem_module_intern_function(t, file, "Model.forward");
+	int b = ttmem_module_intern_function(t, file, "outer.<locals>.inner");
+	cr_assert(plain >= 0 && a >= 0 && b >= 0);
+	cr_assert(a != plain && b != plain && a != b);
+	cr_assert_eq(ttmem_module_intern_function(t, file, "Model.forward"), a);
+	cr_assert_eq(ttmem_module_intern(t, file, NULL, 0), plain, "the plain entry stays the file's");
+	const struct ttmem_module *m = &ttmem_table_modules(t)[a];
+	cr_assert_str_eq(m->path, file, "read as a C string, the path is the file");
+	cr_assert_str_eq(m->path + strlen(file) + 1, "Model.forward");
+	cr_assert_eq(m->flags, TTMEM_MODULE_F_FUNCTION);
+	cr_assert_eq(ttmem_table_modules(t)[plain].flags, 0u);
+	cr_assert_neq(m->path_hash, ttmem_table_modules(t)[plain].path_hash,
+		      "a writer comparing hashes of paths alone never takes it for the file");
+	char longname[400];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	cr_assert_eq(ttmem_module_intern_function(t, file, longname), -ENAMETOOLONG);
+	cr_assert_eq(ttmem_module_intern_function(t, file, ""), -EINVAL);
+	/* 16 entries (helpers): functions take at most the first 12. */
+	char name[64];
+	int got = 3, last = 0;
+	for (int i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		last = ttmem_module_intern_function(t, file, name);
+		if (last >= 0) {
+			cr_assert_lt(last, 12);
+			got++;
+		}
+	}
+	cr_assert_eq(got, 12);
+	cr_assert_eq(last, -ENOSPC);
+	cr_assert_eq(CNT(t, module_drops), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "/nonexistent/lib%d.so", i);
+		cr_assert_geq(ttmem_module_intern(t, name, NULL, 0), 12, "the last quarter is left");
+	}
+}
+
 /* Process B (a forked child, registered by itself) removes key K that process
  * A (the parent) inserted: unmatched, A's entry intact; then A removes it. */
 static int remove_others_child(void *arg)
