@@ -25,6 +25,7 @@
 #include "log.h"
 #include "state.h"
 #include "owned.h"
+#include "peaks.h"
 #include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
@@ -181,7 +182,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (owned_insert(lc.table, e) == TTMEM_EFULL) {
+		if (peaks_insert(lc.table, e) == TTMEM_EFULL) {
 			state_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
@@ -206,14 +207,19 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
-/* Sweep `f` and count what it removed as released in bulk. */
+/* Sweep `f` and count what it removed as released in bulk (and as gone
+ * from the chips' live bytes of the peaks). */
 static void release(const struct ttmem_filter *f)
 {
+	uint64_t by_device[TTMEM_MAX_DEVICES][TTMEM_MAX_TYPES];   /* 16 KiB, at close only */
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
+	memset(by_device, 0, sizeof(by_device));
+	t.by_device = by_device;
 	if (owned_sweep(lc.table, f, &t) <= 0)
 		return;
+	peaks_released((const uint64_t (*)[TTMEM_MAX_TYPES])by_device);
 	cb_model_invalidate();   /* it may have taken CB entries */
 	if (!lc.proc)
 		return;
@@ -315,12 +321,12 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (keep && owned_remove(lc.table, &k, &held_free.e) == 0) {
+		if (keep && peaks_remove(lc.table, &k, &held_free.e) == 0) {
 			held_free.buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
-			owned_remove(lc.table, &k, NULL);
+			peaks_remove(lc.table, &k, NULL);
 		}
 	}
 	TRACKER_END;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "file_access.h"
 #include "viewer.h"
 
 static volatile sig_atomic_t show_stop;
@@ -303,9 +304,17 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 		m.nproc = 0;
 		m.ncell = 0;
 	}
+	/* The peaks' stacks, symbolized as the leak report's (text, JSON). */
+	struct symbolizer *sy = NULL;
+	struct file_access fa;
+
+	if (sc->fmt == SF_JSON || sc->fmt == SF_TEXT) {
+		file_access_for_segment(&fa, sc->shm);
+		sy = symbolizer_new(t, &fa);
+	}
 	switch (sc->fmt) {
 	case SF_JSON:
-		format_json(stdout, &m, sc->shm);
+		format_json_sy(stdout, &m, sc->shm, sy);
 		break;
 	case SF_PROM:
 		format_prom_ex(stdout, &m, sc->shm,
@@ -331,8 +340,9 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 			printf("== %s: %s ==\n", sc->shm, when);
 		}
-		format_text(stdout, &m, sc->shm, &sc->so);
+		format_text_sy(stdout, &m, sc->shm, &sc->so, sy);
 	}
+	symbolizer_free(sy);
 	model_release(&m);
 	/* Each report whole on the pipe as soon as it is made (--loop). */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -221,7 +221,66 @@ static void print_segment(FILE *f, const struct model *m, const char *shm)
 		fprintf(f, "  %" PRIu64 " entries with an unknown buffer type ignored\n", g->invalid);
 }
 
+/*
+ * A line per chip and type that has a peak, then the stack of the
+ * allocation that reached it; a stack already shown (a mesh allocation
+ * reaches the same peak on every chip) is named, not repeated.
+ */
+static void print_peaks(FILE *f, const struct model *m, struct symbolizer *sy)
+{
+	const struct model_dev *seen_d = NULL;
+	unsigned seen_ty = 0;
+	int any = 0;
+
+	for (size_t i = 0; i < m->ndev; i++) {
+		const struct model_dev *d = &m->dev[i];
+		char chip[24], b_a[32], b_b[32], when[64] = "?";
+
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			time_t sec = (time_t)(d->peak_ns[ty] / 1000000000u);
+			struct tm tm;
+			const struct model_dev *same = NULL;
+
+			if (!d->peak[ty])
+				continue;
+			if (!any)
+				fputs("\nPeaks (since the segment was created or last cleared):\n", f);
+			any = 1;
+			if (d->peak_ns[ty] && localtime_r(&sec, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			fprintf(f, "chip %s %s peaked at %s", device_name(chip, sizeof(chip), d->device),
+				type_name(ty), fmt_bytes(b_a, sizeof(b_a), d->peak[ty]));
+			if (d->capacity[ty])
+				fprintf(f, " of %s (%.1f%%)", fmt_bytes(b_b, sizeof(b_b), d->capacity[ty]),
+					100.0 * (double)d->peak[ty] / (double)d->capacity[ty]);
+			fprintf(f, " at %s", when);
+			if (!d->peak_stack[ty].id) {
+				fputs(", stack not recorded\n", f);
+				continue;
+			}
+			/* The same stack as the last one shown. */
+			if (seen_d && seen_d->peak_stack[seen_ty].id == d->peak_stack[ty].id)
+				same = seen_d;
+			if (same) {
+				fprintf(f, ", reached by the stack of chip %s %s\n",
+					device_name(chip, sizeof(chip), same->device), type_name(seen_ty));
+				continue;
+			}
+			fputs(", reached by:\n", f);
+			peak_stack_text(f, &d->peak_stack[ty], sy);
+			seen_d = d;
+			seen_ty = ty;
+		}
+	}
+}
+
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o)
+{
+	format_text_sy(f, m, shm, o, NULL);
+}
+
+void format_text_sy(FILE *f, const struct model *m, const char *shm, const struct show_opts *o,
+		    struct symbolizer *sy)
 {
 	if (m->baseline_ns) {
 		time_t sec = (time_t)(m->baseline_ns / 1000000000u);
@@ -234,6 +293,7 @@ void format_text(FILE *f, const struct model *m, const char *shm, const struct s
 			   "('ttmem baseline --reset' drops it)\n", when);
 	}
 	print_devices(f, m);
+	print_peaks(f, m, sy);
 	print_shared_chips(f, m);
 	if (o->processes)
 		print_processes(f, m);

@@ -353,7 +353,7 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 	}
 }
 
-static void json_frame(FILE *f, const struct symbol_info *si)
+void leaks_json_frame(FILE *f, const struct symbol_info *si)
 {
 	fputs("\"module\":", f);
 	json_str(f, si->module, sizeof(si->module));
@@ -375,7 +375,7 @@ static void json_frame(FILE *f, const struct symbol_info *si)
 	fprintf(f, ",\"symbolization\":\"%s\"", si->status);
 }
 
-static void text_frame(FILE *f, const struct symbol_info *si)
+void leaks_text_frame(FILE *f, const struct symbol_info *si)
 {
 	if (si->is_source) {
 		put_clean(f, si->module);
@@ -414,7 +414,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 	use_script = s->first < 0 && s->python && python_script(p->cmdline, script, sizeof(script));
 	if (json) {
 		fprintf(f, "%s{\"owner\":\"%s\",", first ? "" : ",", owner_name(g->owner));
-		json_frame(f, &s->si[head]);
+		leaks_json_frame(f, &s->si[head]);
 		fputs(",\"python_script\":", f);
 		if (use_script)
 			json_str(f, script, sizeof(script));
@@ -424,7 +424,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 			g->truncated ? "true" : "false");
 		for (uint32_t i = 0; i < (g->depth ? s->depth : 0); i++) {
 			fputs(i ? ",{" : "{", f);
-			json_frame(f, &s->si[i]);
+			leaks_json_frame(f, &s->si[i]);
 			fprintf(f, ",\"kind\":\"%s\"}", frame_kind_name[s->kind[i]]);
 		}
 		fprintf(f, "],\"entries\":%zu,\"bytes\":%" PRIu64 ",\"types\":{", g->entries, g->bytes);
@@ -440,7 +440,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 		fputs("python script ", f);
 		put_clean(f, script);
 	} else {
-		text_frame(f, &s->si[head]);
+		leaks_text_frame(f, &s->si[head]);
 	}
 	for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
 		if (g->types[ty])
@@ -473,7 +473,7 @@ static void print_group(FILE *f, struct symbolizer *sy, const struct leak_proc *
 			continue;
 		}
 		fputs("        from ", f);
-		text_frame(f, &s->si[i]);
+		leaks_text_frame(f, &s->si[i]);
 		if (s->si[i].file[0] && !s->si[i].is_source) {
 			fputs("  at ", f);
 			put_clean(f, s->si[i].file);

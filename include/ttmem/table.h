@@ -329,10 +329,14 @@ struct ttmem_filter {
 	uint8_t flags;
 };
 
-/* What a sweep or a reap removed. */
+/* What a sweep or a reap removed.  `by_device`, when not NULL, points to
+ * TTMEM_MAX_DEVICES rows to which sweeps and tallies also add the bytes per
+ * chip and type (entries of chips beyond the table are left out): the
+ * preload's peaks follow its bulk releases with it.  Reaps ignore it. */
 struct ttmem_tally {
 	uint64_t entries;
 	uint64_t bytes[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];
+	uint64_t (*by_device)[TTMEM_MAX_TYPES];
 };
 
 /*
