@@ -79,11 +79,18 @@ std::string truth_json() {
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1)],
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1_SMALL)],
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::TRACE)]);
-        char peak_part[256];
+        // TYPE_open_peak: the same, of the chip's allocator alone (its
+        // current open's; while closed, 0 or the last open's where the
+        // generation keeps the allocator).
+        char peak_part[512];
         std::snprintf(peak_part, sizeof peak_part,
-                      ",\"DRAM_peak\":%llu,\"L1_peak\":%llu,\"L1_SMALL_peak\":%llu,\"TRACE_peak\":%llu,\"CB_peak\":%llu",
+                      ",\"DRAM_peak\":%llu,\"L1_peak\":%llu,\"L1_SMALL_peak\":%llu,\"TRACE_peak\":%llu,\"CB_peak\":%llu"
+                      ",\"DRAM_open_peak\":%llu,\"L1_open_peak\":%llu,\"L1_SMALL_open_peak\":%llu"
+                      ",\"TRACE_open_peak\":%llu,\"CB_open_peak\":%llu",
                       (unsigned long long)pk[0], (unsigned long long)pk[1], (unsigned long long)pk[3],
-                      (unsigned long long)pk[4], (unsigned long long)pk[5]);
+                      (unsigned long long)pk[4], (unsigned long long)pk[5], (unsigned long long)u.peak[0],
+                      (unsigned long long)u.peak[1], (unsigned long long)u.peak[3], (unsigned long long)u.peak[4],
+                      (unsigned long long)u.cb_peak);
         out += line;
         out += per_type + peak_part + "}";
         first = false;
