@@ -194,3 +194,33 @@ Test(peaks, clear_resets)
 	}
 	cr_assert_eq(segfix_wl_wait(&w), 0);
 }
+
+/* Peak words naming a stack out of the table's range and an entry never
+ * published: shown with an unknown stack, the bytes still shown. */
+Test(peaks, hostile_stack_ids)
+{
+	struct ttmem_table *t = segfix_create(shm, 1, 0);
+	struct ttmem_device_info *d;
+	char *out = NULL, *err = NULL;
+
+	cr_assert_not_null(t);
+	d = &ttmem_table_devices_rw(t)[0];
+	atomic_store(&d->peak[TTMEM_TYPE_L1], TTMEM_PEAK_MAKE(4096, 0xffffu));
+	atomic_store(&d->peak_ns[TTMEM_TYPE_L1], UINT64_C(1700000000000000000));
+	atomic_store(&d->peak[TTMEM_TYPE_DRAM], TTMEM_PEAK_MAKE(8192, 1));
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "--json", NULL), 0, "%s",
+		     err);
+	cr_assert(strstr(out, "\"peak_bytes\":{\"DRAM\":8192,\"L1\":4096,"), "%s", out);
+	cr_assert(strstr(out, "\"peak_stack\":{\"DRAM\":{\"status\":\"corrupt\",\"truncated\":false,"
+			      "\"frames\":[]},\"L1\":{\"status\":\"corrupt\",\"truncated\":false,"
+			      "\"frames\":[]},\"SYSTEM_MEMORY\":null"), "%s", out);
+	free(out);
+	free(err);
+	out = err = NULL;
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, NULL), 0, "%s", err);
+	cr_assert(strstr(out, "chip 0 L1 peaked at 4.00 KiB"), "%s", out);
+	cr_assert(strstr(out, "(stack unknown: its stack table entry is corrupt)"), "%s", out);
+	free(out);
+	free(err);
+	ttmem_table_close(t);
+}
