@@ -228,7 +228,7 @@ static void evict_from(struct cb_chip *r, uint64_t addr)
 	for (uint32_t i = 0; i < r->n; i++) {
 		if (r->live[i].end > addr) {
 			k.address = r->live[i].key;
-			peaks_remove(lc.table, &k, NULL);
+			peaks_remove(lc.table, &k, NULL, TTMEM_TYPE_CB);
 		} else {
 			r->live[kept++] = r->live[i];
 		}
@@ -273,7 +273,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 			if (cur)
 				cur->valid = 0;
 			/* Unindexed, it could never be evicted: not at all. */
-			peaks_remove(lc.table, &e->key, NULL);
+			peaks_remove(lc.table, &e->key, NULL, TTMEM_TYPE_CB);
 			state_flag(TTMEM_PROC_F_HOOK_LOST);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;

@@ -370,12 +370,14 @@ int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 	return rc;
 }
 
-int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
 	struct ttmem_where w;
 
-	if (broken())
-		return ttmem_remove(t, k, out);
+	if (broken()) {
+		int rc = ttmem_remove_at(t, k, out, &w);
+		return rc == 0 ? (int64_t)w.size : rc;
+	}
 	int rc = ttmem_remove_at(t, k, out, &w);
 	if (rc == 0) {
 		lock();
@@ -385,7 +387,7 @@ int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 			unlink_node((ref_t)w.slot + 1);
 		unlock();
 	}
-	return rc;
+	return rc == 0 ? (int64_t)w.size : rc;
 }
 
 static inline int node_matches(const struct node *n, const struct ttmem_filter *f)

@@ -26,8 +26,9 @@
 
 /* ttmem_insert, then remember the key (when inserted). */
 int owned_insert(struct ttmem_table *t, const struct ttmem_entry *e);
-/* Forget the key, then ttmem_remove (see owned.c for the order). */
-int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
+/* Forget the key, then ttmem_remove (see owned.c for the order).  Returns
+ * the removed entry's size (>= 0) or ttmem_remove's error (< 0). */
+int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 /* ttmem_sweep / ttmem_tally over the indexed keys that can match `f`. */
 int64_t owned_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
 		    struct ttmem_tally *tally);

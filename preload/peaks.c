@@ -35,7 +35,7 @@ static void counters_zero(void)
 {
 	for (unsigned d = 0; d < TTMEM_MAX_DEVICES; d++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
-			atomic_store_explicit(&peaks.live[d][ty], 0, memory_order_relaxed);
+			atomic_store_explicit(&peaks.chip[d].live[ty], 0, memory_order_relaxed);
 }
 
 void peaks_bind(struct ttmem_table *t)
@@ -46,6 +46,7 @@ void peaks_bind(struct ttmem_table *t)
 			      atomic_load_explicit(&hdr->clear_epoch, memory_order_acquire),
 			      memory_order_relaxed);
 	peaks.devs = ttmem_table_devices_rw(t);
+	peaks.peak0 = (char *)&peaks.devs[0].peak[0];
 }
 
 static uint64_t now_ns(void)
@@ -56,10 +57,11 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-__attribute__((noinline)) void peaks_raise(uint32_t device, uint32_t type, uint64_t size,
-					   uint64_t live, uint32_t stack)
+__attribute__((noinline)) void peaks_raise(const struct ttmem_entry *e, uint64_t live)
 {
-	_Atomic uint64_t *counter = &peaks.live[device][type];
+	uint32_t device = e->key.device, type = e->type & (TTMEM_MAX_TYPES - 1), stack = e->stack;
+	uint64_t size = e->size;
+	_Atomic uint64_t *counter = &peaks.chip[device].live[type];
 	uint64_t epoch = atomic_load_explicit(&hdr->clear_epoch, memory_order_acquire);
 	uint64_t seen = atomic_load_explicit(&seen_epoch, memory_order_relaxed);
 
@@ -99,5 +101,5 @@ void peaks_released(const uint64_t by_device[TTMEM_MAX_DEVICES][TTMEM_MAX_TYPES]
 	for (uint32_t d = 0; d < TTMEM_MAX_DEVICES; d++)
 		for (uint32_t ty = 0; ty < TTMEM_MAX_TYPES; ty++)
 			if (by_device[d][ty])
-				peaks_sub(d, ty, by_device[d][ty]);
+				peaks_sub(d, (uint8_t)ty, by_device[d][ty]);
 }

@@ -27,10 +27,24 @@
 
 #include "owned.h"
 
-struct peaks {
-	_Atomic uint64_t live[TTMEM_MAX_DEVICES][TTMEM_MAX_TYPES];  /* wrapping */
-	struct ttmem_device_info *devs;          /* the segment's; NULL: not bound */
+/*
+ * The counters mirror the device table's layout: chip d's counter of type t
+ * is at the same offset (d * 512 + t * 8) from `live` as its peak word from
+ * `peak0` (the segment's devices[0].peak), so one offset serves both.  Only
+ * the 64 bytes of a chip's counters in each 512 are used; the pages of the
+ * chips a process never uses are never touched.
+ */
+struct peaks_chip {
+	_Atomic uint64_t live[TTMEM_MAX_TYPES];           /* wrapping */
+	uint8_t unused[sizeof(struct ttmem_device_info) - TTMEM_MAX_TYPES * 8];
 };
+struct peaks {
+	struct peaks_chip chip[TTMEM_MAX_DEVICES];
+	char *peak0;                             /* &devices[0].peak[0]; NULL: not bound */
+	struct ttmem_device_info *devs;
+};
+_Static_assert(sizeof(struct peaks_chip) == sizeof(struct ttmem_device_info),
+	       "a chip's counters at its device_info's offset");
 extern struct peaks peaks;
 
 /* The table `t` is this process's, registered (lifecycle.c): count from
@@ -38,33 +52,48 @@ extern struct peaks peaks;
  * (none of its parent's entries are its own). */
 void peaks_bind(struct ttmem_table *t);
 
-/* Live bytes `live` on (device, type) exceed the shared peak: raise it. */
-void peaks_raise(uint32_t device, uint32_t type, uint64_t size, uint64_t live, uint32_t stack);
+/* Live bytes `live` on (device, type) exceed the shared peak: raise it
+ * with the stack of `e`, the entry whose insert got there. */
+void peaks_raise(const struct ttmem_entry *e, uint64_t live);
 
-static inline __attribute__((always_inline)) void peaks_add(uint32_t device, uint32_t type,
-							      uint64_t size, uint32_t stack)
+/* Offset of (device, type) in both arrays; -1 for a chip beyond the table
+ * (TTMEM_DEVICE_UNKNOWN).  `type` is the preload's own (an enum
+ * ttmem_buffer_type it chose, never read from the segment): < 8. */
+static inline __attribute__((always_inline)) int64_t peaks_offset(uint32_t device, uint8_t type)
 {
-	struct ttmem_device_info *d = peaks.devs;
+	if (__builtin_expect(device >= TTMEM_MAX_DEVICES, 0))
+		return -1;
+	return (int64_t)device * (int64_t)sizeof(struct ttmem_device_info) + (int64_t)type * 8;
+}
 
-	if (__builtin_expect(device >= TTMEM_MAX_DEVICES || !d, 0))
+static inline __attribute__((always_inline)) void peaks_add(const struct ttmem_entry *e)
+{
+	/* Bound before any event: an entry is inserted only once the
+	 * process registered (lifecycle.c), which binds. */
+	int64_t off = peaks_offset(e->key.device, e->type);
+	uint64_t size = e->size;
+
+	if (off < 0)
 		return;
-	type &= TTMEM_MAX_TYPES - 1;
-	uint64_t live = atomic_fetch_add_explicit(&peaks.live[device][type], size,
-						  memory_order_relaxed) + size;
+	uint64_t live = atomic_fetch_add_explicit(
+				(_Atomic uint64_t *)(void *)((char *)peaks.chip + off), size,
+				memory_order_relaxed) + size;
 	/* Relaxed: a stale peak only sends us to the slow path, which
 	 * compares again with the CAS. */
 	if (__builtin_expect(live > TTMEM_PEAK_BYTES(atomic_load_explicit(
-					     &d[device].peak[type], memory_order_relaxed)), 0))
-		peaks_raise(device, type, size, live, stack);
+					     (_Atomic uint64_t *)(void *)(peaks.peak0 + off),
+					     memory_order_relaxed)), 0))
+		peaks_raise(e, live);
 }
 
-static inline __attribute__((always_inline)) void peaks_sub(uint32_t device, uint32_t type,
+static inline __attribute__((always_inline)) void peaks_sub(uint32_t device, uint8_t type,
 							      uint64_t size)
 {
-	if (__builtin_expect(device >= TTMEM_MAX_DEVICES, 0))
-		return;
-	atomic_fetch_sub_explicit(&peaks.live[device][type & (TTMEM_MAX_TYPES - 1)], size,
-				  memory_order_relaxed);
+	int64_t off = peaks_offset(device, type);
+
+	if (off >= 0)
+		atomic_fetch_sub_explicit((_Atomic uint64_t *)(void *)((char *)peaks.chip + off), size,
+					  memory_order_relaxed);
 }
 
 /* owned_insert, counted when it landed. */
@@ -74,23 +103,25 @@ static inline __attribute__((always_inline)) int peaks_insert(struct ttmem_table
 	int rc = owned_insert(t, e);
 
 	if (rc >= 0)
-		peaks_add(e->key.device, e->type, e->size, e->stack);
+		peaks_add(e);
 	return rc;
 }
 
-/* owned_remove, counted when it matched; `out` receives the entry (the
- * caller's, or a scratch one: its size is what leaves). */
+/* owned_remove (`out` as there, may be NULL), counted when it matched:
+ * the size is the removed entry's (the table reads it anyway; a copy of
+ * the whole entry would cost more than the rest of the count), the type
+ * the caller's (a buffer's type does not change between its allocation
+ * and its free; the key's space already tells DRAM from L1). */
 static inline __attribute__((always_inline)) int peaks_remove(struct ttmem_table *t,
 								const struct ttmem_key *k,
-								struct ttmem_entry *out)
+								struct ttmem_entry *out, uint8_t type)
 {
-	struct ttmem_entry scratch;
-	struct ttmem_entry *e = out ? out : &scratch;
-	int rc = owned_remove(t, k, e);
+	int64_t size = owned_remove(t, k, out);
 
-	if (rc == 0)
-		peaks_sub(e->key.device, e->type, e->size);
-	return rc;
+	if (size < 0)
+		return (int)size;
+	peaks_sub(k->device, type, (uint64_t)size);
+	return 0;
 }
 
 /* A sweep removed what `by_device` (its tally's per-chip bytes) says. */

@@ -321,12 +321,12 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (keep && peaks_remove(lc.table, &k, &held_free.e) == 0) {
+		if (keep && peaks_remove(lc.table, &k, &held_free.e, b.type) == 0) {
 			held_free.buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
-			peaks_remove(lc.table, &k, NULL);
+			peaks_remove(lc.table, &k, NULL, b.type);
 		}
 	}
 	TRACKER_END;

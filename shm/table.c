@@ -72,7 +72,7 @@ static int insert_over(struct ttmem_table *t, struct ttmem_batch *b, uint64_t id
 	ttmem_owner_release(t, b, oproc, opid, old[2]);
 	publish_live(t, idx, busy, w, fp, etag);
 	if (where)
-		*where = (struct ttmem_where){ idx, ttmem_ctl_next(busy, etag, TTMEM_SLOT_LIVE) };
+		*where = (struct ttmem_where){ idx, ttmem_ctl_next(busy, etag, TTMEM_SLOT_LIVE), 0 };
 	return res;
 }
 
@@ -281,7 +281,7 @@ claimed:
 	if (where)
 		*where = (struct ttmem_where){ (uint64_t)idx,
 					       ttmem_ctl_next_low(busy, ttmem_ctl_low(etag,
-										      TTMEM_SLOT_LIVE)) };
+										      TTMEM_SLOT_LIVE)), 0 };
 counted:
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
@@ -367,7 +367,7 @@ static inline __attribute__((always_inline)) int insert(struct ttmem_table *t,
 	uint64_t live = c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE));
 	publish_entry(t, b, idx, e, p.fp, live);
 	if (where)
-		*where = (struct ttmem_where){ idx, live };
+		*where = (struct ttmem_where){ idx, live, 0 };
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
 	return TTMEM_INSERTED;
@@ -421,7 +421,7 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 				}
 				ttmem_slot_release_free(t, si, busy);
 				if (where)
-					*where = (struct ttmem_where){ si, c };   /* c: the LIVE value claimed */
+					*where = (struct ttmem_where){ si, c, w[2] };   /* c: the LIVE value claimed */
 				/* A decrease: no new peak.  Wrapping, as
 				 * ttmem_batch_live: a size read from a damaged
 				 * segment must not overflow. */
@@ -523,7 +523,7 @@ static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *
 	ttmem_meta_set(t->meta, (uint64_t)si, 0);
 	atomic_store_explicit(&s->ctl, c0 + 2 * TTMEM_CTL_SEQ_ONE - live_low, memory_order_release);
 	if (where)
-		*where = (struct ttmem_where){ (uint64_t)si, c0 };
+		*where = (struct ttmem_where){ (uint64_t)si, c0, w[2] };
 	/* A decrease: no new peak.  Wrapping, as ttmem_batch_live: a size
 	 * read from a damaged segment must not overflow. */
 	if (__builtin_expect(w[3] << 16 == b->self_w3 << 16, 1))

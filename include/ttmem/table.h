@@ -309,6 +309,8 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 struct ttmem_where {
 	uint64_t slot;
 	uint64_t live;
+	uint64_t size;           /* remove: the size of the entry removed (read
+				  * anyway: no copy of the entry needed); insert: 0 */
 };
 int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where);
 int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
