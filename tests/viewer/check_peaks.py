@@ -10,6 +10,7 @@ Modes (files are show --json outputs unless named TRUTH):
   raised A B                  every chip's L1 and DRAM peaks are higher in B
   cleared SHOW                no peak at all
   chip1-above SHOW            chip 1's L1 peak is above chip 0's
+  prom-vs-truth PROM TRUTH    the ttmem_device_peak_bytes samples equal the truth's
 Exit 0, or 1 with the mismatches on stderr.
 """
 import json
@@ -95,6 +96,20 @@ def chip1_above(path):
                       f"{d[0]['peak_bytes']['L1']}")
 
 
+def prom_vs_truth(prom_path, truth_path):
+    got = {}
+    for line in open(prom_path):
+        m = re.match(r'ttmem_device_peak_bytes\{.*device="(\d+)",type="(\w+)"\} (\d+)$', line.strip())
+        if m:
+            got[(int(m.group(1)), m.group(2))] = int(m.group(3))
+    for t in load(truth_path)["devices"]:
+        for ty in TYPES:
+            want = t.get(f"{ty}_peak", 0)
+            if got.get((t["device"], ty)) != want:
+                errors.append(f"prometheus chip {t['device']} {ty}: {got.get((t['device'], ty))}, "
+                              f"truth {want}")
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "vs-truth":
@@ -103,6 +118,8 @@ def main():
         same(*args)
     elif mode == "raised":
         raised(*args)
+    elif mode == "prom-vs-truth":
+        prom_vs_truth(*args)
     elif mode == "cleared":
         cleared(*args)
     elif mode == "chip1-above":

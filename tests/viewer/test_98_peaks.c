@@ -86,6 +86,39 @@ static void check(const char *mode, const char *a, const char *b, const char *c)
 	free(err);
 }
 
+/* DIR/NAME (a show --json output) against the JSON Schema. */
+static void schema_ok(const char *name)
+{
+	char path[512], *doc, *err = NULL;
+	char *argv[] = { (char *)"python3", (char *)"tests/viewer/check_schema.py",
+			 (char *)"viewer/ttmem.schema.json", (char *)"show", NULL };
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	doc = segfix_read_file(path);
+	cr_assert_not_null(doc);
+	cr_assert_eq(segfix_pipe(argv, doc, NULL, &err), 0, "%s against the schema:\n%s", name, err);
+	free(err);
+	free(doc);
+}
+
+/* The Prometheus gauge of `ttmem show` now against the truth's peaks. */
+static void prom_vs_truth(void)
+{
+	char *out = NULL, *err = NULL, path[512];
+	FILE *f;
+
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, "--format", "prometheus",
+				      NULL), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/prom.txt", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(out, f);
+	fclose(f);
+	free(out);
+	free(err);
+	check("prom-vs-truth", "prom.txt", "truth.json", NULL);
+}
+
 static void start(struct segfix_wl *w, const char *flavour)
 {
 	char *argv[] = { (char *)"examples/bin/peaks", (char *)"--hold", (char *)"60000", NULL };
@@ -118,10 +151,13 @@ static void across_closes(const char *flavour)
 			/* The close's bulk release lowers no peak. */
 			if (h == 1)
 				check("same", prev, name, NULL);
+			if (run == 2 && h == 0)
+				prom_vs_truth();
 			snprintf(prev, sizeof(prev), "%s", name);
 			segfix_wl_release(&w);
 		}
 	}
+	schema_ok("peak2.json");
 	check("chip1-above", "peak0.json", NULL, NULL);
 	check("same", "peak0.json", "peak1.json", NULL);      /* smaller: not lowered */
 	check("raised", "peak0.json", "peak2.json", NULL);    /* larger: raised */
@@ -214,6 +250,14 @@ Test(peaks, hostile_stack_ids)
 	cr_assert(strstr(out, "\"peak_stack\":{\"DRAM\":{\"status\":\"corrupt\",\"truncated\":false,"
 			      "\"frames\":[]},\"L1\":{\"status\":\"corrupt\",\"truncated\":false,"
 			      "\"frames\":[]},\"SYSTEM_MEMORY\":null"), "%s", out);
+	{
+		char *e2 = NULL;
+		char *argv[] = { (char *)"python3", (char *)"tests/viewer/check_schema.py",
+				 (char *)"viewer/ttmem.schema.json", (char *)"show", NULL };
+
+		cr_assert_eq(segfix_pipe(argv, out, NULL, &e2), 0, "schema:\n%s", e2);
+		free(e2);
+	}
 	free(out);
 	free(err);
 	out = err = NULL;
