@@ -221,6 +221,24 @@ static void print_segment(FILE *f, const struct model *m, const char *shm)
 		fprintf(f, "  %" PRIu64 " entries with an unknown buffer type ignored\n", g->invalid);
 }
 
+/* The first peak before (chip i, type ty) whose stack is the same one:
+ * 1 and its chip and type, or 0. */
+static int stack_shown_before(const struct model *m, size_t i, unsigned ty, size_t *pi,
+			      unsigned *pty)
+{
+	uint32_t id = m->dev[i].peak_stack[ty].id;
+
+	for (size_t k = 0; k <= i; k++)
+		for (unsigned t = 0; t < (k == i ? ty : MODEL_TYPES); t++)
+			if (m->dev[k].peak[t] && m->dev[k].peak_stack[t].id == id &&
+			    m->dev[k].peak_stack[t].depth) {
+				*pi = k;
+				*pty = t;
+				return 1;
+			}
+	return 0;
+}
+
 /*
  * A line per chip and type that has a peak, then the stack of the
  * allocation that reached it; a stack already shown (a mesh allocation
@@ -228,18 +246,18 @@ static void print_segment(FILE *f, const struct model *m, const char *shm)
  */
 static void print_peaks(FILE *f, const struct model *m, struct symbolizer *sy)
 {
-	const struct model_dev *seen_d = NULL;
-	unsigned seen_ty = 0;
 	int any = 0;
 
 	for (size_t i = 0; i < m->ndev; i++) {
 		const struct model_dev *d = &m->dev[i];
-		char chip[24], b_a[32], b_b[32], when[64] = "?";
+		char chip[24], b_a[32], b_b[32];
 
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
 			time_t sec = (time_t)(d->peak_ns[ty] / 1000000000u);
 			struct tm tm;
-			const struct model_dev *same = NULL;
+			char when[64] = "?";
+			size_t si;
+			unsigned sty;
 
 			if (!d->peak[ty])
 				continue;
@@ -256,20 +274,13 @@ static void print_peaks(FILE *f, const struct model *m, struct symbolizer *sy)
 			fprintf(f, " at %s", when);
 			if (!d->peak_stack[ty].id) {
 				fputs(", stack not recorded\n", f);
-				continue;
+			} else if (d->peak_stack[ty].depth && stack_shown_before(m, i, ty, &si, &sty)) {
+				fprintf(f, ", reached by the stack shown for chip %s %s\n",
+					device_name(chip, sizeof(chip), m->dev[si].device), type_name(sty));
+			} else {
+				fputs(", reached by:\n", f);
+				peak_stack_text(f, &d->peak_stack[ty], sy);
 			}
-			/* The same stack as the last one shown. */
-			if (seen_d && seen_d->peak_stack[seen_ty].id == d->peak_stack[ty].id)
-				same = seen_d;
-			if (same) {
-				fprintf(f, ", reached by the stack of chip %s %s\n",
-					device_name(chip, sizeof(chip), same->device), type_name(seen_ty));
-				continue;
-			}
-			fputs(", reached by:\n", f);
-			peak_stack_text(f, &d->peak_stack[ty], sy);
-			seen_d = d;
-			seen_ty = ty;
 		}
 	}
 }

@@ -264,7 +264,7 @@ static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "pyt
 
 /* libc's start-up below main (and the executable's _start): in every stack,
  * saying nothing; JSON keeps them (kind "startup"), the text hides them. */
-static int startup_frame(const struct symbol_info *si)
+int leaks_startup_frame(const struct symbol_info *si)
 {
 	static const char *const names[] = { "__libc_start_call_main", "__libc_start_main",
 					      "__libc_start_main_impl", "_start" };
@@ -344,7 +344,7 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 			symbolize(sy, g->module, g->callsite, &s->si[i]);
 		/* A source line is the user's code, whatever its file is named. */
 		s->kind[i] = sy && !s->si[i].is_source ? frame_kind_of(s->si[i].module) : FRAME_USER;
-		if (s->kind[i] == FRAME_USER && !s->si[i].is_source && startup_frame(&s->si[i]))
+		if (s->kind[i] == FRAME_USER && !s->si[i].is_source && leaks_startup_frame(&s->si[i]))
 			s->kind[i] = FRAME_STARTUP;
 		if (s->kind[i] == FRAME_PYTHON)
 			s->python = 1;

@@ -81,6 +81,9 @@ void peak_stack_text(FILE *f, const struct peak_stack *ps, struct symbolizer *sy
 	}
 	for (uint32_t i = 0; i < ps->depth; i++) {
 		symbolize(sy, TTMEM_FRAME_MODULE(ps->frame[i]), TTMEM_FRAME_OFFSET(ps->frame[i]), &si);
+		/* Below main: shown in JSON, noise here (as in the leak report). */
+		if (i && leaks_startup_frame(&si))
+			continue;
 		fputs(i ? "        from " : "        at   ", f);
 		leaks_text_frame(f, &si);
 		if (si.file[0] && !si.is_source) {

@@ -478,6 +478,8 @@ void peak_stack_text(FILE *f, const struct peak_stack *ps, struct symbolizer *sy
 /* The frame renderings of the leak report (leaks.c). */
 void leaks_json_frame(FILE *f, const struct symbol_info *si);
 void leaks_text_frame(FILE *f, const struct symbol_info *si);
+/* libc's start-up below main (and _start): not the user's code. */
+int leaks_startup_frame(const struct symbol_info *si);
 
 /* ---- subcommands --------------------------------------------------------------- */
 

@@ -158,6 +158,17 @@ static void across_closes(const char *flavour)
 		}
 	}
 	schema_ok("peak2.json");
+	{
+		char *out = NULL, *err = NULL;
+
+		cr_assert_eq(segfix_ttmem_run(&out, &err, "show", "--shm", shm, NULL), 0, "%s", err);
+		cr_assert(strstr(out, "\nchip 1 L1 peaked at "), "%s", out);
+		cr_assert(strstr(out, ", reached by:\n        at   (anonymous namespace)::allocate_"),
+			  "%s", out);
+		cr_assert_null(strstr(out, "__libc_start_main"), "%s", out);
+		free(out);
+		free(err);
+	}
 	check("chip1-above", "peak0.json", NULL, NULL);
 	check("same", "peak0.json", "peak1.json", NULL);      /* smaller: not lowered */
 	check("raised", "peak0.json", "peak2.json", NULL);    /* larger: raised */
