@@ -23,12 +23,21 @@ using namespace tt::tt_metal;
 namespace {
 
 // Per chip: the peaks of the allocators it had, DRAM..TRACE then CB.
-std::mutex peaks_mutex;
-std::map<int, std::array<uint64_t, 6>> peaks;
+// Never destroyed: the truth is also written at exit, after static
+// objects are gone (truth_at_exit below).
+struct Peaks {
+    std::mutex mutex;
+    std::map<int, std::array<uint64_t, 6>> by_chip;
+};
+Peaks& peaks() {
+    static Peaks* p = new Peaks;
+    return *p;
+}
 
 std::array<uint64_t, 6> merge_peaks(int chip, const AllocatorUsage* u) {
-    std::lock_guard<std::mutex> lock(peaks_mutex);
-    std::array<uint64_t, 6>& p = peaks[chip];
+    Peaks& all = peaks();
+    std::lock_guard<std::mutex> lock(all.mutex);
+    std::array<uint64_t, 6>& p = all.by_chip[chip];
     if (u) {
         for (size_t t = 0; t < 5; t++) p[t] = std::max(p[t], u->peak[t]);
         p[5] = std::max(p[5], u->cb_peak);
