@@ -8,8 +8,9 @@
  * allocators held at once in the process), with a time and a stack whose
  * first frame is the workload's allocating function; the second open's
  * smaller peak leaves the recorded one as it was, the third raises it.
- * Then `ttmem clear`: no peak until the next allocations, whose peak is
- * the next open's alone.  Then hostile peak words: a stack id out of range
+ * Then `ttmem baseline`, which leaves the peaks as they were, and `ttmem
+ * clear`: no peak until the next allocations, whose peak is the next open's
+ * alone.  Then hostile peak words: a stack id out of range
  * or naming an unpublished entry is shown as unknown.
  */
 #include <criterion/criterion.h>
@@ -197,6 +198,13 @@ Test(peaks, clear_resets)
 	cr_assert_eq(segfix_wl_expect(&w, "peak"), 0);
 	show_to("before.json");
 	check("vs-truth", "before.json", "before.json.truth", NULL);
+	/* A baseline leaves the peaks alone. */
+	cr_assert_eq(segfix_ttmem_run(&out, &err, "baseline", "--shm", shm, NULL), 0, "%s", err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	show_to("baselined.json");
+	check("same", "before.json", "baselined.json", NULL);
 	cr_assert_eq(segfix_ttmem_run(&out, &err, "clear", "--shm", shm, NULL), 0, "%s", err);
 	free(out);
 	free(err);
