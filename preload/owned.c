@@ -374,9 +374,11 @@ int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct tt
 {
 	struct ttmem_where w;
 
+	/* A size is never read as an error: its top bit goes (2^63 bytes or
+	 * more: only in a damaged segment). */
 	if (broken()) {
 		int rc = ttmem_remove_at(t, k, out, &w);
-		return rc == 0 ? (int64_t)w.size : rc;
+		return rc == 0 ? (int64_t)(w.size & (uint64_t)INT64_MAX) : rc;
 	}
 	int rc = ttmem_remove_at(t, k, out, &w);
 	if (rc == 0) {
@@ -387,7 +389,7 @@ int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct tt
 			unlink_node((ref_t)w.slot + 1);
 		unlock();
 	}
-	return rc == 0 ? (int64_t)w.size : rc;
+	return rc == 0 ? (int64_t)(w.size & (uint64_t)INT64_MAX) : rc;
 }
 
 static inline int node_matches(const struct node *n, const struct ttmem_filter *f)

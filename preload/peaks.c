@@ -31,11 +31,15 @@ struct peaks peaks;
 static const struct ttmem_header *hdr;
 static _Atomic uint64_t seen_epoch;
 
+/* Only counters that are not 0 are written: the pages of chips this
+ * process never counted stay untouched (a read maps the zero page). */
 static void counters_zero(void)
 {
 	for (unsigned d = 0; d < TTMEM_MAX_DEVICES; d++)
 		for (unsigned ty = 0; ty < TTMEM_MAX_TYPES; ty++)
-			atomic_store_explicit(&peaks.chip[d].live[ty], 0, memory_order_relaxed);
+			if (atomic_load_explicit(&peaks.chip[d].live[ty], memory_order_relaxed))
+				atomic_store_explicit(&peaks.chip[d].live[ty], 0,
+						      memory_order_relaxed);
 }
 
 void peaks_bind(struct ttmem_table *t)
