@@ -14,7 +14,7 @@
 EX_DIR      := $(BUILD)/examples
 EX_BIN      := $(EX_DIR)/bin
 EX_RT_SRCS  := $(wildcard examples/runtime/*.cpp)
-EX_WL_MAIN  := mesh_allocation leak churn lifecycle capture programs
+EX_WL_MAIN  := mesh_allocation leak churn lifecycle capture programs peaks
 EX_WL_COMMON:= examples/workloads/common.cpp
 EX_SCRIPTS  := ctypes_alloc.py run_clean.sh
 

@@ -22,13 +22,14 @@
 #define FIRST_SLOTS   256
 
 /* What a free reads of its buffer (the key and the chips it names, and
- * where its one entry went), not the whole abi_buffer: 48 bytes a record,
+ * where its one entry went), not the whole abi_buffer: 56 bytes a record,
  * copied on every event. */
 struct record {
 	uintptr_t buffer;            /* 0: empty slot */
 	uint64_t address;
 	const void *device;
 	uint8_t type, trusted;
+	uint32_t chip;               /* of the one entry at `where` */
 	struct ttmem_where where;    /* slot BUFFER_KEYS_NO_SLOT: none */
 };
 
@@ -129,7 +130,7 @@ static void delete_at(struct stripe *s, size_t i)
 }
 
 void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
-		     const struct ttmem_where *where)
+		     const struct ttmem_where *where, uint32_t chip)
 {
 	uintptr_t p = (uintptr_t)buffer;
 	uint64_t h = hash_of(p);
@@ -149,12 +150,13 @@ void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
 	if (s->slot[i].buffer == 0)
 		s->n++;
 	s->slot[i] = (struct record){ .buffer = p, .address = b->address, .device = b->device,
-				      .type = b->type, .trusted = b->trusted, .where = *where };
+				      .type = b->type, .trusted = b->trusted, .chip = chip,
+				      .where = *where };
 	stripe_unlock(s);
 }
 
 int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
-		    struct ttmem_where *where)
+		    struct ttmem_where *where, uint32_t *chip)
 {
 	uintptr_t p = (uintptr_t)buffer;
 	uint64_t h = hash_of(p);
@@ -174,6 +176,8 @@ int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
 						  .type = r->type, .trusted = r->trusted };
 			if (where)
 				*where = r->where;
+			if (chip)
+				*chip = r->chip;
 			if (take)
 				delete_at(s, i);
 			rc = 0;
@@ -187,7 +191,7 @@ void buffer_keys_drop(const void *buffer)
 {
 	struct abi_buffer unused;
 
-	(void)buffer_keys_get(buffer, &unused, 1, NULL);
+	(void)buffer_keys_get(buffer, &unused, 1, NULL, NULL);
 }
 
 void buffer_keys_forget_device(const void *device)

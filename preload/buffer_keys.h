@@ -31,14 +31,15 @@
  * or not inserted). */
 #define BUFFER_KEYS_NO_SLOT UINT64_MAX
 
-/* Record (or replace) what `buffer` was recorded under, and where. */
+/* Record (or replace) what `buffer` was recorded under, and where: its one
+ * entry's slot and chip. */
 void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
-		     const struct ttmem_where *where);
+		     const struct ttmem_where *where, uint32_t chip);
 /* Copy the record of `buffer` into *b (what a free reads: address, type,
- * device and trust; the other fields 0) and *where (may be NULL); with
- * `take`, drop it.  0 if found. */
+ * device and trust; the other fields 0), *where and *chip (both may be
+ * NULL); with `take`, drop it.  0 if found. */
 int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
-		    struct ttmem_where *where);
+		    struct ttmem_where *where, uint32_t *chip);
 /* Drop the record of `buffer`, if any. */
 void buffer_keys_drop(const void *buffer);
 /* Drop every record on `device` (closed). */

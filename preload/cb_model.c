@@ -36,6 +36,7 @@ static int cb_oom;
 #include "state.h"
 #include "log.h"
 #include "owned.h"
+#include "peaks.h"
 
 /* Programs remembered at most; past that the oldest half is forgotten
  * (a launch of one of them from the cache then shows the CBs last
@@ -227,7 +228,7 @@ static void evict_from(struct cb_chip *r, uint64_t addr)
 	for (uint32_t i = 0; i < r->n; i++) {
 		if (r->live[i].end > addr) {
 			k.address = r->live[i].key;
-			owned_remove(lc.table, &k, NULL);
+			peaks_remove(lc.table, &k, NULL, TTMEM_TYPE_CB);
 		} else {
 			r->live[kept++] = r->live[i];
 		}
@@ -257,7 +258,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 			}
 		}
 		e->key.device = c->id[i];
-		rc = owned_insert(lc.table, e);
+		rc = peaks_insert(lc.table, e, NULL);
 		if (rc < 0 && cur)
 			cur->valid = 0;   /* not all there: replay at the next launch */
 		if (rc == TTMEM_EFULL) {
@@ -272,7 +273,7 @@ static void place_locked(const struct abi_chips *c, struct ttmem_entry *e, uint6
 			if (cur)
 				cur->valid = 0;
 			/* Unindexed, it could never be evicted: not at all. */
-			owned_remove(lc.table, &e->key, NULL);
+			peaks_remove(lc.table, &e->key, NULL, TTMEM_TYPE_CB);
 			state_flag(TTMEM_PROC_F_HOOK_LOST);
 			log_warn_once("out of memory: some circular buffers are not recorded");
 			continue;

@@ -21,6 +21,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "owned.h"
+#include "peaks.h"
 #include "runtime.h"
 
 static struct {
@@ -195,6 +196,7 @@ static int register_self(void)
 	lc.proc_idx = idx;
 	lc.proc = &ttmem_table_procs_rw(lc.table)[idx];
 	state_apply_flags();
+	peaks_bind(lc.table);
 
 	/* Entries under our pid can only be an exec'ed predecessor's (same
 	 * pid, the objects died with the old image) or a dead process's. */

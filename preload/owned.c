@@ -382,7 +382,7 @@ static inline void forget_removed(const struct ttmem_table *t, const struct ttme
 	unlock();
 }
 
-int owned_remove_slot(struct ttmem_table *t, const struct ttmem_where *where)
+int owned_remove_slot(struct ttmem_table *t, struct ttmem_where *where)
 {
 	int rc = ttmem_remove_slot(t, where, NULL);
 
@@ -391,17 +391,21 @@ int owned_remove_slot(struct ttmem_table *t, const struct ttmem_where *where)
 	return rc;
 }
 
-int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
+int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
 	struct ttmem_where w;
 
-	if (broken())
-		return ttmem_remove(t, k, out);
+	/* A size is never read as an error: its top bit goes (2^63 bytes or
+	 * more: only in a damaged segment). */
+	if (broken()) {
+		int rc = ttmem_remove_at(t, k, out, &w);
+		return rc == 0 ? (int64_t)(w.size & (uint64_t)INT64_MAX) : rc;
+	}
 	int rc = ttmem_remove_at(t, k, out, &w);
 	/* Only the node of the insertion removed (see above). */
 	if (rc == 0)
 		forget_removed(t, &w);
-	return rc;
+	return rc == 0 ? (int64_t)(w.size & (uint64_t)INT64_MAX) : rc;
 }
 
 static inline int node_matches(const struct node *n, const struct ttmem_filter *f)

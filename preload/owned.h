@@ -31,11 +31,13 @@ static inline int owned_insert(struct ttmem_table *t, const struct ttmem_entry *
 {
 	return owned_insert_at(t, e, NULL);
 }
-/* ttmem_remove_slot (the entry an owned_insert_at put at *where), then
- * forget it; TTMEM_ENOTFOUND (nothing changed): remove it by key. */
-int owned_remove_slot(struct ttmem_table *t, const struct ttmem_where *where);
-/* Forget the key, then ttmem_remove (see owned.c for the order). */
-int owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
+/* ttmem_remove_slot (the entry an owned_insert_at put at *where; on
+ * success where->size is its size), then forget it; TTMEM_ENOTFOUND
+ * (nothing changed): remove it by key. */
+int owned_remove_slot(struct ttmem_table *t, struct ttmem_where *where);
+/* Forget the key, then ttmem_remove (see owned.c for the order).  Returns
+ * the removed entry's size (>= 0) or ttmem_remove's error (< 0). */
+int64_t owned_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out);
 /* ttmem_sweep / ttmem_tally over the indexed keys that can match `f`. */
 int64_t owned_sweep(struct ttmem_table *t, const struct ttmem_filter *f,
 		    struct ttmem_tally *tally);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "state.h"
 #include "owned.h"
+#include "peaks.h"
 #include "runtime.h"
 #include "scope.h"
 #include "tracker.h"
@@ -187,7 +188,7 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (owned_insert_at(lc.table, e, c->n == 1 ? one : NULL) == TTMEM_EFULL) {
+		if (peaks_insert(lc.table, e, c->n == 1 ? one : NULL) == TTMEM_EFULL) {
 			state_flag(TTMEM_PROC_F_TABLE_FULL);
 			log_warn_once("the segment's table is full: some allocations are not "
 				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
@@ -212,14 +213,19 @@ static inline __attribute__((always_inline)) void fill_entry(struct ttmem_entry 
 	callsite_get(ret, cfa, &e->module, &e->callsite, &e->stack);
 }
 
-/* Sweep `f` and count what it removed as released in bulk. */
+/* Sweep `f` and count what it removed as released in bulk (and as gone
+ * from the chips' live bytes of the peaks). */
 static void release(const struct ttmem_filter *f)
 {
+	uint64_t by_device[TTMEM_MAX_DEVICES][TTMEM_MAX_TYPES];   /* 16 KiB, at close only */
 	struct ttmem_tally t;
 
 	memset(&t, 0, sizeof(t));
+	memset(by_device, 0, sizeof(by_device));
+	t.by_device = by_device;
 	if (owned_sweep(lc.table, f, &t) <= 0)
 		return;
+	peaks_released((const uint64_t (*)[TTMEM_MAX_TYPES])by_device);
 	cb_model_invalidate();   /* it may have taken CB entries */
 	if (!lc.proc)
 		return;
@@ -284,7 +290,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	/* Its free then removes the entry where it is (buffer_keys.h); a
 	 * runtime whose frees cannot read the Buffer needs the key as well. */
 	if (w.slot != BUFFER_KEYS_NO_SLOT || abi_frees_by_record())
-		buffer_keys_put(buffer, &b, &w);
+		buffer_keys_put(buffer, &b, &w, c.id[0]);
 	TRACKER_END;
 }
 
@@ -304,6 +310,7 @@ void tracker_on_free(const void *buffer)
 	struct abi_chips c;
 	struct ttmem_key k;
 	struct ttmem_where w;
+	uint32_t chip;
 	int keep = 0, recorded;
 
 	if (__builtin_expect(capture_hook_installed(), 0)) {
@@ -315,9 +322,9 @@ void tracker_on_free(const void *buffer)
 	 * the record stays until the free settles, and the free goes by key.
 	 * By key: where the Buffer is being destroyed when its free is
 	 * reported, the key is what its allocation recorded. */
-	recorded = buffer_keys_get(buffer, &b, !keep, &w) == 0;
+	recorded = buffer_keys_get(buffer, &b, !keep, &w, &chip) == 0;
 	if (recorded && !keep && w.slot != BUFFER_KEYS_NO_SLOT &&
-	    owned_remove_slot(lc.table, &w) == 0)
+	    peaks_remove_slot(lc.table, &w, chip, b.type) == 0)
 		goto leave_;
 	if ((abi_frees_by_record() ? !recorded : abi_buffer_key(buffer, &b) != 0) ||
 	    capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
@@ -329,12 +336,12 @@ void tracker_on_free(const void *buffer)
 	 * only the calling process's entry; the free counts as unmatched). */
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
-		if (keep && owned_remove(lc.table, &k, &held_free.e) == 0) {
+		if (keep && peaks_remove(lc.table, &k, &held_free.e, b.type) == 0) {
 			held_free.buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
-			owned_remove(lc.table, &k, NULL);
+			peaks_remove(lc.table, &k, NULL, b.type);
 		}
 	}
 	TRACKER_END;

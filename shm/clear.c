@@ -2,8 +2,8 @@
 /*
  * Clear in O(1) of the table's capacity: bump the clear epoch.  Slots tagged
  * with an older epoch read as free from then on (segment.h design note) and
- * are reused lazily by inserts.  The per-process live/peak counters are reset
- * too, and exited processes leave the registry (bounded by the registry, not
+ * are reused lazily by inserts.  The per-process live/peak counters and the
+ * chips' peaks are reset too, and exited processes leave the registry (bounded by the registry, not
  * by the table).
  *
  * Race, documented: a writer thread flushes its batch (batch.c) with the
@@ -35,6 +35,18 @@ int ttmem_clear(struct ttmem_table *t)
 	atomic_store_explicit(&c->replaced, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->stuck_freed, 0, memory_order_relaxed);
 	ttmem_datamap_refresh(t);
+	/* The peaks of the chips (segment.h, "Peaks"): those never published
+	 * were never raised (a writer notes a chip before its first entry). */
+	for (uint32_t d = 0; d < TTMEM_MAX_DEVICES; d++) {
+		struct ttmem_device_info *di = &t->devices[d];
+
+		if (!atomic_load_explicit(&di->state, memory_order_acquire))
+			continue;
+		for (uint32_t ty = 0; ty < TTMEM_MAX_TYPES; ty++) {
+			atomic_store_explicit(&di->peak[ty], 0, memory_order_relaxed);
+			atomic_store_explicit(&di->peak_ns[ty], 0, memory_order_relaxed);
+		}
+	}
 	uint64_t proc_off = (uint64_t)((uint8_t *)t->procs - t->base);
 	for (uint32_t i = 0; i < t->proc_capacity; i++) {
 		struct ttmem_proc *p = &t->procs[i];

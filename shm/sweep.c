@@ -43,6 +43,9 @@ static void tally_add(struct ttmem_tally *tl, const uint64_t w[TTMEM_PAYLOAD_WOR
 	tl->entries++;
 	if (owner < TTMEM_MAX_OWNERS && type < TTMEM_MAX_TYPES)
 		tl->bytes[owner][type] += w[2];
+	/* The key word's low 32 bits are the chip (ttmem_keyword). */
+	if (tl->by_device && (uint32_t)w[1] < TTMEM_MAX_DEVICES && type < TTMEM_MAX_TYPES)
+		tl->by_device[(uint32_t)w[1]][type] += w[2];
 }
 
 /* Visit every slot whose meta byte is set; stop early when fn returns < 0. */

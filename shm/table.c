@@ -74,7 +74,7 @@ static int insert_over(struct ttmem_table *t, struct ttmem_batch *b, uint64_t id
 	ttmem_owner_release(t, b, oproc, opid, old[2]);
 	publish_live(t, idx, busy, w, fp, etag);
 	if (where)
-		*where = (struct ttmem_where){ idx, ttmem_ctl_next(busy, etag, TTMEM_SLOT_LIVE) };
+		*where = (struct ttmem_where){ idx, ttmem_ctl_next(busy, etag, TTMEM_SLOT_LIVE), 0 };
 	return res;
 }
 
@@ -283,7 +283,7 @@ claimed:
 	if (where)
 		*where = (struct ttmem_where){ (uint64_t)idx,
 					       ttmem_ctl_next_low(busy, ttmem_ctl_low(etag,
-										      TTMEM_SLOT_LIVE)) };
+										      TTMEM_SLOT_LIVE)), 0 };
 counted:
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
@@ -369,7 +369,7 @@ static inline __attribute__((always_inline)) int insert(struct ttmem_table *t,
 	uint64_t live = c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE));
 	publish_entry(t, b, idx, e, p.fp, live);
 	if (where)
-		*where = (struct ttmem_where){ idx, live };
+		*where = (struct ttmem_where){ idx, live, 0 };
 	ttmem_batch_live(b, (int64_t)e->size);
 	ttmem_batch_event(b);
 	return TTMEM_INSERTED;
@@ -423,7 +423,7 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 				}
 				ttmem_slot_release_free(t, si, busy);
 				if (where)
-					*where = (struct ttmem_where){ si, c };   /* c: the LIVE value claimed */
+					*where = (struct ttmem_where){ si, c, w[2] };   /* c: the LIVE value claimed */
 				/* A decrease: no new peak.  Wrapping, as
 				 * ttmem_batch_live: a size read from a damaged
 				 * segment must not overflow. */
@@ -470,8 +470,9 @@ static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, ui
 
 /* Free slot `si`, which the caller claimed BUSY from LIVE ctl `c0` (low
  * word live_low): read what the counters and `out` need, meta = 0, FREE with
- * release (as ttmem_slot_release_free), count the remove. */
-static inline __attribute__((always_inline)) void remove_claimed(struct ttmem_table *t,
+ * release (as ttmem_slot_release_free), count the remove.  Returns the
+ * removed entry's size. */
+static inline __attribute__((always_inline)) uint64_t remove_claimed(struct ttmem_table *t,
 								  struct ttmem_batch *b, uint64_t si,
 								  uint64_t c0, uint64_t live_low,
 								  uint64_t w3, struct ttmem_entry *out)
@@ -497,6 +498,7 @@ static inline __attribute__((always_inline)) void remove_claimed(struct ttmem_ta
 	ttmem_batch_event(b);
 	if (out)
 		ttmem_entry_unpack(w, out, (uint32_t)si);
+	return w[2];
 }
 
 /* The fast path: find the key (group 0's meta line first, group 1's only
@@ -545,14 +547,13 @@ static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *
 
 	/* Ours (BUSY; the claim validated the sequence, so w3 is this
 	 * entry's). */
+	uint64_t size = remove_claimed(t, b, (uint64_t)si, c0, live_low, w3, out);
 	if (where)
-		*where = (struct ttmem_where){ (uint64_t)si, c0 };
-	remove_claimed(t, b, (uint64_t)si, c0, live_low, w3, out);
+		*where = (struct ttmem_where){ (uint64_t)si, c0, size };
 	return 0;
 }
 
-int ttmem_remove_slot(struct ttmem_table *t, const struct ttmem_where *where,
-		      struct ttmem_entry *out)
+int ttmem_remove_slot(struct ttmem_table *t, struct ttmem_where *where, struct ttmem_entry *out)
 {
 	if (__builtin_expect(!t || !where || !t->writable || t->proc_idx < 0 ||
 			     where->slot >= t->capacity, 0))
@@ -577,7 +578,7 @@ int ttmem_remove_slot(struct ttmem_table *t, const struct ttmem_where *where,
 	if (!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy, memory_order_acq_rel,
 						     memory_order_acquire))
 		return TTMEM_ENOTFOUND;
-	remove_claimed(t, b, si, where->live, live_low, w3, out);
+	where->size = remove_claimed(t, b, si, where->live, live_low, w3, out);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "file_access.h"
 #include "textfit.h"
 #include "viewer.h"
 
@@ -51,6 +52,9 @@ static void show_usage(FILE *f)
 	      "  -a, --all             also processes that never allocated (= --processes=all)\n"
 	      "      --released        per process: bytes released in bulk at close and\n"
 	      "                        live at exit, per owner and type\n"
+	      "      --peaks           text: each chip and type's peak, when it was reached\n"
+	      "                        and the call stack of the allocation that reached it\n"
+	      "                        (the PEAK column has the figure; JSON has it all)\n"
 	      "  -w, --width N         text: fit N columns (0: no limit); default the\n"
 	      "                        terminal's width, else $COLUMNS, else no limit\n"
 	      "      --shm NAME        segment (default $TTMEM_SHM, else " TTMEM_DEFAULT_SHM_NAME ")\n"
@@ -156,6 +160,7 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 		{ "processes", optional_argument, NULL, 'R' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "released", no_argument, NULL, 'r' },
+		{ "peaks", no_argument, NULL, 'K' },
 		{ "shm", required_argument, NULL, 's' },
 		{ "width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -233,6 +238,9 @@ static int show_parse(struct show_cmd *sc, int argc, char **argv)
 			break;
 		case 'r':
 			sc->so.released = 1;
+			break;
+		case 'K':
+			sc->so.peaks = 1;
 			break;
 		case 's':
 			sc->shm = optarg;
@@ -313,9 +321,17 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 		m.nproc = 0;
 		m.ncell = 0;
 	}
+	/* The peaks' stacks, symbolized as the leak report's (text, JSON). */
+	struct symbolizer *sy = NULL;
+	struct file_access fa;
+
+	if (sc->fmt == SF_JSON || (sc->fmt == SF_TEXT && sc->so.peaks)) {
+		file_access_for_segment(&fa, sc->shm);
+		sy = symbolizer_new(t, &fa);
+	}
 	switch (sc->fmt) {
 	case SF_JSON:
-		format_json(stdout, &m, sc->shm);
+		format_json_sy(stdout, &m, sc->shm, sy);
 		break;
 	case SF_PROM:
 		format_prom_ex(stdout, &m, sc->shm,
@@ -342,8 +358,9 @@ static int show_once(struct show_cmd *sc, struct ttmem_table *t, struct ttmem_sn
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 			printf("== %s: %s ==\n", sc->shm, when);
 		}
-		format_text(stdout, &m, sc->shm, &sc->so);
+		format_text_sy(stdout, &m, sc->shm, &sc->so, sy);
 	}
+	symbolizer_free(sy);
 	model_release(&m);
 	/* Each report whole on the pipe as soon as it is made (--loop). */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

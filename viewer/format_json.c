@@ -47,7 +47,33 @@ static const char *cap_source_name(uint8_t s)
 	return s == CAP_SEGMENT ? "segment" : s == CAP_ARCH ? "arch" : "unknown";
 }
 
-static void device_json(FILE *f, const struct model *m, const struct model_dev *d)
+/* The peak per type: bytes (0 when none since the clear), when (null
+ * without a peak) and the stack of the allocation that reached it. */
+static void peaks_json(FILE *f, const struct model_dev *d, struct symbolizer *sy)
+{
+	fputs(",\"peak_bytes\":", f);
+	types_obj(f, d->peak);
+	fputs(",\"peak_ns\":{", f);
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+		fprintf(f, "%s\"%s\":", ty ? "," : "", type_name(ty));
+		if (d->peak[ty])
+			fprintf(f, "%" PRIu64, d->peak_ns[ty]);
+		else
+			fputs("null", f);
+	}
+	fputs("},\"peak_stack\":{", f);
+	for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+		fprintf(f, "%s\"%s\":", ty ? "," : "", type_name(ty));
+		if (d->peak[ty])
+			peak_stack_json(f, &d->peak_stack[ty], sy);
+		else
+			fputs("null", f);
+	}
+	fputc('}', f);
+}
+
+static void device_json(FILE *f, const struct model *m, const struct model_dev *d,
+			struct symbolizer *sy)
 {
 	const char *an = arch_name(d->arch);
 
@@ -109,6 +135,7 @@ static void device_json(FILE *f, const struct model *m, const struct model_dev *
 	} else {
 		fputs("null,\"delta\":null", f);
 	}
+	peaks_json(f, d, sy);
 	fputc('}', f);
 }
 
@@ -204,6 +231,11 @@ static void proc_json(FILE *f, const struct model *m, const struct model_proc *p
 
 void format_json(FILE *f, const struct model *m, const char *shm)
 {
+	format_json_sy(f, m, shm, NULL);
+}
+
+void format_json_sy(FILE *f, const struct model *m, const char *shm, struct symbolizer *sy)
+{
 	const struct model_seg *g = &m->seg;
 
 	fputs("{\"schema\":\"ttmem/1\",\"version\":", f);
@@ -230,7 +262,7 @@ void format_json(FILE *f, const struct model *m, const char *shm)
 	for (size_t i = 0; i < m->ndev; i++) {
 		if (i)
 			fputc(',', f);
-		device_json(f, m, &m->dev[i]);
+		device_json(f, m, &m->dev[i], sy);
 	}
 	fputs("],\"processes\":[", f);
 	for (size_t i = 0; i < m->nproc; i++) {

@@ -439,6 +439,10 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 	dev_type_metric(&p, "ttmem_device_exited_bytes",
 			"Entries still live when their process exited (leak records, not in use).",
 			offsetof(struct model_dev, exited), 0);
+	dev_type_metric(&p, "ttmem_device_peak_bytes",
+			"Most bytes a chip held at once per buffer type since the segment was "
+			"created or cleared (one process's, where two share a chip).",
+			offsetof(struct model_dev, peak), 0);
 	if (m->baseline_ns)
 		dev_type_metric(&p, "ttmem_device_baseline_bytes",
 				"In-use bytes recorded by ttmem baseline.",

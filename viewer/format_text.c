@@ -4,6 +4,7 @@
  * and buffer type, the processes, and the segment's health.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,7 +15,7 @@
 
 static int type_active(const struct model_dev *d, unsigned ty, int baseline)
 {
-	return d->in_use[ty] || d->orphaned[ty] || d->exited[ty] ||
+	return d->in_use[ty] || d->peak[ty] || d->orphaned[ty] || d->exited[ty] ||
 	       (baseline && d->baseline[ty]);
 }
 
@@ -40,11 +41,12 @@ static void print_devices(FILE *f, const struct model *m, unsigned width)
 {
 	/* Columns in the order printed; priority: what goes first when the
 	 * width is short (IN USE and the chip never go). */
-	enum { C_CHIP, C_TYPE, C_USE, C_SYS, C_APP, C_CAP, C_PCT, C_BASE, C_DELTA, C_ORPH,
-	       C_EXIT, C_N };
+	enum { C_CHIP, C_TYPE, C_USE, C_PEAK, C_SYS, C_APP, C_CAP, C_PCT, C_BASE, C_DELTA,
+	       C_ORPH, C_EXIT, C_N };
 	struct tf_col cols[C_N] = {
 		{ "CHIP", 0, 0, 0, 0, 5 }, { "TYPE", 0, 0, 0, 0, 13 },
-		{ "IN USE", 1, 0, 0, 0, 10 }, { "SYSTEM", 1, 5, 0, 0, 10 },
+		{ "IN USE", 1, 0, 0, 0, 10 }, { "PEAK", 1, 2, 0, 0, 10 },
+		{ "SYSTEM", 1, 5, 0, 0, 10 },
 		{ "APPLICATION", 1, 6, 0, 0, 11 }, { "CAPACITY", 1, 3, 0, 0, 10 },
 		{ "USE%", 1, 1, 0, 0, 6 }, { "BASELINE", 1, 4, 0, 0, 10 },
 		{ "DELTA", 1, 2, 0, 0, 11 }, { "ORPHANED", 1, 7, 0, 0, 10 },
@@ -58,9 +60,16 @@ static void print_devices(FILE *f, const struct model *m, unsigned width)
 	struct tf_table t;
 
 	cols[C_CHIP].width = (unsigned char)chip_width(m);
-	/* Without a baseline there are no such columns, whatever the width. */
+	/* Peaks since the last clear: none in a segment whose writers keep
+	 * none (before ABI 5.3) or that was just cleared. */
+	int pk = 0;
+	for (size_t i = 0; i < m->ndev && !pk; i++)
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+			pk |= m->dev[i].peak[ty] != 0;
+	/* Without a baseline there are no such columns, whatever the width;
+	 * without a peak no PEAK column. */
 	for (size_t k = 0; k < C_N; k++)
-		if (bl || (k != C_BASE && k != C_DELTA)) {
+		if ((bl || (k != C_BASE && k != C_DELTA)) && (pk || k != C_PEAK)) {
 			use[n] = cols[k];
 			id[n++] = k;
 		}
@@ -72,7 +81,8 @@ static void print_devices(FILE *f, const struct model *m, unsigned width)
 		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
 			const char *cell[C_N], *row[C_N];
 			const uint64_t v[C_N] = {
-				[C_USE] = d->in_use[ty], [C_SYS] = d->system[ty],
+				[C_USE] = d->in_use[ty], [C_PEAK] = d->peak[ty],
+				[C_SYS] = d->system[ty],
 				[C_APP] = d->application[ty], [C_CAP] = d->capacity[ty],
 				[C_BASE] = bl ? d->baseline[ty] : 0,
 				[C_DELTA] = bl ? d->in_use[ty] != d->baseline[ty] : 0,
@@ -378,7 +388,102 @@ static void print_segment(FILE *f, const struct model *m, const char *shm, unsig
 	}
 }
 
+/* The first peak before (chip i, type ty) whose stack is the same one:
+ * 1 and its chip and type, or 0. */
+static int stack_shown_before(const struct model *m, size_t i, unsigned ty, size_t *pi,
+			      unsigned *pty)
+{
+	uint32_t id = m->dev[i].peak_stack[ty].id;
+
+	for (size_t k = 0; k <= i; k++)
+		for (unsigned t = 0; t < (k == i ? ty : MODEL_TYPES); t++)
+			if (m->dev[k].peak[t] && m->dev[k].peak_stack[t].id == id &&
+			    m->dev[k].peak_stack[t].depth) {
+				*pi = k;
+				*pty = t;
+				return 1;
+			}
+	return 0;
+}
+
+/*
+ * A line per chip and type that has a peak, then the stack of the
+ * allocation that reached it; a stack already shown (a mesh allocation
+ * reaches the same peak on every chip) is named, not repeated.
+ */
+static void print_peaks_raw(FILE *f, const struct model *m, struct symbolizer *sy)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < m->ndev; i++) {
+		const struct model_dev *d = &m->dev[i];
+		char chip[24], b_a[32], b_b[32];
+
+		for (unsigned ty = 0; ty < MODEL_TYPES; ty++) {
+			time_t sec = (time_t)(d->peak_ns[ty] / 1000000000u);
+			struct tm tm;
+			char when[64] = "?";
+			size_t si;
+			unsigned sty;
+
+			if (!d->peak[ty])
+				continue;
+			if (!any)
+				fputs("\nPeaks (since the segment was created or last cleared):\n", f);
+			any = 1;
+			if (d->peak_ns[ty] && localtime_r(&sec, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			fprintf(f, "chip %s %s peaked at %s", device_name(chip, sizeof(chip), d->device),
+				type_name(ty), fmt_bytes(b_a, sizeof(b_a), d->peak[ty]));
+			if (d->capacity[ty])
+				fprintf(f, " of %s (%.1f%%)", fmt_bytes(b_b, sizeof(b_b), d->capacity[ty]),
+					100.0 * (double)d->peak[ty] / (double)d->capacity[ty]);
+			fprintf(f, " at %s", when);
+			if (!d->peak_stack[ty].id) {
+				fputs(", stack not recorded\n", f);
+			} else if (d->peak_stack[ty].depth && stack_shown_before(m, i, ty, &si, &sty)) {
+				fprintf(f, ", reached by the stack shown for chip %s %s\n",
+					device_name(chip, sizeof(chip), m->dev[si].device), type_name(sty));
+			} else {
+				fputs(", reached by:\n", f);
+				peak_stack_text(f, &d->peak_stack[ty], sy);
+			}
+		}
+	}
+}
+
+/* The peaks with their stacks, each line fitted to `width` (a frame is
+ * elided in the middle: its function and its file:line stay). */
+static void print_peaks(FILE *f, const struct model *m, struct symbolizer *sy, unsigned width)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = width ? open_memstream(&text, &len) : NULL;
+
+	if (!mem) {
+		print_peaks_raw(f, m, sy);
+		return;
+	}
+	print_peaks_raw(mem, m, sy);
+	if (fclose(mem) == 0) {
+		for (char *p = text, *nl; p < text + len; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(text + len - p));
+			if (!nl)
+				nl = text + len;
+			*nl = 0;
+			tf_line(f, width, p);
+		}
+	}
+	free(text);
+}
+
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o)
+{
+	format_text_sy(f, m, shm, o, NULL);
+}
+
+void format_text_sy(FILE *f, const struct model *m, const char *shm, const struct show_opts *o,
+		    struct symbolizer *sy)
 {
 	if (m->baseline_ns) {
 		time_t sec = (time_t)(m->baseline_ns / 1000000000u);
@@ -392,6 +497,8 @@ void format_text(FILE *f, const struct model *m, const char *shm, const struct s
 		tf_wrap(f, o->width, 2, line);
 	}
 	print_devices(f, m, o->width);
+	if (o->peaks)
+		print_peaks(f, m, sy, o->width);
 	print_shared_chips(f, m, o->width);
 	if (o->processes)
 		print_processes(f, m, o->width);

@@ -265,7 +265,7 @@ static const char *const frame_kind_name[] = { "user", "runtime", "libffi", "pyt
 
 /* libc's start-up below main (and the executable's _start): in every stack,
  * saying nothing; JSON keeps them (kind "startup"), the text hides them. */
-static int startup_frame(const struct symbol_info *si)
+int leaks_startup_frame(const struct symbol_info *si)
 {
 	static const char *const names[] = { "__libc_start_call_main", "__libc_start_main",
 					      "__libc_start_main_impl", "_start" };
@@ -345,7 +345,7 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 			symbolize(sy, g->module, g->callsite, &s->si[i]);
 		/* A source line is the user's code, whatever its file is named. */
 		s->kind[i] = sy && !s->si[i].is_source ? frame_kind_of(s->si[i].module) : FRAME_USER;
-		if (s->kind[i] == FRAME_USER && !s->si[i].is_source && startup_frame(&s->si[i]))
+		if (s->kind[i] == FRAME_USER && !s->si[i].is_source && leaks_startup_frame(&s->si[i]))
 			s->kind[i] = FRAME_STARTUP;
 		if (s->kind[i] == FRAME_PYTHON)
 			s->python = 1;
@@ -354,7 +354,7 @@ static void group_frames(struct symbolizer *sy, const struct leak_group *g, stru
 	}
 }
 
-static void json_frame(FILE *f, const struct symbol_info *si)
+void leaks_json_frame(FILE *f, const struct symbol_info *si)
 {
 	fputs("\"module\":", f);
 	json_str(f, si->module, sizeof(si->module));
@@ -376,7 +376,7 @@ static void json_frame(FILE *f, const struct symbol_info *si)
 	fprintf(f, ",\"symbolization\":\"%s\"", si->status);
 }
 
-static void text_frame(FILE *f, const struct symbol_info *si)
+void leaks_text_frame(FILE *f, const struct symbol_info *si)
 {
 	if (si->is_source) {
 		put_clean(f, si->module);
@@ -473,7 +473,7 @@ static void print_group(FILE *out, struct symbolizer *sy, const struct leak_proc
 	use_script = s->first < 0 && s->python && python_script(p->cmdline, script, sizeof(script));
 	if (json) {
 		fprintf(f, "%s{\"owner\":\"%s\",", first ? "" : ",", owner_name(g->owner));
-		json_frame(f, &s->si[head]);
+		leaks_json_frame(f, &s->si[head]);
 		fputs(",\"python_script\":", f);
 		if (use_script)
 			json_str(f, script, sizeof(script));
@@ -483,7 +483,7 @@ static void print_group(FILE *out, struct symbolizer *sy, const struct leak_proc
 			g->truncated ? "true" : "false");
 		for (uint32_t i = 0; i < (g->depth ? s->depth : 0); i++) {
 			fputs(i ? ",{" : "{", f);
-			json_frame(f, &s->si[i]);
+			leaks_json_frame(f, &s->si[i]);
 			fprintf(f, ",\"kind\":\"%s\"}", frame_kind_name[s->kind[i]]);
 		}
 		fprintf(f, "],\"entries\":%zu,\"bytes\":%" PRIu64 ",\"types\":{", g->entries, g->bytes);
@@ -510,7 +510,7 @@ static void print_group(FILE *out, struct symbolizer *sy, const struct leak_proc
 		fputs("python script ", f);
 		put_clean(f, script);
 	} else {
-		text_frame(f, &s->si[head]);
+		leaks_text_frame(f, &s->si[head]);
 	}
 	if (fclose(f) == 0)
 		headline(out, width, pre, tight, buf, post);
@@ -549,7 +549,7 @@ static void print_group(FILE *out, struct symbolizer *sy, const struct leak_proc
 			continue;
 		}
 		fputs("        from ", f);
-		text_frame(f, &s->si[i]);
+		leaks_text_frame(f, &s->si[i]);
 		if (s->si[i].file[0] && !s->si[i].is_source) {
 			fputs("  at ", f);
 			put_clean(f, s->si[i].file);

@@ -299,6 +299,11 @@ static void read_device(const struct builder *b, struct model_dev *dv)
 		}
 		if (b->m->baseline_ns && d)
 			dv->baseline[ty] = ld64(&d->baseline[ty]);
+		/* The peak (ABI minor 2; an older writer left the words 0). */
+		uint64_t pw = d && dv->published ? ld64(&d->peak[ty]) : 0;
+		dv->peak[ty] = TTMEM_PEAK_BYTES(pw);
+		dv->peak_ns[ty] = pw ? ld64(&d->peak_ns[ty]) : 0;
+		peak_stack_read(b->t, pw ? TTMEM_PEAK_STACK(pw) : 0, &dv->peak_stack[ty]);
 	}
 }
 

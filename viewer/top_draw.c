@@ -196,6 +196,28 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 	return 1 + (int)m->ndev;
 }
 
+/* After the history's title: the selected chip's peaks per type since the
+ * segment was created or cleared (segment.h, "Peaks"), as far as they fit. */
+static void draw_peaks(const struct top *tp, int y)
+{
+	long k = model_dev_index(&tp->m, (uint32_t)tp->sel_device);
+	char line[256], b[32];
+	size_t n = 0;
+
+	if (k < 0)
+		return;
+	for (unsigned ty = 0; ty < MODEL_TYPES && n < sizeof(line); ty++) {
+		const struct model_dev *d = &tp->m.dev[k];
+
+		if (d->peak[ty])
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s %s",
+					      n ? "," : "; peak", type_name(ty),
+					      fmt_bytes(b, sizeof(b), d->peak[ty]));
+	}
+	if (n && n < sizeof(line))
+		put(y, getcurx(stdscr), A_BOLD, "%s", line);
+}
+
 static int draw_history(struct top *tp, int y, int height)
 {
 	struct history *h = NULL;
@@ -218,6 +240,7 @@ static int draw_history(struct top *tp, int y, int height)
 	put(y, 0, A_BOLD, "chip %s in use, last %d min (%us per column), max %s",
 	    device_name(chip, sizeof(chip), (uint32_t)tp->sel_device),
 	    (width * (int)HIST_BUCKET_S + 59) / 60, HIST_BUCKET_S, fmt_bytes(b, sizeof(b), maxv));
+	draw_peaks(tp, y);
 	height -= 1;
 	for (int r = 0; r < height; r++) {
 		uint64_t level = maxv ? maxv * (uint64_t)(height - r) / (uint64_t)height : 0;

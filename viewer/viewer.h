@@ -208,6 +208,18 @@ struct model_dev {
 	uint64_t baseline[MODEL_TYPES];   /* valid when model.baseline_ns */
 	uint64_t entries;                 /* entries counted in in_use */
 	uint64_t orphaned_entries;        /* entries counted in orphaned + exited */
+	/* The peak per type (segment.h, "Peaks"; 0: none since the clear),
+	 * when it was reached, and the stack of the allocation that reached
+	 * it, validated (peaks.c). */
+	uint64_t peak[MODEL_TYPES];
+	uint64_t peak_ns[MODEL_TYPES];
+	struct peak_stack {
+		uint32_t id;              /* slot.stack as read: 1 + index, 0 none */
+		const char *status;       /* "ok", "none", "corrupt" (unknown: not shown) */
+		uint32_t depth;           /* frames, 0 unless "ok" */
+		int truncated;
+		uint64_t frame[TTMEM_STACK_FRAMES];
+	} peak_stack[MODEL_TYPES];
 };
 
 struct model_cell {                       /* one process on one chip */
@@ -305,15 +317,23 @@ uint64_t model_sum(const uint64_t *v);
 
 /* ---- renderings -------------------------------------------------------------- */
 
+struct symbolizer;
+
 struct show_opts {
 	int processes;             /* 0 none, 1 active, 2 all */
 	int released;              /* the per-process released/at-exit table */
 	int segment;               /* segment health line */
+	int peaks;                 /* each chip and type's peak with its stack */
 	unsigned width;            /* columns to fit (textfit.h); 0: no limit */
 };
 
 void format_text(FILE *f, const struct model *m, const char *shm, const struct show_opts *o);
 void format_json(FILE *f, const struct model *m, const char *shm);
+/* The same, peak stacks symbolized through `sy` (NULL: as format_json). */
+void format_json_sy(FILE *f, const struct model *m, const char *shm, struct symbolizer *sy);
+/* The same for text; the peak stacks (o->peaks) symbolized through `sy`. */
+void format_text_sy(FILE *f, const struct model *m, const char *shm, const struct show_opts *o,
+		    struct symbolizer *sy);
 /* Prometheus text: format_prom_ex lists the processes `which` selects of
  * those in the model, with the series `series` says; format_prom all of
  * them, every series (format_prom.c). */
@@ -464,6 +484,24 @@ void symbolize(struct symbolizer *sy, uint16_t module, uint64_t offset,
 /* Demangle a C++ name through libstdc++'s __cxa_demangle (loaded lazily);
  * copies the input when it is not mangled or the demangler is unavailable. */
 void demangle(const char *in, char *out, size_t len);
+
+/* ---- peaks (peaks.c) --------------------------------------------------------- */
+
+/* Copy stack `id` (slot.stack) out of the segment's stack table and check
+ * it (published, depth in range, hash of its frames): status "ok", "none"
+ * (id 0) or "corrupt" (anything else: out of range, unpublished, torn). */
+void peak_stack_read(const struct ttmem_table *t, uint32_t id, struct peak_stack *out);
+/* JSON value of a peak's stack: null without one, else an object with its
+ * status and frames (symbolized through `sy`; NULL: module + offset). */
+void peak_stack_json(FILE *f, const struct peak_stack *ps, struct symbolizer *sy);
+/* Text: the stack's frames, one "        from ..." line each (nothing
+ * without one; one line saying so when it is corrupt). */
+void peak_stack_text(FILE *f, const struct peak_stack *ps, struct symbolizer *sy);
+/* The frame renderings of the leak report (leaks.c). */
+void leaks_json_frame(FILE *f, const struct symbol_info *si);
+void leaks_text_frame(FILE *f, const struct symbol_info *si);
+/* libc's start-up below main (and _start): not the user's code. */
+int leaks_startup_frame(const struct symbol_info *si);
 
 /* ---- subcommands --------------------------------------------------------------- */
 

@@ -134,11 +134,17 @@ uint32_t Self::alignment(BufferType type) const {
 void Self::reserve_locked(BufferType type, DeviceAddr addr, uint64_t per_bank, uint64_t size) {
     bank(type).reserve(addr, per_bank);
     held_[{static_cast<int>(type), addr}] = Held{type, size, per_bank};
+    const size_t t = static_cast<size_t>(type);
+    live_[t] += size;
+    if (live_[t] > peak_[t]) peak_[t] = live_[t];
 }
 
 void Self::release_locked(BufferType type, DeviceAddr addr) {
     bank(type).release(addr);
-    held_.erase({static_cast<int>(type), addr});
+    const auto it = held_.find({static_cast<int>(type), addr});
+    if (it == held_.end()) return;
+    live_[static_cast<size_t>(type)] -= it->second.size;
+    held_.erase(it);
 }
 
 DeviceAddr Self::allocate_buffer(Buffer* buffer) {
@@ -227,6 +233,7 @@ void Self::deallocate_buffers() {
         for (const auto& [key, held] : held_) chip->release_locked(held.type, key.second);
     }
     held_.clear();
+    live_ = {};
     cb_sizes_.clear();
     dram_.release_all();
     l1_.release_all();
@@ -239,6 +246,7 @@ void Self::clear() {
     std::lock_guard<std::mutex> lock(mutex_);
     allocated_buffers_.clear();
     held_.clear();
+    live_ = {};
     dram_.release_all();
     l1_.release_all();
     l1_small_.release_all();
@@ -277,6 +285,9 @@ std::vector<DeviceAddr> Self::place_circular_buffers(
     }
     for (Self* t : targets) {
         t->cb_sizes_ = sizes;
+        uint64_t cb = 0;
+        for (uint64_t sz : sizes) cb += sz;
+        if (cb > t->cb_peak_) t->cb_peak_ = cb;
         t->refresh_cb_floor_locked();
     }
     if (report) report(addrs);
@@ -292,6 +303,8 @@ AllocatorUsage Self::usage() const {
     }
     u.buffers = held_.size();
     for (uint64_t s : cb_sizes_) u.cb_bytes += s;
+    u.peak = peak_;
+    u.cb_peak = cb_peak_;
     return u;
 }
 

@@ -74,6 +74,8 @@ void Device::init_command_queue_host() {
 
 bool Device::close() {
     if (!initialized_) return false;
+    // Before the allocator is dropped (G2/G3) or replaced at the next open (G1).
+    if (allocator_) ttemu_truth_note_peaks(id_, allocator_->usage());
     if (program_cache_) program_cache_->clear();
 #if TTEMU_CLOSE_DROPS_ALLOCATOR
     // Upstream's default_allocator_.reset(): whatever it still holds dies

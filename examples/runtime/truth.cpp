@@ -5,7 +5,11 @@
 // rename): a reader never sees half a file.
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include <tt-metalium/allocator.hpp>
@@ -18,12 +22,38 @@ using namespace tt::tt_metal;
 
 namespace {
 
+// Per chip: the peaks of the allocators it had, DRAM..TRACE then CB.
+// Never destroyed: the truth is also written at exit, after static
+// objects are gone (truth_at_exit below).
+struct Peaks {
+    std::mutex mutex;
+    std::map<int, std::array<uint64_t, 6>> by_chip;
+};
+Peaks& peaks() {
+    static Peaks* p = new Peaks;
+    return *p;
+}
+
+std::array<uint64_t, 6> merge_peaks(int chip, const AllocatorUsage* u) {
+    Peaks& all = peaks();
+    std::lock_guard<std::mutex> lock(all.mutex);
+    std::array<uint64_t, 6>& p = all.by_chip[chip];
+    if (u) {
+        for (size_t t = 0; t < 5; t++) p[t] = std::max(p[t], u->peak[t]);
+        p[5] = std::max(p[5], u->cb_peak);
+    }
+    return p;
+}
+
 std::string truth_json() {
     std::string out = "{\"devices\":[";
     bool first = true;
     for (const auto& [id, device] : DevicePool::instance().chips()) {
         AllocatorUsage u;
         if (device->allocator()) u = device->allocator()->usage();
+        // TYPE_peak: the most of the type the chip held at once in this
+        // process, across its opens.
+        const std::array<uint64_t, 6> pk = merge_peaks(id, device->allocator() ? &u : nullptr);
         // Per bank type, flat (every reader parses "key":number pairs):
         // TYPE_largest_free and TYPE_free, one bank's largest hole and the
         // sum of its holes (every bank of a type holds the same layout),
@@ -58,8 +88,20 @@ std::string truth_json() {
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1)],
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::L1_SMALL)],
             (unsigned long long)u.per_bank[static_cast<int>(BufferType::TRACE)]);
+        // TYPE_open_peak: the same, of the chip's allocator alone (its
+        // current open's; while closed, 0 or the last open's where the
+        // generation keeps the allocator).
+        char peak_part[512];
+        std::snprintf(peak_part, sizeof peak_part,
+                      ",\"DRAM_peak\":%llu,\"L1_peak\":%llu,\"L1_SMALL_peak\":%llu,\"TRACE_peak\":%llu,\"CB_peak\":%llu"
+                      ",\"DRAM_open_peak\":%llu,\"L1_open_peak\":%llu,\"L1_SMALL_open_peak\":%llu"
+                      ",\"TRACE_open_peak\":%llu,\"CB_open_peak\":%llu",
+                      (unsigned long long)pk[0], (unsigned long long)pk[1], (unsigned long long)pk[3],
+                      (unsigned long long)pk[4], (unsigned long long)pk[5], (unsigned long long)u.peak[0],
+                      (unsigned long long)u.peak[1], (unsigned long long)u.peak[3], (unsigned long long)u.peak[4],
+                      (unsigned long long)u.cb_peak);
         out += line;
-        out += per_type + "}";
+        out += per_type + peak_part + "}";
         first = false;
     }
     out += "]}\n";
@@ -67,6 +109,8 @@ std::string truth_json() {
 }
 
 }  // namespace
+
+void ttemu_truth_note_peaks(int chip, const AllocatorUsage& usage) { merge_peaks(chip, &usage); }
 
 extern "C" int ttemu_write_truth(void) {
     const char* path = std::getenv("TTEMU_TRUTH");

@@ -70,7 +70,9 @@ int ttemu_num_chips(int device);
  * chip; a circular buffer counts its per-core size); buffers counts the
  * buffers the chip's allocator holds (CBs excluded; a captured buffer holds
  * nothing and is not counted); CB is the sum of the CB sizes of the program
- * last launched on the chip (0 after close).  Also written at exit.
+ * last launched on the chip (0 after close).  Per type also TYPE_peak, the
+ * most the chip held at once in this process (across closes), and
+ * TYPE_open_peak, its allocator's own (README.md).  Also written at exit.
  * Returns 0 (also when TTEMU_TRUTH is unset) or a negative errno. */
 int ttemu_write_truth(void);
 

@@ -164,7 +164,8 @@
 				 * 4: page size and bank footprint per slot;
 				 * 5: bank geometry per chip and type */
 #define TTMEM_ABI_MINOR    2   /* 1: the partial-tracking flags of ttmem_proc;
-				 * 2: Python function names (TTMEM_MODULE_F_FUNCTION) */
+				 * 2: Python function names (TTMEM_MODULE_F_FUNCTION);
+				 * 3: peak usage per chip and type (device_info) */
 
 #define TTMEM_READY        UINT32_C(0x52454459)  /* header.ready once published */
 
@@ -295,6 +296,22 @@ struct ttmem_header {
  * type's bit set in `geometry` with release; readers use a type's fields
  * only after an acquire load shows its bit.  A writer that publishes a
  * type's geometry also stores capacity[type] = bank_size * banks.
+ *
+ * Peaks (ABI minor 2), per buffer type: the most bytes of that type the
+ * chip held at once since the segment was created or last cleared, the
+ * stack of the allocation that reached it and when.  Each writer process
+ * keeps its own live bytes per chip and type (private memory: one atomic
+ * add per event; a matched free, a bulk release (device close, allocator
+ * bulk free, owner destroyed) and a clear take them down again) and raises
+ * peak[type] by compare-and-swap when its live bytes exceed it, then stores
+ * peak_ns[type] (so the time may belong to a raise that raced it by a few
+ * microseconds).  The real runtime gives a chip to one process at a time,
+ * so that process's live bytes are the chip's; where two processes share a
+ * chip (the emulator), the peak is the most that any one of them held
+ * there, not their sum.  Clear zeroes peak and peak_ns of published
+ * chips; each writer restarts its live bytes from the clear (what the
+ * table then holds) at its next raise.  Readers check the stack against
+ * the stack table like a slot's.
  */
 struct ttmem_device_info {
 	TTMEM_ATOMIC(uint32_t) state;          /*   0 0 = unseen, 1 = published */
@@ -310,8 +327,23 @@ struct ttmem_device_info {
 	TTMEM_ATOMIC(uint64_t) bank_size[TTMEM_MAX_TYPES];  /* 232 */
 	TTMEM_ATOMIC(uint32_t) banks[TTMEM_MAX_TYPES];      /* 296 */
 	TTMEM_ATOMIC(uint32_t) alignment[TTMEM_MAX_TYPES];  /* 328 */
-	uint64_t reserved2[19];          /* 360 .. 512 */
+	/* ABI minor 2 (an older reader ignores them; an older writer leaves
+	 * them 0): the peak, see "Peaks" above. */
+	TTMEM_ATOMIC(uint64_t) peak[TTMEM_MAX_TYPES];       /* 360 TTMEM_PEAK_MAKE(bytes, stack) */
+	TTMEM_ATOMIC(uint64_t) peak_ns[TTMEM_MAX_TYPES];    /* 424 CLOCK_REALTIME of the raise */
+	uint64_t reserved2[3];           /* 488 .. 512 */
 };
+
+/* A peak word: bytes in the high 48 bits (saturated at
+ * TTMEM_PEAK_BYTES_MAX), the stack (slot.stack: 1 + stack table index, 0
+ * none) in the low 16.  One word, so bytes and stack change together. */
+#define TTMEM_PEAK_STACK_BITS 16
+#define TTMEM_PEAK_BYTES_MAX  ((UINT64_C(1) << (64 - TTMEM_PEAK_STACK_BITS)) - 1)
+#define TTMEM_PEAK_BYTES(w)   ((uint64_t)(w) >> TTMEM_PEAK_STACK_BITS)
+#define TTMEM_PEAK_STACK(w)   ((uint32_t)((w) & 0xffffu))
+#define TTMEM_PEAK_MAKE(bytes, stack) \
+	((((bytes) > TTMEM_PEAK_BYTES_MAX ? TTMEM_PEAK_BYTES_MAX : (uint64_t)(bytes)) \
+	  << TTMEM_PEAK_STACK_BITS) | (uint64_t)((stack) & 0xffffu))
 
 /* ---- processes ---------------------------------------------------------------- */
 
@@ -575,7 +607,11 @@ TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, bank_base) == 168, "devic
 TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, bank_size) == 232, "device layout");
 TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, banks) == 296, "device layout");
 TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, alignment) == 328, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, peak) == 360, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, peak_ns) == 424, "device layout");
+TTMEM_STATIC_ASSERT(offsetof(struct ttmem_device_info, reserved2) == 488, "device layout");
 TTMEM_STATIC_ASSERT(sizeof(struct ttmem_device_info) == 512, "device size");
+TTMEM_STATIC_ASSERT(TTMEM_MAX_STACKS <= 0xffffu, "a stack id fits a peak word");
 
 TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, pid) == 8, "proc layout");
 TTMEM_STATIC_ASSERT(offsetof(struct ttmem_proc, start_time) == 16, "proc layout");

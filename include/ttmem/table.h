@@ -309,6 +309,9 @@ int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_
 struct ttmem_where {
 	uint64_t slot;
 	uint64_t live;
+	uint64_t size;           /* remove (also ttmem_remove_slot): the size of the
+				  * entry removed (read anyway: no copy of the entry
+				  * needed); insert: 0 */
 };
 int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where);
 int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
@@ -323,10 +326,10 @@ int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttm
  * changed and nothing counted (the entry was cleared, swept, reclaimed or
  * replaced since, or `where` came from another process, e.g. a parent
  * before fork): the caller then removes by key, which judges and counts.
- * `out`, if not NULL, receives the removed entry.
+ * On success where->size is the removed entry's size and `out`, if not
+ * NULL, receives the whole entry.
  */
-int ttmem_remove_slot(struct ttmem_table *t, const struct ttmem_where *where,
-		      struct ttmem_entry *out);
+int ttmem_remove_slot(struct ttmem_table *t, struct ttmem_where *where, struct ttmem_entry *out);
 
 /* Which entries a sweep removes: every field that is set must match. */
 struct ttmem_filter {
@@ -343,10 +346,14 @@ struct ttmem_filter {
 	uint8_t flags;
 };
 
-/* What a sweep or a reap removed. */
+/* What a sweep or a reap removed.  `by_device`, when not NULL, points to
+ * TTMEM_MAX_DEVICES rows to which sweeps and tallies also add the bytes per
+ * chip and type (entries of chips beyond the table are left out): the
+ * preload's peaks follow its bulk releases with it.  Reaps ignore it. */
 struct ttmem_tally {
 	uint64_t entries;
 	uint64_t bytes[TTMEM_MAX_OWNERS][TTMEM_MAX_TYPES];
+	uint64_t (*by_device)[TTMEM_MAX_TYPES];
 };
 
 /*

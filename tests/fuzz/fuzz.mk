@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 7
 LIVE_MUTATE_SECONDS ?= 6
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_segment
 FUZZ_SEEDGEN := $(BUILD)/fuzz/mkcorpus
-FUZZ_VIEWER  := viewer/model.c viewer/format_json.c viewer/format_prom.c \
+FUZZ_VIEWER  := viewer/model.c viewer/peaks.c viewer/format_json.c viewer/format_prom.c \
                 viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
                 viewer/leaks.c viewer/leaks_order.c viewer/livebuf.c viewer/bankmap.c \
                 viewer/symbolize.c viewer/file_access.c viewer/top_draw.c \

@@ -47,6 +47,7 @@ Test(remove_slot, takes_the_insertion_once)
 	cr_assert_eq(live_bytes(), 4096);
 	uint64_t frees = frees_counted();
 	cr_assert_eq(ttmem_remove_slot(t, &w, &out), 0);
+	cr_assert_eq(w.size, 4096, "where->size is the removed entry's");
 	cr_assert_eq(out.key.address, e.key.address);
 	cr_assert_eq(out.key.device, 3);
 	cr_assert_eq(out.size, 4096);
@@ -117,7 +118,7 @@ Test(remove_slot, leaves_a_cleared_entry)
 
 Test(remove_slot, refuses_nonsense)
 {
-	struct ttmem_where w = { ttmem_table_capacity(t), 0 };
+	struct ttmem_where w = { ttmem_table_capacity(t), 0, 0 };
 
 	cr_assert_eq(ttmem_remove_slot(t, &w, NULL), -EINVAL);
 	cr_assert_eq(ttmem_remove_slot(t, NULL, NULL), -EINVAL);

@@ -7,6 +7,7 @@
  * refreshes on its own clock; there is nothing else to wait on).
  */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,22 @@ Test(top, draws_chips_and_processes_then_quits)
 	cr_assert(strstr(s, "chip 0 in use, last"), "%s", s);
 	snprintf(pid, sizeof(pid), "%-8d holder           running", (int)runner);
 	cr_assert(strstr(s, pid), "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
+/* The selected chip's peaks (segment.h, "Peaks") after its history's title. */
+Test(top, shows_the_selected_chips_peaks)
+{
+	struct ttmem_device_info *d = &ttmem_table_devices_rw(seg)[0];
+	char *s;
+
+	atomic_store(&d->peak[TTMEM_TYPE_DRAM], TTMEM_PEAK_MAKE(20 * MiB, 0));
+	atomic_store(&d->peak[TTMEM_TYPE_L1], TTMEM_PEAK_MAKE(512 * 1024, 0));
+	start("-r 100");
+	s = wait_for("holder");
+	cr_assert(strstr(s, "; peak DRAM 20.0 MiB, L1 512 KiB"), "%s", s);
 	free(s);
 	tmux("send-keys", "-t", "t", "q", NULL, NULL);
 	expect_clean_exit();

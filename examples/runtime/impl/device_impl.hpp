@@ -29,6 +29,11 @@
 #include <tt-metalium/device.hpp>
 #include <tt-metalium/program.hpp>
 
+// The ground truth's peaks (truth.cpp): a chip's allocator's peaks, kept
+// as the most per type the chip held in this process, across closes (its
+// allocator is dropped or replaced then).
+void ttemu_truth_note_peaks(int chip, const tt::tt_metal::AllocatorUsage& usage);
+
 namespace tt::tt_metal {
 
 class CommandQueueProgram;

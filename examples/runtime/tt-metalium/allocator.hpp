@@ -78,6 +78,10 @@ struct AllocatorUsage {
     std::array<uint64_t, 5> bytes{};
     std::array<uint64_t, 5> per_bank{};
     uint64_t cb_bytes = 0;
+    // The most `bytes` (and cb_bytes) this allocator held at once (a chip
+    // allocator's; the emulator's ground truth of the peaks).
+    std::array<uint64_t, 5> peak{};
+    uint64_t cb_peak = 0;
     uint64_t buffers = 0;
 };
 
@@ -192,6 +196,10 @@ private:
     std::map<std::pair<int, DeviceAddr>, Held> held_;  // (type, address)
     // The CBs this chip holds (one program's); unused in a mesh allocator.
     std::vector<uint64_t> cb_sizes_;
+    // What held_ adds up to per type, and its maximum (usage().peak).
+    std::array<uint64_t, 5> live_{};
+    std::array<uint64_t, 5> peak_{};
+    uint64_t cb_peak_ = 0;
 #if TTEMU_ALLOCATOR_VIEW
     std::unique_ptr<Allocator> view_ = std::make_unique<Allocator>(*this);
 #endif
