@@ -14,6 +14,9 @@
 //   CHECKPOINT <label>
 //   STAT <chip> <type> <allocator bytes per bank> <requested bytes>
 //        <largest free block> <free bytes>  (per bank, the allocator's)
+//   PEAK <chip> <type> <requested bytes>  (the most it held at once since it
+//        started, across closes: one thread only, where the order of its
+//        allocations and frees is the order the runtime saw)
 //   END                       (then the runner writes a line back)
 //   CLOSED <label>            (after a close: every chip must read 0)
 //
@@ -87,6 +90,19 @@ struct Chips {
     std::vector<std::shared_ptr<MeshDevice>> mesh;  // index = chip id
 };
 
+// What one thread holds per chip and type, and the most it held at once.
+struct Usage {
+    uint64_t held[32][kNumTypes] = {};
+    uint64_t peak[32][kNumTypes] = {};
+
+    void add(int chip, int type, uint64_t size)
+    {
+        held[chip][type] += size;
+        if (held[chip][type] > peak[chip][type])
+            peak[chip][type] = held[chip][type];
+    }
+};
+
 IDevice* as_device(MeshDevice* m)
 {
     // MeshDevice's first base is IDevice (the preload reads it so too).
@@ -102,12 +118,13 @@ void note_no_room(int* count, const std::exception& e)
 }
 
 // One thread's steps: allocate or free at random on the open chips.
-void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* oom)
+void run_steps(Chips& chips, std::vector<Live>& mine, Usage& use, Rng rng, int steps, int* oom)
 {
     for (int i = 0; i < steps; i++) {
         bool alloc = mine.empty() || rng.below(100) < 60;
         if (!alloc) {
             size_t k = rng.below(static_cast<uint32_t>(mine.size()));
+            use.held[mine[k].chip][mine[k].type] -= mine[k].size;
             mine[k] = std::move(mine.back());
             mine.pop_back();  // the last reference: the runtime frees it
             continue;
@@ -124,6 +141,7 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
                 auto b = metal_create_sharded(as_device(chips.mesh[chip].get()), kTypes[type],
                                               cores, tiles, tile);
                 mine.push_back(Live{std::move(b), chip, type, cores * tiles * tile});
+                use.add(chip, type, cores * tiles * tile);
             } catch (const std::exception& e) {
                 note_no_room(oom, e);
             }
@@ -137,6 +155,7 @@ void run_steps(Chips& chips, std::vector<Live>& mine, Rng rng, int steps, int* o
             auto b = metal_create_buffer(as_device(chips.mesh[chip].get()), size, page,
                                          kTypes[type]);
             mine.push_back(Live{std::move(b), chip, type, size});
+            use.add(chip, type, size);
         } catch (const std::exception& e) {
             note_no_room(oom, e);  // nothing was allocated
         }
@@ -154,7 +173,7 @@ void wait_for_runner()
 }
 
 void checkpoint(const std::string& label, Chips& chips,
-                const std::vector<std::vector<Live>>& held)
+                const std::vector<std::vector<Live>>& held, const Usage* one)
 {
     std::printf("CHECKPOINT %s\n", label.c_str());
     for (size_t c = 0; c < chips.mesh.size(); c++) {
@@ -169,6 +188,8 @@ void checkpoint(const std::string& label, Chips& chips,
             std::printf("STAT %zu %s %zu %" PRIu64 " %zu %zu\n", c, kTypeNames[t],
                         s.total_allocated_bytes, requested, s.largest_free_block_bytes,
                         s.total_free_bytes);
+            if (one)
+                std::printf("PEAK %zu %s %" PRIu64 "\n", c, kTypeNames[t], one->peak[c][t]);
         }
     }
     std::printf("END\n");
@@ -258,6 +279,7 @@ int main(int argc, char** argv)
     for (int c = 0; c < o.chips; c++)
         ids.push_back(c);
 
+    std::vector<Usage> use(static_cast<size_t>(o.threads));
     for (int run = 1; run <= o.runs; run++) {
         Chips chips;
         // L1_SMALL and TRACE regions must be asked for at open; worker L1 0
@@ -268,7 +290,8 @@ int main(int argc, char** argv)
             chips.mesh.push_back(meshes.at(c));
 
         std::vector<std::vector<Live>> held(static_cast<size_t>(o.threads));
-        checkpoint("run" + std::to_string(run) + "-open", chips, held);
+        const Usage* one = o.threads == 1 ? &use[0] : nullptr;
+        checkpoint("run" + std::to_string(run) + "-open", chips, held, one);
         for (int p = 1; p <= o.phases; p++) {
             std::vector<std::thread> workers;
             for (int t = 0; t < o.threads; t++) {
@@ -278,14 +301,15 @@ int main(int argc, char** argv)
                 // One thread: the thread that opened the chips, as in most
                 // programs (the runtime's own tracker sees only that one).
                 if (o.threads == 1)
-                    run_steps(chips, held[t], rng, o.steps, &oom);
+                    run_steps(chips, held[t], use[t], rng, o.steps, &oom);
                 else
-                    workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]), rng,
-                                         o.steps, &oom);
+                    workers.emplace_back(run_steps, std::ref(chips), std::ref(held[t]),
+                                         std::ref(use[t]), rng, o.steps, &oom);
             }
             for (auto& w : workers)
                 w.join();
-            checkpoint("run" + std::to_string(run) + "-phase" + std::to_string(p), chips, held);
+            checkpoint("run" + std::to_string(run) + "-phase" + std::to_string(p), chips, held,
+                       one);
         }
         // Close with buffers still held: they outlive their chips and are
         // destroyed after the close, which reports no free for them.
@@ -293,6 +317,9 @@ int main(int argc, char** argv)
             m->close();
         std::printf("CLOSED run%d\n", run);
         wait_for_runner();
+        // The close freed what they held, in bulk.
+        for (auto& u : use)
+            std::memset(u.held, 0, sizeof(u.held));
         held.clear();
         chips.mesh.clear();
         meshes.clear();

@@ -7,11 +7,14 @@ At every checkpoint of the workload (which then stands still) this reads
 `ttmem show --json` and compares, per chip and type:
   per_bank  with Allocator::get_statistics(type).total_allocated_bytes
   in_use    with the sum of the sizes of the buffers the workload holds
+  peak_bytes with the most the workload held at once per chip and type (one
+            thread: the order of its events is the runtime's)
 and for DRAM and L1 `ttmem map --json`'s largest free block and free bytes
 with the statistics' largest_free_block_bytes and total_free_bytes; after
 every close, that every chip reads 0.  It prints one line:
 
   REAL <version> <generation> chips=<n> checkpoints=<n> mismatches=<n> closes_at_zero=<k>/<n>
+       peaks=<n> (chip and type peaks compared)
 
 and exits 0 only when nothing differed.  With --tt-tracker the runtime's
 own shared-memory tracker stays on and its DRAM and L1 readings are printed
@@ -76,15 +79,17 @@ def run_once(a, env, shm, threads, report):
     # directory: keep it beside the firmware cache, out of the source tree.
     p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True, bufsize=1, cwd=os.path.dirname(os.path.abspath(a.cache)))
-    checkpoints = mismatches = closes = closes_zero = 0
-    label, stats = None, []
+    checkpoints = mismatches = closes = closes_zero = peaks_checked = 0
+    label, stats, peaks = None, [], []
     try:
         for line in p.stdout:
             w = line.split()
             if not w:
                 continue
             if w[0] == "CHECKPOINT":
-                label, stats = w[1], []
+                label, stats, peaks = w[1], [], []
+            elif w[0] == "PEAK" and len(w) == 4:
+                peaks.append((int(w[1]), w[2], int(w[3])))
             elif w[0] == "STAT" and len(w) == 7:
                 stats.append((int(w[1]), w[2], int(w[3]), int(w[4]), int(w[5]), int(w[6])))
             elif w[0] == "END":
@@ -116,6 +121,14 @@ def run_once(a, env, shm, threads, report):
                                    "allocator_per_bank": alloc, "requested": requested,
                                    "ttmem_per_bank": got_bank, "ttmem_in_use": got_req,
                                    "tt_tracker": (tracker or {}).get(chip, {}).get(ty)})
+                for chip, ty, want in peaks:
+                    peaks_checked += 1
+                    d = view.get(chip)
+                    got = d["peak_bytes"][ty] if d else 0
+                    if got != want:
+                        mismatches += 1
+                        print("peak mismatch at %s chip %d %s: the workload held at most %d, "
+                              "ttmem's peak %d" % (label, chip, ty, want, got), file=sys.stderr)
                 p.stdin.write("\n")
                 p.stdin.flush()
             elif w[0] == "CLOSED":
@@ -153,6 +166,7 @@ def run_once(a, env, shm, threads, report):
         print("expected %d checkpoints, saw %d" % (expected, checkpoints), file=sys.stderr)
     ok = rc == 0 and mismatches == 0 and checkpoints == expected and closes_zero == closes == a.runs
     return {"checkpoints": checkpoints, "mismatches": mismatches, "closes": closes,
+            "peaks": peaks_checked,
             "closes_zero": closes_zero, "ok": ok}
 
 
@@ -193,19 +207,20 @@ def main():
         env.pop("TT_METAL_SHM_TRACKING_DISABLED", None)
     else:
         env["TT_METAL_SHM_TRACKING_DISABLED"] = "1"
-    total = {"checkpoints": 0, "mismatches": 0, "closes": 0, "closes_zero": 0, "ok": True}
+    total = {"checkpoints": 0, "mismatches": 0, "closes": 0, "closes_zero": 0, "peaks": 0,
+             "ok": True}
     report = []
     for threads in a.threads:
         r = run_once(a, env, shm, threads, report)
-        for k in ("checkpoints", "mismatches", "closes", "closes_zero"):
+        for k in ("checkpoints", "mismatches", "closes", "closes_zero", "peaks"):
             total[k] += r[k]
         total["ok"] = total["ok"] and r["ok"]
     if a.report:
         with open(a.report, "w") as f:
             json.dump(report, f, indent=1)
-    print("REAL %s %s chips=%d checkpoints=%d mismatches=%d closes_at_zero=%d/%d" %
+    print("REAL %s %s chips=%d checkpoints=%d mismatches=%d closes_at_zero=%d/%d peaks=%d" %
           (a.version, generation, a.chips, total["checkpoints"], total["mismatches"],
-           total["closes_zero"], total["closes"]))
+           total["closes_zero"], total["closes"], total["peaks"]))
     return 0 if total["ok"] else 1
 
 
