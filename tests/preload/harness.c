@@ -243,9 +243,16 @@ char *run_stdout(const struct run *r)
 
 void run_cleanup(struct run *r)
 {
+	char child[sizeof(r->truth) + 16];
+
 	unlink(r->truth);
 	unlink(r->err);
 	unlink(r->out);
+	/* What the workload's children wrote (lifecycle: TRUTH.child<C>). */
+	for (int c = 0; c < 64; c++) {
+		snprintf(child, sizeof(child), "%s.child%d", r->truth, c);
+		unlink(child);
+	}
 }
 
 /* ---- truth ---------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE 1
 /* Test support: segments built with the table API (see segfix.h). */
+#include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,25 @@ const char *segfix_name(char *buf, size_t len)
 
 	snprintf(buf, len, "/ttmem-test-viewer-%d-%u", (int)getpid(), n++);
 	return buf;
+}
+
+void segfix_workdir_up(const char *tag, char shm[SEGFIX_SHM_LEN], char dir[SEGFIX_DIR_LEN],
+		       char truth[SEGFIX_TRUTH_LEN])
+{
+	segfix_name(shm, SEGFIX_SHM_LEN);
+	snprintf(dir, SEGFIX_DIR_LEN, "/tmp/ttmem-test-%s-%d", tag, (int)getpid());
+	cr_assert_eq(mkdir(dir, 0700) == 0 || errno == EEXIST, 1, "mkdir %s: %s", dir,
+		     strerror(errno));
+	snprintf(truth, SEGFIX_TRUTH_LEN, "%s/truth.json", dir);
+}
+
+void segfix_workdir_down(const char *shm, const char *dir)
+{
+	char cmd[SEGFIX_DIR_LEN + 16];
+
+	ttmem_table_unlink(shm);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
 }
 
 const char *segfix_ttmem(void)

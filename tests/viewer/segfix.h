@@ -30,6 +30,17 @@ enum segfix_end {
 /* A unique segment name for this test process: /ttmem-test-viewer-<pid>-<n>. */
 const char *segfix_name(char *buf, size_t len);
 
+/* The working set of a test that runs workloads: a fresh segment name in
+ * shm, the directory /tmp/ttmem-test-TAG-<pid> in dir (created), and
+ * DIR/truth.json (for the emulator's ground truth) in truth.  _down
+ * unlinks the segment and removes the directory. */
+#define SEGFIX_SHM_LEN 128
+#define SEGFIX_DIR_LEN 128
+#define SEGFIX_TRUTH_LEN 256
+void segfix_workdir_up(const char *tag, char shm[SEGFIX_SHM_LEN], char dir[SEGFIX_DIR_LEN],
+		       char truth[SEGFIX_TRUTH_LEN]);
+void segfix_workdir_down(const char *shm, const char *dir);
+
 /* Create the segment (small geometry) and publish devices 0..ndev-1 as
  * Wormhole (arch 2) with the given DRAM capacity (0 = leave unknown). */
 struct ttmem_table *segfix_create(const char *name, unsigned ndev, uint64_t dram_capacity);

@@ -28,19 +28,12 @@ static char shm[128], truth[256], dir[128];
 
 static void up(void)
 {
-	segfix_name(shm, sizeof(shm));
-	snprintf(dir, sizeof(dir), "/tmp/ttmem-test-peaks-%d", (int)getpid());
-	cr_assert_eq(mkdir(dir, 0700) == 0 || errno == EEXIST, 1);
-	snprintf(truth, sizeof(truth), "%s/truth.json", dir);
+	segfix_workdir_up("peaks", shm, dir, truth);
 }
 
 static void down(void)
 {
-	char cmd[256];
-
-	ttmem_table_unlink(shm);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	segfix_workdir_down(shm, dir);
 }
 
 TestSuite(peaks, .init = up, .fini = down, .timeout = 120);
