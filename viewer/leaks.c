@@ -70,41 +70,26 @@ static void copy_clean(char *dst, size_t len, const char *src, size_t n)
  */
 static void stack_copy(struct leak_group *g, const struct ttmem_table *t)
 {
-	const struct ttmem_stack *st;
-	uint32_t cap = ttmem_table_stack_capacity(t), depth, flags;
-	uint64_t hash, f0;
+	struct peak_stack ps;
+	uint64_t f0;
 
+	/* Published, in range, hashing to its hash (peaks.c reads a peak's
+	 * stack so); then frame 0 must be the slot's callsite. */
+	peak_stack_read(t, g->stack, &ps);
 	g->depth = 0;
 	g->truncated = 0;
-	g->stack_status = "none";
-	if (!g->stack)
+	g->stack_status = ps.status;
+	if (!ps.depth)
 		return;
-	g->stack_status = "corrupt";
-	if (g->stack - 1 >= cap)
-		return;
-	st = &ttmem_table_stacks(t)[g->stack - 1];
-	/* Acquire: pairs with the writer's publishing release. */
-	if ((atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)&st->ctl, memory_order_acquire) &
-	     0xff) != TTMEM_STACK_PUBLISHED)
-		return;
-	depth = __atomic_load_n(&st->depth, __ATOMIC_RELAXED);
-	flags = __atomic_load_n(&st->flags, __ATOMIC_RELAXED);
-	hash = __atomic_load_n(&st->hash, __ATOMIC_RELAXED);
-	if (depth == 0 || depth > TTMEM_STACK_FRAMES)
-		return;
-	for (uint32_t i = 0; i < depth; i++)
-		g->frame[i] = __atomic_load_n(&st->frame[i], __ATOMIC_RELAXED);
-	if (ttmem_stack_hash(g->frame, depth) != hash)
-		return;
+	memcpy(g->frame, ps.frame, sizeof(g->frame));
 	f0 = g->frame[0];
 	if (TTMEM_FRAME_MODULE(f0) != g->module ||
 	    (g->callsite != UINT32_MAX && TTMEM_FRAME_OFFSET(f0) != g->callsite)) {
 		g->stack_status = "mismatch";
 		return;
 	}
-	g->depth = depth;
-	g->truncated = (flags & TTMEM_STACK_F_TRUNCATED) != 0;
-	g->stack_status = "ok";
+	g->depth = ps.depth;
+	g->truncated = ps.truncated;
 }
 
 void leaks_keep_pids(struct leak_report *r, const uint32_t *pids, size_t n)

@@ -489,7 +489,9 @@ void demangle(const char *in, char *out, size_t len);
 
 /* Copy stack `id` (slot.stack) out of the segment's stack table and check
  * it (published, depth in range, hash of its frames): status "ok", "none"
- * (id 0) or "corrupt" (anything else: out of range, unpublished, torn). */
+ * (id 0) or "corrupt" (anything else: out of range, unpublished, torn).
+ * The one reader of the stack table: a peak's stack, and a leak group's
+ * (leaks.c, which then holds frame 0 to the slot's callsite). */
 void peak_stack_read(const struct ttmem_table *t, uint32_t id, struct peak_stack *out);
 /* JSON value of a peak's stack: null without one, else an object with its
  * status and frames (symbolized through `sy`; NULL: module + offset). */
