@@ -288,9 +288,10 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	e.bank_bytes = clamp_u32(b.bank_bytes);
 	insert_on_chips(&e, &c, &w);
 	/* Its free then removes the entry where it is (buffer_keys.h); a
-	 * runtime whose frees cannot read the Buffer needs the key as well. */
-	if (w.slot != BUFFER_KEYS_NO_SLOT || abi_frees_by_record())
-		buffer_keys_put(buffer, &b, &w, c.id[0]);
+	 * runtime whose frees cannot read the Buffer needs the key as well.
+	 * Always put: a record left by an earlier Buffer at this address
+	 * whose free was never seen must not stand for this one. */
+	buffer_keys_put(buffer, &b, &w, c.id[0]);
 	TRACKER_END;
 }
 
