@@ -14,6 +14,8 @@
 #include "sanitize.h"
 #include "top.h"
 
+#define LEFT_W 11   /* " " + the LEFT(ALL) column of the chip table */
+
 static const unsigned shown_types[TYPES_SHOWN] = {
 	TTMEM_TYPE_DRAM, TTMEM_TYPE_L1, TTMEM_TYPE_L1_SMALL, TTMEM_TYPE_TRACE, TTMEM_TYPE_CB,
 };
@@ -128,7 +130,11 @@ static uint64_t proc_on_device(const struct model *m, const struct model_proc *p
 static int draw_chips(struct top *tp, int y, int max_rows)
 {
 	const struct model *m = &tp->m;
-	int cell = (COLS - 6) / TYPES_SHOWN, first = 0, rows;
+	/* LEFT: what processes no longer running still hold there (exited:
+	 * their leak records; dead: orphaned), not in use, so not in the bars;
+	 * when the screen has room for it beside bars of 4 columns or more. */
+	int left_w = (COLS - 6 - LEFT_W) / TYPES_SHOWN >= 14 ? LEFT_W : 0;
+	int cell = (COLS - 6 - left_w) / TYPES_SHOWN, first = 0, rows;
 	uint64_t maxv[TYPES_SHOWN] = { 0 };
 	long sel = tp->sel_device >= 0 ? model_dev_index(m, (uint32_t)tp->sel_device) : -1;
 	int bl = m->baseline_ns != 0;
@@ -139,6 +145,8 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 	put(y, 0, A_BOLD, "CHIP");
 	for (int k = 0; k < TYPES_SHOWN; k++)
 		put(y, 6 + k * cell, A_BOLD, "%s%s", type_name(shown_types[k]), bl ? " (delta)" : "");
+	if (left_w)
+		put(y, 6 + TYPES_SHOWN * cell, A_BOLD, " %10s", "LEFT(ALL)");
 	y++;
 	if (!m->ndev) {
 		put(y, 0, 0, "(no chip seen yet)");
@@ -183,6 +191,13 @@ static int draw_chips(struct top *tp, int y, int max_rows)
 			else
 				put(y + r, x + (barw >= 4 ? barw : 0), 0, " %8s",
 				    fmt_bytes(b, sizeof(b), d->in_use[ty]));
+		}
+		if (left_w) {
+			uint64_t left = 0;
+
+			for (unsigned ty = 0; ty < MODEL_TYPES; ty++)
+				left += d->exited[ty] + d->orphaned[ty];
+			put(y + r, 6 + TYPES_SHOWN * cell, 0, " %10s", fmt_bytes(b, sizeof(b), left));
 		}
 	}
 	if ((size_t)rows < m->ndev) {

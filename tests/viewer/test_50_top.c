@@ -180,6 +180,39 @@ Test(top, draws_chips_and_processes_then_quits)
 	expect_clean_exit();
 }
 
+/* What processes no longer running left on a chip (an exited one's leak
+ * record, a killed one's orphaned entries) is not in use, so not in the
+ * bars: a LEFT column says it per chip. */
+Test(top, chips_say_what_exited_processes_left)
+{
+	static const struct segfix_alloc leak[] = {
+		{ 2, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0x900000, 3 * MiB },
+		{ 2, TTMEM_TYPE_L1, TTMEM_OWNER_APP, 0x90000, 1 * MiB },
+	};
+	static const struct segfix_alloc orphan[] = {
+		{ 3, TTMEM_TYPE_DRAM, TTMEM_OWNER_APP, 0xa00000, 5 * MiB },
+	};
+	char *s;
+	const char *row;
+
+	cr_assert_gt(segfix_child(shm, "leaker", leak, 2, SEGFIX_EXIT), 0);
+	cr_assert_gt(segfix_child(shm, "victim", orphan, 1, SEGFIX_KILLED), 0);
+	start("-r 100");
+	s = wait_for("holder");
+	cr_assert(strstr(s, "LEFT(ALL)"), "%s", s);
+	/* Chip 2: 4 MiB left (DRAM and L1 of the exited process), its 1 MiB
+	 * in use unchanged; chip 3: the dead one's 5 MiB; chip 0: nothing. */
+	row = strstr(s, "    2 [");
+	cr_assert(row && strstr(row, "4.00 MiB\n") == strchr(row, '\n') - 8, "%s", s);
+	row = strstr(s, "    3 [");
+	cr_assert(row && strstr(row, "5.00 MiB\n") == strchr(row, '\n') - 8, "%s", s);
+	row = strstr(s, ">   0 [");
+	cr_assert(row && strstr(row, " 0 B\n") == strchr(row, '\n') - 4, "%s", s);
+	free(s);
+	tmux("send-keys", "-t", "t", "q", NULL, NULL);
+	expect_clean_exit();
+}
+
 /* The selected chip's peaks (segment.h, "Peaks") after its history's title. */
 Test(top, shows_the_selected_chips_peaks)
 {
