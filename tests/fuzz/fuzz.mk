@@ -18,7 +18,7 @@ FUZZ_BIN     := $(BUILD)/fuzz/fuzz_segment
 FUZZ_SEEDGEN := $(BUILD)/fuzz/mkcorpus
 FUZZ_VIEWER  := viewer/model.c viewer/peaks.c viewer/format_json.c viewer/format_prom.c \
                 viewer/format_text.c viewer/names.c viewer/units.c viewer/capacity.c \
-                viewer/leaks.c viewer/leaks_order.c viewer/livebuf.c viewer/bankmap.c \
+                viewer/leaks.c viewer/leaks_print.c viewer/leaks_order.c viewer/livebuf.c viewer/bankmap.c \
                 viewer/symbolize.c viewer/file_access.c viewer/top_draw.c \
                 viewer/sanitize.c viewer/format_csv.c viewer/textfit.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
@@ -29,9 +29,10 @@ FUZZ_ARGS    := -max_len=131072 -timeout=20 -rss_limit_mb=2048 -print_final_stat
 FUZZ_CURSES  := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 LIVE_BIN     := $(BUILD)/fuzz/live_mutate
 DIFF_FUZZ_BIN := $(BUILD)/fuzz/fuzz_diff
+# The diff's reader and renderings, plus the viewer's (what format_json and
+# the model they share reach: peaks, frames, symbols).
 DIFF_FUZZ_SRCS := viewer/json_read.c viewer/diff_load.c viewer/diff_load_record.c viewer/diff_leaks.c viewer/diff_record.c \
-                  viewer/diff_text.c viewer/names.c viewer/units.c viewer/format_json.c \
-                  viewer/sanitize.c viewer/capacity.c viewer/model.c
+                  viewer/diff_text.c $(FUZZ_VIEWER)
 LIVE_CFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -Iviewer -g -O1 \
                 -DTTMEM_VERSION='"$(VERSION)"' \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -56,7 +57,7 @@ $(DIFF_FUZZ_BIN): tests/fuzz/fuzz_diff.c $(DIFF_FUZZ_SRCS) $(SHM_SRCS) $(wildcar
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_diff.c $(DIFF_FUZZ_SRCS) $(SHM_SRCS) \
-		$(LDLIBS_PTHREAD)
+		-ldw -lelf -ldl $(FUZZ_CURSES) $(LDLIBS_PTHREAD)
 
 $(FUZZ_SEEDGEN): tests/fuzz/mkcorpus.c $(SHM_LIB)
 	@mkdir -p $(@D)

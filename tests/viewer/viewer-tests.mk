@@ -12,7 +12,7 @@ VT_SRCS     := $(sort $(wildcard tests/viewer/test_*.c)) tests/viewer/segfix.c
 VT_OBJS     := $(VT_SRCS:tests/viewer/%.c=$(VT_DIR)/%.o) $(TESTS_MAXSEG_OBJ)
 # The viewer's aggregation, linked in for direct unit tests (test_15_model.c), and
 # the JSON reader of `ttmem diff`, fuzzed in process (test_98_diff.c).
-VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o peaks.o leaks.o leaks_order.o symbolize.o file_access.o format_json.o textfit.o \
+VT_VIEWER   := $(addprefix $(BUILD)/viewer/,model.o peaks.o leaks.o leaks_print.o leaks_order.o symbolize.o file_access.o format_json.o textfit.o \
                  sanitize.o json_read.o \
                  names.o units.o capacity.o)
 VT_FIXTURES := $(VT_DIR)/fake_caller.so $(VT_DIR)/fake_plt.so $(VT_DIR)/fake_symbolic.so $(VT_DIR)/fake_partial.so \
