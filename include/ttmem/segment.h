@@ -163,7 +163,7 @@
 #define TTMEM_ABI_MAJOR    5   /* 2: stack table; 3: home groups, three-choice;
 				 * 4: page size and bank footprint per slot;
 				 * 5: bank geometry per chip and type */
-#define TTMEM_ABI_MINOR    2   /* 1: the partial-tracking flags of ttmem_proc;
+#define TTMEM_ABI_MINOR    3   /* 1: the partial-tracking flags of ttmem_proc;
 				 * 2: Python function names (TTMEM_MODULE_F_FUNCTION);
 				 * 3: peak usage per chip and type (device_info) */
 
@@ -297,7 +297,7 @@ struct ttmem_header {
  * only after an acquire load shows its bit.  A writer that publishes a
  * type's geometry also stores capacity[type] = bank_size * banks.
  *
- * Peaks (ABI minor 2), per buffer type: the most bytes of that type the
+ * Peaks (ABI minor 3), per buffer type: the most bytes of that type the
  * chip held at once since the segment was created or last cleared, the
  * stack of the allocation that reached it and when.  Each writer process
  * keeps its own live bytes per chip and type (private memory: one atomic
@@ -327,7 +327,7 @@ struct ttmem_device_info {
 	TTMEM_ATOMIC(uint64_t) bank_size[TTMEM_MAX_TYPES];  /* 232 */
 	TTMEM_ATOMIC(uint32_t) banks[TTMEM_MAX_TYPES];      /* 296 */
 	TTMEM_ATOMIC(uint32_t) alignment[TTMEM_MAX_TYPES];  /* 328 */
-	/* ABI minor 2 (an older reader ignores them; an older writer leaves
+	/* ABI minor 3 (an older reader ignores them; an older writer leaves
 	 * them 0): the peak, see "Peaks" above. */
 	TTMEM_ATOMIC(uint64_t) peak[TTMEM_MAX_TYPES];       /* 360 TTMEM_PEAK_MAKE(bytes, stack) */
 	TTMEM_ATOMIC(uint64_t) peak_ns[TTMEM_MAX_TYPES];    /* 424 CLOCK_REALTIME of the raise */
