@@ -182,6 +182,23 @@ static void proc_owner_metric(struct prom *p, const char *name, const char *type
 	}
 }
 
+/* The two per-process series of both per-process sets (pid, full). */
+static void proc_peak_metric(struct prom *p)
+{
+	proc_metric(p, "ttmem_process_peak_all_types_bytes", "gauge",
+		    "Highest device memory a process held at once, every buffer type and "
+		    "chip added up (the registry keeps no peak per type).",
+		    offsetof(struct model_proc, peak_bytes));
+}
+
+static void proc_partial_metric(struct prom *p)
+{
+	proc_metric(p, "ttmem_process_partial", "gauge",
+		    "1 when a process was tracked only in part (attached late, table full, "
+		    "events lost, ABI mismatch): its usage may be below the truth.",
+		    offsetof(struct model_proc, partial));
+}
+
 /* One sample per listed process and buffer type: the bytes of its entries,
  * all chips (what it holds while it runs; what it left otherwise). */
 static void proc_type_metric(struct prom *p)
@@ -458,22 +475,13 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 		if (which == PROM_PROCS_ALL)
 			proc_state_metric(&p);
 		proc_type_metric(&p);
-		proc_metric(&p, "ttmem_process_peak_all_types_bytes", "gauge",
-			    "Highest device memory a process held at once, every buffer type and "
-			    "chip added up (the registry keeps no peak per type).",
-			    offsetof(struct model_proc, peak_bytes));
-		proc_metric(&p, "ttmem_process_partial", "gauge",
-			    "1 when a process was tracked only in part (attached late, table full, "
-			    "events lost, ABI mismatch): its usage may be below the truth.",
-			    offsetof(struct model_proc, partial));
+		proc_peak_metric(&p);
+		proc_partial_metric(&p);
 	} else {
 		proc_state_metric(&p);
 		process_device_bytes(&p);
 		proc_type_metric(&p);
-		proc_metric(&p, "ttmem_process_peak_all_types_bytes", "gauge",
-			    "Highest device memory a process held at once, every buffer type and "
-			    "chip added up (the registry keeps no peak per type).",
-			    offsetof(struct model_proc, peak_bytes));
+		proc_peak_metric(&p);
 		proc_metric(&p, "ttmem_process_live_bytes", "gauge",
 			    "Deprecated (every buffer type added up): device memory in use by a "
 			    "process, all chips and types; ttmem_process_bytes has it per type.",
@@ -489,10 +497,7 @@ void format_prom_ex(FILE *f, const struct model *m, const char *shm, enum prom_p
 				  "Bytes still live when a process exited, per owner, every buffer "
 				  "type added up.",
 				  offsetof(struct model_proc, at_exit));
-		proc_metric(&p, "ttmem_process_partial", "gauge",
-			    "1 when a process was tracked only in part (attached late, table full, "
-			    "events lost, ABI mismatch): its usage may be below the truth.",
-			    offsetof(struct model_proc, partial));
+		proc_partial_metric(&p);
 		proc_metric(&p, "ttmem_process_allocations_total", "counter",
 			    "Allocations recorded for a process.",
 			    offsetof(struct model_proc, allocs));
