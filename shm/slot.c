@@ -27,6 +27,7 @@ void ttmem_owner_release(struct ttmem_table *t, struct ttmem_batch *b, uint32_t 
 }
 
 int ttmem_have_popcnt;
+int ttmem_have_avx2;
 
 /* From what glibc's loader found at start (<sys/platform/x86.h>, glibc
  * 2.33+), not __builtin_cpu_init(): that runs a dozen CPUID instructions,
@@ -38,6 +39,8 @@ int ttmem_have_popcnt;
 __attribute__((constructor)) static void ttmem_detect_popcnt(void)
 {
 	ttmem_have_popcnt = CPU_FEATURE_ACTIVE(POPCNT) != 0;
+	/* Active: the CPU has it and the kernel saves the ymm registers. */
+	ttmem_have_avx2 = CPU_FEATURE_ACTIVE(AVX2) != 0 && ttmem_have_popcnt;
 }
 #endif
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "meta_avx2.h"
 
 #define RETRIES 16   /* CAS races on the same slot before giving up a step */
 
@@ -290,101 +291,6 @@ counted:
 	return res;
 }
 
-/* Is the key live (any epoch) among the fingerprint matches `mb` of group
- * `g`?  Then the insert is not the common case. */
-static inline int key_present(struct ttmem_table *t, struct ttmem_batch *b, uint64_t g,
-			      uint64_t mb, uint64_t addr, uint64_t kw)
-{
-	for (; mb; mb &= mb - 1) {
-		const struct ttmem_slot *s = &t->slots[g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb)];
-		uint64_t c = atomic_load_explicit(&s->ctl, memory_order_acquire);
-		b->dbg.slots_visited++;
-		if (TTMEM_CTL_STATE(c) == TTMEM_SLOT_LIVE && key_matches(s, addr, kw))
-			return 1;
-	}
-	return 0;
-}
-
-static inline int key_present_any(struct ttmem_table *t, struct ttmem_batch *b,
-				  const struct ttmem_probe *p, uint64_t addr, uint64_t kw)
-{
-	for (int gi = 0; gi < p->n; gi++)
-		if (key_present(t, b, p->g[gi], ttmem_meta_match(t->meta, p->g[gi], p->fp), addr, kw))
-			return 1;
-	return 0;
-}
-
-/*
- * The fast path: the key is not in the table and the emptier group has a
- * FREE slot whose claim succeeds at once.  Anything else goes to
- * insert_full (nothing was changed before that hand-over).
- */
-static inline __attribute__((always_inline)) int insert(struct ttmem_table *t,
-							   const struct ttmem_entry *e,
-							   struct ttmem_where *where)
-{
-	if (__builtin_expect(!t || !e || !t->writable || t->proc_idx < 0, 0))
-		return -EINVAL;
-
-	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
-	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
-	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
-	struct ttmem_probe p;
-	uint64_t addr = e->key.address, kw = ttmem_keyword(&e->key);
-	uint64_t zero[3], busy, idx;
-
-	ttmem_probe_init(t, &e->key, &p);
-	int any = ttmem_meta_scan_all(t->meta, p.g, p.fp, zero);
-	/* Home while it keeps its reserve, else the emptiest candidate
-	 * (ttmem_probe_pick); a free slot of it.  Its slot line is usually a
-	 * cache miss: start it (for writing) before looking for the key. */
-	int pick = ttmem_probe_pick(zero);
-	uint64_t zb = zero[pick];
-	idx = p.g[pick] * TTMEM_GROUP_SLOTS + (zb ? ttmem_free_pick(zb, p.fp) : 0);
-	struct ttmem_slot *s = &t->slots[idx];
-	__builtin_prefetch(s, 1, 3);
-	/* dbg.slots_visited: every insert is taken to read its slot's ctl
-	 * (ttmem_debug_thread_stats adds one per insert), so the fast path
-	 * counts nothing and the hand-overs made before that read take their
-	 * one back. */
-	if (__builtin_expect(any, 0) && key_present_any(t, b, &p, addr, kw)) {
-		b->dbg.slots_visited--;
-		return insert_full(t, e, b, p, etag, where);
-	}
-	if (__builtin_expect(!zb, 0)) {
-		b->dbg.slots_visited--;
-		return insert_full(t, e, b, p, etag, where);
-	}
-	uint64_t c = atomic_load_explicit(&s->ctl, memory_order_relaxed);
-	/* FREE (tag 0): its low word is 0, so each transition is one add to
-	 * the high word (sequence + 1, wrapping like TTMEM_CTL_SEQ) and the new
-	 * low word.  acq_rel as ttmem_slot_claim. */
-	busy = c + (TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY));
-	if (__builtin_expect((uint32_t)c != 0 ||
-			     !atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
-								      memory_order_acq_rel,
-								      memory_order_acquire), 0))
-		return insert_full(t, e, b, p, etag, where);
-
-	uint64_t live = c + (2 * TTMEM_CTL_SEQ_ONE | ttmem_ctl_low(etag, TTMEM_SLOT_LIVE));
-	publish_entry(t, b, idx, e, p.fp, live);
-	if (where)
-		*where = (struct ttmem_where){ idx, live, 0 };
-	ttmem_batch_live(b, (int64_t)e->size);
-	ttmem_batch_event(b);
-	return TTMEM_INSERTED;
-}
-
-int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
-{
-	return insert(t, e, NULL);
-}
-
-int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)
-{
-	return insert(t, e, where);
-}
-
 /* The whole remove, every case (CAS races with retries): ttmem_remove's
  * fast path hands over here when its one claim loses a race. */
 static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const struct ttmem_key *k,
@@ -445,29 +351,6 @@ static __attribute__((noinline)) int remove_full(struct ttmem_table *t, const st
 	return TTMEM_ENOTFOUND;
 }
 
-/* The slot of group `g` among the fingerprint matches `mb` that holds the
- * key live in the current epoch and owned by this process (ctl in *c, payload
- * word 3 in *w3), or -1. */
-static inline int64_t find_live(struct ttmem_table *t, struct ttmem_batch *b, uint64_t g,
-				uint64_t mb, uint64_t addr, uint64_t kw, uint32_t etag, uint64_t *c,
-				uint64_t *w3)
-{
-	for (; mb; mb &= mb - 1) {
-		uint64_t si = g * TTMEM_GROUP_SLOTS + (unsigned)__builtin_ctzll(mb);
-		const struct ttmem_slot *s = &t->slots[si];
-		*c = atomic_load_explicit(&s->ctl, memory_order_acquire);
-		b->dbg.slots_visited++;
-		/* LIVE in this epoch: the low word is exactly LIVE(etag). */
-		if ((uint32_t)*c == ttmem_ctl_low(etag, TTMEM_SLOT_LIVE) &&
-		    key_matches(s, addr, kw)) {
-			*w3 = __atomic_load_n(&ttmem_slot_cwords(s)[3], __ATOMIC_RELAXED);
-			if ((uint32_t)*w3 == t->pid)
-				return (int64_t)si;
-		}
-	}
-	return -1;
-}
-
 /* Free slot `si`, which the caller claimed BUSY from LIVE ctl `c0` (low
  * word live_low): read what the counters and `out` need, meta = 0, FREE with
  * release (as ttmem_slot_release_free), count the remove.  Returns the
@@ -501,56 +384,63 @@ static inline __attribute__((always_inline)) uint64_t remove_claimed(struct ttme
 	return w[2];
 }
 
-/* The fast path: find the key (group 0's meta line first, group 1's only
- * when not there), claim it at the first try, free it.  Only an entry of
- * this process (its pid in payload word 3, read with the key: one compare)
- * is removed; another process's entry of the key is left alone and the
- * remove is unmatched. */
-static inline __attribute__((always_inline)) int remove_key(struct ttmem_table *t,
-							       const struct ttmem_key *k,
-							       struct ttmem_entry *out,
-							       struct ttmem_where *where)
+/* The fast paths, once with SSE2 (x86-64's baseline) or SWAR, once with
+ * AVX2 where it may be built; each call takes the AVX2 one when the CPU has
+ * it.  A variant is a separate function: code for AVX2 cannot be inlined
+ * into code for the baseline. */
+#define FAST(name) name##_base
+#define FAST_ATTR
+#define META_SCAN_ALL ttmem_meta_scan_all
+#define META_MATCH ttmem_meta_match
+#include "table_fast.h"
+#undef FAST
+#undef FAST_ATTR
+#undef META_SCAN_ALL
+#undef META_MATCH
+
+#ifdef TTMEM_META_AVX2
+#define FAST(name) name##_avx2
+#define FAST_ATTR TTMEM_AVX2_FN
+#define META_SCAN_ALL ttmem_meta_scan_all_avx2
+#define META_MATCH ttmem_meta_match_avx2
+#include "table_fast.h"
+#undef FAST
+#undef FAST_ATTR
+#undef META_SCAN_ALL
+#undef META_MATCH
+#endif
+
+/* Each variant whole in its own function, so that the choice costs a load
+ * and a jump: with one inlined into the chooser, gcc saved its registers
+ * before choosing. */
+#define DEFINE_VARIANT(SUFFIX, ATTR)                                                              \
+	static __attribute__((noinline)) ATTR int insert_at_##SUFFIX(                              \
+		struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)     \
+	{                                                                                          \
+		return insert_##SUFFIX(t, e, where);                                               \
+	}                                                                                          \
+	static __attribute__((noinline)) ATTR int remove_at_##SUFFIX(                              \
+		struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,         \
+		struct ttmem_where *where)                                                         \
+	{                                                                                          \
+		return remove_key_##SUFFIX(t, k, out, where);                                      \
+	}
+DEFINE_VARIANT(base, )
+#ifdef TTMEM_META_AVX2
+DEFINE_VARIANT(avx2, TTMEM_AVX2_FN)
+#define VARIANT(name) (__builtin_expect(ttmem_have_avx2, 1) ? name##_avx2 : name##_base)
+#else
+#define VARIANT(name) name##_base
+#endif
+
+int ttmem_insert(struct ttmem_table *t, const struct ttmem_entry *e)
 {
-	if (__builtin_expect(!t || !k || !t->writable || t->proc_idx < 0, 0))
-		return -EINVAL;
+	return VARIANT(insert_at)(t, e, NULL);
+}
 
-	uint64_t epoch = atomic_load_explicit(&t->hdr->clear_epoch, memory_order_acquire);
-	uint32_t etag = TTMEM_EPOCH_TAG(epoch);
-	struct ttmem_batch *b = ttmem_batch_get(t, epoch);
-	struct ttmem_probe p;
-	uint64_t addr = k->address, kw = ttmem_keyword(k), c = 0, w3 = 0, busy;
-
-	ttmem_probe_init(t, k, &p);
-	int64_t si = find_live(t, b, p.g[0], ttmem_meta_match(t->meta, p.g[0], p.fp), addr, kw, etag,
-			       &c, &w3);
-	for (int gi = 1; si < 0 && gi < p.n; gi++) {
-		b->dbg_rm_more++;
-		si = find_live(t, b, p.g[gi], ttmem_meta_match(t->meta, p.g[gi], p.fp), addr, kw,
-			       etag, &c, &w3);
-	}
-	if (si < 0) {
-		b->unmatched++;
-		ttmem_batch_event(b);
-		return TTMEM_ENOTFOUND;
-	}
-	/* LIVE in this epoch: c's low word is exactly live_low, so each
-	 * transition is one add (see the insert).  acq_rel as
-	 * ttmem_slot_claim. */
-	struct ttmem_slot *s = &t->slots[si];
-	uint64_t live_low = ttmem_ctl_low(etag, TTMEM_SLOT_LIVE);
-	uint64_t c0 = c;
-	busy = c + TTMEM_CTL_SEQ_ONE + ttmem_ctl_low(t->busy_tag, TTMEM_SLOT_BUSY) - live_low;
-	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&s->ctl, &c, busy,
-								      memory_order_acq_rel,
-								      memory_order_acquire), 0))
-		return remove_full(t, k, out, b, p, etag, where);
-
-	/* Ours (BUSY; the claim validated the sequence, so w3 is this
-	 * entry's). */
-	uint64_t size = remove_claimed(t, b, (uint64_t)si, c0, live_low, w3, out);
-	if (where)
-		*where = (struct ttmem_where){ (uint64_t)si, c0, size };
-	return 0;
+int ttmem_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)
+{
+	return VARIANT(insert_at)(t, e, where);
 }
 
 int ttmem_remove_slot(struct ttmem_table *t, struct ttmem_where *where, struct ttmem_entry *out)
@@ -584,11 +474,11 @@ int ttmem_remove_slot(struct ttmem_table *t, struct ttmem_where *where, struct t
 
 int ttmem_remove(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out)
 {
-	return remove_key(t, k, out, NULL);
+	return VARIANT(remove_at)(t, k, out, NULL);
 }
 
 int ttmem_remove_at(struct ttmem_table *t, const struct ttmem_key *k, struct ttmem_entry *out,
 		    struct ttmem_where *where)
 {
-	return remove_key(t, k, out, where);
+	return VARIANT(remove_at)(t, k, out, where);
 }
