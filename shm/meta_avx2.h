@@ -35,6 +35,7 @@ static inline TTMEM_AVX2_FN int ttmem_meta_scan_all_avx2(const uint8_t *meta, co
 	const __m256i f = _mm256_set1_epi8((char)fp), z = _mm256_setzero_si256();
 	__m256i m = z;
 
+#pragma GCC unroll 3
 	for (int i = 0; i < 3; i++) {
 		const __m256i *a = (const __m256i *)(const void *)(meta + g[i] * TTMEM_GROUP_SLOTS);
 		__m256i v0 = _mm256_load_si256(a), v1 = _mm256_load_si256(a + 1);
