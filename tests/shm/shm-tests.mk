@@ -2,7 +2,8 @@
 # ones run first.  Three builds:
 #   build/tests/shm/tNN-*   the normal build (check-shm)
 #   build/shm-asan/tNN-*    every test with ASan+UBSan (check-shm-asan)
-#   build/shm-tsan/t0[47]-* the multi-thread tests (clear during activity, stress)
+#   build/shm-tsan/t04, t07, t16 the multi-thread tests (clear during activity, stress,
+#                           a two-part snapshot while entries come and go)
 #                           with TSan (check-shm-tsan),
 #                           with a smaller event count so it stays under a minute,
 #                           on tests/shm/mini-criterion.h (Criterion's runner
@@ -21,7 +22,7 @@ SHM_ASAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-asan/%,$(SHM_TEST_SRCS)
 SHM_TSAN_FLAGS  := -O1 -fsanitize=thread -fno-omit-frame-pointer
 SHM_TSAN_OBJS   := $(patsubst shm/%.c,$(BUILD)/shm-tsan/%.o,$(SHM_SRCS))
 SHM_TSAN_LIB    := $(BUILD)/shm-tsan/libttmem_shm.a
-SHM_TSAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-tsan/%,$(wildcard tests/shm/t04-clear.c tests/shm/t07-stress.c))
+SHM_TSAN_BINS   := $(patsubst tests/shm/%.c,$(BUILD)/shm-tsan/%,$(wildcard tests/shm/t04-clear.c tests/shm/t07-stress.c tests/shm/t16-snapshot-parts.c))
 
 ALL_TARGETS     += $(SHM_TEST_BINS)
 CHECK_TARGETS   += check-shm check-shm-asan check-shm-tsan
