@@ -8,6 +8,9 @@
  *   BENCH_CAP=N bench-shm     the pair figures on a table of N slots
  *   bench-shm --pairs N       only N insert+remove pairs at 50% load on a
  *                             65,536-slot table, no output (for callgrind)
+ *   bench-shm --pairs-at N    the same, each remove at the slot its insert
+ *                             returned (ttmem_insert_at + ttmem_remove_slot,
+ *                             what the preload does for a one-chip buffer)
  *
  * Times are the measuring thread's CPU time (the VM is shared).
  * Pair figures: shm_pair_* remove the key inserted 16 pairs before (short-
@@ -129,6 +132,43 @@ static void ring_pairs(struct ring *r, uint64_t pairs)
 		if (++r->head == r->n)
 			r->head = 0;
 	}
+}
+
+/* As ring_pairs, each remove at the slot its insert returned.  The fill
+ * went in by key: its first pass of removes finds them there. */
+static void ring_pairs_at(struct ring *r, uint64_t pairs)
+{
+	struct ttmem_entry e = entry_of(0, r->thread);
+	struct ttmem_where *at = calloc(r->n, sizeof(*at));
+	if (!at) {
+		fprintf(stderr, "bench-shm: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct ttmem_key k = { .device = r->thread, .address = r->keys[i],
+				       .space = (uint8_t)(r->keys[i] >> 5 & 1) };
+		struct ttmem_entry out;
+		ttmem_remove(r->t, &k, &out);
+		e.key = k;
+		e.callsite = (uint32_t)k.address;
+		ttmem_insert_at(r->t, &e, &at[i]);
+	}
+	for (uint64_t i = 0; i < pairs; i++) {
+		uint64_t a = next_addr(r);
+		e.key.address = a;
+		e.key.space = (uint8_t)(a >> 5 & 1);
+		e.callsite = (uint32_t)a;
+		struct ttmem_where w;
+		ttmem_insert_at(r->t, &e, &w);
+		if (ttmem_remove_slot(r->t, &at[r->head], NULL) != 0) {
+			fprintf(stderr, "bench-shm: a remove at its slot missed\n");
+			exit(1);
+		}
+		at[r->head] = w;
+		if (++r->head == r->n)
+			r->head = 0;
+	}
+	free(at);
 }
 
 /* Short-lived buffers: each pair inserts a key and removes the one inserted
@@ -324,12 +364,15 @@ int main(int argc, char **argv)
 	char path[128];
 	snprintf(path, sizeof(path), "/dev/shm/ttmem-bench-%d", (int)getpid());
 
-	if (argc == 3 && !strcmp(argv[1], "--pairs")) {
+	if (argc == 3 && (!strcmp(argv[1], "--pairs") || !strcmp(argv[1], "--pairs-at"))) {
 		uint64_t pairs = strtoull(argv[2], NULL, 10);
 		struct ttmem_table *t = open_table(path, CAP_SMALL);
 		struct ring r;
 		ring_fill(&r, t, CAP_SMALL / 2, 0);
-		ring_pairs(&r, pairs);
+		if (!strcmp(argv[1], "--pairs"))
+			ring_pairs(&r, pairs);
+		else
+			ring_pairs_at(&r, pairs);
 		free(r.keys);
 		ttmem_table_close(t);
 		unlink(path);
