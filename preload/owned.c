@@ -354,7 +354,9 @@ static inline int broken(void)
 	return atomic_load_explicit(&ix_broken, memory_order_relaxed);
 }
 
-int owned_insert_at(struct ttmem_table *t, const struct ttmem_entry *e, struct ttmem_where *where)
+/* Inlined into the tracker (LTO): one frame less on every allocation. */
+__attribute__((always_inline)) inline int owned_insert_at(struct ttmem_table *t, const struct ttmem_entry *e,
+							   struct ttmem_where *where)
 {
 	struct ttmem_where own;
 	/* The caller's where when it has one (filled on success only,

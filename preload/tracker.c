@@ -182,6 +182,19 @@ static __attribute__((noinline, cold)) void table_full(void)
 		      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 }
 
+/* A one-chip buffer on a chip whose device entry and geometry are both
+ * published: nothing to note, at two loads (the rest take the loops). */
+static inline __attribute__((always_inline)) int chip_fully_noted(const struct abi_chips *c)
+{
+	uint32_t id = c->id[0];
+
+	if (c->n != 1 || id >= TTMEM_MAX_DEVICES)
+		return 0;
+	return (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
+		atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
+		(UINT64_C(1) << (id % 64))) != 0;
+}
+
 /* Insert `e` on every chip of `c`; *one (may be NULL) says where the entry
  * went when there is one chip (else, or not inserted, slot
  * BUFFER_KEYS_NO_SLOT). */
@@ -283,7 +296,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
 	    chips_of(&b, &c, 1) != 0)
 		goto leave_;
-	if (b.device) {
+	if (b.device && !chip_fully_noted(&c)) {
 		note_chips(b.device, &c);
 		note_geometry(&b, &c);
 	}
@@ -316,43 +329,28 @@ static __thread struct {
 } held_free __attribute__((tls_model("initial-exec")));
 __thread const void *tracker_held_buffer __attribute__((tls_model("initial-exec")));
 
-void tracker_on_free(const void *buffer)
+/* A free not taken at its slot: by key on every chip of the buffer (out of
+ * line: the common free does not pay for its frame).  `r`: the buffer's
+ * record, NULL when none. */
+static __attribute__((noinline)) void free_by_key(const void *buffer,
+						  const struct buffer_record *r, int keep)
 {
-	TRACKER_BEGIN;
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
-	struct buffer_record r;
-	int keep = 0, recorded;
 
-	if (__builtin_expect(capture_hook_installed(), 0)) {
-		tracker_held_buffer = NULL;
-		keep = 1;
-	}
-	/* The entry of a one-chip buffer goes from where its insert put it
-	 * (buffer_keys.h); while a capture hook may still take the free over,
-	 * the record stays until the free settles, and the free goes by key.
-	 * By key: where the Buffer is being destroyed when its free is
-	 * reported, the key is what its allocation recorded. */
-	recorded = buffer_keys_get(buffer, &r, !keep) == 0;
-	if (recorded && !keep && r.slot != BUFFER_KEYS_NO_SLOT) {
-		struct ttmem_where w = { .slot = r.slot, .live = r.live };
-
-		if (peaks_remove_slot(lc.table, &w, r.chip, r.type) == 0)
-			goto leave_;
-	}
 	if (abi_frees_by_record()) {
-		if (!recorded)
-			goto leave_;
-		b.address = r.address;
-		b.device = r.device;
-		b.type = r.type;
-		b.trusted = r.trusted;
+		if (!r)
+			return;
+		b.address = r->address;
+		b.device = r->device;
+		b.type = r->type;
+		b.trusted = r->trusted;
 	} else if (abi_buffer_key(buffer, &b) != 0) {
-		goto leave_;
+		return;
 	}
 	if (capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
-		goto leave_;
+		return;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
 	/* Only our own entries go: a forked child destroying a buffer object
@@ -368,6 +366,31 @@ void tracker_on_free(const void *buffer)
 			peaks_remove(lc.table, &k, NULL, b.type);
 		}
 	}
+}
+
+void tracker_on_free(const void *buffer)
+{
+	TRACKER_BEGIN;
+	struct buffer_record r;
+	int keep = 0, recorded;
+
+	if (__builtin_expect(capture_hook_installed(), 0)) {
+		tracker_held_buffer = NULL;
+		keep = 1;
+	}
+	/* The entry of a one-chip buffer goes from where its insert put it
+	 * (buffer_keys.h); while a capture hook may still take the free over,
+	 * the record stays until the free settles, and the free goes by key.
+	 * By key: where the Buffer is being destroyed when its free is
+	 * reported, the key is what its allocation recorded. */
+	recorded = buffer_keys_get(buffer, &r, !keep) == 0;
+	if (__builtin_expect(recorded && !keep && r.slot != BUFFER_KEYS_NO_SLOT, 1)) {
+		struct ttmem_where w = { .slot = r.slot, .live = r.live };
+
+		if (__builtin_expect(peaks_remove_slot(lc.table, &w, r.chip, r.type) == 0, 1))
+			goto leave_;
+	}
+	free_by_key(buffer, recorded ? &r : NULL, keep);
 	TRACKER_END;
 }
 
