@@ -9,14 +9,13 @@
  * the record is not kept (one warning): that buffer's free is then not
  * seen, and its entries go when its device closes.
  */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "buffer_keys.h"
-#include "lifecycle.h"
 #include "log.h"
+#include "spinlock.h"
 #include "state.h"
 
 #define NSTRIPES      64
@@ -36,30 +35,17 @@ static struct stripe {
 	size_t n;
 } stripes[NSTRIPES];
 
-static __attribute__((noinline)) void stripe_lock_slow(struct stripe *s)
-{
-	unsigned spins = 0;
-
-	while (atomic_exchange_explicit(&s->busy, 1, memory_order_acquire)) {
-		while (atomic_load_explicit(&s->busy, memory_order_relaxed)) {
-			if (++spins < 128)
-				__builtin_ia32_pause();
-			else
-				sched_yield();
-		}
-	}
-}
-
-/* An uncontended take is one exchange, inline on the event's path. */
+/* An uncontended take is one exchange, inline on the event's path
+ * (spinlock.h). */
 static inline void stripe_lock(struct stripe *s)
 {
-	if (__builtin_expect(atomic_exchange_explicit(&s->busy, 1, memory_order_acquire), 0))
-		stripe_lock_slow(s);
+	spin_lock(&s->busy);
 }
 
+/* Pairs with the acquire exchange of the next stripe_lock. */
 static inline void stripe_unlock(struct stripe *s)
 {
-	atomic_store_explicit(&s->busy, 0, memory_order_release);
+	spin_unlock(&s->busy);
 }
 
 static inline uint64_t hash_of(uintptr_t p)
