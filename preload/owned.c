@@ -355,7 +355,8 @@ static inline int broken(void)
 }
 
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
-__attribute__((always_inline)) inline int owned_insert_at(struct ttmem_table *t, const struct ttmem_entry *e,
+__attribute__((always_inline)) inline int owned_insert_at(struct ttmem_table *t,
+							   const struct ttmem_entry *e,
 							   struct ttmem_where *where)
 {
 	struct ttmem_where own;
