@@ -31,15 +31,24 @@
  * or not inserted). */
 #define BUFFER_KEYS_NO_SLOT UINT64_MAX
 
+/* What a free reads of its buffer: the key and the chips it names, and
+ * where its one entry went (copied out field by field: the caller's fast
+ * path reads slot, live, chip and type only). */
+struct buffer_record {
+	uint64_t address;
+	const void *device;
+	uint64_t slot;               /* BUFFER_KEYS_NO_SLOT: no one entry */
+	uint64_t live;               /* the LIVE ctl word of the entry at `slot` */
+	uint32_t chip;               /* of the one entry at `slot` */
+	uint8_t type, trusted;
+};
+
 /* Record (or replace) what `buffer` was recorded under, and where: its one
  * entry's slot and chip. */
 void buffer_keys_put(const void *buffer, const struct abi_buffer *b,
 		     const struct ttmem_where *where, uint32_t chip);
-/* Copy the record of `buffer` into *b (what a free reads: address, type,
- * device and trust; the other fields 0), *where and *chip (both may be
- * NULL); with `take`, drop it.  0 if found. */
-int buffer_keys_get(const void *buffer, struct abi_buffer *b, int take,
-		    struct ttmem_where *where, uint32_t *chip);
+/* Copy the record of `buffer` into *r; with `take`, drop it.  0 if found. */
+int buffer_keys_get(const void *buffer, struct buffer_record *r, int take);
 /* Drop the record of `buffer`, if any. */
 void buffer_keys_drop(const void *buffer);
 /* Drop every record on `device` (closed). */

@@ -152,26 +152,58 @@ static inline void *original(enum hook_id id)
 }
 
 #define ORIG(id, type) ((type)original(H_##id))
+/* The original if already found, else NULL (the caller's slow path then
+ * finds it through ORIG): a wrapper whose fast path is a tail call. */
+#define RESOLVED(id, type) \
+	((type)atomic_load_explicit(&originals[H_##id], memory_order_acquire))
 
 /* ---- GraphTracker ------------------------------------------------------------ */
 
-EXPORT void hook_track_allocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_ALLOCATE);
-void hook_track_allocate(void *self, void *buffer)
+/* The first call of each finds the original (out of line: the common path
+ * then keeps only the Buffer across the original's call). */
+static __attribute__((noinline, cold)) void track_allocate_first(void *self, void *buffer,
+								 void *ret, void *cfa)
 {
 	abi_track_fn orig = ORIG(TRACK_ALLOCATE, abi_track_fn);
 
 	if (orig)
 		orig(self, buffer);
+	tracker_on_alloc(buffer, ret, cfa);
+}
+
+EXPORT void hook_track_allocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_ALLOCATE);
+void hook_track_allocate(void *self, void *buffer)
+{
+	abi_track_fn orig = RESOLVED(TRACK_ALLOCATE, abi_track_fn);
+
+	if (__builtin_expect(!orig, 0)) {
+		track_allocate_first(self, buffer, __builtin_return_address(0),
+				     __builtin_dwarf_cfa());
+		return;
+	}
+	orig(self, buffer);
 	tracker_on_alloc(buffer, __builtin_return_address(0), __builtin_dwarf_cfa());
 }
 
-EXPORT void hook_track_deallocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_DEALLOCATE);
-void hook_track_deallocate(void *self, void *buffer)
+static __attribute__((noinline, cold)) void track_deallocate_first(void *self, void *buffer)
 {
 	abi_track_fn orig = ORIG(TRACK_DEALLOCATE, abi_track_fn);
 
 	if (orig)
 		orig(self, buffer);
+	tracker_on_free(buffer);
+}
+
+EXPORT void hook_track_deallocate(void *self, void *buffer) __asm__(ABI_SYM_TRACK_DEALLOCATE);
+void hook_track_deallocate(void *self, void *buffer)
+{
+	abi_track_fn orig = RESOLVED(TRACK_DEALLOCATE, abi_track_fn);
+
+	if (__builtin_expect(!orig, 0)) {
+		track_deallocate_first(self, buffer);
+		return;
+	}
+	orig(self, buffer);
 	tracker_on_free(buffer);
 }
 
@@ -218,9 +250,11 @@ void hook_track_deallocate_cb(void *self, const void *device)
 /* ---- graph capture and op launches (capture.h, cb_model.h) ---------------------- */
 
 /* Only notes the verdict: the track_allocate that follows on this thread
- * does the rest. */
-EXPORT _Bool hook_hook_allocate(void *self, const void *buffer) __asm__(ABI_SYM_HOOK_ALLOCATE);
-_Bool hook_hook_allocate(void *self, const void *buffer)
+ * does the rest.  With no capture hook installed the original is called
+ * straight (a tail call: this wrapper adds a few instructions to every
+ * allocation); should a hook the add_hook wrapper never saw take an
+ * allocation over, its address 0 still tells (capture.h). */
+static __attribute__((noinline)) _Bool hook_allocate_noted(void *self, const void *buffer)
 {
 	abi_hook_buffer_fn orig = ORIG(HOOK_ALLOCATE, abi_hook_buffer_fn);
 	_Bool hooked = orig ? orig(self, buffer) : 0;
@@ -230,17 +264,38 @@ _Bool hook_hook_allocate(void *self, const void *buffer)
 	return hooked;
 }
 
-EXPORT _Bool hook_hook_deallocate(void *self, const void *buffer)
-	__asm__(ABI_SYM_HOOK_DEALLOCATE);
-_Bool hook_hook_deallocate(void *self, const void *buffer)
+EXPORT _Bool hook_hook_allocate(void *self, const void *buffer) __asm__(ABI_SYM_HOOK_ALLOCATE);
+_Bool hook_hook_allocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = RESOLVED(HOOK_ALLOCATE, abi_hook_buffer_fn);
+
+	if (__builtin_expect(orig && !capture_hook_installed(), 1))
+		return orig(self, buffer);
+	return hook_allocate_noted(self, buffer);
+}
+
+static __attribute__((noinline)) _Bool hook_deallocate_settled(void *self, const void *buffer)
 {
 	abi_hook_buffer_fn orig = ORIG(HOOK_DEALLOCATE, abi_hook_buffer_fn);
 	_Bool taken_over = orig ? orig(self, buffer) : 0;
 
-	/* Nothing was kept unless a hook is installed (capture.h). */
-	if (__builtin_expect(taken_over || capture_hook_installed(), 0))
+	if (taken_over || capture_hook_installed())
 		tracker_on_free_settled(buffer, taken_over);
 	return taken_over;
+}
+
+/* Nothing was kept unless a hook is installed (capture.h): with none, and
+ * no entries held on this thread, the settling would do nothing, and the
+ * original is called straight. */
+EXPORT _Bool hook_hook_deallocate(void *self, const void *buffer)
+	__asm__(ABI_SYM_HOOK_DEALLOCATE);
+_Bool hook_hook_deallocate(void *self, const void *buffer)
+{
+	abi_hook_buffer_fn orig = RESOLVED(HOOK_DEALLOCATE, abi_hook_buffer_fn);
+
+	if (__builtin_expect(orig && !capture_hook_installed() && !tracker_held_buffer, 1))
+		return orig(self, buffer);
+	return hook_deallocate_settled(self, buffer);
 }
 
 EXPORT _Bool hook_add_hook(void *self, const void *hook) __asm__(ABI_SYM_ADD_HOOK);

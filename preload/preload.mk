@@ -28,10 +28,14 @@ $(BUILD)/preload/%.o: preload/%.c
 ifneq ($(SHM_LIB),)
 ALL_TARGETS += $(PRELOAD_LIB)
 
+# One LTO partition: the library is small, and the event path's inlining
+# across files (callsite.c, owned.c into tracker.c) then links quietly
+# (lto-wrapper warns of serial compilation once there are two).
 $(PRELOAD_LIB): $(PRELOAD_OBJS) $(SHM_LIB) preload/libttmem.map
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -o $@ $(PRELOAD_OBJS) $(SHM_LIB) \
-		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs -flto -O2 $(PRELOAD_LDLIBS)
+		-Wl,--version-script=preload/libttmem.map -Wl,-z,defs -flto -flto-partition=one -O2 \
+		$(PRELOAD_LDLIBS)
 
 .PHONY: install-preload
 INSTALL_TARGETS += install-preload

@@ -175,6 +175,26 @@ static inline void note_geometry(const struct abi_buffer *b, const struct abi_ch
 	}
 }
 
+static __attribute__((noinline, cold)) void table_full(void)
+{
+	state_flag(TTMEM_PROC_F_TABLE_FULL);
+	log_warn_once("the segment's table is full: some allocations are not "
+		      "recorded (recreate it with a larger TTMEM_CAPACITY)");
+}
+
+/* A one-chip buffer on a chip whose device entry and geometry are both
+ * published: nothing to note, at two loads (the rest take the loops). */
+static inline __attribute__((always_inline)) int chip_fully_noted(const struct abi_chips *c)
+{
+	uint32_t id = c->id[0];
+
+	if (c->n != 1 || id >= TTMEM_MAX_DEVICES)
+		return 0;
+	return (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
+		atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
+		(UINT64_C(1) << (id % 64))) != 0;
+}
+
 /* Insert `e` on every chip of `c`; *one (may be NULL) says where the entry
  * went when there is one chip (else, or not inserted, slot
  * BUFFER_KEYS_NO_SLOT). */
@@ -188,11 +208,8 @@ static inline __attribute__((always_inline)) void insert_on_chips(struct ttmem_e
 		e->flags |= TTMEM_SLOT_F_MESH;
 	for (uint32_t i = 0; i < c->n; i++) {
 		e->key.device = c->id[i];
-		if (peaks_insert(lc.table, e, c->n == 1 ? one : NULL) == TTMEM_EFULL) {
-			state_flag(TTMEM_PROC_F_TABLE_FULL);
-			log_warn_once("the segment's table is full: some allocations are not "
-				      "recorded (recreate it with a larger TTMEM_CAPACITY)");
-		}
+		if (peaks_insert(lc.table, e, c->n == 1 ? one : NULL) == TTMEM_EFULL)
+			table_full();
 	}
 }
 
@@ -279,14 +296,22 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
 	    chips_of(&b, &c, 1) != 0)
 		goto leave_;
-	if (b.device) {
+	if (b.device && !chip_fully_noted(&c)) {
 		note_chips(b.device, &c);
 		note_geometry(&b, &c);
 	}
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	e.page_size = clamp_u32(b.page_size);
 	e.bank_bytes = clamp_u32(b.bank_bytes);
-	insert_on_chips(&e, &c, &w);
+	if (__builtin_expect(c.n == 1 && !c.is_mesh, 1)) {
+		/* A chip's own buffer, nearly every event: no loop. */
+		w.slot = BUFFER_KEYS_NO_SLOT;
+		e.key.device = c.id[0];
+		if (peaks_insert(lc.table, &e, &w) == TTMEM_EFULL)
+			table_full();
+	} else {
+		insert_on_chips(&e, &c, &w);
+	}
 	/* Its free then removes the entry where it is (buffer_keys.h); a
 	 * runtime whose frees cannot read the Buffer needs the key as well.
 	 * Always put: a record left by an earlier Buffer at this address
@@ -299,37 +324,33 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
  * was installed (capture.h), until hook_deallocate says whether the free
  * happened. */
 static __thread struct {
-	const void *buffer;
 	struct ttmem_entry e;
 	struct abi_chips chips;
 } held_free __attribute__((tls_model("initial-exec")));
+__thread const void *tracker_held_buffer __attribute__((tls_model("initial-exec")));
 
-void tracker_on_free(const void *buffer)
+/* A free not taken at its slot: by key on every chip of the buffer (out of
+ * line: the common free does not pay for its frame).  `r`: the buffer's
+ * record, NULL when none. */
+static __attribute__((noinline)) void free_by_key(const void *buffer,
+						  const struct buffer_record *r, int keep)
 {
-	TRACKER_BEGIN;
 	struct abi_buffer b;
 	struct abi_chips c;
 	struct ttmem_key k;
-	struct ttmem_where w;
-	uint32_t chip;
-	int keep = 0, recorded;
 
-	if (__builtin_expect(capture_hook_installed(), 0)) {
-		held_free.buffer = NULL;
-		keep = 1;
+	if (abi_frees_by_record()) {
+		if (!r)
+			return;
+		b.address = r->address;
+		b.device = r->device;
+		b.type = r->type;
+		b.trusted = r->trusted;
+	} else if (abi_buffer_key(buffer, &b) != 0) {
+		return;
 	}
-	/* The entry of a one-chip buffer goes from where its insert put it
-	 * (buffer_keys.h); while a capture hook may still take the free over,
-	 * the record stays until the free settles, and the free goes by key.
-	 * By key: where the Buffer is being destroyed when its free is
-	 * reported, the key is what its allocation recorded. */
-	recorded = buffer_keys_get(buffer, &b, !keep, &w, &chip) == 0;
-	if (recorded && !keep && w.slot != BUFFER_KEYS_NO_SLOT &&
-	    peaks_remove_slot(lc.table, &w, chip, b.type) == 0)
-		goto leave_;
-	if ((abi_frees_by_record() ? !recorded : abi_buffer_key(buffer, &b) != 0) ||
-	    capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
-		goto leave_;
+	if (capture_free_swallowed(b.address) || chips_of(&b, &c, 0) != 0)
+		return;
 	k.address = b.address;
 	k.space = abi_space_of(b.type);
 	/* Only our own entries go: a forked child destroying a buffer object
@@ -338,13 +359,38 @@ void tracker_on_free(const void *buffer)
 	for (uint32_t i = 0; i < c.n; i++) {
 		k.device = c.id[i];
 		if (keep && peaks_remove(lc.table, &k, &held_free.e, b.type) == 0) {
-			held_free.buffer = buffer;
+			tracker_held_buffer = buffer;
 			held_free.chips = c;
 			keep = 0;
 		} else {
 			peaks_remove(lc.table, &k, NULL, b.type);
 		}
 	}
+}
+
+void tracker_on_free(const void *buffer)
+{
+	TRACKER_BEGIN;
+	struct buffer_record r;
+	int keep = 0, recorded;
+
+	if (__builtin_expect(capture_hook_installed(), 0)) {
+		tracker_held_buffer = NULL;
+		keep = 1;
+	}
+	/* The entry of a one-chip buffer goes from where its insert put it
+	 * (buffer_keys.h); while a capture hook may still take the free over,
+	 * the record stays until the free settles, and the free goes by key.
+	 * By key: where the Buffer is being destroyed when its free is
+	 * reported, the key is what its allocation recorded. */
+	recorded = buffer_keys_get(buffer, &r, !keep) == 0;
+	if (__builtin_expect(recorded && !keep && r.slot != BUFFER_KEYS_NO_SLOT, 1)) {
+		struct ttmem_where w = { .slot = r.slot, .live = r.live };
+
+		if (__builtin_expect(peaks_remove_slot(lc.table, &w, r.chip, r.type) == 0, 1))
+			goto leave_;
+	}
+	free_by_key(buffer, recorded ? &r : NULL, keep);
 	TRACKER_END;
 }
 
@@ -352,16 +398,16 @@ void tracker_on_free_settled(const void *buffer, int taken_over)
 {
 	if (!taken_over) {
 		/* Freed for real: what the free removed stays removed. */
-		held_free.buffer = NULL;
+		tracker_held_buffer = NULL;
 		buffer_keys_drop(buffer);
 		return;
 	}
 	TRACKER_BEGIN;
 	struct abi_chips c;
 
-	if (!buffer || held_free.buffer != buffer)
+	if (!buffer || tracker_held_buffer != buffer)
 		goto leave_;
-	held_free.buffer = NULL;
+	tracker_held_buffer = NULL;
 	/* Every chip had the same entry but for its device. */
 	c = held_free.chips;
 	held_free.e.flags &= (uint8_t)~TTMEM_SLOT_F_MESH;

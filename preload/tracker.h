@@ -27,6 +27,10 @@ void tracker_on_free(const void *buffer);
  * the free over, so the memory of a real buffer stays allocated and its
  * entries go back (capture.h). */
 void tracker_on_free_settled(const void *buffer, int taken_over);
+/* The Buffer whose removed entries this thread holds until its
+ * hook_deallocate returns (NULL: none); while it is NULL and no capture
+ * hook is installed, tracker_on_free_settled would do nothing. */
+extern __thread const void *tracker_held_buffer __attribute__((tls_model("initial-exec")));
 void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 			 const void *device, void *ret, void *cfa);
 void tracker_on_cb_free_all(const void *device);
