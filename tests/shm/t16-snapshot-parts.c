@@ -95,7 +95,7 @@ Test(snapshot_parts, parts_meet_past_stale_entries)
 
 struct churner {
 	atomic_int stop;
-	unsigned rounds;
+	atomic_uint rounds;
 };
 
 /* Keys 0..N-1 stay; keys N.. come and go, so both parts see entries appear
@@ -115,7 +115,7 @@ static void *churn(void *arg)
 			struct ttmem_key k = mk_key(3, TTMEM_SPACE_DRAM, addr_of(i));
 			ttmem_remove(t, &k, NULL);
 		}
-		c->rounds++;
+		atomic_fetch_add(&c->rounds, 1);
 	}
 	ttmem_flush(t);
 	return NULL;
@@ -135,7 +135,7 @@ Test(snapshot_parts, whole_while_entries_come_and_go)
 	struct ttmem_snapshot s;
 	memset(&s, 0, sizeof(s));
 	size_t most = 0, least = SIZE_MAX;
-	for (int i = 0; i < 60 || c.rounds < 2; i++) {
+	for (int i = 0; i < 60 || atomic_load(&c.rounds) < 2; i++) {
 		cr_assert_eq(ttmem_snapshot_refresh(t, &s), 0);
 		assert_whole_and_ordered(&s);
 		size_t staying = 0;
