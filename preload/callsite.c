@@ -452,7 +452,7 @@ struct walk_memo {
 	unsigned voided;          /* sizes_voided when it was walked */
 	unsigned pairs;           /* check[] in pairs: an odd walk repeats its last slot */
 	struct walk_check check[MAX_FRAMES];
-	uint32_t stack, callsite;
+	uint32_t callsite, stack;   /* the entry's order: copied as one word */
 	uint16_t module;
 };
 static __thread struct walk_memo walks[WALK_MEMO] __attribute__((tls_model("initial-exec")));
