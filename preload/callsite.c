@@ -149,7 +149,26 @@ struct stack_bounds {
 	uintptr_t lo, hi;
 	unsigned events;
 };
-static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
+
+/* The walks a thread remembers (walk_memo_holds below says why and how). */
+#define WALK_MEMO 4u
+struct walk_check {
+	uintptr_t at;             /* a stack slot the walk read */
+	uintptr_t seen;           /* what it held */
+};
+struct walk_memo {
+	uintptr_t ret, cfa;       /* 0: empty */
+	unsigned voided;          /* sizes_voided when it was walked */
+	unsigned pairs;           /* check[] in pairs: an odd walk repeats its last slot */
+	struct walk_check check[MAX_FRAMES];
+	uint32_t callsite, stack;   /* the entry's order: copied as one word */
+	uint16_t module;
+};
+/* One thread-local block: the event path finds both at one address. */
+static __thread struct {
+	struct stack_bounds stack;
+	struct walk_memo walks[WALK_MEMO];
+} tls __attribute__((tls_model("initial-exec")));
 
 static __attribute__((noinline)) void thread_stack_learn(struct stack_bounds *b)
 {
@@ -170,7 +189,7 @@ static __attribute__((noinline)) void thread_stack_learn(struct stack_bounds *b)
 
 static inline struct stack_bounds *thread_stack(void)
 {
-	struct stack_bounds *b = &tls_stack;
+	struct stack_bounds *b = &tls.stack;
 
 	if (__builtin_expect(!b->hi, 0))
 		thread_stack_learn(b);
@@ -442,24 +461,10 @@ static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *las
  * and it also keeps what the stack was recorded as.  Every SAMPLE_EVERY-th
  * event still unwinds in full (app_frames), so sizes keep being re-taught.
  */
-#define WALK_MEMO 4u
-struct walk_check {
-	uintptr_t at;             /* a stack slot the walk read */
-	uintptr_t seen;           /* what it held */
-};
-struct walk_memo {
-	uintptr_t ret, cfa;       /* 0: empty */
-	unsigned voided;          /* sizes_voided when it was walked */
-	unsigned pairs;           /* check[] in pairs: an odd walk repeats its last slot */
-	struct walk_check check[MAX_FRAMES];
-	uint32_t callsite, stack;   /* the entry's order: copied as one word */
-	uint16_t module;
-};
-static __thread struct walk_memo walks[WALK_MEMO] __attribute__((tls_model("initial-exec")));
 
 static inline struct walk_memo *walk_memo_of(uintptr_t ret, uintptr_t cfa)
 {
-	return &walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
+	return &tls.walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
 }
 
 /* The remembered walk `w` is what a walk from (ret, cfa) would do now.  Two
@@ -510,7 +515,7 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 	/* want > 1, which is stack_depth > 1: the fast path needs no want. */
 	int py = pyframes_active() && stack_depth > 1;
 	struct walk_memo *w = walk_memo_of((uintptr_t)ret, (uintptr_t)cfa);
-	struct stack_bounds *b = &tls_stack;
+	struct stack_bounds *b = &tls.stack;
 
 	/* Python frames change under the same native stack: never memoized.
 	 * One event in SAMPLE_EVERY takes the full path (app_frames). */
