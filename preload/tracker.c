@@ -32,32 +32,49 @@
 
 /* ---- re-entry guard ------------------------------------------------------------ */
 
-static __thread int in_tracker __attribute__((tls_model("initial-exec")));
+/* Beside the guard, where the thread's errno lives: its address is fixed
+ * for the thread's life (and a forked child's copy of it), so an event
+ * reads it here rather than calling __errno_location, a call through the
+ * PLT.  A new thread's block starts zeroed: learned at its first event. */
+static __thread struct {
+	int busy;
+	int *errno_at;
+} guard __attribute__((tls_model("initial-exec")));
 
 static inline int guard_enter(void)
 {
-	if (in_tracker)
+	if (guard.busy)
 		return 0;
-	in_tracker = 1;
+	guard.busy = 1;
 	return 1;
 }
 
 static inline void guard_leave(void)
 {
-	in_tracker = 0;
+	guard.busy = 0;
+}
+
+static inline int *thread_errno(void)
+{
+	int *e = guard.errno_at;
+
+	if (__builtin_expect(!e, 0))
+		guard.errno_at = e = &errno;
+	return e;
 }
 
 #define TRACKER_BEGIN                                   \
-	int saved_errno_ = errno;                       \
 	if (!guard_enter())                             \
 		return;                                 \
+	int *errno_at_ = thread_errno();                \
+	int saved_errno_ = *errno_at_;                  \
 	if (!lifecycle_ready())                         \
 		goto leave_
 
 #define TRACKER_END                                     \
 	leave_:                                         \
 	guard_leave();                                  \
-	errno = saved_errno_
+	*errno_at_ = saved_errno_
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -501,7 +518,8 @@ void tracker_program_destroyed(const void *program)
 
 int tracker_device_closing(const void *device, struct abi_chips *chips)
 {
-	int saved = errno, ok = -1;
+	int *errno_at = thread_errno();
+	int saved = *errno_at, ok = -1;
 
 	if (guard_enter()) {
 		if (lifecycle_ready()) {
@@ -513,7 +531,7 @@ int tracker_device_closing(const void *device, struct abi_chips *chips)
 		}
 		guard_leave();
 	}
-	errno = saved;
+	*errno_at = saved;
 	return ok;
 }
 
