@@ -134,6 +134,8 @@ int abi_bind(void *handle)
 			      "recorded on the mesh id only");
 	abi_debug("tt-metal runtime generation %s (%s): Buffer read through %s", g.gen->name,
 		  g.gen->marks, g.getters_only ? "its exported getters" : "cross-checked fields");
+	g.getters_all = g.getters_only && g.gen != &abi_generation_unknown && g.size && g.type &&
+			g.page_size && g.aligned_per_bank && g.device && g.allocator;
 	atomic_store_explicit(&g.bound, 1, memory_order_release);
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
@@ -394,6 +396,33 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	return 0;
 }
 
+/*
+ * An allocation on a runtime read through getters where all of them are
+ * exported and the generation is known (getters_all; 2026): what
+ * buffer_read_getters does, the getters called in the same order, without
+ * testing each for presence.  Reached only under MODE_GETTERS, which is
+ * published after every getter was bound.
+ */
+static __attribute__((noinline)) int buffer_read_all_getters(const void *b, struct abi_buffer *out)
+{
+	uint64_t size = g.size(b);
+
+	if (size == 0)
+		return -1;
+	out->address = g.address(b) & 0xffffffffu;
+	out->size = size;
+	out->page_size = g.page_size(b);
+	out->bank_bytes = g.aligned_per_bank(b);
+
+	uint32_t t = (uint32_t)g.type(b);
+
+	out->type = t <= TTMEM_TYPE_TRACE ? (uint8_t)t : TTMEM_TYPE_SYSTEM_MEMORY;
+	out->device = (const void *)(uintptr_t)g.device(b);
+	out->allocator = (const void *)(uintptr_t)g.allocator(b);
+	out->trusted = out->device ? ABI_T_TYPE | ABI_T_DEVICE : ABI_T_TYPE;
+	return 0;
+}
+
 /* Every read the unchecked path does not take: by the bound generation's
  * reading (none bound yet: nothing is read). */
 static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_buffer *out,
@@ -403,7 +432,10 @@ static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_
 
 	if (mode == MODE_FIELDS)
 		return buffer_read_checked(b, out, with_size);
-	return mode == MODE_GETTERS ? buffer_read_getters(b, out, with_size) : -1;
+	if (mode != MODE_GETTERS)
+		return -1;
+	return with_size && g.getters_all ? buffer_read_all_getters(b, out) :
+					     buffer_read_getters(b, out, with_size);
 }
 
 static inline int buffer_read(const void *b, struct abi_buffer *out, int with_size)
