@@ -199,16 +199,35 @@ static __attribute__((noinline, cold)) void table_full(void)
 		      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 }
 
+/*
+ * Chips whose device entry and geometry are both published, set by the
+ * allocation that saw both bits (chips_fully_note): the hot path's one load.
+ * A bit another thread set unseen yet leaves this one clear for now; the
+ * next allocation on the chip takes the loops, finds nothing to note, and
+ * sets it.
+ */
+static _Atomic uint64_t chips_fully_noted[TTMEM_MAX_DEVICES / 64];
+
+static inline void chips_fully_note(const struct abi_chips *c)
+{
+	uint32_t id = c->id[0];
+	uint64_t bit = UINT64_C(1) << (id % 64);
+
+	if (c->n == 1 && id < TTMEM_MAX_DEVICES &&
+	    (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
+	     atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(&chips_fully_noted[id / 64], bit, memory_order_relaxed);
+}
+
 /* A one-chip buffer on a chip whose device entry and geometry are both
- * published: nothing to note, at two loads (the rest take the loops). */
+ * published: nothing to note, at one load (the rest take the loops). */
 static inline __attribute__((always_inline)) int chip_fully_noted(const struct abi_chips *c)
 {
 	uint32_t id = c->id[0];
 
 	if (c->n != 1 || id >= TTMEM_MAX_DEVICES)
 		return 0;
-	return (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
-		atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
+	return (atomic_load_explicit(&chips_fully_noted[id / 64], memory_order_relaxed) &
 		(UINT64_C(1) << (id % 64))) != 0;
 }
 
@@ -316,6 +335,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (b.device && !chip_fully_noted(&c)) {
 		note_chips(b.device, &c);
 		note_geometry(&b, &c);
+		chips_fully_note(&c);
 	}
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	e.page_size = clamp_u32(b.page_size);
