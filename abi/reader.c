@@ -134,11 +134,12 @@ int abi_bind(void *handle)
 			      "recorded on the mesh id only");
 	abi_debug("tt-metal runtime generation %s (%s): Buffer read through %s", g.gen->name,
 		  g.gen->marks, g.getters_only ? "its exported getters" : "cross-checked fields");
-	g.getters_all = g.getters_only && g.gen != &abi_generation_unknown && g.size && g.type &&
-			g.page_size && g.aligned_per_bank && g.device && g.allocator;
 	atomic_store_explicit(&g.bound, 1, memory_order_release);
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
+	if (g.getters_only && g.gen != &abi_generation_unknown && g.size && g.type &&
+	    g.page_size && g.aligned_per_bank && g.device && g.allocator)
+		atomic_store_explicit(&g.getters_all, 1, memory_order_release);
 	return 0;
 }
 
@@ -400,8 +401,8 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
  * An allocation on a runtime read through getters where all of them are
  * exported and the generation is known (getters_all; 2026): what
  * buffer_read_getters does, the getters called in the same order, without
- * testing each for presence.  Reached only under MODE_GETTERS, which is
- * published after every getter was bound.
+ * testing each for presence.  Reached only once getters_all is published,
+ * after every getter was bound and MODE_GETTERS set.
  */
 static __attribute__((noinline)) int buffer_read_all_getters(const void *b, struct abi_buffer *out)
 {
@@ -432,10 +433,7 @@ static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_
 
 	if (mode == MODE_FIELDS)
 		return buffer_read_checked(b, out, with_size);
-	if (mode != MODE_GETTERS)
-		return -1;
-	return with_size && g.getters_all ? buffer_read_all_getters(b, out) :
-					     buffer_read_getters(b, out, with_size);
+	return mode == MODE_GETTERS ? buffer_read_getters(b, out, with_size) : -1;
 }
 
 static inline int buffer_read(const void *b, struct abi_buffer *out, int with_size)
@@ -451,8 +449,11 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 	 * by fields is bound and one of its buffers passed the check: until
 	 * then (no generation yet, or one read through getters) nothing is
 	 * read from the object here. */
-	if (__builtin_expect(cs->dev == 0, 0))
+	if (__builtin_expect(cs->dev == 0, 0)) {
+		if (with_size && atomic_load_explicit(&g.getters_all, memory_order_acquire))
+			return buffer_read_all_getters(b, out);
 		return buffer_read_slow(b, out, with_size);
+	}
 	dev = field_ptr(b, OFF_DEVICE);
 	size_f = field64(b, OFF_SIZE);
 	type_f = (uint32_t)field64(b, OFF_TYPE);
