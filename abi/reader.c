@@ -137,6 +137,9 @@ int abi_bind(void *handle)
 	atomic_store_explicit(&g.bound, 1, memory_order_release);
 	atomic_store_explicit(&g.mode, g.getters_only ? MODE_GETTERS : MODE_FIELDS,
 			      memory_order_release);
+	if (g.getters_only && g.gen != &abi_generation_unknown && g.size && g.type &&
+	    g.page_size && g.aligned_per_bank && g.device && g.allocator)
+		atomic_store_explicit(&g.getters_all, 1, memory_order_release);
 	return 0;
 }
 
@@ -394,6 +397,33 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	return 0;
 }
 
+/*
+ * An allocation on a runtime read through getters where all of them are
+ * exported and the generation is known (getters_all; 2026): what
+ * buffer_read_getters does, the getters called in the same order, without
+ * testing each for presence.  Reached only once getters_all is published,
+ * after every getter was bound and MODE_GETTERS set.
+ */
+static __attribute__((noinline)) int buffer_read_all_getters(const void *b, struct abi_buffer *out)
+{
+	uint64_t size = g.size(b);
+
+	if (size == 0)
+		return -1;
+	out->address = g.address(b) & 0xffffffffu;
+	out->size = size;
+	out->page_size = g.page_size(b);
+	out->bank_bytes = g.aligned_per_bank(b);
+
+	uint32_t t = (uint32_t)g.type(b);
+
+	out->type = t <= TTMEM_TYPE_TRACE ? (uint8_t)t : TTMEM_TYPE_SYSTEM_MEMORY;
+	out->device = (const void *)(uintptr_t)g.device(b);
+	out->allocator = (const void *)(uintptr_t)g.allocator(b);
+	out->trusted = out->device ? ABI_T_TYPE | ABI_T_DEVICE : ABI_T_TYPE;
+	return 0;
+}
+
 /* Every read the unchecked path does not take: by the bound generation's
  * reading (none bound yet: nothing is read). */
 static __attribute__((noinline)) int buffer_read_slow(const void *b, struct abi_buffer *out,
@@ -419,8 +449,11 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 	 * by fields is bound and one of its buffers passed the check: until
 	 * then (no generation yet, or one read through getters) nothing is
 	 * read from the object here. */
-	if (__builtin_expect(cs->dev == 0, 0))
+	if (__builtin_expect(cs->dev == 0, 0)) {
+		if (with_size && atomic_load_explicit(&g.getters_all, memory_order_acquire))
+			return buffer_read_all_getters(b, out);
 		return buffer_read_slow(b, out, with_size);
+	}
 	dev = field_ptr(b, OFF_DEVICE);
 	size_f = field64(b, OFF_SIZE);
 	type_f = (uint32_t)field64(b, OFF_TYPE);

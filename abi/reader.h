@@ -69,6 +69,10 @@ struct reader_bound {
 	_Atomic int mode;
 	const struct abi_generation *gen;
 	int getters_only;                        /* gen->reading == ABI_READ_GETTERS */
+	/* Read through getters, a known generation, and every getter an
+	 * allocation asks exported: buffer_read_all_getters, no test each.
+	 * Published (release) after mode, so that 1 implies MODE_GETTERS. */
+	_Atomic int getters_all;
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	getter_fn aligned_per_bank;              /* 0 where not exported */

@@ -149,7 +149,26 @@ struct stack_bounds {
 	uintptr_t lo, hi;
 	unsigned events;
 };
-static __thread struct stack_bounds tls_stack __attribute__((tls_model("initial-exec")));
+
+/* The walks a thread remembers (walk_memo_holds below says why and how). */
+#define WALK_MEMO 4u
+struct walk_check {
+	uintptr_t at;             /* a stack slot the walk read */
+	uintptr_t seen;           /* what it held */
+};
+struct walk_memo {
+	uintptr_t ret, cfa;       /* 0: empty */
+	unsigned voided;          /* sizes_voided when it was walked */
+	unsigned pairs;           /* check[] in pairs: an odd walk repeats its last slot */
+	struct walk_check check[MAX_FRAMES];
+	uint32_t callsite, stack;   /* the entry's order: copied as one word */
+	uint16_t module;
+};
+/* One thread-local block: the event path finds both at one address. */
+static __thread struct {
+	struct stack_bounds stack;
+	struct walk_memo walks[WALK_MEMO];
+} tls __attribute__((tls_model("initial-exec")));
 
 static __attribute__((noinline)) void thread_stack_learn(struct stack_bounds *b)
 {
@@ -170,7 +189,7 @@ static __attribute__((noinline)) void thread_stack_learn(struct stack_bounds *b)
 
 static inline struct stack_bounds *thread_stack(void)
 {
-	struct stack_bounds *b = &tls_stack;
+	struct stack_bounds *b = &tls.stack;
 
 	if (__builtin_expect(!b->hi, 0))
 		thread_stack_learn(b);
@@ -442,32 +461,48 @@ static __attribute__((noinline)) int python_frames(uintptr_t *pcs, uint32_t *las
  * and it also keeps what the stack was recorded as.  Every SAMPLE_EVERY-th
  * event still unwinds in full (app_frames), so sizes keep being re-taught.
  */
-#define WALK_MEMO 4u
-struct walk_memo {
-	uintptr_t ret, cfa;       /* 0: empty */
-	unsigned voided;          /* sizes_voided when it was walked */
-	struct walk_trace tr;
-	uintptr_t seen[MAX_FRAMES];   /* what tr.at[i] held */
-	uint32_t stack, callsite;
-	uint16_t module;
-};
-static __thread struct walk_memo walks[WALK_MEMO] __attribute__((tls_model("initial-exec")));
 
 static inline struct walk_memo *walk_memo_of(uintptr_t ret, uintptr_t cfa)
 {
-	return &walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
+	return &tls.walks[((ret ^ (cfa >> 4)) * UINT64_C(0x9e3779b97f4a7c15)) >> 62];
 }
 
-/* The remembered walk `w` is what a walk from (ret, cfa) would do now. */
+/* The remembered walk `w` is what a walk from (ret, cfa) would do now.  Two
+ * slots per round, their differences or-ed into one test: the check costs
+ * about five instructions a frame rather than seven.  A stored walk has at
+ * least one slot, and an empty memo never matches (ret is never 0). */
 static inline int walk_memo_holds(const struct walk_memo *w, uintptr_t ret, uintptr_t cfa)
 {
 	if (w->ret != ret || w->cfa != cfa ||
 	    w->voided != atomic_load_explicit(&sizes_voided, memory_order_acquire))
 		return 0;
-	for (int i = 0; i < w->tr.n; i++)
-		if (*(const uintptr_t *)w->tr.at[i] != w->seen[i])
+	const struct walk_check *c = w->check, *end = c + 2 * w->pairs;
+	do {
+		uintptr_t d = (*(const uintptr_t *)c[0].at ^ c[0].seen) |
+			      (*(const uintptr_t *)c[1].at ^ c[1].seen);
+		if (d)
 			return 0;
+		c += 2;
+	} while (c < end);
 	return 1;
+}
+
+/* Remember the fast walk `tr` from (ret, cfa), walked under `voided`. */
+static void walk_memo_store(struct walk_memo *w, uintptr_t ret, uintptr_t cfa, unsigned voided,
+			    const struct walk_trace *tr)
+{
+	int i;
+
+	w->ret = ret;
+	w->cfa = cfa;
+	w->voided = voided;
+	for (i = 0; i < tr->n; i++) {
+		w->check[i].at = tr->at[i];
+		w->check[i].seen = *(const uintptr_t *)tr->at[i];
+	}
+	if (i % 2)
+		w->check[i] = w->check[i - 1];
+	w->pairs = (unsigned)(i + 1) / 2;
 }
 
 /* Inlined into the tracker (LTO): one frame less on every allocation. */
@@ -477,10 +512,10 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 	uintptr_t pcs[TTMEM_STACK_FRAMES];
 	uint32_t lasti[TTMEM_STACK_FRAMES];
 	struct walk_trace tr;
-	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
-	int py = pyframes_active() && want > 1;
+	/* want > 1, which is stack_depth > 1: the fast path needs no want. */
+	int py = pyframes_active() && stack_depth > 1;
 	struct walk_memo *w = walk_memo_of((uintptr_t)ret, (uintptr_t)cfa);
-	struct stack_bounds *b = &tls_stack;
+	struct stack_bounds *b = &tls.stack;
 
 	/* Python frames change under the same native stack: never memoized.
 	 * One event in SAMPLE_EVERY takes the full path (app_frames). */
@@ -492,6 +527,7 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 		*stack = w->stack;
 		return;
 	}
+	int more = 0, want = stack_depth > 0 ? stack_depth : 1;
 	unsigned voided = atomic_load_explicit(&sizes_voided, memory_order_acquire);
 	int n = app_frames((uintptr_t)ret, (uintptr_t)cfa, pcs, want, &more, &tr);
 	int native = n;
@@ -510,12 +546,7 @@ __attribute__((always_inline)) inline void callsite_get(void *ret, void *cfa, ui
 	*callsite = m->callsite;
 	*stack = m->stack;
 	if (!py && tr.n > 0) {
-		w->ret = (uintptr_t)ret;
-		w->cfa = (uintptr_t)cfa;
-		w->voided = voided;
-		w->tr = tr;
-		for (int i = 0; i < tr.n; i++)
-			w->seen[i] = *(const uintptr_t *)tr.at[i];
+		walk_memo_store(w, (uintptr_t)ret, (uintptr_t)cfa, voided, &tr);
 		w->module = m->module;
 		w->callsite = m->callsite;
 		w->stack = m->stack;

@@ -32,32 +32,49 @@
 
 /* ---- re-entry guard ------------------------------------------------------------ */
 
-static __thread int in_tracker __attribute__((tls_model("initial-exec")));
+/* Beside the guard, where the thread's errno lives: its address is fixed
+ * for the thread's life (and a forked child's copy of it), so an event
+ * reads it here rather than calling __errno_location, a call through the
+ * PLT.  A new thread's block starts zeroed: learned at its first event. */
+static __thread struct {
+	int busy;
+	int *errno_at;
+} guard __attribute__((tls_model("initial-exec")));
 
 static inline int guard_enter(void)
 {
-	if (in_tracker)
+	if (guard.busy)
 		return 0;
-	in_tracker = 1;
+	guard.busy = 1;
 	return 1;
 }
 
 static inline void guard_leave(void)
 {
-	in_tracker = 0;
+	guard.busy = 0;
+}
+
+static inline int *thread_errno(void)
+{
+	int *e = guard.errno_at;
+
+	if (__builtin_expect(!e, 0))
+		guard.errno_at = e = &errno;
+	return e;
 }
 
 #define TRACKER_BEGIN                                   \
-	int saved_errno_ = errno;                       \
 	if (!guard_enter())                             \
 		return;                                 \
+	int *errno_at_ = thread_errno();                \
+	int saved_errno_ = *errno_at_;                  \
 	if (!lifecycle_ready())                         \
 		goto leave_
 
 #define TRACKER_END                                     \
 	leave_:                                         \
 	guard_leave();                                  \
-	errno = saved_errno_
+	*errno_at_ = saved_errno_
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -182,16 +199,35 @@ static __attribute__((noinline, cold)) void table_full(void)
 		      "recorded (recreate it with a larger TTMEM_CAPACITY)");
 }
 
+/*
+ * Chips whose device entry and geometry are both published, set by the
+ * allocation that saw both bits (chips_fully_note): the hot path's one load.
+ * A bit another thread set unseen yet leaves this one clear for now; the
+ * next allocation on the chip takes the loops, finds nothing to note, and
+ * sets it.
+ */
+static _Atomic uint64_t chips_fully_noted[TTMEM_MAX_DEVICES / 64];
+
+static inline void chips_fully_note(const struct abi_chips *c)
+{
+	uint32_t id = c->id[0];
+	uint64_t bit = UINT64_C(1) << (id % 64);
+
+	if (c->n == 1 && id < TTMEM_MAX_DEVICES &&
+	    (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
+	     atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(&chips_fully_noted[id / 64], bit, memory_order_relaxed);
+}
+
 /* A one-chip buffer on a chip whose device entry and geometry are both
- * published: nothing to note, at two loads (the rest take the loops). */
+ * published: nothing to note, at one load (the rest take the loops). */
 static inline __attribute__((always_inline)) int chip_fully_noted(const struct abi_chips *c)
 {
 	uint32_t id = c->id[0];
 
 	if (c->n != 1 || id >= TTMEM_MAX_DEVICES)
 		return 0;
-	return (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
-		atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
+	return (atomic_load_explicit(&chips_fully_noted[id / 64], memory_order_relaxed) &
 		(UINT64_C(1) << (id % 64))) != 0;
 }
 
@@ -299,6 +335,7 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (b.device && !chip_fully_noted(&c)) {
 		note_chips(b.device, &c);
 		note_geometry(&b, &c);
+		chips_fully_note(&c);
 	}
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	e.page_size = clamp_u32(b.page_size);
@@ -501,7 +538,8 @@ void tracker_program_destroyed(const void *program)
 
 int tracker_device_closing(const void *device, struct abi_chips *chips)
 {
-	int saved = errno, ok = -1;
+	int *errno_at = thread_errno();
+	int saved = *errno_at, ok = -1;
 
 	if (guard_enter()) {
 		if (lifecycle_ready()) {
@@ -513,7 +551,7 @@ int tracker_device_closing(const void *device, struct abi_chips *chips)
 		}
 		guard_leave();
 	}
-	errno = saved;
+	*errno_at = saved;
 	return ok;
 }
 
