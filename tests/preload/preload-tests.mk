@@ -110,7 +110,7 @@ $(PT_DIR)/inproc/cb_launch.o: tests/preload/inproc/cb_launch.c
 
 $(PT_INPROC): $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) $(EX_DIR)/gcc/libtt_metal.so
 	$(call msg,LD,$@)
-	$(Q)$(CC) -flto -O2 -o $@ $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) \
+	$(Q)$(CC) -flto -flto-partition=one -O2 -o $@ $(PT_DIR)/inproc/cb_launch.o $(PRELOAD_OBJS) $(SHM_LIB) \
 		-L$(EX_DIR)/gcc -ltt_metal -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/../../../examples/gcc' \
 		$(PRELOAD_LDLIBS)
 
@@ -121,7 +121,7 @@ $(PT_DIR)/inproc/attach_fork.o: tests/preload/inproc/attach_fork.c
 
 $(PT_DIR)/inproc/attach_fork: $(PT_DIR)/inproc/attach_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -flto -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
+	$(Q)$(CC) -flto -flto-partition=one -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
 
 PT_INPROC += $(PT_DIR)/inproc/attach_fork
 
@@ -132,7 +132,7 @@ $(PT_DIR)/inproc/create_fork.o: tests/preload/inproc/create_fork.c
 
 $(PT_DIR)/inproc/create_fork: $(PT_DIR)/inproc/create_fork.o $(PRELOAD_OBJS) $(SHM_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -flto -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
+	$(Q)$(CC) -flto -flto-partition=one -O2 -o $@ $< $(PRELOAD_OBJS) $(SHM_LIB) $(PRELOAD_LDLIBS)
 
 PT_INPROC += $(PT_DIR)/inproc/create_fork
 
