@@ -257,14 +257,16 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 	} else if (!cap) {
 		need += used_in(t, 0, groups);
 	}
+	/* Room to grow by an eighth: a table that grows a little between
+	 * refreshes does not take a new buffer (and its page faults) each. */
 	if (need > cap) {
 		free(e);
 		out->entries = NULL;
 		out->capacity = 0;
-		e = entries_alloc(need);
+		cap = need + need / 8;
+		e = entries_alloc(cap);
 		if (!e)
 			return -ENOMEM;
-		cap = need;
 	}
 	sh[0].out = e;
 	if (!two) {
@@ -287,11 +289,12 @@ int ttmem_snapshot_refresh(const struct ttmem_table *t, struct ttmem_snapshot *o
 	int oom = sh[0].oom || sh[1].oom;
 	if (!oom && total > cap) {
 		size_t at1 = two ? (size_t)(sh[1].out - e) : 0;   /* share 1's part moves with the block */
-		struct ttmem_entry *ne = realloc(e, total * sizeof(*e));
+		size_t grown = total + total / 8;
+		struct ttmem_entry *ne = realloc(e, grown * sizeof(*e));
 		if (ne) {
 			sh[1].out = ne + at1;
 			e = ne;
-			cap = total;
+			cap = grown;
 		} else {
 			oom = 1;
 		}
