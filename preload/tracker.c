@@ -21,6 +21,7 @@
 #include "callsite.h"
 #include "capture.h"
 #include "cb_model.h"
+#include "chip_notes.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "state.h"
@@ -107,128 +108,11 @@ static inline __attribute__((always_inline)) int chips_of(const struct abi_buffe
 	return 0;
 }
 
-/*
- * Chips this process published in the segment's device table (so a viewer
- * lists them, with their architecture, even at 0 bytes).  One bit per chip:
- * the hot path pays one load per chip; the first sighting of a chip takes the
- * slow path once (racing threads both publish, which is idempotent).
- */
-static _Atomic uint64_t chips_noted[TTMEM_MAX_DEVICES / 64];
-
-static __attribute__((noinline)) void note_chips_slow(const void *device,
-						       const struct abi_chips *c)
-{
-	uint32_t arch[ABI_MAX_CHIPS];
-
-	abi_device_arch(device, c, arch);
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t id = c->id[i];
-		uint64_t bit;
-
-		if (id >= TTMEM_MAX_DEVICES)
-			continue;
-		bit = UINT64_C(1) << (id % 64);
-		if (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) & bit)
-			continue;
-		ttmem_device_note(lc.table, id, arch[i]);
-		atomic_fetch_or_explicit(&chips_noted[id / 64], bit, memory_order_relaxed);
-	}
-}
-
-static inline void note_chips(const void *device, const struct abi_chips *c)
-{
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t id = c->id[i];
-
-		if (id < TTMEM_MAX_DEVICES &&
-		    !(atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
-		      (UINT64_C(1) << (id % 64)))) {
-			note_chips_slow(device, c);
-			return;
-		}
-	}
-}
-
-/*
- * The bank geometry of DRAM and L1 per chip (segment.h, struct
- * ttmem_device_info), both published from the allocator of the first
- * buffer of any type this process sees on a chip (a chip that holds only
- * DRAM so far still has its L1 map's bounds); a chip whose allocator cannot
- * tell is tried once.  As chips_noted: one load per chip on the hot path.
- */
-static _Atomic uint64_t geometry_noted[TTMEM_MAX_DEVICES / 64];
-
-static __attribute__((noinline)) void note_geometry_slow(const struct abi_buffer *b,
-							  const struct abi_chips *c)
-{
-	static const uint8_t types[] = { TTMEM_TYPE_DRAM, TTMEM_TYPE_L1 };
-
-	for (unsigned k = 0; k < sizeof(types); k++) {
-		struct abi_geometry gm;
-		int ok = abi_allocator_geometry(b->allocator, types[k], &gm) == 0;
-		struct ttmem_bank_geometry tg = { gm.base, gm.size, gm.banks, gm.alignment };
-
-		for (uint32_t i = 0; ok && i < c->n; i++)
-			if (c->id[i] < TTMEM_MAX_DEVICES)
-				ttmem_device_geometry(lc.table, c->id[i], types[k], &tg);
-	}
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->id[i] < TTMEM_MAX_DEVICES)
-			atomic_fetch_or_explicit(&geometry_noted[c->id[i] / 64],
-						 UINT64_C(1) << (c->id[i] % 64), memory_order_relaxed);
-}
-
-static inline void note_geometry(const struct abi_buffer *b, const struct abi_chips *c)
-{
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t id = c->id[i];
-
-		if (id < TTMEM_MAX_DEVICES &&
-		    !(atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) &
-		      (UINT64_C(1) << (id % 64)))) {
-			note_geometry_slow(b, c);
-			return;
-		}
-	}
-}
-
 static __attribute__((noinline, cold)) void table_full(void)
 {
 	state_flag(TTMEM_PROC_F_TABLE_FULL);
 	log_warn_once("the segment's table is full: some allocations are not "
 		      "recorded (recreate it with a larger TTMEM_CAPACITY)");
-}
-
-/*
- * Chips whose device entry and geometry are both published, set by the
- * allocation that saw both bits (chips_fully_note): the hot path's one load.
- * A bit another thread set unseen yet leaves this one clear for now; the
- * next allocation on the chip takes the loops, finds nothing to note, and
- * sets it.
- */
-static _Atomic uint64_t chips_fully_noted[TTMEM_MAX_DEVICES / 64];
-
-static inline void chips_fully_note(const struct abi_chips *c)
-{
-	uint32_t id = c->id[0];
-	uint64_t bit = UINT64_C(1) << (id % 64);
-
-	if (c->n == 1 && id < TTMEM_MAX_DEVICES &&
-	    (atomic_load_explicit(&chips_noted[id / 64], memory_order_relaxed) &
-	     atomic_load_explicit(&geometry_noted[id / 64], memory_order_relaxed) & bit))
-		atomic_fetch_or_explicit(&chips_fully_noted[id / 64], bit, memory_order_relaxed);
-}
-
-/* A one-chip buffer on a chip whose device entry and geometry are both
- * published: nothing to note, at one load (the rest take the loops). */
-static inline __attribute__((always_inline)) int chip_fully_noted(const struct abi_chips *c)
-{
-	uint32_t id = c->id[0];
-
-	if (c->n != 1 || id >= TTMEM_MAX_DEVICES)
-		return 0;
-	return (atomic_load_explicit(&chips_fully_noted[id / 64], memory_order_relaxed) &
-		(UINT64_C(1) << (id % 64))) != 0;
 }
 
 /* Insert `e` on every chip of `c`; *one (may be NULL) says where the entry
@@ -332,11 +216,8 @@ void tracker_on_alloc(const void *buffer, void *ret, void *cfa)
 	if (abi_buffer_read(buffer, &b) != 0 || capture_allocation_swallowed(buffer, b.address) ||
 	    chips_of(&b, &c, 1) != 0)
 		goto leave_;
-	if (b.device && !chip_fully_noted(&c)) {
-		note_chips(b.device, &c);
-		note_geometry(&b, &c);
-		chips_fully_note(&c);
-	}
+	if (b.device)
+		chip_notes_allocation(&b, &c);
 	fill_entry(&e, b.address, abi_space_of(b.type), b.type, b.size, ret, cfa);
 	e.page_size = clamp_u32(b.page_size);
 	e.bank_bytes = clamp_u32(b.bank_bytes);
@@ -463,7 +344,7 @@ void tracker_on_cb_alloc(uint64_t addr, uint64_t size, int globally_allocated,
 	 * buffer (upstream does not report it; the argument is false). */
 	if (size == 0 || globally_allocated || abi_device_chips(device, &c) != 0)
 		goto leave_;
-	note_chips(device, &c);
+	chip_notes_device(device, &c);
 	fill_entry(&e, 0, TTMEM_SPACE_CB, TTMEM_TYPE_CB, size, ret, cfa);
 	cb_model_place(&c, &e, addr);
 	TRACKER_END;
@@ -547,7 +428,7 @@ int tracker_device_closing(const void *device, struct abi_chips *chips)
 			/* A device opened and closed without a tracked buffer
 			 * is still a chip the viewer should list. */
 			if (ok == 0)
-				note_chips(device, chips);
+				chip_notes_device(device, chips);
 		}
 		guard_leave();
 	}
