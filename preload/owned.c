@@ -16,29 +16,42 @@
  *     insert put the entry and where a remove found it (ttmem_where), so
  *     no lookup of our own is needed.  A node holds the key plus what the
  *     filters of the releases look at (type, owner, flags), and the LIVE
- *     ctl word of the insertion it stands for (0: not linked);
+ *     ctl word of the insertion it stands for (0: none; the node is
+ *     "indexed" when not 0);
  *   - per chip two lists, mesh and chip-local entries (a device close takes
  *     both, an allocator's bulk free one of them), chips beyond the device
  *     table share one list; every linked node is on one of them;
  *   - per system owner (command queue, memory manager: kind, id) a list,
  *     found through a hash set (the last one used is cached: its
  *     constructor allocates several buffers in a row); an owner whose list
- *     empties is dropped, so closed devices leave nothing behind.  The
+ *     empties at a sweep is dropped, so closed devices leave nothing
+ *     behind.  The
  *     application owner has no list (nothing destroys it; a release by it
  *     walks the chip lists), which keeps the common event cheap.
- * A release walks exactly the list its filter names and passes the keys to
- * the table's keyed sweep in chunks; the exit record walks the chip lists.
+ * A release walks exactly the list its filter names and passes the keys of
+ * its indexed nodes to the table's keyed sweep in chunks; the exit record
+ * walks the chip lists.
  *
- * Why the index stays a superset of our live entries (never misses one):
+ * Lazily unlinked: a remove only clears the node's LIVE word, and the node
+ * stays on its lists.  The next insert into the slot, nearly always one on
+ * the same chip for the same owner (home groups), then finds it already
+ * where it belongs and only rewrites its fields; a sweep that walks past a
+ * node standing for nothing takes it off its lists.  So an event touches
+ * one node and no neighbour, and a release walks what it releases plus the
+ * slots removed on its lists since the last sweep walked them (each once).
+ *
+ * Why the indexed nodes stay a superset of our live entries (never miss
+ * one):
  *   - only this process's inserts put its pid in a slot, and every insert
- *     that returned success is linked at its slot after it returned (a node
- *     still linked there, for an entry gone since, is unlinked first);
- *   - a node is unlinked only (a) by owned_remove, after the table removed
- *     the entry, and only if the node still stands for that insertion (its
- *     LIVE ctl word is the one removed: the slot's sequence makes it unique,
+ *     that returned success is indexed at its slot after it returned (a
+ *     node still there, for an entry gone since, is rewritten or moved);
+ *   - a node stops being indexed only (a) by owned_remove, after the
+ *     table removed the entry, and only if the node still stands for that
+ *     insertion (its LIVE ctl word is the one removed: the slot's sequence
+ *     makes it unique,
  *     so a later entry another thread inserted into the freed slot, and
- *     linked there first, stays); (b) by a release that matched it, which
- *     then sweeps its key from the table (under the lock, so no link
+ *     indexed there first, stays); (b) by a release that matched it, which
+ *     then sweeps its key from the table (under the lock, so no insert
  *     interleaves); or (c) by a later insert into its slot, whose entry it
  *     no longer is;
  *   - an entry removed before its insert linked it leaves a node that
@@ -55,7 +68,8 @@
  * table matching f" removed, and the exit tally counts exactly the same.
  *
  * Cost per tracked event: one uncontended lock (one atomic exchange, a plain
- * release store) and two list links or unlinks at a known node: no probe.
+ * release store) and a few stores to a known node: no probe, no list
+ * change (but when a slot changes chip or owner).
  * Memory: 48 bytes of address space per table slot, resident only for the
  * pages of slots this process used.
  */
@@ -77,10 +91,11 @@
 typedef uint32_t ref_t;
 
 struct node {
-	uint64_t live;                   /* LIVE ctl word of its insertion; 0: unlinked */
+	uint64_t live;                   /* LIVE ctl word of its insertion; 0: none */
 	uint64_t address;
 	uint32_t device;
 	uint8_t space, type, flags;
+	uint8_t linked;                  /* on its lists (live or not) */
 	ref_t chip_prev, chip_next;      /* chip list */
 	ref_t own_prev, own_next;        /* owner list */
 	ref_t owner;                     /* its owner (kind, id) and list; 0: the
@@ -175,6 +190,7 @@ static inline void link_node(ref_t r)
 	if (*ch)
 		NODE(*ch)->chip_prev = r;
 	*ch = r;
+	n->linked = 1;
 	if (!n->owner)
 		return;
 	oh = &ix.owners[n->owner - 1].head;
@@ -187,13 +203,14 @@ static inline void link_node(ref_t r)
 
 static void owner_release(ref_t o);
 
-/* Unlink a linked node (live != 0) from its lists; it stands for nothing. */
+/* Unlink a linked node from its lists; it stands for nothing. */
 static inline void unlink_node(ref_t r)
 {
 	struct node *n = NODE(r);
 	struct owner *o;
 
 	n->live = 0;
+	n->linked = 0;
 	if (n->chip_prev)
 		NODE(n->chip_prev)->chip_next = n->chip_next;
 	else
@@ -318,6 +335,19 @@ static int bound_to(const struct ttmem_table *t)
 	return 1;
 }
 
+/* Is a node for `e` on the lists `n` is on (chip, mesh or not, owner)?
+ * (Two chips beyond the device table share a list but answer no: the node
+ * moves, which is only slower.) */
+static inline int same_lists(const struct node *n, const struct ttmem_entry *e)
+{
+	if (n->device != e->key.device || ((n->flags ^ e->flags) & TTMEM_SLOT_F_MESH))
+		return 0;
+	if (!n->owner)
+		return e->owner_kind == TTMEM_OWNER_APP && !e->owner_id;
+	const struct owner *o = &ix.owners[n->owner - 1];
+	return o->kind == e->owner_kind && o->id == e->owner_id;
+}
+
 /* Link the entry inserted at `w` (under the lock). */
 static inline __attribute__((always_inline)) void remember(const struct ttmem_entry *e,
 							   const struct ttmem_where *w)
@@ -328,8 +358,21 @@ static inline __attribute__((always_inline)) void remember(const struct ttmem_en
 	if (__builtin_expect(w->slot >= ix.capacity, 0))
 		return;
 	n = NODE(r);
-	if (n->live)
-		unlink_node(r);   /* its entry is gone: the slot holds ours now */
+	if (n->linked) {
+		/* An earlier entry of ours was here (removed, its node left
+		 * on its lists; or gone unseen).  Mostly it was on the same
+		 * chip for the same owner: the node stays on its lists. */
+		if (same_lists(n, e)) {
+			n->live = w->live;
+			n->address = e->key.address;
+			n->device = e->key.device;
+			n->space = e->key.space;
+			n->type = e->type;
+			n->flags = e->flags;
+			return;
+		}
+		unlink_node(r);
+	}
 	if (e->owner_kind != TTMEM_OWNER_APP || e->owner_id) {
 		o = owner_get(e->owner_kind, e->owner_id);
 		if (!o) {
@@ -365,7 +408,7 @@ __attribute__((always_inline)) inline int owned_insert_at(struct ttmem_table *t,
 	struct ttmem_where *w = where ? where : &own;
 	int rc = ttmem_insert_at(t, e, w);
 
-	if (rc >= 0 && !broken()) {
+	if (rc >= 0) {
 		lock();
 		if (!broken() && bound_to(t))
 			remember(e, w);
@@ -380,7 +423,7 @@ static inline void forget_removed(const struct ttmem_table *t, const struct ttme
 	lock();
 	if (!broken() && ix.table == t && w->slot < ix.capacity &&
 	    NODE((ref_t)w->slot + 1)->live == w->live)
-		unlink_node((ref_t)w->slot + 1);
+		NODE((ref_t)w->slot + 1)->live = 0;   /* stays linked: see "Lazily" */
 	unlock();
 }
 
@@ -388,7 +431,7 @@ int owned_remove_slot(struct ttmem_table *t, struct ttmem_where *where)
 {
 	int rc = ttmem_remove_slot(t, where, NULL);
 
-	if (rc == 0 && !broken())
+	if (rc == 0)
 		forget_removed(t, where);
 	return rc;
 }
@@ -455,6 +498,12 @@ static void walk_node(struct walk *w, ref_t r)
 {
 	const struct node *n = NODE(r);
 
+	if (!n->live) {
+		/* Removed, still linked: a sweep takes it off its lists. */
+		if (w->drop)
+			unlink_node(r);
+		return;
+	}
 	if (!node_matches(n, w->f))
 		return;
 	w->keys[w->used].address = n->address;
