@@ -105,8 +105,8 @@ static inline __attribute__((always_inline)) uint64_t
 bank_bytes_of(const void *b, const void *allocator, uint8_t type, uint64_t size, uint64_t page,
 	      uint32_t layout)
 {
-	uintptr_t a = (uintptr_t)allocator;
 	struct bank_rule *r = bank_rule_slot(type);
+	uint32_t pages;
 
 	if (layout != LAYOUT_INTERLEAVED || page == 0)
 		return g.aligned_per_bank(b);
@@ -114,13 +114,13 @@ bank_bytes_of(const void *b, const void *allocator, uint8_t type, uint64_t size,
 	 * of an allocator built after it is allocated (the device it lives
 	 * on is opened after the close or bulk free that bumped it).  An
 	 * empty slot (key 0, verify 0) never passes. */
-	if (__builtin_expect(r->key == BANK_RULE_KEY(a, type) && r->verify != 0 &&
-			     r->generation == atomic_load_explicit(&forget_generation,
-								   memory_order_relaxed), 1)) {
-		r->verify--;
-		return bank_rule_apply(r, size, page);
-	}
-	return bank_rule_slow(b, a, type, size, page);
+	if (__builtin_expect(r->key != BANK_RULE_KEY((uintptr_t)allocator, type) ||
+			     r->generation != atomic_load_explicit(&forget_generation,
+								   memory_order_relaxed) ||
+			     r->verify-- == 0, 0))
+		return bank_rule_slow(b, (uintptr_t)allocator, type, size, page);
+	pages = (uint32_t)(size / page);
+	return pages ? (1 + (pages - 1) / r->banks) * (((page - 1) | r->align_mask) + 1) : 0;
 }
 
 #endif /* TTMEM_ABI_BANK_MEMO_H */
