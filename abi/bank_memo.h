@@ -36,12 +36,11 @@
 /* TensorMemoryLayout::INTERLEAVED (0 in every tree and wheel read; 2..5
  * are the sharded layouts the runtime counts by cores). */
 #define LAYOUT_INTERLEAVED 0u
-/* Uses of a rule between two comparisons with the runtime's answer. */
-#define BANK_RULE_VERIFY 64u
-/* A rule's key: allocators are 8-aligned, BufferType is 0..4.  A rule
+/* A rule's key: allocators are 8-aligned, BufferType is 0..4 (+ 1: never
+ * 0, the empty slot's, even for a null allocator).  A rule
  * the runtime disagreed with is kept under its key with the top bit set
  * (no user-space pointer has it), which the fast path never matches. */
-#define BANK_RULE_KEY(a, type) ((a) | (uintptr_t)(type))
+#define BANK_RULE_KEY(a, type) ((a) | ((uintptr_t)(type) + 1))
 #define BANK_RULE_OFF ((uintptr_t)1 << 63)
 
 /* One slot per type (DRAM and TRACE share one): a thread's allocations
@@ -51,25 +50,37 @@ static inline struct bank_rule *bank_rule_slot(uint8_t type)
 	return &abi_tls.rules[type & (BANK_RULE_SLOTS - 1)];
 }
 
+/* ceil(pages / banks) pages of the aligned page size (pages 32-bit, as
+ * num_pages() is; 0 pages hold 0). */
 static inline uint64_t bank_rule_apply(const struct bank_rule *r, uint64_t size, uint64_t page)
 {
-	uint32_t pages = (uint32_t)(size / page);
+	uint64_t pages = (uint32_t)(size / page);
 
-	return pages ? (1 + (pages - 1) / r->banks) * (((page - 1) | r->align_mask) + 1) : 0;
+	return (pages + r->banks - 1) / r->banks * (((page - 1) | r->align_mask) + 1);
 }
 
-/* The runtime's answer, and the rule learnt or checked against it. */
+/*
+ * The runtime's answer (0 where it exports none), and the rule of the
+ * buffer's allocator and type learnt, or checked, against it: a rule is
+ * learnt once per allocator, type and forget_generation, and checked again
+ * at every cross-check of the 2025 layout (buffer_read_checked).  A rule
+ * the answer disagrees with is not used again for that allocator.
+ */
 static __attribute__((noinline)) uint64_t bank_rule_slow(const void *b, uintptr_t a, uint8_t type,
-							 uint64_t size, uint64_t page)
+							 uint64_t size, uint64_t page, uint32_t layout)
 {
 	struct bank_rule *r = bank_rule_slot(type);
 	uintptr_t key = BANK_RULE_KEY(a, type);
 	/* Read before asking: a forget from now on voids what is stored. */
 	unsigned gen = atomic_load_explicit(&forget_generation, memory_order_acquire);
-	uint64_t v = g.aligned_per_bank(b);
+	uint64_t v;
 	uint32_t banks, align;
 
-	if (a % 8 || type > TTMEM_TYPE_TRACE || type == TTMEM_TYPE_SYSTEM_MEMORY)
+	if (!g.aligned_per_bank)
+		return 0;
+	v = g.aligned_per_bank(b);
+	if (layout != LAYOUT_INTERLEAVED || page == 0 || a % 8 || type > TTMEM_TYPE_TRACE ||
+	    type == TTMEM_TYPE_SYSTEM_MEMORY)
 		return v;          /* SYSTEM_MEMORY has no device banks */
 	if (r->generation == gen && r->key == (key | BANK_RULE_OFF))
 		return v;          /* disagreed before: not relearnt */
@@ -77,11 +88,12 @@ static __attribute__((noinline)) uint64_t bank_rule_slow(const void *b, uintptr_
 		/* After the runtime's own call, which asked the allocator the
 		 * same for this type and returned. */
 		if (allocator_bank_rule((const void *)a, type, &banks, &align) != 0 || banks == 0 ||
-		    align == 0 || (align & (align - 1)) != 0) {
-			*r = (struct bank_rule){ key | BANK_RULE_OFF, 0, gen, 0, 0 };
+		    banks > UINT16_MAX || align == 0 || align > UINT16_MAX + 1u ||
+		    (align & (align - 1)) != 0) {
+			*r = (struct bank_rule){ key | BANK_RULE_OFF, gen, 0, 0 };
 			return v;
 		}
-		*r = (struct bank_rule){ key, align - 1u, gen, banks, 0 };
+		*r = (struct bank_rule){ key, gen, (uint16_t)banks, (uint16_t)(align - 1u) };
 	}
 	if (bank_rule_apply(r, size, page) != v) {
 		abi_debug("Buffer::aligned_size_per_bank() answered %llu for %llu B in pages of %llu, "
@@ -89,38 +101,33 @@ static __attribute__((noinline)) uint64_t bank_rule_slow(const void *b, uintptr_
 			  (unsigned long long)v, (unsigned long long)size, (unsigned long long)page,
 			  r->banks);
 		r->key = key | BANK_RULE_OFF;
-		return v;
 	}
-	r->verify = BANK_RULE_VERIFY;
 	return v;
 }
 
 /*
- * What the buffer's allocator holds per bank.  `type` is the BufferType
- * the runtime holds (not a coarse one), `size` its size, `page` its
- * page_size(), `layout` its buffer_layout() (or anything not
- * LAYOUT_INTERLEAVED when unknown).
+ * What the buffer's allocator holds per bank (0 where the runtime exports
+ * no Buffer::aligned_size_per_bank).  `type` is the BufferType the runtime
+ * holds (not a coarse one), `size` its size, `page` its page_size(),
+ * `layout` its buffer_layout() (or anything not LAYOUT_INTERLEAVED when
+ * unknown).
  */
 static inline __attribute__((always_inline)) uint64_t
 bank_bytes_of(const void *b, const void *allocator, uint8_t type, uint64_t size, uint64_t page,
 	      uint32_t layout)
 {
 	struct bank_rule *r = bank_rule_slot(type);
-	uint32_t pages;
 
-	if (layout != LAYOUT_INTERLEAVED || page == 0)
-		return g.aligned_per_bank(b);
 	/* Relaxed: a forget made on another thread happens before any buffer
 	 * of an allocator built after it is allocated (the device it lives
 	 * on is opened after the close or bulk free that bumped it).  An
-	 * empty slot (key 0, verify 0) never passes. */
-	if (__builtin_expect(r->key != BANK_RULE_KEY((uintptr_t)allocator, type) ||
-			     r->generation != atomic_load_explicit(&forget_generation,
-								   memory_order_relaxed) ||
-			     r->verify-- == 0, 0))
-		return bank_rule_slow(b, (uintptr_t)allocator, type, size, page);
-	pages = (uint32_t)(size / page);
-	return pages ? (1 + (pages - 1) / r->banks) * (((page - 1) | r->align_mask) + 1) : 0;
+	 * empty slot (key 0) matches no allocator. */
+	if (__builtin_expect(layout == LAYOUT_INTERLEAVED && page != 0 &&
+			     r->key == BANK_RULE_KEY((uintptr_t)allocator, type) &&
+			     r->generation == atomic_load_explicit(&forget_generation,
+								   memory_order_relaxed), 1))
+		return bank_rule_apply(r, size, page);
+	return bank_rule_slow(b, (uintptr_t)allocator, type, size, page, layout);
 }
 
 #endif /* TTMEM_ABI_BANK_MEMO_H */

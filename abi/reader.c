@@ -11,6 +11,7 @@
  *     +16 device_ (IDevice*)   +24 size_ (uint64)     +32 buffer_type_ (int)
  *     +36 buffer_layout_ (TensorMemoryLayout, int)
  *     +64 allocator_ (Allocator* / AllocatorImpl*)    +80 address_ (uint64)
+ *     +88 page_size_ (uint64)
  *   Buffer of 2026: 24 bytes, never read (getters only).
  *   IDevice vtable: slot 2 (byte 16) is `tt::ARCH arch() const` (an enum
  *     class over int: GRAYSKULL 1, WORMHOLE_B0 2, BLACKHOLE 3, QUASAR 4),
@@ -220,9 +221,18 @@ static inline void read_bank_facts(const void *b, struct abi_buffer *out, int wi
 	if (with_size && !page && g.page_size)
 		page = g.page_size(b);
 	out->page_size = with_size ? page : 0;
-	out->bank_bytes = with_size && g.aligned_per_bank ?
-				  bank_bytes_of(b, out->allocator, out->type, out->size, page, layout) :
-				  0;
+	out->bank_bytes = with_size ?
+		bank_bytes_of(b, out->allocator, out->type, out->size, page, layout) : 0;
+}
+
+/* The same, always from the runtime, its answer checked against the rule
+ * (a cross-check of the 2025 layout: one buffer in CHECK_EVERY). */
+static inline void read_bank_facts_checked(const void *b, struct abi_buffer *out, uint64_t page,
+					   uint32_t layout)
+{
+	out->page_size = page;
+	out->bank_bytes = bank_rule_slow(b, (uintptr_t)out->allocator, out->type, out->size, page,
+					 layout);
 }
 
 /* The 2025 layout's buffer_layout_, read only from a buffer whose fields
@@ -270,15 +280,18 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		uint64_t addr_f = field64(b, OFF_ADDRESS);
 		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
 
-		if ((!with_size || size_f == size) && (addr_f & 0xffffffffu) == addr32 &&
-		    type_f <= TTMEM_TYPE_TRACE) {
+		if ((!with_size || (size_f == size && field64(b, OFF_PAGE_SIZE) == page)) &&
+		    (addr_f & 0xffffffffu) == addr32 && type_f <= TTMEM_TYPE_TRACE) {
 			out->address = addr_f;
 			out->size = size;
 			out->type = (uint8_t)type_f;
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-			read_bank_facts(b, out, with_size, page, layout_field(b));
+			if (with_size)
+				read_bank_facts_checked(b, out, page, layout_field(b));
+			else
+				read_bank_facts(b, out, 0, 0, LAYOUT_UNKNOWN);
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
 			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
@@ -294,10 +307,13 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			 * buffer comes here and finds the profile off. */
 			atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
 			abi_warn("tt-metal Buffer layout is not the one of generation %s (size field %llu vs "
-				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
+				 "num_pages*page_size %llu, page size field %llu vs page_size() %llu, "
+				 "address field 0x%llx vs address() 0x%llx): "
 				 "no longer reading fields; buffers are recorded without their device",
 				 g.gen->name, (unsigned long long)size_f, (unsigned long long)size,
-				 (unsigned long long)addr_f, (unsigned long long)addr32);
+				 (unsigned long long)(with_size ? field64(b, OFF_PAGE_SIZE) : 0),
+				 (unsigned long long)page, (unsigned long long)addr_f,
+				 (unsigned long long)addr32);
 		}
 	}
 	fill_coarse(b, out, addr32, size);
@@ -495,7 +511,13 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->device = dev;
 		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-		read_bank_facts(b, out, with_size, 0, with_size ? layout_field(b) : LAYOUT_UNKNOWN);
+		/* page_size_ and buffer_layout_ as checked (page_size_ against
+		 * page_size()) or read by the runtime's own
+		 * aligned_size_per_bank() at these offsets (GENERATIONS.md). */
+		if (with_size)
+			read_bank_facts(b, out, 1, field64(b, OFF_PAGE_SIZE), layout_field(b));
+		else
+			read_bank_facts(b, out, 0, 0, LAYOUT_UNKNOWN);
 		return 0;
 	}
 	return buffer_read_slow(b, out, with_size);

@@ -35,6 +35,7 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define OFF_LAYOUT     36   /* buffer_layout_ (TensorMemoryLayout, int) */
 #define OFF_ALLOCATOR  64
 #define OFF_ADDRESS    80
+#define OFF_PAGE_SIZE  88   /* page_size_ (uint64) */
 #define VSLOT_ARCH     2
 #define VSLOT_ID       3
 
@@ -126,13 +127,13 @@ struct last_chip_state {
 };
 
 /* One allocator's rule for a type (bank_memo.h): Buffer::aligned_size_per_bank()
- * of an interleaved buffer from the allocator's banks and alignment. */
+ * of an interleaved buffer from the allocator's banks and alignment.  16
+ * bytes, so that a slot is one shift away from the thread's block. */
 struct bank_rule {
 	uintptr_t key;          /* allocator | BufferType (BANK_RULE_KEY); 0: empty */
-	uint64_t align_mask;    /* get_alignment(type) - 1, a power of two */
 	unsigned generation;    /* forget_generation when it was learnt */
-	uint32_t banks;         /* get_num_banks(type), never 0 */
-	uint32_t verify;        /* uses left before the next comparison */
+	uint16_t banks;         /* get_num_banks(type), 1..65535 */
+	uint16_t align_mask;    /* get_alignment(type) - 1, a power of two <= 65536 */
 };
 #define BANK_RULE_SLOTS 4u   /* a power of two */
 
