@@ -105,18 +105,28 @@ static __attribute__((noinline)) uint64_t bank_rule_slow(const void *b, uintptr_
 	return v;
 }
 
+/* Where no cross-check runs (generations read through getters), a
+ * thread's rules are checked against the runtime once in this many uses. */
+#define BANK_RULE_USES 64u
+
 /*
  * What the buffer's allocator holds per bank (0 where the runtime exports
  * no Buffer::aligned_size_per_bank).  `type` is the BufferType the runtime
  * holds (not a coarse one), `size` its size, `page` its page_size(),
  * `layout` its buffer_layout() (or anything not LAYOUT_INTERLEAVED when
- * unknown).
+ * unknown).  `count_uses` (a constant): no cross-check runs on this path,
+ * count the uses (BANK_RULE_USES).
  */
 static inline __attribute__((always_inline)) uint64_t
 bank_bytes_of(const void *b, const void *allocator, uint8_t type, uint64_t size, uint64_t page,
-	      uint32_t layout)
+	      uint32_t layout, int count_uses)
 {
 	struct bank_rule *r = bank_rule_slot(type);
+
+	if (count_uses && __builtin_expect(abi_tls.bank_uses-- == 0, 0)) {
+		abi_tls.bank_uses = BANK_RULE_USES - 1;
+		return bank_rule_slow(b, (uintptr_t)allocator, type, size, page, layout);
+	}
 
 	/* Relaxed: a forget made on another thread happens before any buffer
 	 * of an allocator built after it is allocated (the device it lives

@@ -221,8 +221,9 @@ static inline void read_bank_facts(const void *b, struct abi_buffer *out, int wi
 	if (with_size && !page && g.page_size)
 		page = g.page_size(b);
 	out->page_size = with_size ? page : 0;
+	/* Fields paths: the rules are checked at the cross-checks. */
 	out->bank_bytes = with_size ?
-		bank_bytes_of(b, out->allocator, out->type, out->size, page, layout) : 0;
+		bank_bytes_of(b, out->allocator, out->type, out->size, page, layout, 0) : 0;
 }
 
 /* The same, always from the runtime, its answer checked against the rule
@@ -455,11 +456,16 @@ static __attribute__((noinline)) int buffer_read_all_getters(const void *b, stru
 	out->device = (const void *)(uintptr_t)g.device(b);
 	out->allocator = (const void *)(uintptr_t)g.allocator(b);
 	out->trusted = out->device ? ABI_T_TYPE | ABI_T_DEVICE : ABI_T_TYPE;
-	/* A type out of range is not the runtime's: no memo under a coarse
+	/* A type out of range is not the runtime's: no rule under a coarse
 	 * one.  buffer_layout() exported by 0.81.1 (symbols.h); without it,
-	 * the runtime is asked every time. */
-	read_bank_facts(b, out, 1, 0,
-			g.layout && t <= TTMEM_TYPE_TRACE ? (uint32_t)g.layout(b) : LAYOUT_UNKNOWN);
+	 * the runtime is asked every time.  No cross-check runs here: the
+	 * rules' uses are counted. */
+	uint64_t page = g.page_size(b);
+
+	out->page_size = page;
+	out->bank_bytes = bank_bytes_of(
+		b, out->allocator, out->type, size, page,
+		g.layout && t <= TTMEM_TYPE_TRACE ? (uint32_t)g.layout(b) : LAYOUT_UNKNOWN, 1);
 	return 0;
 }
 

@@ -147,6 +147,7 @@ struct reader_tls {
 	uintptr_t valid_dev;        /* device last validated (foreign_device_valid) */
 	unsigned valid_generation;  /* forget_generation when it was */
 	struct bank_rule rules[BANK_RULE_SLOTS];
+	unsigned bank_uses;         /* rule uses left before a check (getters) */
 };
 extern __thread struct reader_tls abi_tls __attribute__((tls_model("initial-exec")));
 
