@@ -29,8 +29,12 @@
  * through the getter; only where the getter is inline (hidden) is the field
  * read at its offset, and then only on a generation whose layout is known
  * to have that field inside the object, cross-checked against the exported
- * getters (num_pages() * page_size() == size field, address() == low 32 bits
- * of the address field, type field a known buffer type).  G1's address()
+ * getters (num_pages() * page_size() == size field, page_size() == page
+ * size field, address() == low 32 bits of the address field, type field a
+ * known buffer type; the layout field, which no getter exports there, is
+ * read at the offset the runtime's own aligned_size_per_bank() reads it
+ * at, and only decides whether the per-bank figure is computed from the
+ * allocator's rule or asked of the runtime).  G1's address()
  * returns 32 bits of a 64-bit field: the field is read, checked against it.
  * The check is amortized: the first 256 buffers of the process are all
  * checked (a foreign layout is caught at its first buffer); after that a

@@ -223,6 +223,12 @@ int abi_allocator_take(const void *allocator, struct abi_chips *out)
 	int32_t mesh_id;
 	int found;
 
+	/* Before anything else, whether the allocator is known or not: a bulk
+	 * free is how an allocator's life ends short of a device close (a
+	 * sub-device manager's), and another may be built at its address
+	 * with other banks: the per-bank memo (bank_memo.h) must not answer
+	 * for it. */
+	atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
 	if (!a || !allocator_peek(a, &seen))
 		return -1;
 	if (seen.chip >= 0) {
@@ -243,28 +249,50 @@ void allocators_forget_device(const void *device)
 		allocators_forget(0, (uintptr_t)device);
 }
 
+/* The view the Allocator getters take: 2025b's allocator_ field is the
+ * AllocatorImpl (2026's Buffer::allocator() answers the view already). */
+static const void *allocator_view(const void *allocator, int mode)
+{
+	if (mode == MODE_FIELDS && g.alloc_view) {
+		void *const *v = g.alloc_view(allocator);
+
+		return v ? *v : NULL;
+	}
+	return allocator;
+}
+
+int allocator_bank_rule(const void *allocator, uint32_t type, uint32_t *banks, uint32_t *align)
+{
+	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
+	const void *view;
+	uint32_t bt = type;
+
+	if (!allocator || mode == MODE_NONE || !g.num_banks || !g.alignment)
+		return -1;
+	view = allocator_view(allocator, mode);
+	if (!view)
+		return -1;
+	*banks = g.num_banks(view, &bt);
+	*align = g.alignment(view, bt);
+	return 0;
+}
+
 /* ---- bank geometry ------------------------------------------------------------
  * What one bank of a type spans, from the Allocator's exported getters
  * (abi.h, abi_allocator_geometry). */
 int abi_allocator_geometry(const void *allocator, uint8_t type, struct abi_geometry *out)
 {
 	int mode = atomic_load_explicit(&g.mode, memory_order_acquire);
-	const void *view = allocator;
+	const void *view;
 	uint32_t bt = type, hal = type == TTMEM_TYPE_DRAM ? HAL_MEM_DRAM : HAL_MEM_L1;
 
 	if (!allocator || mode == MODE_NONE || abi_degraded() ||
 	    (type != TTMEM_TYPE_DRAM && type != TTMEM_TYPE_L1) || !g.num_banks || !g.bank_size ||
 	    !g.base_addr || !g.alignment)
 		return -1;
-	/* 2025b's allocator_ field is the AllocatorImpl: the getters are its
-	 * view's (2026's Buffer::allocator() answers the view already). */
-	if (mode == MODE_FIELDS && g.alloc_view) {
-		void *const *v = g.alloc_view(allocator);
-
-		view = v ? *v : NULL;
-		if (!view)
-			return -1;
-	}
+	view = allocator_view(allocator, mode);
+	if (!view)
+		return -1;
 	out->banks = g.num_banks(view, &bt);
 	out->size = g.bank_size(view, &bt);
 	out->base = g.base_addr(view, &hal);

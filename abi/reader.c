@@ -9,7 +9,9 @@
  *   Buffer of the 2025 layout (generations 2025 and 2025b; class Buffer
  *   final : enable_shared_from_this<Buffer>, 16-byte base):
  *     +16 device_ (IDevice*)   +24 size_ (uint64)     +32 buffer_type_ (int)
+ *     +36 buffer_layout_ (TensorMemoryLayout, int)
  *     +64 allocator_ (Allocator* / AllocatorImpl*)    +80 address_ (uint64)
+ *     +88 page_size_ (uint64)
  *   Buffer of 2026: 24 bytes, never read (getters only).
  *   IDevice vtable: slot 2 (byte 16) is `tt::ARCH arch() const` (an enum
  *     class over int: GRAYSKULL 1, WORMHOLE_B0 2, BLACKHOLE 3, QUASAR 4),
@@ -21,6 +23,7 @@
  *     the caller frees with ::operator delete(void*).
  */
 #include "reader.h"
+#include "bank_memo.h"
 
 struct reader_bound g;
 atomic_uint forget_generation;
@@ -97,6 +100,7 @@ int abi_bind(void *handle)
 	g.size = (getter_fn)sym(handle, ABI_SYM_BUFFER_SIZE);
 	g.type = (getter_fn)sym(handle, ABI_SYM_BUFFER_TYPE);
 	g.aligned_per_bank = (getter_fn)sym(handle, ABI_SYM_BUFFER_ALIGNED_PER_BANK);
+	g.layout = (getter_fn)sym(handle, ABI_SYM_BUFFER_LAYOUT);
 	g.get_devices = (get_devices_fn)sym(handle, ABI_SYM_MESH_GET_DEVICES);
 	g.alloc_view = (view_fn)sym(handle, ABI_SYM_ALLOCI_VIEW);
 	g.num_banks = (geo_u32_fn)sym(handle, ABI_SYM_ALLOC_NUM_BANKS);
@@ -204,16 +208,42 @@ static inline const void *allocator_of(const void *b)
 	return field_ptr(b, OFF_ALLOCATOR);
 }
 
+/* Not a layout: the buffer's layout was not read (nothing is memoized). */
+#define LAYOUT_UNKNOWN 0xffffffffu
+
 /* An allocation's page size (`page`, already read, or 0 to ask) and what the
- * allocator holds per bank, through the getters (never for a free: the
- * Buffer may be half destroyed). */
+ * allocator holds per bank (never for a free: the Buffer may be half
+ * destroyed).  `out` already holds the size, the exact type and the
+ * allocator when `layout` is known (bank_memo.h). */
 static inline void read_bank_facts(const void *b, struct abi_buffer *out, int with_size,
-				   uint64_t page)
+				   uint64_t page, uint32_t layout)
 {
 	if (with_size && !page && g.page_size)
 		page = g.page_size(b);
 	out->page_size = with_size ? page : 0;
-	out->bank_bytes = with_size && g.aligned_per_bank ? g.aligned_per_bank(b) : 0;
+	/* Fields paths: the rules are checked at the cross-checks. */
+	out->bank_bytes = with_size ?
+		bank_bytes_of(b, out->allocator, out->type, out->size, page, layout, 0) : 0;
+}
+
+/* The same, always from the runtime, its answer checked against the rule
+ * (a cross-check of the 2025 layout: one buffer in CHECK_EVERY). */
+static inline void read_bank_facts_checked(const void *b, struct abi_buffer *out, uint64_t page,
+					   uint32_t layout)
+{
+	out->page_size = page;
+	out->bank_bytes = bank_rule_slow(b, (uintptr_t)out->allocator, out->type, out->size, page,
+					 layout);
+}
+
+/* The 2025 layout's buffer_layout_, read only from a buffer whose fields
+ * are trusted (checked, or on a checked device). */
+static inline uint32_t layout_field(const void *b)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)b + OFF_LAYOUT, sizeof(v));
+	return v;
 }
 
 static void fill_coarse(const void *b, struct abi_buffer *out, uint64_t addr32, uint64_t size)
@@ -251,15 +281,18 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 		uint64_t addr_f = field64(b, OFF_ADDRESS);
 		uint32_t type_f = (uint32_t)field64(b, OFF_TYPE);
 
-		if ((!with_size || size_f == size) && (addr_f & 0xffffffffu) == addr32 &&
-		    type_f <= TTMEM_TYPE_TRACE) {
+		if ((!with_size || (size_f == size && field64(b, OFF_PAGE_SIZE) == page)) &&
+		    (addr_f & 0xffffffffu) == addr32 && type_f <= TTMEM_TYPE_TRACE) {
 			out->address = addr_f;
 			out->size = size;
 			out->type = (uint8_t)type_f;
 			out->device = field_ptr(b, OFF_DEVICE);
 			out->allocator = allocator_of(b);
 			out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-			read_bank_facts(b, out, with_size, page);
+			if (with_size)
+				read_bank_facts_checked(b, out, page, layout_field(b));
+			else
+				read_bank_facts(b, out, 0, 0, LAYOUT_UNKNOWN);
 			/* While the process has passed fewer than CHECK_FIRST
 			 * checks, the thread's next buffer is due at once. */
 			unsigned passed = atomic_load_explicit(&checks_passed, memory_order_relaxed);
@@ -275,14 +308,17 @@ static __attribute__((noinline)) int buffer_read_checked(const void *b, struct a
 			 * buffer comes here and finds the profile off. */
 			atomic_fetch_add_explicit(&forget_generation, 1, memory_order_release);
 			abi_warn("tt-metal Buffer layout is not the one of generation %s (size field %llu vs "
-				 "num_pages*page_size %llu, address field 0x%llx vs address() 0x%llx): "
+				 "num_pages*page_size %llu, page size field %llu vs page_size() %llu, "
+				 "address field 0x%llx vs address() 0x%llx): "
 				 "no longer reading fields; buffers are recorded without their device",
 				 g.gen->name, (unsigned long long)size_f, (unsigned long long)size,
-				 (unsigned long long)addr_f, (unsigned long long)addr32);
+				 (unsigned long long)(with_size ? field64(b, OFF_PAGE_SIZE) : 0),
+				 (unsigned long long)page, (unsigned long long)addr_f,
+				 (unsigned long long)addr32);
 		}
 	}
 	fill_coarse(b, out, addr32, size);
-	read_bank_facts(b, out, with_size, page);
+	read_bank_facts(b, out, with_size, page, LAYOUT_UNKNOWN);
 	return 0;
 }
 
@@ -372,7 +408,8 @@ static __attribute__((noinline)) int buffer_read_getters(const void *b, struct a
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
 	out->trusted = 0;
-	read_bank_facts(b, out, with_size, 0);
+	out->allocator = NULL;
+	read_bank_facts(b, out, with_size, 0, LAYOUT_UNKNOWN);
 	if (g.type) {
 		uint32_t t = (uint32_t)g.type(b);
 
@@ -412,8 +449,6 @@ static __attribute__((noinline)) int buffer_read_all_getters(const void *b, stru
 		return -1;
 	out->address = g.address(b) & 0xffffffffu;
 	out->size = size;
-	out->page_size = g.page_size(b);
-	out->bank_bytes = g.aligned_per_bank(b);
 
 	uint32_t t = (uint32_t)g.type(b);
 
@@ -421,6 +456,16 @@ static __attribute__((noinline)) int buffer_read_all_getters(const void *b, stru
 	out->device = (const void *)(uintptr_t)g.device(b);
 	out->allocator = (const void *)(uintptr_t)g.allocator(b);
 	out->trusted = out->device ? ABI_T_TYPE | ABI_T_DEVICE : ABI_T_TYPE;
+	/* A type out of range is not the runtime's: no rule under a coarse
+	 * one.  buffer_layout() exported by 0.81.1 (symbols.h); without it,
+	 * the runtime is asked every time.  No cross-check runs here: the
+	 * rules' uses are counted. */
+	uint64_t page = g.page_size(b);
+
+	out->page_size = page;
+	out->bank_bytes = bank_bytes_of(
+		b, out->allocator, out->type, size, page,
+		g.layout && t <= TTMEM_TYPE_TRACE ? (uint32_t)g.layout(b) : LAYOUT_UNKNOWN, 1);
 	return 0;
 }
 
@@ -472,7 +517,13 @@ static inline int buffer_read(const void *b, struct abi_buffer *out, int with_si
 		out->device = dev;
 		out->allocator = allocator_of(b);
 		out->trusted = ABI_T_ADDRESS | ABI_T_DEVICE | ABI_T_TYPE;
-		read_bank_facts(b, out, with_size, 0);
+		/* page_size_ and buffer_layout_ as checked (page_size_ against
+		 * page_size()) or read by the runtime's own
+		 * aligned_size_per_bank() at these offsets (GENERATIONS.md). */
+		if (with_size)
+			read_bank_facts(b, out, 1, field64(b, OFF_PAGE_SIZE), layout_field(b));
+		else
+			read_bank_facts(b, out, 0, 0, LAYOUT_UNKNOWN);
 		return 0;
 	}
 	return buffer_read_slow(b, out, with_size);

@@ -32,8 +32,10 @@ _Static_assert(TTMEM_SPACE_DRAM == 0 && TTMEM_SPACE_L1 == 1 && TTMEM_SPACE_SYSTE
 #define OFF_DEVICE     16
 #define OFF_SIZE       24
 #define OFF_TYPE       32
+#define OFF_LAYOUT     36   /* buffer_layout_ (TensorMemoryLayout, int) */
 #define OFF_ALLOCATOR  64
 #define OFF_ADDRESS    80
+#define OFF_PAGE_SIZE  88   /* page_size_ (uint64) */
 #define VSLOT_ARCH     2
 #define VSLOT_ID       3
 
@@ -76,6 +78,7 @@ struct reader_bound {
 	getter_fn address, page_size, num_pages, is_dram, is_l1, is_trace;
 	getter_fn device, allocator, size, type; /* exported from 2025b / 2026 on */
 	getter_fn aligned_per_bank;              /* 0 where not exported */
+	getter_fn layout;                        /* buffer_layout(): 2026 on */
 	get_devices_fn get_devices;
 	view_fn alloc_view;                      /* AllocatorImpl::view() */
 	geo_u32_fn num_banks;                    /* Allocator's geometry getters */
@@ -101,8 +104,9 @@ static inline const void *field_ptr(const void *obj, size_t off)
 	return v;
 }
 
-/* Bumped by abi_device_forget (closes) and when the profile is switched
- * off: voids every thread's last chip and last check. */
+/* Bumped by abi_device_forget (closes), by allocator bulk frees
+ * (abi_allocator_take) and when the profile is switched off: voids every
+ * thread's last chip, last check and remembered per-bank figures. */
 extern atomic_uint forget_generation;
 
 struct check_state {
@@ -122,6 +126,17 @@ struct last_chip_state {
 	uint32_t id;
 };
 
+/* One allocator's rule for a type (bank_memo.h): Buffer::aligned_size_per_bank()
+ * of an interleaved buffer from the allocator's banks and alignment.  16
+ * bytes, so that a slot is one shift away from the thread's block. */
+struct bank_rule {
+	uintptr_t key;          /* allocator | BufferType (BANK_RULE_KEY); 0: empty */
+	unsigned generation;    /* forget_generation when it was learnt */
+	uint16_t banks;         /* get_num_banks(type), 1..65535 */
+	uint16_t align_mask;    /* get_alignment(type) - 1, a power of two <= 65536 */
+};
+#define BANK_RULE_SLOTS 4u   /* a power of two */
+
 /* All of this file's per-thread state in one block: one TLS address per
  * event instead of one per variable. */
 struct reader_tls {
@@ -131,6 +146,8 @@ struct reader_tls {
 	unsigned note_forgets;      /* allocator_forgets when it was */
 	uintptr_t valid_dev;        /* device last validated (foreign_device_valid) */
 	unsigned valid_generation;  /* forget_generation when it was */
+	struct bank_rule rules[BANK_RULE_SLOTS];
+	unsigned bank_uses;         /* rule uses left before a check (getters) */
 };
 extern __thread struct reader_tls abi_tls __attribute__((tls_model("initial-exec")));
 
@@ -138,5 +155,10 @@ extern __thread struct reader_tls abi_tls __attribute__((tls_model("initial-exec
 extern pthread_mutex_t mesh_lock, alloc_lock;
 int mesh_peek(uintptr_t dev, struct abi_chips *out, int32_t *mesh_id);
 void allocators_forget_device(const void *device);
+/* An allocator's bank count and alignment for a BufferType, from its
+ * exported getters (the allocator of a buffer as reader.c reads it: the
+ * AllocatorImpl field of 2025b is asked through its view).  Only for a
+ * type the runtime has just asked the same allocator about. */
+int allocator_bank_rule(const void *allocator, uint32_t type, uint32_t *banks, uint32_t *align);
 
 #endif /* TTMEM_ABI_READER_H */

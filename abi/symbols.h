@@ -156,6 +156,9 @@
 /* DeviceAddr aligned_size_per_bank() const: exported by every wheel seen
  * (ttnn 0.65.0, 0.70.1, 0.81.1); the unit of the allocator's statistics. */
 #define ABI_SYM_BUFFER_ALIGNED_PER_BANK ABI_BUF "21aligned_size_per_bankEv"
+/* TensorMemoryLayout buffer_layout() const: exported by ttnn 0.81.1 (G3);
+ * inline in 0.65.0 and 0.70.1, whose field is read instead (OFF_LAYOUT). */
+#define ABI_SYM_BUFFER_LAYOUT      ABI_BUF "13buffer_layoutEv"
 
 #define ABI_SYM_MESH_GET_DEVICES "_ZNK2tt8tt_metal11distributed10MeshDevice11get_devicesEv"
 #define ABI_SYM_OPERATOR_DELETE  "_ZdlPv"

@@ -262,7 +262,12 @@ DeviceAddr Buffer::aligned_page_size() const {
 
 // Interleaved: ceil(pages / banks) pages in every bank.  Height-sharded:
 // its shard in each of its cores' banks (what upstream's allocator reserves
-// per bank for a sharded buffer).
+// per bank for a sharded buffer).  Upstream (tenstorrent/tt-metal
+// @00002df2, tt_metal/impl/buffers/buffer.cpp, and the wheels' code:
+// abi/GENERATIONS.md, "What a bank holds per buffer") computes
+// calculate_bank_size_spread(num_dev_pages * aligned page, aligned page,
+// banks or cores, alignment): the same figures, pages being the 32-bit
+// num_pages() and banks the allocator's get_num_banks(type).
 DeviceAddr Buffer::aligned_size_per_bank() const {
     if (state().shard_cores_ != 0) return state().shard_pages_ * aligned_page_size();
     const DeviceAddr banks = state().allocator_->num_banks(state().buffer_type_);

@@ -1,6 +1,7 @@
 // Emulated tt-metal: the C API of ttemu.h, a thin layer over the C++ API.
 #include "ttemu.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include <tt-metalium/buffer.hpp>
+#include "impl/device_impl.hpp"
 #include <tt-metalium/graph_tracking.hpp>
 #include <tt-metalium/host_api.hpp>
 #include <tt-metalium/mesh_buffer.hpp>
@@ -121,6 +123,22 @@ int ttemu_open_mesh(int num_chips, uint64_t l1_small_size, uint64_t trace_region
     }
 }
 
+namespace {
+std::atomic<uint32_t> g_dram_banks{0}, g_l1_banks{0};
+}  // namespace
+
+extern "C++" tt::tt_metal::AllocatorConfig ttemu_bank_config() {
+    tt::tt_metal::AllocatorConfig c;
+    if (const uint32_t d = g_dram_banks.load()) c.num_dram_banks = d;
+    if (const uint32_t l = g_l1_banks.load()) c.num_l1_banks = l;
+    return c;
+}
+
+void ttemu_set_banks(uint32_t dram_banks, uint32_t l1_banks) {
+    g_dram_banks.store(dram_banks);
+    g_l1_banks.store(l1_banks);
+}
+
 int ttemu_open_chip(int chip_id, uint64_t l1_small_size, uint64_t trace_region_size) {
     try {
         DeviceHandle h;
@@ -147,6 +165,24 @@ int ttemu_close(int device) {
     } catch (const std::exception& e) {
         return fail_from(e);
     }
+}
+
+int64_t ttemu_alloc_sharded(int device, int buffer_type, uint64_t size, uint64_t page_size, uint32_t cores) {
+    DeviceHandle h;
+    if (!find_device(device, &h) || !h.chip) return fail(EINVAL, "no such chip handle");
+    if (!valid_type(buffer_type) || page_size == 0 || cores == 0) return fail(EINVAL, "bad sharded buffer");
+    BufferHandle b;
+    try {
+        const uint64_t pages = size / page_size;
+        b.buffer = Buffer::create(h.chip, size, page_size, static_cast<BufferType>(buffer_type),
+                                  BufferShardingArgs::height_sharded(cores, static_cast<uint32_t>((pages + cores - 1) / cores)));
+    } catch (const std::exception& e) {
+        return fail_from(e);
+    }
+    std::lock_guard<std::mutex> lock(handles().mutex);
+    int64_t id = handles().next_buffer++;
+    handles().buffers[id] = std::move(b);
+    return id;
 }
 
 int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size) {

@@ -36,7 +36,7 @@ SystemMemoryManager& Device::sysmem_manager() {
 bool Device::initialize(uint8_t num_hw_cqs, size_t l1_small_size, size_t trace_region_size, size_t, bool) {
     if (initialized_) return true;
     num_hw_cqs_ = num_hw_cqs;
-    AllocatorConfig config;
+    AllocatorConfig config = ttemu_bank_config();
     config.l1_small_size = l1_small_size;
     config.trace_region_size = trace_region_size;
     allocator_ = std::make_unique<DeviceAllocator>(config);

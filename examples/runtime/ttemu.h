@@ -27,6 +27,10 @@ enum { TTEMU_DRAM = 0, TTEMU_L1 = 1, TTEMU_L1_SMALL = 3, TTEMU_TRACE = 4 };
 int ttemu_open_mesh(int num_chips, uint64_t l1_small_size, uint64_t trace_region_size);
 /* Opens one chip with CreateDevice.  Returns a device handle >= 1. */
 int ttemu_open_chip(int chip_id, uint64_t l1_small_size, uint64_t trace_region_size);
+/* The DRAM and L1 bank counts of the chips opened from now on (0: the
+ * default, 12 and 64), as a harvested part has fewer L1 banks than a full
+ * one: the per-bank footprint of a buffer depends on its allocator's. */
+void ttemu_set_banks(uint32_t dram_banks, uint32_t l1_banks);
 /* Closes (MeshDevice::close or CloseDevice) and forgets the handle.  Buffers
  * still held stay valid handles; freeing them later reports nothing. */
 int ttemu_close(int device);
@@ -36,6 +40,10 @@ int ttemu_close(int device);
  * handle >= 1.  L1_SMALL is height-sharded on 16 cores (the real runtime
  * refuses it interleaved). */
 int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size);
+/* As ttemu_alloc, on a chip, height-sharded on `cores` L1 or L1_SMALL
+ * banks (shard pages: the pages spread evenly, rounded up). */
+int64_t ttemu_alloc_sharded(int device, int buffer_type, uint64_t size, uint64_t page_size,
+                            uint32_t cores);
 /* Drops the handle's buffer (the free is reported while the device is open). */
 int ttemu_free(int64_t buffer);
 /* The buffer's device address (first bank), or a negative errno. */

@@ -177,7 +177,7 @@ $(PT_ASAN_LIB): $(PT_ASAN_OBJS) preload/libttmem.map
 ALL_TARGETS += $(PT_ASAN_LIB)
 CHECK_TARGETS += check-preload-asan
 .PHONY: check-preload-asan
-PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads|p13_bulk|p16_churn)/*
+PT_ASAN_SUITES := @(p03_seed|p04_symbolic|p05_leak|p06_lifecycle|p07_python|p08_fork|p08_kill|p09_threads|p13_bulk|p16_churn|p_bank)/*
 check-preload-asan: $(PT_BIN) $(PT_ASAN_LIB) $(PT_SYMBOLIC) $(PT_INPROC)
 	$(call msg,TEST,preload-asan-2026)
 	$(Q)ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -33,6 +33,9 @@
 // as the most per type the chip held in this process, across closes (its
 // allocator is dropped or replaced then).
 void ttemu_truth_note_peaks(int chip, const tt::tt_metal::AllocatorUsage& usage);
+// The allocator geometry of the chips opened from now on: the defaults with
+// the bank counts ttemu_set_banks (c_api.cpp) last set.
+tt::tt_metal::AllocatorConfig ttemu_bank_config();
 
 namespace tt::tt_metal {
 
