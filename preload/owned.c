@@ -358,22 +358,13 @@ static inline __attribute__((always_inline)) void remember(const struct ttmem_en
 	if (__builtin_expect(w->slot >= ix.capacity, 0))
 		return;
 	n = NODE(r);
-	if (n->linked) {
-		/* An earlier entry of ours was here (removed, its node left
-		 * on its lists; or gone unseen).  Mostly it was on the same
-		 * chip for the same owner: the node stays on its lists. */
-		if (same_lists(n, e)) {
-			n->live = w->live;
-			n->address = e->key.address;
-			n->device = e->key.device;
-			n->space = e->key.space;
-			n->type = e->type;
-			n->flags = e->flags;
-			return;
-		}
+	/* An earlier entry of ours was here (removed, its node left on its
+	 * lists; or gone unseen).  Mostly it was on the same chip for the
+	 * same owner: the node stays where it is on its lists. */
+	if (n->linked && !same_lists(n, e))
 		unlink_node(r);
-	}
-	if (e->owner_kind != TTMEM_OWNER_APP || e->owner_id) {
+	int relink = !n->linked;
+	if (relink && (e->owner_kind != TTMEM_OWNER_APP || e->owner_id)) {
 		o = owner_get(e->owner_kind, e->owner_id);
 		if (!o) {
 			give_up();
@@ -386,8 +377,10 @@ static inline __attribute__((always_inline)) void remember(const struct ttmem_en
 	n->space = e->key.space;
 	n->type = e->type;
 	n->flags = e->flags;
-	n->owner = o;
-	link_node(r);
+	if (relink) {
+		n->owner = o;
+		link_node(r);
+	}
 }
 
 /* ---- the operations ------------------------------------------------------------- */

@@ -167,6 +167,16 @@ int ttemu_close(int device) {
     }
 }
 
+namespace {
+// A new buffer's handle.
+int64_t add_buffer(BufferHandle&& b) {
+    std::lock_guard<std::mutex> lock(handles().mutex);
+    int64_t id = handles().next_buffer++;
+    handles().buffers[id] = std::move(b);
+    return id;
+}
+}  // namespace
+
 int64_t ttemu_alloc_sharded(int device, int buffer_type, uint64_t size, uint64_t page_size, uint32_t cores) {
     DeviceHandle h;
     if (!find_device(device, &h) || !h.chip) return fail(EINVAL, "no such chip handle");
@@ -179,10 +189,7 @@ int64_t ttemu_alloc_sharded(int device, int buffer_type, uint64_t size, uint64_t
     } catch (const std::exception& e) {
         return fail_from(e);
     }
-    std::lock_guard<std::mutex> lock(handles().mutex);
-    int64_t id = handles().next_buffer++;
-    handles().buffers[id] = std::move(b);
-    return id;
+    return add_buffer(std::move(b));
 }
 
 int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_size) {
@@ -211,10 +218,7 @@ int64_t ttemu_alloc(int device, int buffer_type, uint64_t size, uint64_t page_si
     } catch (const std::exception& e) {
         return fail_from(e);
     }
-    std::lock_guard<std::mutex> lock(handles().mutex);
-    int64_t id = handles().next_buffer++;
-    handles().buffers[id] = std::move(b);
-    return id;
+    return add_buffer(std::move(b));
 }
 
 int ttemu_free(int64_t buffer) {
