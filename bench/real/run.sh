@@ -74,6 +74,8 @@ echo "BENCH real_${v}_pair_ns_untracked $best_none ns"
 echo "BENCH real_${v}_pair_ns_ttmem $best_ttmem ns"
 echo "BENCH real_${v}_pair_ns_tt_tracker $best_tt ns"
 "$ttmem" rm "$shm" >/dev/null 2>&1
+# What tt-metal itself left there in this run (its mock device's segments,
+# its own tracker's tt_device_N_memory).
 for f in $(ls /dev/shm); do
-	case " $(echo $shm_before) " in *" $f "*) ;; *) case $f in sm_segment.*) rm -f "/dev/shm/$f" ;; esac ;; esac
+	case " $(echo $shm_before) " in *" $f "*) ;; *) case $f in sm_segment.*|tt_device_*) rm -f "/dev/shm/$f" ;; esac ;; esac
 done
