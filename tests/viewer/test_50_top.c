@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ttmem top` driven in tmux (a private server per test: -L): it draws the
- * chips and processes, keys select a chip and change the sort, resizing is
- * safe, q and Ctrl-C quit with the terminal restored (stty -g before and
- * after are equal).  Screen contents are polled with a deadline (the UI
+ * `ttmem top` driven in tmux (a private server per test: -S, its socket in
+ * the test's directory, removed with it, so no run leaves sockets behind):
+ * it draws the chips and processes, keys select a chip and change the
+ * sort, resizing is safe, q and Ctrl-C quit with the terminal restored
+ * (stty -g before and after are equal).  Screen contents are polled with a deadline (the UI
  * refreshes on its own clock; there is nothing else to wait on).
  */
 #include <criterion/criterion.h>
@@ -20,14 +21,14 @@
 
 #define MiB (UINT64_C(1) << 20)
 
-static char sock[64], shm[128], dir[128];
+static char sock[160], shm[128], dir[128];
 static struct ttmem_table *seg;
 static pid_t runner;
 
 static int tmux(const char *a1, const char *a2, const char *a3, const char *a4,
 		const char *a5, char **out)
 {
-	char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)a1, (char *)a2, (char *)a3,
+	char *argv[] = { (char *)"tmux", (char *)"-S", sock, (char *)a1, (char *)a2, (char *)a3,
 			 (char *)a4, (char *)a5, NULL };
 
 	return segfix_run(argv, out, NULL);
@@ -85,8 +86,8 @@ static void up(void)
 		{ 3, TTMEM_TYPE_CB, TTMEM_OWNER_APP, 0x100, 64 * 1024 },
 	};
 
-	snprintf(sock, sizeof(sock), "ttmem-test-%d", (int)getpid());
 	snprintf(dir, sizeof(dir), "/tmp/ttmem-test-viewer-%d-top", (int)getpid());
+	snprintf(sock, sizeof(sock), "%s/tmux", dir);
 	cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST);
 	segfix_name(shm, sizeof(shm));
 	seg = segfix_create(shm, 4, 12 * 1024 * MiB);
@@ -122,7 +123,7 @@ static void start_sized_on(const char *seg_name, const char *args, const char *w
 		 "stty -g > %s/after; sleep 60",
 		 dir, segfix_ttmem(), seg_name, args, dir, dir);
 	{
-		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"new-session",
+		char *argv[] = { (char *)"tmux", (char *)"-S", sock, (char *)"new-session",
 				 (char *)"-d", (char *)"-s", (char *)"t", (char *)"-x", (char *)w,
 				 (char *)"-y", (char *)h, cmd, NULL };
 
@@ -263,10 +264,10 @@ Test(top, survives_resizes)
 	start("-r 100");
 	free(wait_for("holder"));
 	{
-		char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"resize-window",
+		char *argv[] = { (char *)"tmux", (char *)"-S", sock, (char *)"resize-window",
 				 (char *)"-t", (char *)"t", (char *)"-x", (char *)"20", (char *)"-y",
 				 (char *)"5", NULL };
-		char *argv2[] = { (char *)"tmux", (char *)"-L", sock, (char *)"resize-window",
+		char *argv2[] = { (char *)"tmux", (char *)"-S", sock, (char *)"resize-window",
 				  (char *)"-t", (char *)"t", (char *)"-x", (char *)"200", (char *)"-y",
 				  (char *)"60", NULL };
 
@@ -487,7 +488,7 @@ Test(top, help_reverse_and_pause)
  * OSC 0 sequence would set) stays untouched. */
 Test(top, hostile_names_are_drawn_escaped)
 {
-	char *argv[] = { (char *)"tmux", (char *)"-L", sock, (char *)"display-message", (char *)"-p",
+	char *argv[] = { (char *)"tmux", (char *)"-S", sock, (char *)"display-message", (char *)"-p",
 			 (char *)"-t", (char *)"t", (char *)"#{pane_title}", NULL };
 	char *s, *title = NULL;
 
